@@ -1,0 +1,147 @@
+/* pool.h - named, system-wide, crash-safe, fair counting semaphores ("pools").
+ * The engine under the shim, the tools and the public API. Functions return 0
+ * or a negative errno and never touch errno, never print and never exit. */
+#ifndef THR_POOL_H
+#define THR_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define THR_POOL_NAME_MAX 64
+#define THR_POOL_ERR_LEN 256
+
+struct thr_pool; /* a process's handle on one pool; not shared across fork */
+
+/* How thr_pool_open() creates or attaches. */
+struct thr_pool_opts {
+	uint32_t limit;         /* limit for a new pool, 1..THR_SLOTS */
+	bool set_limit;         /* also impose limit on an existing pool */
+	bool create;            /* create the pool when it does not exist */
+	mode_t mode;            /* permissions of a new segment; 0 means 0600 */
+	gid_t gid;              /* group of a new segment, when has_gid */
+	bool has_gid;
+	uid_t owner;            /* expected owner of an existing segment, when
+	                           has_owner; otherwise the effective uid */
+	bool has_owner;
+	const char *dir;        /* NULL means /dev/shm */
+};
+
+enum thr_pool_mode {
+	THR_POOL_WAIT,          /* block until a slot is free */
+	THR_POOL_TRY,           /* fail at once with -EAGAIN, counted as refused */
+	THR_POOL_DEADLINE,      /* block until deadline, then -ETIMEDOUT */
+	THR_POOL_OBSERVE,       /* like TRY, but a full pool is counted as "over" */
+};
+
+struct thr_pool_req {
+	enum thr_pool_mode mode;
+	struct timespec deadline; /* CLOCK_MONOTONIC, for THR_POOL_DEADLINE */
+	int fd;                 /* recorded with the holder; -1 if none */
+	const char *target;     /* recorded with the slot; cut to 63 bytes; NULL ok */
+};
+
+/* Reads of one pool at one moment, for throttlectl and the API. */
+struct thr_pool_holder_info {
+	pid_t pid;
+	int fd;
+	uint32_t slot;          /* co-holders of one slot share this */
+	uint64_t held_ms;
+	char target[64];
+};
+
+struct thr_pool_waiter_info {
+	pid_t pid;
+	int fd;
+	uint64_t waited_ms;
+	char target[64];
+};
+
+struct thr_pool_snapshot {
+	char name[THR_POOL_NAME_MAX + 1];
+	uint32_t limit, in_use, waiting, peak;
+	uint64_t granted, timeouts, refused, over, reclaimed, handoffs, wakes,
+		interrupted, repairs;
+	uint64_t wait_hist[32]; /* bucket b counts waits below 2^b microseconds */
+	size_t nholders, nwaiters;
+	struct thr_pool_holder_info *holders; /* malloc'd; thr_pool_snapshot_free */
+	struct thr_pool_waiter_info *waiters;
+};
+
+/* Is name a valid pool name, [A-Za-z0-9_.-]{1,64}, and not "." or ".."? */
+bool thr_pool_name_is_valid(const char *name);
+
+/* Opens or creates the pool name (segment <dir>/throttle.<name>). Creation is
+ * race-free: the segment is built under a temporary name and linked into
+ * place, so nobody maps a half-built one. Returns 0 and *ret_pool, or:
+ * -EINVAL bad name or limit; -ENOENT absent and !opts->create; -EPERM owned by
+ * an unexpected user; -EPROTO another layout version; -EBADMSG truncated or
+ * corrupted; other -errno from the system. On error, err (THR_POOL_ERR_LEN
+ * bytes, may be NULL) holds one sentence naming the pool and the reason.
+ * Blocks briefly on a busy pool lock. Not async-signal-safe (allocates). */
+int thr_pool_open(const char *name, const struct thr_pool_opts *opts,
+                  struct thr_pool **ret_pool, char *err);
+
+/* Unmaps and frees the handle; slots this process holds stay held (they are
+ * the process's, not the handle's) until released or the process dies. */
+void thr_pool_close(struct thr_pool *pool);
+
+const char *thr_pool_name(const struct thr_pool *pool);
+
+/* Takes a slot as req->mode says. Returns 0 and *ret_hold, a holder record for
+ * thr_pool_release(), or: -EAGAIN full (TRY, OBSERVE); -ETIMEDOUT deadline
+ * passed; -EINTR a signal handler ran while waiting; -ENOSPC the waiter or
+ * holder table is full; -EBADMSG the segment is corrupted; -EDEADLK the pool
+ * lock is held by a live process for seconds. Served first come, first
+ * served: while anyone waits, nobody takes a free slot past them. A full pool
+ * first has its dead holders reclaimed. Blocks (except TRY and OBSERVE).
+ * Not async-signal-safe. */
+int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
+                     uint32_t *ret_hold);
+
+/* Gives back this process's holder record hold. The slot is freed when its
+ * last holder lets go; a free slot goes straight to the oldest waiter, with
+ * one wake. Returns 0, or -ESTALE if hold is not a record of this process
+ * (already released, or reclaimed). Async-signal-safe and safe between fork
+ * and exec: no allocation, no stdio, no process-local locks. */
+int thr_pool_release(struct thr_pool *pool, uint32_t hold);
+
+/* Makes process pid a co-holder of the slot of this process's record hold
+ * (for a fork child), so the slot stays held until both let go. Idempotent:
+ * a second call for the same pid returns the same record. Returns 0 and
+ * *ret_hold, -ESTALE if hold is not live, -ESRCH if pid is gone, -ENOSPC.
+ * Reads /proc; not async-signal-safe. */
+int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid,
+                    uint32_t *ret_hold);
+
+/* Finds this process's record on the slot of record hold (which may belong
+ * to the parent it was forked from), creating it if the parent has not yet.
+ * Returns 0 and *ret_hold, or -ESTALE if the slot is no longer held. */
+int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, uint32_t *ret_hold);
+
+/* Sets the limit, 1..THR_SLOTS. Growing hands the new slots to waiters at
+ * once; shrinking revokes nothing: in_use drains to the new limit. */
+int thr_pool_set_limit(struct thr_pool *pool, uint32_t limit);
+
+/* Takes back the slots and queue places of dead processes (killed, zombies,
+ * or a pid reused by another process). Returns how many slots came back, or
+ * -errno. Reads /proc; blocks briefly. */
+int thr_pool_reclaim(struct thr_pool *pool);
+
+/* Copies counters, holders and waiters without taking the pool lock, so it
+ * never disturbs or waits for users. Returns 0 or -ENOMEM / -EBADMSG. */
+int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *ret);
+void thr_pool_snapshot_free(struct thr_pool_snapshot *snap);
+
+/* Removes the segment name; processes attached keep using theirs. */
+int thr_pool_unlink(const char *name, const char *dir);
+
+#ifdef THR_TEST_HOOKS
+/* Test builds only: called at named steps inside acquire and release (while
+ * holding the pool lock, mid-update), so a test can stop and kill there. */
+extern void (*thr_pool_test_step)(const char *step);
+#endif
+
+#endif

@@ -1,0 +1,30 @@
+# Sourced by tools/test and tools/demo: installs what the build needs on Debian,
+# or, as non-root, prints the exact apt-get line and fails.
+THROTTLE_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libconfuse-dev libcmocka-dev"
+
+throttle_need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "throttle: missing packages; run as root:" >&2
+		echo "  apt-get install -y ${missing[*]}" >&2
+		return 1
+	fi
+	echo "throttle: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || return 1
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || return 1
+}
+
+# throttle_setup DIR [meson options...]: configure DIR once, then build it.
+throttle_setup() {
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" --werror "$@" >/dev/null || return 1
+	fi
+	meson compile -C "$dir" -j 2 >/dev/null || meson compile -C "$dir" -j 1
+}
