@@ -1,0 +1,60 @@
+/* match.h - pure matching of connect() destinations and open() paths against
+ * config rules. Parsing may resolve hostnames (at config load only); matching
+ * never allocates, blocks or touches errno, so the hooks can call it freely. */
+#ifndef THR_MATCH_H
+#define THR_MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum thr_match_kind {
+	THR_MATCH_INET,         /* an address or CIDR (IPv4 kept as v4-mapped v6) */
+	THR_MATCH_ANY,          /* "*": every IPv4 and IPv6 address */
+	THR_MATCH_UNIX,         /* "unix:" plus a path glob */
+};
+
+/* One destination rule: "10.0.0.5:5432", "10.1.0.0/16:*", "[2001:db8::/32]:5432",
+ * "*:443", "[::1]:8000-8100", "unix:/run/postgresql/*", "db.example:5432". */
+struct thr_match_dest {
+	enum thr_match_kind kind;
+	uint8_t addr[16];       /* network address, IPv4 as ::ffff:a.b.c.d */
+	uint8_t prefix;         /* prefix length over the 128-bit form */
+	uint16_t port_lo;       /* inclusive port range; "*" is 0..65535 */
+	uint16_t port_hi;
+	char *glob;             /* THR_MATCH_UNIX only: the path glob (malloc'd) */
+};
+
+/* Parses one destination. A hostname is resolved now (getaddrinfo), giving
+ * one rule per address. Returns the number of rules (>= 1) appended to
+ * *rules (realloc'd, count in *nrules), or -EINVAL with a reason in err
+ * (errlen bytes), or -ENOMEM. */
+int thr_match_parse_dest(const char *text, struct thr_match_dest **rules,
+                         size_t *nrules, char *err, size_t errlen);
+
+/* Checks a path glob: absolute, '*' '?' '[...]' '**' well formed. Returns 0
+ * or -EINVAL with a reason in err. */
+int thr_match_check_glob(const char *glob, char *err, size_t errlen);
+
+/* Frees what thr_match_parse_dest() allocated for n rules, and the array. */
+void thr_match_free_dests(struct thr_match_dest *rules, size_t n);
+
+/* Does the connect() address sa match rule? AF_INET, AF_INET6 (v4-mapped
+ * addresses match IPv4 rules) and AF_UNIX (path, or "@name" for the
+ * abstract namespace); anything else never matches. Async-signal-safe. */
+bool thr_match_dest_matches(const struct thr_match_dest *rule,
+                            const struct sockaddr *sa, socklen_t len);
+
+/* Does the normalised absolute path match glob? '*' and '?' stay inside one
+ * folder, '**' crosses folders, '[...]' is a class. Async-signal-safe. */
+bool thr_match_glob(const char *glob, const char *path);
+
+/* Writes the absolute, lexically normalised form of path into out (outlen
+ * bytes): a relative path is joined to base (an absolute folder), '.' and
+ * '..' are folded, repeated '/' collapse. No I/O. Returns the length, or
+ * -ENAMETOOLONG, or -EINVAL for a relative path with no absolute base. */
+int thr_match_normalize(const char *base, const char *path, char *out,
+                        size_t outlen);
+
+#endif
