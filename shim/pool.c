@@ -1,0 +1,754 @@
+/* pool.c - the counting semaphore: acquire (wait, try, deadline), release
+ * with first-come-first-served hand-off, co-holders, live resize. Release
+ * must stay async-signal-safe: no allocation, stdio or process-local locks;
+ * nothing read from the segment is used before it is bounds-checked. */
+#include "poolint.h"
+
+#include "futex.h"
+#include "lock.h"
+#include "segment.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef THR_TEST_HOOKS
+void (*thr_pool_test_step)(const char *step);
+#endif
+
+/* The pool lock this thread holds, so that a signal handler that closes a
+ * descriptor inside our own critical section defers instead of deadlocking. */
+static __thread struct thr_shm_pool *lock_held;
+
+#define TICK_NS (100 * 1000 * 1000ull) /* waiters look for dead holders */
+/* A lock owned by pid (bit set) instead of a process entry: only while a
+ * process registers, before it has an entry. */
+#define LOCK_BY_PID UINT32_C(0x40000000)
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool thr_pool_name_is_valid(const char *name)
+{
+	size_t n = 0;
+	for (; name[n]; n++) {
+		char c = name[n];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		          c == '-';
+		if (!ok || n >= THR_POOL_NAME_MAX)
+			return false;
+	}
+	return n > 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/* ---- the lock ---------------------------------------------------------- */
+
+static bool owner_dead(void *ctx, uint32_t owner)
+{
+	struct thr_pool *pool = ctx;
+	if (owner & LOCK_BY_PID) {
+		struct thr_proc_id id;
+		return thr_proc_identify((pid_t)(owner & ~LOCK_BY_PID), &id) ==
+		       -ESRCH;
+	}
+	if (owner == 0 || owner > THR_PROCS)
+		return true; /* not an owner we could have written */
+	if (owner - 1 == pool->me)
+		return false; /* another thread of ours */
+	struct thr_shm_proc *e = &pool->shm->procs[owner - 1];
+	if (thr_load(&e->state) != THR_PROC_LIVE)
+		return true;
+	struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
+	return thr_proc_is_dead(&id);
+}
+
+static int lock_as(struct thr_pool *pool, uint32_t owner)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	int r = thr_lock_acquire(&shm->lock, owner, owner_dead, pool);
+	if (r < 0)
+		return r;
+	lock_held = shm;
+	/* Odd while inside; a dead owner may have left it odd already. */
+	thr_store(&shm->seq, shm->seq | 1);
+	if (r == 1) {
+		struct thr_wakes wakes = { 0 };
+		thr_recover_repair(pool, &wakes);
+		/* Wake after unlock would need the caller's list; these are
+		 * rare, so wake now. */
+		for (unsigned i = 0; i < wakes.n; i++)
+			thr_futex_wake(&shm->waiters[wakes.idx[i]].state, 1);
+	}
+	return 0;
+}
+
+int thr_pool_lock(struct thr_pool *pool)
+{
+	return lock_as(pool, pool->me + 1);
+}
+
+static void wake_all(struct thr_shm_pool *shm, struct thr_wakes *wakes)
+{
+	for (unsigned i = 0; wakes && i < wakes->n; i++) {
+		thr_futex_wake(&shm->waiters[wakes->idx[i]].state, 1);
+		__atomic_add_fetch(&shm->stats.wakes, 1, __ATOMIC_RELAXED);
+	}
+	if (wakes)
+		wakes->n = 0;
+}
+
+static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (!__atomic_exchange_n(&shm->deferred, 0, __ATOMIC_ACQ_REL))
+		return;
+	for (uint32_t i = 0; i < THR_HOLDERS; i++)
+		if (thr_load(&shm->holders[i].state) == THR_HOLDER_RELEASING)
+			thr_pool_drop_locked(pool, i, wakes);
+}
+
+void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	for (int round = 0; round < 4; round++) {
+		run_deferred(pool, wakes);
+		thr_store(&shm->seq, shm->seq + 1);
+		lock_held = NULL;
+		thr_lock_release(&shm->lock);
+		wake_all(shm, wakes);
+		/* A signal handler may have deferred a release after we looked. */
+		if (!thr_load(&shm->deferred) || pool->me == THR_NONE ||
+		    lock_as(pool, pool->me + 1) < 0)
+			return;
+	}
+	thr_store(&shm->seq, shm->seq + 1);
+	lock_held = NULL;
+	thr_lock_release(&shm->lock);
+}
+
+/* ---- process entries ---------------------------------------------------- */
+
+static uint32_t find_proc(struct thr_shm_pool *shm, const struct thr_proc_id *id)
+{
+	for (uint32_t i = 0; i < THR_PROCS; i++) {
+		struct thr_shm_proc *e = &shm->procs[i];
+		if (thr_load(&e->state) == THR_PROC_LIVE &&
+		    e->pid == (uint32_t)id->pid && e->start == id->start)
+			return i;
+	}
+	return THR_NONE;
+}
+
+static uint32_t alloc_proc(struct thr_shm_pool *shm, const struct thr_proc_id *id)
+{
+	for (uint32_t i = 0; i < THR_PROCS; i++) {
+		struct thr_shm_proc *e = &shm->procs[i];
+		if (thr_load(&e->state) != THR_PROC_FREE)
+			continue;
+		e->pid = (uint32_t)id->pid;
+		e->start = id->start;
+		e->pidns = id->pidns;
+		thr_store(&e->state, THR_PROC_LIVE);
+		return i;
+	}
+	return THR_NONE;
+}
+
+/* Under the lock: the entry of process id, made if absent. When the table is
+ * full, entries of dead processes are freed first. */
+static uint32_t entry_of(struct thr_pool *pool, const struct thr_proc_id *id,
+                         struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	uint32_t i = find_proc(shm, id);
+	if (i == THR_NONE)
+		i = alloc_proc(shm, id);
+	if (i != THR_NONE)
+		return i;
+	for (uint32_t j = 0; j < THR_PROCS; j++) {
+		struct thr_shm_proc *e = &shm->procs[j];
+		struct thr_proc_id other = { (pid_t)e->pid, e->start, e->pidns };
+		if (thr_load(&e->state) == THR_PROC_LIVE &&
+		    thr_proc_is_dead(&other))
+			thr_recover_free_proc(pool, j, wakes);
+	}
+	return alloc_proc(shm, id);
+}
+
+/* Makes sure this process has its own entry: after a fork the child has a
+ * copy of its parent's handle, and entries of dead processes get freed. */
+static int register_self(struct thr_pool *pool)
+{
+	unsigned gen = thr_proc_fork_gen();
+	if (pool->me != THR_NONE && pool->fork_gen == gen) {
+		struct thr_shm_proc *e = &pool->shm->procs[pool->me];
+		if (thr_load(&e->state) == THR_PROC_LIVE &&
+		    e->gen == pool->me_gen && e->pid == (uint32_t)pool->id.pid)
+			return 0;
+	}
+	int r = thr_proc_self(&pool->id);
+	if (r < 0)
+		return r;
+	r = lock_as(pool, LOCK_BY_PID | (uint32_t)pool->id.pid);
+	if (r < 0)
+		return r;
+	struct thr_wakes wakes = { 0 };
+	uint32_t i = entry_of(pool, &pool->id, &wakes);
+	pool->me = i;
+	if (i != THR_NONE) {
+		pool->me_gen = pool->shm->procs[i].gen;
+		pool->fork_gen = gen;
+	}
+	thr_pool_unlock(pool, &wakes);
+	return i == THR_NONE ? -ENOSPC : 0;
+}
+
+/* ---- tables --------------------------------------------------------------- */
+
+static uint32_t free_slot(struct thr_shm_pool *shm)
+{
+	for (uint32_t i = 0; i < THR_SLOTS; i++)
+		if (shm->slots[i].state == THR_SLOT_FREE)
+			return i;
+	return THR_NONE;
+}
+
+/* Claims a holder record as PENDING, so a repair drops it if we die before
+ * the operation completes. */
+static uint32_t new_holder(struct thr_shm_pool *shm, uint32_t slot,
+                           uint32_t proc, int fd)
+{
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		struct thr_shm_holder *h = &shm->holders[i];
+		if (thr_load(&h->state) != THR_HOLDER_FREE)
+			continue;
+		h->slot = slot;
+		h->proc = proc;
+		h->fd = fd;
+		thr_store(&h->state, THR_HOLDER_PENDING);
+		return i;
+	}
+	return THR_NONE;
+}
+
+static void set_target(struct thr_shm_slot *s, const char *target)
+{
+	size_t n = target ? strnlen(target, THR_TARGET_LEN - 1) : 0;
+	memcpy(s->target, target ? target : "", n);
+	s->target[n] = '\0';
+}
+
+static unsigned log2_bucket(uint64_t us)
+{
+	unsigned b = 0;
+	while (us && b < THR_HIST_BUCKETS - 1) {
+		us >>= 1;
+		b++;
+	}
+	return b;
+}
+
+static uint32_t limit_of(const struct thr_shm_pool *shm)
+{
+	uint32_t l = shm->limit;
+	return l > THR_SLOTS ? THR_SLOTS : l;
+}
+
+static void count_in_use(struct thr_shm_pool *shm, uint32_t delta_up)
+{
+	shm->in_use += delta_up;
+	if (shm->in_use > shm->peak)
+		shm->peak = shm->in_use;
+}
+
+/* The oldest waiter still waiting, or THR_NONE. */
+static uint32_t head_waiter(struct thr_shm_pool *shm)
+{
+	uint32_t best = THR_NONE;
+	uint64_t best_ticket = UINT64_MAX;
+	for (uint32_t i = 0; i < THR_WAITERS; i++) {
+		struct thr_shm_waiter *w = &shm->waiters[i];
+		if (thr_load(&w->state) == THR_WAITER_WAITING &&
+		    w->proc < THR_PROCS && w->ticket < best_ticket) {
+			best = i;
+			best_ticket = w->ticket;
+		}
+	}
+	return best;
+}
+
+/* Under the lock: gives held slot s to waiter wi, or returns -ENOSPC. */
+static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
+                     struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	struct thr_shm_waiter *w = &shm->waiters[wi];
+	uint32_t h = new_holder(shm, s, w->proc, w->fd);
+	if (h == THR_NONE)
+		return -ENOSPC;
+	struct thr_shm_slot *slot = &shm->slots[s];
+	w->target[THR_TARGET_LEN - 1] = '\0';
+	set_target(slot, w->target);
+	slot->taken_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+	slot->refs = 1;
+	/* The waiter names its record before the record goes live, so a repair
+	 * can roll a half-done hand-off forward or back. */
+	w->hold = h;
+	STEP("handoff.holder");
+	thr_store(&shm->holders[h].state, THR_HOLDER_LIVE);
+	thr_store(&w->state, THR_WAITER_GRANTED);
+	if (shm->waiting)
+		shm->waiting--;
+	shm->stats.granted++;
+	shm->stats.handoffs++;
+	uint64_t waited = clock_ns(CLOCK_MONOTONIC) - w->since_ns;
+	shm->stats.wait_hist[log2_bucket(waited / 1000)]++;
+	if (wakes->n < sizeof(wakes->idx) / sizeof(wakes->idx[0]))
+		wakes->idx[wakes->n++] = wi;
+	else
+		thr_futex_wake(&w->state, 1);
+	return 0;
+}
+
+void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	while (shm->waiting && shm->in_use < limit_of(shm)) {
+		uint32_t wi = head_waiter(shm);
+		uint32_t s = free_slot(shm);
+		if (wi == THR_NONE || s == THR_NONE)
+			return;
+		shm->slots[s].state = THR_SLOT_HELD;
+		count_in_use(shm, 1);
+		if (hand_over(pool, s, wi, wakes) < 0) {
+			shm->slots[s].state = THR_SLOT_FREE;
+			shm->in_use--;
+			return;
+		}
+	}
+}
+
+/* Under the lock: slot s lost its last holder. It goes straight to the
+ * oldest waiter unless the pool is over its limit (after a shrink). */
+static void vacate(struct thr_pool *pool, uint32_t s, struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (shm->waiting && shm->in_use <= limit_of(shm)) {
+		uint32_t wi = head_waiter(shm);
+		STEP("release.handoff");
+		if (wi != THR_NONE && hand_over(pool, s, wi, wakes) == 0)
+			return;
+	}
+	shm->slots[s].state = THR_SLOT_FREE;
+	if (shm->in_use)
+		shm->in_use--;
+}
+
+int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
+                         struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	struct thr_shm_holder *h = &shm->holders[hold];
+	uint32_t s = h->slot;
+	thr_store(&h->state, THR_HOLDER_FREE);
+	STEP("release.holder");
+	if (s >= THR_SLOTS)
+		return -EBADMSG;
+	struct thr_shm_slot *slot = &shm->slots[s];
+	if (slot->refs > 1) {
+		slot->refs--;
+		return 0;
+	}
+	slot->refs = 0;
+	if (slot->state == THR_SLOT_HELD)
+		vacate(pool, s, wakes);
+	return 0;
+}
+
+/* ---- acquire ---------------------------------------------------------------- */
+
+/* Under the lock: the fast path. Nobody takes a free slot while anyone is
+ * queued, so a waiter is never overtaken. Returns 0 or -EAGAIN (full). */
+static int take_free(struct thr_pool *pool, const struct thr_pool_req *req,
+                     uint32_t *ret_hold)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (shm->waiting || shm->in_use >= limit_of(shm))
+		return -EAGAIN;
+	uint32_t s = free_slot(shm);
+	if (s == THR_NONE)
+		return -EAGAIN;
+	uint32_t h = new_holder(shm, s, pool->me, req->fd);
+	if (h == THR_NONE)
+		return -ENOSPC;
+	STEP("acquire.holder");
+	struct thr_shm_slot *slot = &shm->slots[s];
+	set_target(slot, req->target);
+	slot->taken_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+	slot->refs = 1;
+	slot->state = THR_SLOT_HELD;
+	count_in_use(shm, 1);
+	STEP("acquire.slot");
+	thr_store(&shm->holders[h].state, THR_HOLDER_LIVE);
+	shm->stats.granted++;
+	shm->stats.wait_hist[0]++;
+	*ret_hold = h;
+	return 0;
+}
+
+static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
+                   uint32_t *ret_waiter)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	for (uint32_t i = 0; i < THR_WAITERS; i++) {
+		struct thr_shm_waiter *w = &shm->waiters[i];
+		if (thr_load(&w->state) != THR_WAITER_FREE)
+			continue;
+		w->proc = pool->me;
+		w->ticket = shm->next_ticket++;
+		w->since_ns = clock_ns(CLOCK_MONOTONIC);
+		w->hold = THR_NONE;
+		w->fd = req->fd;
+		size_t n = req->target ? strnlen(req->target, THR_TARGET_LEN - 1) : 0;
+		memcpy(w->target, req->target ? req->target : "", n);
+		w->target[n] = '\0';
+		thr_store(&w->state, THR_WAITER_WAITING);
+		shm->waiting++;
+		*ret_waiter = i;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+/* Our waiter was granted: take the holder record and free the entry. */
+static int collect(struct thr_shm_waiter *w, uint32_t *ret_hold)
+{
+	uint32_t h = w->hold;
+	thr_store(&w->state, THR_WAITER_FREE);
+	if (h >= THR_HOLDERS)
+		return -EBADMSG;
+	*ret_hold = h;
+	return 0;
+}
+
+/* Leaves the queue after a timeout or a signal, unless a grant got there
+ * first, in which case the slot is ours after all. */
+static int cancel(struct thr_pool *pool, uint32_t wi, int why,
+                  uint32_t *ret_hold)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	struct thr_shm_waiter *w = &shm->waiters[wi];
+	struct thr_wakes wakes = { 0 };
+	int r = thr_pool_lock(pool);
+	if (r < 0)
+		return r;
+	uint32_t st = thr_load(&w->state);
+	if (st == THR_WAITER_GRANTED) {
+		r = collect(w, ret_hold);
+	} else if (st == THR_WAITER_WAITING && w->proc == pool->me) {
+		thr_store(&w->state, THR_WAITER_FREE);
+		if (shm->waiting)
+			shm->waiting--;
+		if (why == -ETIMEDOUT)
+			shm->stats.timeouts++;
+		else
+			shm->stats.interrupted++;
+		r = why;
+	} else {
+		r = -EBADMSG; /* somebody else freed our place */
+	}
+	thr_pool_unlock(pool, &wakes);
+	return r;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+/* Sleeps on our own futex word until granted, waking every TICK_NS to look
+ * for dead holders, so a killed holder's slot comes back within 250 ms. */
+static int wait_grant(struct thr_pool *pool, uint32_t wi,
+                      const struct thr_pool_req *req, uint32_t *ret_hold)
+{
+	struct thr_shm_waiter *w = &pool->shm->waiters[wi];
+	bool has_deadline = req->mode == THR_POOL_DEADLINE;
+	uint64_t deadline = has_deadline ? ts_ns(&req->deadline) : UINT64_MAX;
+	STEP("wait.queued");
+	for (;;) {
+		uint32_t st = thr_load(&w->state);
+		if (st == THR_WAITER_GRANTED)
+			return collect(w, ret_hold);
+		if (st != THR_WAITER_WAITING)
+			return -EBADMSG;
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		if (now >= deadline)
+			return cancel(pool, wi, -ETIMEDOUT, ret_hold);
+		uint64_t nap = deadline - now < TICK_NS ? deadline - now : TICK_NS;
+		struct timespec rel = { (time_t)(nap / 1000000000ull),
+		                        (long)(nap % 1000000000ull) };
+		int r = thr_futex_wait(&w->state, THR_WAITER_WAITING, &rel);
+		if (r == -EINTR)
+			return cancel(pool, wi, -EINTR, ret_hold);
+		if (r == -ETIMEDOUT && nap == TICK_NS)
+			thr_recover_reclaim(pool, false);
+	}
+}
+
+static int acquire(struct thr_pool *pool, const struct thr_pool_req *req,
+                   uint32_t *ret_hold)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	int r = register_self(pool);
+	if (r < 0)
+		return r;
+	for (int pass = 0;; pass++) {
+		if ((r = thr_pool_lock(pool)) < 0)
+			return r;
+		STEP("acquire.locked");
+		r = take_free(pool, req, ret_hold);
+		if (r != -EAGAIN || pass > 0)
+			break;
+		/* Full: take back what dead holders had before giving up. */
+		thr_pool_unlock(pool, NULL);
+		thr_recover_reclaim(pool, false);
+	}
+	uint32_t wi = THR_NONE;
+	if (r == -EAGAIN && req->mode == THR_POOL_TRY)
+		shm->stats.refused++;
+	else if (r == -EAGAIN && req->mode == THR_POOL_OBSERVE)
+		shm->stats.over++;
+	else if (r == -EAGAIN)
+		r = enqueue(pool, req, &wi);
+	thr_pool_unlock(pool, NULL);
+	if (r == 0 && wi != THR_NONE)
+		r = wait_grant(pool, wi, req, ret_hold);
+	return r;
+}
+
+int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
+                     uint32_t *ret_hold)
+{
+	int saved = errno;
+	int r = acquire(pool, req, ret_hold);
+	errno = saved;
+	return r;
+}
+
+/* ---- release, co-holders, resize ------------------------------------------ */
+
+static bool holds(const struct thr_pool *pool, uint32_t hold)
+{
+	if (hold >= THR_HOLDERS || pool->me == THR_NONE ||
+	    pool->fork_gen != thr_proc_fork_gen())
+		return false;
+	const struct thr_shm_holder *h = &pool->shm->holders[hold];
+	return thr_load(&h->state) == THR_HOLDER_LIVE && h->proc == pool->me;
+}
+
+int thr_pool_release(struct thr_pool *pool, uint32_t hold)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (!holds(pool, hold))
+		return -ESTALE;
+	if (lock_held == shm) {
+		uint32_t live = THR_HOLDER_LIVE;
+		__atomic_compare_exchange_n(&shm->holders[hold].state, &live,
+		                            THR_HOLDER_RELEASING, false,
+		                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		thr_store(&shm->deferred, 1);
+		return 0;
+	}
+	int saved = errno;
+	struct thr_wakes wakes = { 0 };
+	int r = thr_pool_lock(pool);
+	if (r == 0) {
+		STEP("release.locked");
+		r = holds(pool, hold) ? thr_pool_drop_locked(pool, hold, &wakes)
+		                      : -ESTALE;
+		thr_pool_unlock(pool, &wakes);
+	}
+	errno = saved;
+	return r;
+}
+
+static bool is_proc(const struct thr_shm_pool *shm, uint32_t idx,
+                    const struct thr_proc_id *id)
+{
+	return idx < THR_PROCS && shm->procs[idx].pid == (uint32_t)id->pid &&
+	       shm->procs[idx].start == id->start;
+}
+
+/* Under the lock: the record of process id on the slot of record hold,
+ * created if absent. */
+static int join_slot(struct thr_pool *pool, uint32_t hold,
+                     const struct thr_proc_id *id, uint32_t *ret_hold,
+                     struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (hold >= THR_HOLDERS ||
+	    thr_load(&shm->holders[hold].state) != THR_HOLDER_LIVE)
+		return -ESTALE;
+	uint32_t s = shm->holders[hold].slot;
+	if (s >= THR_SLOTS)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		struct thr_shm_holder *h = &shm->holders[i];
+		if (thr_load(&h->state) == THR_HOLDER_LIVE && h->slot == s &&
+		    is_proc(shm, h->proc, id)) {
+			*ret_hold = i;
+			return 0;
+		}
+	}
+	uint32_t proc = entry_of(pool, id, wakes);
+	if (proc == THR_NONE)
+		return -ENOSPC;
+	uint32_t h = new_holder(shm, s, proc, shm->holders[hold].fd);
+	if (h == THR_NONE)
+		return -ENOSPC;
+	shm->slots[s].refs++;
+	thr_store(&shm->holders[h].state, THR_HOLDER_LIVE);
+	*ret_hold = h;
+	return 0;
+}
+
+static int join(struct thr_pool *pool, uint32_t hold,
+                const struct thr_proc_id *id, uint32_t *ret_hold)
+{
+	struct thr_wakes wakes = { 0 };
+	int r = thr_pool_lock(pool);
+	if (r < 0)
+		return r;
+	r = join_slot(pool, hold, id, ret_hold, &wakes);
+	thr_pool_unlock(pool, &wakes);
+	return r;
+}
+
+int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid,
+                    uint32_t *ret_hold)
+{
+	int saved = errno;
+	struct thr_proc_id id;
+	int r = register_self(pool);
+	if (r == 0)
+		r = holds(pool, hold) ? thr_proc_identify(pid, &id) : -ESTALE;
+	if (r == 0)
+		r = join(pool, hold, &id, ret_hold);
+	errno = saved;
+	return r;
+}
+
+int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, uint32_t *ret_hold)
+{
+	int saved = errno;
+	int r = register_self(pool);
+	if (r == 0)
+		r = join(pool, hold, &pool->id, ret_hold);
+	errno = saved;
+	return r;
+}
+
+int thr_pool_set_limit(struct thr_pool *pool, uint32_t limit)
+{
+	if (limit < 1 || limit > THR_SLOTS)
+		return -EINVAL;
+	int saved = errno;
+	struct thr_wakes wakes = { 0 };
+	int r = register_self(pool);
+	if (r == 0 && (r = thr_pool_lock(pool)) == 0) {
+		pool->shm->limit = limit;
+		thr_pool_grant_locked(pool, &wakes);
+		thr_pool_unlock(pool, &wakes);
+	}
+	errno = saved;
+	return r;
+}
+
+int thr_pool_reclaim(struct thr_pool *pool)
+{
+	int saved = errno;
+	int r = register_self(pool);
+	if (r == 0)
+		r = thr_recover_reclaim(pool, true);
+	errno = saved;
+	return r;
+}
+
+/* ---- open and close ----------------------------------------------------------- */
+
+int thr_pool_open(const char *name, const struct thr_pool_opts *opts,
+                  struct thr_pool **ret_pool, char *err)
+{
+	int saved = errno, r = -EINVAL;
+	struct thr_pool *pool = NULL;
+	if (err)
+		err[0] = '\0';
+	if (!thr_pool_name_is_valid(name)) {
+		if (err)
+			strcpy(err, "invalid pool name: use 1-64 of A-Z a-z 0-9 _ . -");
+		goto out;
+	}
+	if (opts->limit < 1 || opts->limit > THR_SLOTS) {
+		if (err)
+			snprintf(err, THR_POOL_ERR_LEN, "pool '%s': limit %u is "
+			         "not within 1..%u", name, opts->limit, THR_SLOTS);
+		goto out;
+	}
+	r = -ENOMEM;
+	if (!(pool = calloc(1, sizeof(*pool))))
+		goto out;
+	strcpy(pool->name, name);
+	pool->me = THR_NONE;
+	r = thr_segment_map(name, opts, &pool->shm, err);
+	if (r < 0)
+		goto out_free;
+	if (opts->set_limit && pool->shm->limit != opts->limit &&
+	    (r = thr_pool_set_limit(pool, opts->limit)) < 0)
+		goto out_unmap;
+	*ret_pool = pool;
+	errno = saved;
+	return 0;
+out_unmap:
+	thr_segment_unmap(pool->shm);
+out_free:
+	free(pool);
+out:
+	errno = saved;
+	return r;
+}
+
+void thr_pool_close(struct thr_pool *pool)
+{
+	if (!pool)
+		return;
+	int saved = errno;
+	thr_segment_unmap(pool->shm);
+	free(pool);
+	errno = saved;
+}
+
+const char *thr_pool_name(const struct thr_pool *pool)
+{
+	return pool->name;
+}
+
+int thr_pool_unlink(const char *name, const char *dir)
+{
+	char path[512];
+	int saved = errno;
+	int r = thr_pool_name_is_valid(name) ? 0 : -EINVAL;
+	if (r == 0)
+		r = thr_segment_path(name, dir, path, sizeof(path));
+	if (r == 0 && unlink(path) < 0)
+		r = -errno;
+	errno = saved;
+	return r;
+}

@@ -1,0 +1,66 @@
+/* poolint.h - what pool.c, recover.c and snapshot.c share: the process's
+ * handle on a pool and the operations done under the pool lock. Not for the
+ * shim or the tools, which use pool.h. */
+#ifndef THR_POOLINT_H
+#define THR_POOLINT_H
+
+#include "layout.h"
+#include "pool.h"
+#include "proc.h"
+
+struct thr_pool {
+	struct thr_shm_pool *shm;
+	char name[THR_POOL_NAME_MAX + 1];
+	uint32_t me;            /* our index in shm->procs, THR_NONE if none */
+	uint32_t me_gen;        /* that entry's gen when we took it */
+	unsigned fork_gen;      /* thr_proc_fork_gen() when we took it */
+	struct thr_proc_id id;  /* who we are */
+};
+
+/* Waiters granted under the lock, woken after it is released. */
+struct thr_wakes {
+	unsigned n;
+	uint32_t idx[16];
+};
+
+#ifdef THR_TEST_HOOKS
+#define STEP(name) do { if (thr_pool_test_step) thr_pool_test_step(name); } while (0)
+#else
+#define STEP(name) do { } while (0)
+#endif
+
+/* Locks the pool as process entry p->me; repairs it first if the previous
+ * owner died inside. Returns 0 or -EDEADLK. */
+int thr_pool_lock(struct thr_pool *pool);
+/* Finishes deferred releases, unlocks, then wakes what was granted. */
+void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes);
+
+/* Under the lock: frees holder record hold, and its slot when it was the
+ * last holder (handing it to the oldest waiter). Returns 0 or -EBADMSG. */
+int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
+                         struct thr_wakes *wakes);
+/* Under the lock: hands free capacity to waiters, oldest first. */
+void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes);
+
+/* recover.c: under the lock, recount everything from the tables after an
+ * owner died mid-update. */
+void thr_recover_repair(struct thr_pool *pool, struct thr_wakes *wakes);
+/* recover.c: checks the processes holding or waiting (all attached ones if
+ * all), and takes back what dead ones had. Returns slots freed or -errno. */
+int thr_recover_reclaim(struct thr_pool *pool, bool all);
+/* recover.c: under the lock, frees everything of process entry idx. Returns
+ * the number of slots that came back. */
+unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
+                               struct thr_wakes *wakes);
+
+static inline uint32_t thr_load(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void thr_store(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+#endif

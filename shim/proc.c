@@ -1,0 +1,140 @@
+/* proc.c - process identity (pid + start time + pid namespace) and liveness.
+ * Uses raw system calls so that, inside the shim, reading /proc never goes
+ * through the shim's own open() and close(); never changes errno. */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static struct thr_proc_id self;
+static unsigned self_fork_gen = ~0u; /* self is valid while it equals fork_gen */
+static unsigned fork_gen;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+	__atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+unsigned thr_proc_fork_gen(void)
+{
+	return __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+}
+
+/* Reads up to len-1 bytes of a small /proc file. Returns length or -errno. */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	long n = syscall(SYS_read, (int)fd, buf, len - 1);
+	int e = n < 0 ? -errno : 0;
+	syscall(SYS_close, (int)fd);
+	if (e)
+		return e;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* Parses state and start time out of /proc/<pid>/stat. The command name may
+ * hold spaces and parentheses, so fields are counted from the last ')'. */
+static int parse_stat(const char *stat, char *ret_state, uint64_t *ret_start)
+{
+	const char *p = strrchr(stat, ')');
+	if (!p || p[1] != ' ')
+		return -EINVAL;
+	p += 2;
+	*ret_state = *p;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	char *end;
+	*ret_start = strtoull(p, &end, 10);
+	return end == p ? -EINVAL : 0;
+}
+
+static uint64_t read_pidns(pid_t pid)
+{
+	char path[64], link[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	long n = syscall(SYS_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	const char *p = strchr(link, '[');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
+{
+	int saved = errno;
+	char path[64], buf[512], state;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int r = read_small(path, buf, sizeof(buf));
+	if (r == -ENOENT)
+		r = -ESRCH;
+	if (r >= 0)
+		r = parse_stat(buf, &state, &ret->start);
+	if (r >= 0 && (state == 'Z' || state == 'X' || state == 'x'))
+		r = -ESRCH;
+	if (r >= 0) {
+		ret->pid = pid;
+		ret->pidns = read_pidns(pid);
+		r = 0;
+	}
+	errno = saved;
+	return r;
+}
+
+int thr_proc_self(struct thr_proc_id *ret)
+{
+	pthread_once(&atfork_once, register_atfork);
+	unsigned gen = thr_proc_fork_gen();
+	if (__atomic_load_n(&self_fork_gen, __ATOMIC_ACQUIRE) != gen) {
+		int saved = errno;
+		pid_t pid = getpid();
+		errno = saved;
+		int r = thr_proc_identify(pid, &self);
+		if (r < 0)
+			return r;
+		__atomic_store_n(&self_fork_gen, gen, __ATOMIC_RELEASE);
+	}
+	*ret = self;
+	return 0;
+}
+
+bool thr_proc_is_dead(const struct thr_proc_id *id)
+{
+	struct thr_proc_id me, now;
+	if (id->pid <= 0)
+		return true;
+	if (thr_proc_self(&me) == 0 && id->pidns && me.pidns &&
+	    id->pidns != me.pidns)
+		return false;
+	int saved = errno;
+	int gone = kill(id->pid, 0) < 0 && errno == ESRCH;
+	errno = saved;
+	if (gone)
+		return true;
+	int r = thr_proc_identify(id->pid, &now);
+	if (r == -ESRCH)
+		return true;
+	if (r < 0)
+		return false; /* cannot tell: keep its slots rather than over-admit */
+	return now.start != id->start;
+}

@@ -1,0 +1,33 @@
+/* proc.h - who a process is, in a way pid reuse cannot fool, and whether it
+ * is still alive. A zombie (killed, not yet reaped) counts as dead. Reads
+ * /proc with raw system calls, so the shim's own hooks never see them. */
+#ifndef THR_PROC_H
+#define THR_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct thr_proc_id {
+	pid_t pid;
+	uint64_t start;         /* start time in clock ticks after boot */
+	uint64_t pidns;         /* inode of its pid namespace; 0 if unreadable */
+};
+
+/* Identifies pid. Returns 0, -ESRCH if it does not exist or is a zombie, or
+ * -errno. Not async-signal-safe only in that it is slow (a few us). */
+int thr_proc_identify(pid_t pid, struct thr_proc_id *ret);
+
+/* This process's identity, cached; the cache is dropped in a fork child.
+ * Returns 0 or -errno. */
+int thr_proc_self(struct thr_proc_id *ret);
+
+/* Counts forks this process has come out of as the child: a handle caching
+ * anything per process compares it. Async-signal-safe. */
+unsigned thr_proc_fork_gen(void);
+
+/* Is the process id dead: gone, a zombie, or its pid now used by another
+ * process? A process in another pid namespace is never judged dead. */
+bool thr_proc_is_dead(const struct thr_proc_id *id);
+
+#endif

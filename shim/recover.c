@@ -1,0 +1,174 @@
+/* recover.c - getting a pool back to health: repair after a process died
+ * holding the pool lock, and reclaim of slots and queue places of dead
+ * processes. Never trusts a count when the tables can be recounted. */
+#include "poolint.h"
+
+#include <string.h>
+
+static bool holder_counts(uint32_t st)
+{
+	return st == THR_HOLDER_LIVE || st == THR_HOLDER_RELEASING;
+}
+
+/* Drops records a dead lock owner left half-made, or that point nowhere. */
+static void repair_holders(struct thr_shm_pool *shm)
+{
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		struct thr_shm_holder *h = &shm->holders[i];
+		uint32_t st = thr_load(&h->state);
+		if (st == THR_HOLDER_FREE)
+			continue;
+		if (!holder_counts(st) || h->slot >= THR_SLOTS ||
+		    h->proc >= THR_PROCS ||
+		    thr_load(&shm->procs[h->proc].state) != THR_PROC_LIVE)
+			thr_store(&h->state, THR_HOLDER_FREE);
+		else if (st == THR_HOLDER_RELEASING)
+			thr_store(&shm->deferred, 1);
+	}
+}
+
+static void recount_slots(struct thr_shm_pool *shm)
+{
+	for (uint32_t s = 0; s < THR_SLOTS; s++)
+		shm->slots[s].refs = 0;
+	for (uint32_t i = 0; i < THR_HOLDERS; i++)
+		if (holder_counts(thr_load(&shm->holders[i].state)) &&
+		    shm->holders[i].slot < THR_SLOTS)
+			shm->slots[shm->holders[i].slot].refs++;
+	shm->in_use = 0;
+	for (uint32_t s = 0; s < THR_SLOTS; s++) {
+		struct thr_shm_slot *slot = &shm->slots[s];
+		slot->state = slot->refs ? THR_SLOT_HELD : THR_SLOT_FREE;
+		shm->in_use += slot->refs ? 1 : 0;
+	}
+	if (shm->peak < shm->in_use)
+		shm->peak = shm->in_use;
+}
+
+/* A hand-off is done once the waiter's record is live: roll it forward;
+ * otherwise roll it back and leave the waiter queued. */
+static void repair_waiters(struct thr_shm_pool *shm, struct thr_wakes *wakes)
+{
+	shm->waiting = 0;
+	for (uint32_t i = 0; i < THR_WAITERS; i++) {
+		struct thr_shm_waiter *w = &shm->waiters[i];
+		uint32_t st = thr_load(&w->state);
+		if (st == THR_WAITER_FREE || st == THR_WAITER_GRANTED)
+			continue;
+		if (st != THR_WAITER_WAITING || w->proc >= THR_PROCS) {
+			thr_store(&w->state, THR_WAITER_FREE);
+			continue;
+		}
+		uint32_t h = w->hold;
+		bool done = h < THR_HOLDERS &&
+		            thr_load(&shm->holders[h].state) == THR_HOLDER_LIVE &&
+		            shm->holders[h].proc == w->proc;
+		if (done) {
+			thr_store(&w->state, THR_WAITER_GRANTED);
+			if (wakes->n < sizeof(wakes->idx) / sizeof(wakes->idx[0]))
+				wakes->idx[wakes->n++] = i;
+			continue;
+		}
+		w->hold = THR_NONE;
+		shm->waiting++;
+	}
+}
+
+void thr_recover_repair(struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	repair_holders(shm);
+	repair_waiters(shm, wakes);
+	recount_slots(shm);
+	thr_pool_grant_locked(pool, wakes);
+	shm->stats.repairs++;
+}
+
+unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
+                               struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	unsigned slots = 0;
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		struct thr_shm_holder *h = &shm->holders[i];
+		if (thr_load(&h->state) == THR_HOLDER_FREE || h->proc != idx)
+			continue;
+		if (h->slot < THR_SLOTS && shm->slots[h->slot].refs <= 1)
+			slots++;
+		thr_pool_drop_locked(pool, i, wakes);
+	}
+	for (uint32_t i = 0; i < THR_WAITERS; i++) {
+		struct thr_shm_waiter *w = &shm->waiters[i];
+		uint32_t st = thr_load(&w->state);
+		if (st == THR_WAITER_FREE || w->proc != idx)
+			continue;
+		thr_store(&w->state, THR_WAITER_FREE);
+		if (st == THR_WAITER_WAITING && shm->waiting)
+			shm->waiting--;
+	}
+	struct thr_shm_proc *e = &shm->procs[idx];
+	e->gen++;
+	thr_store(&e->state, THR_PROC_FREE);
+	shm->stats.reclaimed += slots;
+	return slots;
+}
+
+static void mark(uint8_t *set, uint32_t i)
+{
+	if (i < THR_PROCS)
+		set[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+static bool marked(const uint8_t *set, uint32_t i)
+{
+	return set[i / 8] & (1u << (i % 8));
+}
+
+/* The processes worth checking: those holding or waiting, or all. */
+static void suspects(const struct thr_shm_pool *shm, bool all, uint8_t *set)
+{
+	for (uint32_t i = 0; i < THR_HOLDERS; i++)
+		if (holder_counts(thr_load(&shm->holders[i].state)))
+			mark(set, shm->holders[i].proc);
+	for (uint32_t i = 0; i < THR_WAITERS; i++)
+		if (thr_load(&shm->waiters[i].state) != THR_WAITER_FREE)
+			mark(set, shm->waiters[i].proc);
+	for (uint32_t i = 0; all && i < THR_PROCS; i++)
+		if (thr_load(&shm->procs[i].state) == THR_PROC_LIVE)
+			mark(set, i);
+}
+
+int thr_recover_reclaim(struct thr_pool *pool, bool all)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	uint8_t set[THR_PROCS / 8] = { 0 }, dead[THR_PROCS / 8] = { 0 };
+	uint32_t gens[THR_PROCS];
+	bool any = false;
+	suspects(shm, all, set);
+	/* Checked without the lock: reading /proc takes microseconds. The gen
+	 * read first tells, under the lock, whether the entry was reused. */
+	for (uint32_t i = 0; i < THR_PROCS; i++) {
+		if (!marked(set, i) || i == pool->me)
+			continue;
+		struct thr_shm_proc *e = &shm->procs[i];
+		gens[i] = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
+		struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
+		if (thr_load(&e->state) == THR_PROC_LIVE && thr_proc_is_dead(&id)) {
+			mark(dead, i);
+			any = true;
+		}
+	}
+	if (!any)
+		return 0;
+	int r = thr_pool_lock(pool);
+	if (r < 0)
+		return r;
+	struct thr_wakes wakes = { 0 };
+	unsigned slots = 0;
+	for (uint32_t i = 0; i < THR_PROCS; i++)
+		if (marked(dead, i) && shm->procs[i].gen == gens[i] &&
+		    thr_load(&shm->procs[i].state) == THR_PROC_LIVE)
+			slots += thr_recover_free_proc(pool, i, &wakes);
+	thr_pool_unlock(pool, &wakes);
+	return (int)slots;
+}

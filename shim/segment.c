@@ -1,0 +1,218 @@
+/* segment.c - the pool's shared file: race-free creation, refusal of foreign,
+ * foreign-owned, truncated or corrupted segments. Never maps a file it has
+ * not checked, and never leaves a temporary file behind. */
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SHM_DIR "/dev/shm"
+
+static int fail(char *err, int e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, int e, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, THR_POOL_ERR_LEN, fmt, ap);
+		va_end(ap);
+	}
+	return e;
+}
+
+int thr_segment_path(const char *name, const char *dir, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/throttle.%s", dir ? dir : SHM_DIR, name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int thr_segment_check(const struct thr_shm_pool *shm, const char *name,
+                      char *err)
+{
+	uint64_t magic = __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE);
+	if (magic != THR_LAYOUT_MAGIC)
+		return fail(err, -EBADMSG, "pool '%s': segment is not a "
+		            "libthrottle pool (bad magic)", name);
+	if (shm->version != THR_LAYOUT_VERSION)
+		return fail(err, -EPROTO, "pool '%s': segment has layout "
+		            "version %u, this library speaks %u", name,
+		            shm->version, THR_LAYOUT_VERSION);
+	if (shm->size != sizeof(*shm) || shm->nslots != THR_SLOTS ||
+	    shm->nholders != THR_HOLDERS || shm->nwaiters != THR_WAITERS ||
+	    shm->nprocs != THR_PROCS)
+		return fail(err, -EBADMSG, "pool '%s': segment header is "
+		            "corrupted (sizes do not match)", name);
+	if (strncmp(shm->name, name, THR_NAME_LEN) != 0)
+		return fail(err, -EBADMSG, "pool '%s': segment header names "
+		            "another pool", name);
+	return 0;
+}
+
+static void init_header(struct thr_shm_pool *shm, const char *name,
+                        uint32_t limit)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	shm->version = THR_LAYOUT_VERSION;
+	shm->size = sizeof(*shm);
+	shm->nslots = THR_SLOTS;
+	shm->nholders = THR_HOLDERS;
+	shm->nwaiters = THR_WAITERS;
+	shm->nprocs = THR_PROCS;
+	snprintf(shm->name, sizeof(shm->name), "%s", name);
+	shm->limit = limit;
+	shm->created_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+	                  (uint64_t)ts.tv_nsec;
+	/* Published last, though link() already orders it for other openers. */
+	__atomic_store_n(&shm->magic, THR_LAYOUT_MAGIC, __ATOMIC_RELEASE);
+}
+
+/* Checks the file behind fd before it is mapped: mapping a short file would
+ * turn a later access into SIGBUS in the host program. */
+static int check_file(int fd, const char *path, const char *name,
+                      const struct thr_pool_opts *opts, char *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return fail(err, -errno, "pool '%s': cannot stat %s: %s", name,
+		            path, strerror(errno));
+	uid_t want = opts->has_owner ? opts->owner : geteuid();
+	if (!S_ISREG(st.st_mode))
+		return fail(err, -EBADMSG, "pool '%s': %s is not a regular "
+		            "file", name, path);
+	if (st.st_uid != want)
+		return fail(err, -EPERM, "pool '%s': %s is owned by uid %u, "
+		            "not %u: refusing a segment another user could have "
+		            "planted", name, path, (unsigned)st.st_uid,
+		            (unsigned)want);
+	if (st.st_size != (off_t)sizeof(struct thr_shm_pool))
+		return fail(err, -EBADMSG, "pool '%s': %s is truncated or "
+		            "foreign (%lld bytes, expected %zu)", name, path,
+		            (long long)st.st_size, sizeof(struct thr_shm_pool));
+	return 0;
+}
+
+static int map_fd(int fd, struct thr_shm_pool **ret)
+{
+	void *p = mmap(NULL, sizeof(struct thr_shm_pool),
+	               PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*ret = p;
+	return 0;
+}
+
+static int attach(const char *path, const char *name,
+                  const struct thr_pool_opts *opts,
+                  struct thr_shm_pool **ret, char *err)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return fail(err, -errno, "pool '%s': cannot open %s: %s", name,
+		            path, strerror(errno));
+	int r = check_file(fd, path, name, opts, err);
+	if (r == 0 && (r = map_fd(fd, ret)) < 0)
+		fail(err, r, "pool '%s': cannot map %s: %s", name, path,
+		     strerror(-r));
+	close(fd);
+	if (r < 0)
+		return r;
+	r = thr_segment_check(*ret, name, err);
+	if (r < 0) {
+		thr_segment_unmap(*ret);
+		*ret = NULL;
+	}
+	return r;
+}
+
+static int make_tmp(const char *dir, const char *name,
+                    const struct thr_pool_opts *opts, char *tmp, size_t len)
+{
+	static unsigned counter;
+	snprintf(tmp, len, "%s/.throttle.%s.%d.%u", dir ? dir : SHM_DIR, name,
+	         (int)getpid(), __atomic_add_fetch(&counter, 1,
+	                                           __ATOMIC_RELAXED));
+	mode_t mode = opts->mode ? opts->mode : 0600;
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	              mode);
+	if (fd < 0)
+		return -errno;
+	/* The umask must not narrow a configured group mode. */
+	if (fchmod(fd, mode) < 0 ||
+	    (opts->has_gid && fchown(fd, (uid_t)-1, opts->gid) < 0) ||
+	    ftruncate(fd, sizeof(struct thr_shm_pool)) < 0) {
+		int e = -errno;
+		close(fd);
+		unlink(tmp);
+		return e;
+	}
+	return fd;
+}
+
+/* Builds a new segment under a temporary name and links it into place.
+ * Returns 0, -EEXIST if somebody else's won the race, or -errno. */
+static int create(const char *path, const char *name,
+                  const struct thr_pool_opts *opts,
+                  struct thr_shm_pool **ret, char *err)
+{
+	char tmp[512];
+	int fd = make_tmp(opts->dir, name, opts, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fail(err, fd, "pool '%s': cannot create a segment in "
+		            "%s: %s", name, opts->dir ? opts->dir : SHM_DIR,
+		            strerror(-fd));
+	struct thr_shm_pool *shm = NULL;
+	int r = map_fd(fd, &shm);
+	close(fd);
+	if (r < 0)
+		goto out_unlink;
+	init_header(shm, name, opts->limit);
+	if (link(tmp, path) < 0) {
+		r = -errno;
+		thr_segment_unmap(shm);
+		goto out_unlink;
+	}
+	*ret = shm;
+out_unlink:
+	unlink(tmp);
+	if (r < 0 && r != -EEXIST)
+		fail(err, r, "pool '%s': cannot create %s: %s", name, path,
+		     strerror(-r));
+	return r;
+}
+
+int thr_segment_map(const char *name, const struct thr_pool_opts *opts,
+                    struct thr_shm_pool **ret_shm, char *err)
+{
+	char path[512];
+	if (thr_segment_path(name, opts->dir, path, sizeof(path)) < 0)
+		return fail(err, -ENAMETOOLONG, "pool '%s': path too long",
+		            name);
+	for (int tries = 0; tries < 3; tries++) {
+		int r = attach(path, name, opts, ret_shm, err);
+		if (r != -ENOENT)
+			return r;
+		if (!opts->create)
+			return r;
+		r = create(path, name, opts, ret_shm, err);
+		if (r != -EEXIST)
+			return r;
+	}
+	return fail(err, -EAGAIN, "pool '%s': %s keeps appearing and "
+	            "vanishing", name, path);
+}
+
+void thr_segment_unmap(struct thr_shm_pool *shm)
+{
+	if (shm)
+		munmap(shm, sizeof(*shm));
+}

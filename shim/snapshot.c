@@ -1,0 +1,131 @@
+/* snapshot.c - reading a pool's counters, holders and waiters without taking
+ * its lock, so observers never slow down or block users. A copy is taken
+ * between two equal even values of the seqlock, and checked like any input. */
+#include "poolint.h"
+#include "segment.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Copies the segment, retrying while a writer is inside; after many tries
+ * the last copy is used: counts may then be off by one operation. */
+static void copy_consistent(const struct thr_shm_pool *shm,
+                            struct thr_shm_pool *copy)
+{
+	for (int tries = 0; tries < 200; tries++) {
+		uint32_t before = thr_load(&shm->seq);
+		if (before & 1) {
+			sched_yield();
+			continue;
+		}
+		memcpy(copy, shm, sizeof(*copy));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (thr_load(&shm->seq) == before)
+			return;
+	}
+	memcpy(copy, shm, sizeof(*copy));
+}
+
+static uint64_t age_ms(uint64_t since_ns, clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return now > since_ns ? (now - since_ns) / 1000000ull : 0;
+}
+
+static void copy_text(char *dst, const char *src)
+{
+	memcpy(dst, src, THR_TARGET_LEN);
+	dst[THR_TARGET_LEN - 1] = '\0';
+}
+
+static void fill_counters(const struct thr_shm_pool *c,
+                          struct thr_pool_snapshot *snap)
+{
+	memcpy(snap->name, c->name, sizeof(snap->name) - 1);
+	snap->limit = c->limit;
+	snap->in_use = c->in_use;
+	snap->waiting = c->waiting;
+	snap->peak = c->peak;
+	snap->granted = c->stats.granted;
+	snap->timeouts = c->stats.timeouts;
+	snap->refused = c->stats.refused;
+	snap->over = c->stats.over;
+	snap->reclaimed = c->stats.reclaimed;
+	snap->handoffs = c->stats.handoffs;
+	snap->wakes = c->stats.wakes;
+	snap->interrupted = c->stats.interrupted;
+	snap->repairs = c->stats.repairs;
+	memcpy(snap->wait_hist, c->stats.wait_hist, sizeof(snap->wait_hist));
+}
+
+static void fill_holders(const struct thr_shm_pool *c,
+                         struct thr_pool_snapshot *snap)
+{
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		const struct thr_shm_holder *h = &c->holders[i];
+		if ((h->state != THR_HOLDER_LIVE &&
+		     h->state != THR_HOLDER_RELEASING) ||
+		    h->slot >= THR_SLOTS || h->proc >= THR_PROCS)
+			continue;
+		struct thr_pool_holder_info *o = &snap->holders[snap->nholders++];
+		o->pid = (pid_t)c->procs[h->proc].pid;
+		o->fd = h->fd;
+		o->slot = h->slot;
+		o->held_ms = age_ms(c->slots[h->slot].taken_ns,
+		                    CLOCK_MONOTONIC_COARSE);
+		copy_text(o->target, c->slots[h->slot].target);
+	}
+}
+
+static void fill_waiters(const struct thr_shm_pool *c,
+                         struct thr_pool_snapshot *snap)
+{
+	for (uint32_t i = 0; i < THR_WAITERS; i++) {
+		const struct thr_shm_waiter *w = &c->waiters[i];
+		if (w->state != THR_WAITER_WAITING || w->proc >= THR_PROCS)
+			continue;
+		struct thr_pool_waiter_info *o = &snap->waiters[snap->nwaiters++];
+		o->pid = (pid_t)c->procs[w->proc].pid;
+		o->fd = w->fd;
+		o->waited_ms = age_ms(w->since_ns, CLOCK_MONOTONIC);
+		copy_text(o->target, w->target);
+	}
+}
+
+int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *snap)
+{
+	int saved = errno, r = -ENOMEM;
+	memset(snap, 0, sizeof(*snap));
+	struct thr_shm_pool *copy = malloc(sizeof(*copy));
+	snap->holders = calloc(THR_HOLDERS, sizeof(*snap->holders));
+	snap->waiters = calloc(THR_WAITERS, sizeof(*snap->waiters));
+	if (!copy || !snap->holders || !snap->waiters)
+		goto out;
+	copy_consistent(pool->shm, copy);
+	r = thr_segment_check(copy, pool->name, NULL);
+	if (r < 0)
+		goto out;
+	fill_counters(copy, snap);
+	fill_holders(copy, snap);
+	fill_waiters(copy, snap);
+out:
+	free(copy);
+	if (r < 0)
+		thr_pool_snapshot_free(snap);
+	errno = saved;
+	return r;
+}
+
+void thr_pool_snapshot_free(struct thr_pool_snapshot *snap)
+{
+	free(snap->holders);
+	free(snap->waiters);
+	snap->holders = NULL;
+	snap->waiters = NULL;
+	snap->nholders = snap->nwaiters = 0;
+}
