@@ -24,6 +24,26 @@ void (*thr_pool_test_step)(const char *step);
 static __thread struct thr_shm_pool *lock_held;
 
 #define TICK_NS (100 * 1000 * 1000ull) /* waiters look for dead holders */
+/* A hold handle names the holder record and its slot, so that a fork child
+ * can find its own record on the slot after its parent's is gone. */
+#define HOLD_SHIFT 12
+_Static_assert(THR_HOLDERS == 1u << HOLD_SHIFT, "holder index bits");
+_Static_assert(THR_SLOTS <= 1u << (32 - HOLD_SHIFT), "slot index bits");
+
+static uint32_t hold_of(uint32_t holder, uint32_t slot)
+{
+	return slot << HOLD_SHIFT | holder;
+}
+
+static uint32_t holder_of(uint32_t hold)
+{
+	return hold & (THR_HOLDERS - 1);
+}
+
+static uint32_t slot_of(uint32_t hold)
+{
+	return hold >> HOLD_SHIFT;
+}
 /* A lock owned by pid (bit set) instead of a process entry: only while a
  * process registers, before it has an entry. */
 #define LOCK_BY_PID UINT32_C(0x40000000)
@@ -70,6 +90,19 @@ static bool owner_dead(void *ctx, uint32_t owner)
 	return thr_proc_is_dead(&id);
 }
 
+void thr_pool_wake(struct thr_shm_pool *shm, uint32_t wi)
+{
+	thr_futex_wake(&shm->waiters[wi].state, 1);
+	__atomic_add_fetch(&shm->stats.wakes, 1, __ATOMIC_RELAXED);
+}
+
+static void wake_all(struct thr_shm_pool *shm, struct thr_wakes *wakes)
+{
+	for (unsigned i = 0; i < wakes->n; i++)
+		thr_pool_wake(shm, wakes->idx[i]);
+	wakes->n = 0;
+}
+
 static int lock_as(struct thr_pool *pool, uint32_t owner)
 {
 	struct thr_shm_pool *shm = pool->shm;
@@ -84,8 +117,7 @@ static int lock_as(struct thr_pool *pool, uint32_t owner)
 		thr_recover_repair(pool, &wakes);
 		/* Wake after unlock would need the caller's list; these are
 		 * rare, so wake now. */
-		for (unsigned i = 0; i < wakes.n; i++)
-			thr_futex_wake(&shm->waiters[wakes.idx[i]].state, 1);
+		wake_all(shm, &wakes);
 	}
 	return 0;
 }
@@ -93,16 +125,6 @@ static int lock_as(struct thr_pool *pool, uint32_t owner)
 int thr_pool_lock(struct thr_pool *pool)
 {
 	return lock_as(pool, pool->me + 1);
-}
-
-static void wake_all(struct thr_shm_pool *shm, struct thr_wakes *wakes)
-{
-	for (unsigned i = 0; wakes && i < wakes->n; i++) {
-		thr_futex_wake(&shm->waiters[wakes->idx[i]].state, 1);
-		__atomic_add_fetch(&shm->stats.wakes, 1, __ATOMIC_RELAXED);
-	}
-	if (wakes)
-		wakes->n = 0;
 }
 
 static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
@@ -256,10 +278,11 @@ static unsigned log2_bucket(uint64_t us)
 	return b;
 }
 
+/* 0 or above THR_SLOTS: a scribbled limit, which no caller could have set. */
 static uint32_t limit_of(const struct thr_shm_pool *shm)
 {
 	uint32_t l = shm->limit;
-	return l > THR_SLOTS ? THR_SLOTS : l;
+	return l > THR_SLOTS ? 0 : l;
 }
 
 static void count_in_use(struct thr_shm_pool *shm, uint32_t delta_up)
@@ -311,10 +334,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	shm->stats.handoffs++;
 	uint64_t waited = clock_ns(CLOCK_MONOTONIC) - w->since_ns;
 	shm->stats.wait_hist[log2_bucket(waited / 1000)]++;
-	if (wakes->n < sizeof(wakes->idx) / sizeof(wakes->idx[0]))
-		wakes->idx[wakes->n++] = wi;
-	else
-		thr_futex_wake(&w->state, 1);
+	thr_pool_defer_wake(shm, wakes, wi);
 	return 0;
 }
 
@@ -381,6 +401,8 @@ static int take_free(struct thr_pool *pool, const struct thr_pool_req *req,
                      uint32_t *ret_hold)
 {
 	struct thr_shm_pool *shm = pool->shm;
+	if (limit_of(shm) == 0)
+		return -EBADMSG;
 	if (shm->waiting || shm->in_use >= limit_of(shm))
 		return -EAGAIN;
 	uint32_t s = free_slot(shm);
@@ -400,7 +422,7 @@ static int take_free(struct thr_pool *pool, const struct thr_pool_req *req,
 	thr_store(&shm->holders[h].state, THR_HOLDER_LIVE);
 	shm->stats.granted++;
 	shm->stats.wait_hist[0]++;
-	*ret_hold = h;
+	*ret_hold = hold_of(h, s);
 	return 0;
 }
 
@@ -429,13 +451,14 @@ static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
 }
 
 /* Our waiter was granted: take the holder record and free the entry. */
-static int collect(struct thr_shm_waiter *w, uint32_t *ret_hold)
+static int collect(struct thr_shm_pool *shm, struct thr_shm_waiter *w,
+                   uint32_t *ret_hold)
 {
 	uint32_t h = w->hold;
 	thr_store(&w->state, THR_WAITER_FREE);
-	if (h >= THR_HOLDERS)
+	if (h >= THR_HOLDERS || shm->holders[h].slot >= THR_SLOTS)
 		return -EBADMSG;
-	*ret_hold = h;
+	*ret_hold = hold_of(h, shm->holders[h].slot);
 	return 0;
 }
 
@@ -452,7 +475,7 @@ static int cancel(struct thr_pool *pool, uint32_t wi, int why,
 		return r;
 	uint32_t st = thr_load(&w->state);
 	if (st == THR_WAITER_GRANTED) {
-		r = collect(w, ret_hold);
+		r = collect(shm, w, ret_hold);
 	} else if (st == THR_WAITER_WAITING && w->proc == pool->me) {
 		thr_store(&w->state, THR_WAITER_FREE);
 		if (shm->waiting)
@@ -474,6 +497,19 @@ static uint64_t ts_ns(const struct timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
 }
 
+/* Every TICK_NS of waiting: take back slots of dead holders, and recount
+ * the gauges, so that a scribbled count cannot keep a waiter queued. */
+static void tick(struct thr_pool *pool)
+{
+	struct thr_wakes wakes = { 0 };
+	thr_recover_reclaim(pool, THR_RECLAIM_SUSPECTS);
+	if (thr_pool_lock(pool) < 0)
+		return;
+	thr_recover_recount(pool->shm);
+	thr_pool_grant_locked(pool, &wakes);
+	thr_pool_unlock(pool, &wakes);
+}
+
 /* Sleeps on our own futex word until granted, waking every TICK_NS to look
  * for dead holders, so a killed holder's slot comes back within 250 ms. */
 static int wait_grant(struct thr_pool *pool, uint32_t wi,
@@ -486,7 +522,7 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 	for (;;) {
 		uint32_t st = thr_load(&w->state);
 		if (st == THR_WAITER_GRANTED)
-			return collect(w, ret_hold);
+			return collect(pool->shm, w, ret_hold);
 		if (st != THR_WAITER_WAITING)
 			return -EBADMSG;
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -499,7 +535,7 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 		if (r == -EINTR)
 			return cancel(pool, wi, -EINTR, ret_hold);
 		if (r == -ETIMEDOUT && nap == TICK_NS)
-			thr_recover_reclaim(pool, false);
+			tick(pool);
 	}
 }
 
@@ -518,17 +554,19 @@ static int acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 		if (r != -EAGAIN || pass > 0)
 			break;
 		/* Full: take back what dead holders had before giving up. */
-		thr_pool_unlock(pool, NULL);
-		thr_recover_reclaim(pool, false);
+		struct thr_wakes early = { 0 };
+		thr_pool_unlock(pool, &early);
+		thr_recover_reclaim(pool, THR_RECLAIM_HOLDERS);
 	}
 	uint32_t wi = THR_NONE;
+	struct thr_wakes wakes = { 0 };
 	if (r == -EAGAIN && req->mode == THR_POOL_TRY)
 		shm->stats.refused++;
 	else if (r == -EAGAIN && req->mode == THR_POOL_OBSERVE)
 		shm->stats.over++;
 	else if (r == -EAGAIN)
 		r = enqueue(pool, req, &wi);
-	thr_pool_unlock(pool, NULL);
+	thr_pool_unlock(pool, &wakes);
 	if (r == 0 && wi != THR_NONE)
 		r = wait_grant(pool, wi, req, ret_hold);
 	return r;
@@ -547,11 +585,12 @@ int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 
 static bool holds(const struct thr_pool *pool, uint32_t hold)
 {
-	if (hold >= THR_HOLDERS || pool->me == THR_NONE ||
+	if (slot_of(hold) >= THR_SLOTS || pool->me == THR_NONE ||
 	    pool->fork_gen != thr_proc_fork_gen())
 		return false;
-	const struct thr_shm_holder *h = &pool->shm->holders[hold];
-	return thr_load(&h->state) == THR_HOLDER_LIVE && h->proc == pool->me;
+	const struct thr_shm_holder *h = &pool->shm->holders[holder_of(hold)];
+	return thr_load(&h->state) == THR_HOLDER_LIVE &&
+	       h->proc == pool->me && h->slot == slot_of(hold);
 }
 
 int thr_pool_release(struct thr_pool *pool, uint32_t hold)
@@ -561,7 +600,8 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 		return -ESTALE;
 	if (lock_held == shm) {
 		uint32_t live = THR_HOLDER_LIVE;
-		__atomic_compare_exchange_n(&shm->holders[hold].state, &live,
+		__atomic_compare_exchange_n(&shm->holders[holder_of(hold)].state,
+		                            &live,
 		                            THR_HOLDER_RELEASING, false,
 		                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 		thr_store(&shm->deferred, 1);
@@ -572,8 +612,9 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 	int r = thr_pool_lock(pool);
 	if (r == 0) {
 		STEP("release.locked");
-		r = holds(pool, hold) ? thr_pool_drop_locked(pool, hold, &wakes)
-		                      : -ESTALE;
+		r = holds(pool, hold)
+		        ? thr_pool_drop_locked(pool, holder_of(hold), &wakes)
+		        : -ESTALE;
 		thr_pool_unlock(pool, &wakes);
 	}
 	errno = saved;
@@ -587,36 +628,36 @@ static bool is_proc(const struct thr_shm_pool *shm, uint32_t idx,
 	       shm->procs[idx].start == id->start;
 }
 
-/* Under the lock: the record of process id on the slot of record hold,
- * created if absent. */
+/* Under the lock: the record of process id on the slot of hold, created
+ * if absent, provided hold's own record still holds that slot. */
 static int join_slot(struct thr_pool *pool, uint32_t hold,
                      const struct thr_proc_id *id, uint32_t *ret_hold,
                      struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	if (hold >= THR_HOLDERS ||
-	    thr_load(&shm->holders[hold].state) != THR_HOLDER_LIVE)
-		return -ESTALE;
-	uint32_t s = shm->holders[hold].slot;
+	uint32_t s = slot_of(hold), from = holder_of(hold);
 	if (s >= THR_SLOTS)
-		return -EBADMSG;
+		return -ESTALE;
 	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
 		struct thr_shm_holder *h = &shm->holders[i];
 		if (thr_load(&h->state) == THR_HOLDER_LIVE && h->slot == s &&
 		    is_proc(shm, h->proc, id)) {
-			*ret_hold = i;
+			*ret_hold = hold_of(i, s);
 			return 0;
 		}
 	}
+	if (thr_load(&shm->holders[from].state) != THR_HOLDER_LIVE ||
+	    shm->holders[from].slot != s)
+		return -ESTALE;
 	uint32_t proc = entry_of(pool, id, wakes);
 	if (proc == THR_NONE)
 		return -ENOSPC;
-	uint32_t h = new_holder(shm, s, proc, shm->holders[hold].fd);
+	uint32_t h = new_holder(shm, s, proc, shm->holders[from].fd);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	shm->slots[s].refs++;
 	thr_store(&shm->holders[h].state, THR_HOLDER_LIVE);
-	*ret_hold = h;
+	*ret_hold = hold_of(h, s);
 	return 0;
 }
 
@@ -677,7 +718,7 @@ int thr_pool_reclaim(struct thr_pool *pool)
 	int saved = errno;
 	int r = register_self(pool);
 	if (r == 0)
-		r = thr_recover_reclaim(pool, true);
+		r = thr_recover_reclaim(pool, THR_RECLAIM_ALL);
 	errno = saved;
 	return r;
 }
@@ -703,8 +744,9 @@ int thr_pool_open(const char *name, const struct thr_pool_opts *opts,
 		goto out;
 	}
 	r = -ENOMEM;
-	if (!(pool = calloc(1, sizeof(*pool))))
-		goto out;
+	if (!(pool = calloc(1, sizeof(*pool))) ||
+	    !(pool->seen = calloc(THR_PROCS, sizeof(*pool->seen))))
+		goto out_free;
 	strcpy(pool->name, name);
 	pool->me = THR_NONE;
 	r = thr_segment_map(name, opts, &pool->shm, err);
@@ -719,6 +761,8 @@ int thr_pool_open(const char *name, const struct thr_pool_opts *opts,
 out_unmap:
 	thr_segment_unmap(pool->shm);
 out_free:
+	if (pool)
+		free(pool->seen);
 	free(pool);
 out:
 	errno = saved;
@@ -731,6 +775,7 @@ void thr_pool_close(struct thr_pool *pool)
 		return;
 	int saved = errno;
 	thr_segment_unmap(pool->shm);
+	free(pool->seen);
 	free(pool);
 	errno = saved;
 }

@@ -15,6 +15,20 @@ struct thr_pool {
 	uint32_t me_gen;        /* that entry's gen when we took it */
 	unsigned fork_gen;      /* thr_proc_fork_gen() when we took it */
 	struct thr_proc_id id;  /* who we are */
+	struct thr_pool_seen *seen; /* per process entry: when last seen alive */
+};
+
+/* A process seen alive this recently is not read from /proc again. */
+#define THR_SEEN_NS (50 * 1000 * 1000ull)
+struct thr_pool_seen {
+	uint32_t gen;           /* the entry's gen when it was seen */
+	uint64_t at_ns;         /* CLOCK_MONOTONIC_COARSE, 0 never */
+};
+
+enum thr_reclaim_scope {
+	THR_RECLAIM_HOLDERS,    /* processes holding slots, seen-alive cache on */
+	THR_RECLAIM_SUSPECTS,   /* holding or waiting, cache on */
+	THR_RECLAIM_ALL,        /* every attached process, read afresh */
 };
 
 /* Waiters granted under the lock, woken after it is released. */
@@ -32,6 +46,20 @@ struct thr_wakes {
 /* Locks the pool as process entry p->me; repairs it first if the previous
  * owner died inside. Returns 0 or -EDEADLK. */
 int thr_pool_lock(struct thr_pool *pool);
+/* Wakes waiter wi and counts it. Async-signal-safe. */
+void thr_pool_wake(struct thr_shm_pool *shm, uint32_t wi);
+
+/* Queues waiter wi for a wake after unlock, or wakes it now if the list is
+ * full. */
+static inline void thr_pool_defer_wake(struct thr_shm_pool *shm,
+                                       struct thr_wakes *wakes, uint32_t wi)
+{
+	if (wakes->n < sizeof(wakes->idx) / sizeof(wakes->idx[0]))
+		wakes->idx[wakes->n++] = wi;
+	else
+		thr_pool_wake(shm, wi);
+}
+
 /* Finishes deferred releases, unlocks, then wakes what was granted. */
 void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes);
 
@@ -45,9 +73,11 @@ void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes);
 /* recover.c: under the lock, recount everything from the tables after an
  * owner died mid-update. */
 void thr_recover_repair(struct thr_pool *pool, struct thr_wakes *wakes);
-/* recover.c: checks the processes holding or waiting (all attached ones if
- * all), and takes back what dead ones had. Returns slots freed or -errno. */
-int thr_recover_reclaim(struct thr_pool *pool, bool all);
+/* recover.c: under the lock, recounts in_use and waiting from the tables. */
+void thr_recover_recount(struct thr_shm_pool *shm);
+/* recover.c: checks the processes in scope and takes back what dead ones
+ * had. Returns the slots freed or -errno. */
+int thr_recover_reclaim(struct thr_pool *pool, enum thr_reclaim_scope scope);
 /* recover.c: under the lock, frees everything of process entry idx. Returns
  * the number of slots that came back. */
 unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,

@@ -80,22 +80,28 @@ static uint64_t read_pidns(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
+/* The start time of a live pid; -ESRCH if gone or a zombie. */
+static int read_start(pid_t pid, uint64_t *ret_start)
 {
-	int saved = errno;
 	char path[64], buf[512], state;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int r = read_small(path, buf, sizeof(buf));
 	if (r == -ENOENT)
-		r = -ESRCH;
+		return -ESRCH;
 	if (r >= 0)
-		r = parse_stat(buf, &state, &ret->start);
+		r = parse_stat(buf, &state, ret_start);
 	if (r >= 0 && (state == 'Z' || state == 'X' || state == 'x'))
-		r = -ESRCH;
-	if (r >= 0) {
+		return -ESRCH;
+	return r < 0 ? r : 0;
+}
+
+int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
+{
+	int saved = errno;
+	int r = read_start(pid, &ret->start);
+	if (r == 0) {
 		ret->pid = pid;
 		ret->pidns = read_pidns(pid);
-		r = 0;
 	}
 	errno = saved;
 	return r;
@@ -118,23 +124,38 @@ int thr_proc_self(struct thr_proc_id *ret)
 	return 0;
 }
 
-bool thr_proc_is_dead(const struct thr_proc_id *id)
+static bool foreign_ns(const struct thr_proc_id *id)
 {
-	struct thr_proc_id me, now;
+	struct thr_proc_id me;
+	return thr_proc_self(&me) == 0 && id->pidns && me.pidns &&
+	       id->pidns != me.pidns;
+}
+
+bool thr_proc_is_gone(const struct thr_proc_id *id)
+{
 	if (id->pid <= 0)
 		return true;
-	if (thr_proc_self(&me) == 0 && id->pidns && me.pidns &&
-	    id->pidns != me.pidns)
+	if (foreign_ns(id))
 		return false;
 	int saved = errno;
-	int gone = kill(id->pid, 0) < 0 && errno == ESRCH;
+	bool gone = kill(id->pid, 0) < 0 && errno == ESRCH;
 	errno = saved;
-	if (gone)
+	return gone;
+}
+
+bool thr_proc_is_dead(const struct thr_proc_id *id)
+{
+	uint64_t start;
+	if (thr_proc_is_gone(id))
 		return true;
-	int r = thr_proc_identify(id->pid, &now);
+	if (foreign_ns(id))
+		return false;
+	int saved = errno;
+	int r = read_start(id->pid, &start);
+	errno = saved;
 	if (r == -ESRCH)
 		return true;
 	if (r < 0)
 		return false; /* cannot tell: keep its slots rather than over-admit */
-	return now.start != id->start;
+	return start != id->start;
 }

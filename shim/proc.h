@@ -26,6 +26,10 @@ int thr_proc_self(struct thr_proc_id *ret);
  * anything per process compares it. Async-signal-safe. */
 unsigned thr_proc_fork_gen(void);
 
+/* Is the process id certainly gone (reaped): one kill(pid, 0), ~0.5 us.
+ * A zombie or a reused pid is not caught; thr_proc_is_dead() does that. */
+bool thr_proc_is_gone(const struct thr_proc_id *id);
+
 /* Is the process id dead: gone, a zombie, or its pid now used by another
  * process? A process in another pid namespace is never judged dead. */
 bool thr_proc_is_dead(const struct thr_proc_id *id);

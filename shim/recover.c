@@ -65,13 +65,23 @@ static void repair_waiters(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 		            shm->holders[h].proc == w->proc;
 		if (done) {
 			thr_store(&w->state, THR_WAITER_GRANTED);
-			if (wakes->n < sizeof(wakes->idx) / sizeof(wakes->idx[0]))
-				wakes->idx[wakes->n++] = i;
+			thr_pool_defer_wake(shm, wakes, i);
 			continue;
 		}
 		w->hold = THR_NONE;
 		shm->waiting++;
 	}
+}
+
+void thr_recover_recount(struct thr_shm_pool *shm)
+{
+	uint32_t in_use = 0, waiting = 0;
+	for (uint32_t s = 0; s < THR_SLOTS; s++)
+		in_use += shm->slots[s].state == THR_SLOT_HELD;
+	for (uint32_t i = 0; i < THR_WAITERS; i++)
+		waiting += thr_load(&shm->waiters[i].state) == THR_WAITER_WAITING;
+	shm->in_use = in_use;
+	shm->waiting = waiting;
 }
 
 void thr_recover_repair(struct thr_pool *pool, struct thr_wakes *wakes)
@@ -124,27 +134,56 @@ static bool marked(const uint8_t *set, uint32_t i)
 	return set[i / 8] & (1u << (i % 8));
 }
 
-/* The processes worth checking: those holding or waiting, or all. */
-static void suspects(const struct thr_shm_pool *shm, bool all, uint8_t *set)
+static void suspects(const struct thr_shm_pool *shm,
+                     enum thr_reclaim_scope scope, uint8_t *set)
 {
 	for (uint32_t i = 0; i < THR_HOLDERS; i++)
 		if (holder_counts(thr_load(&shm->holders[i].state)))
 			mark(set, shm->holders[i].proc);
-	for (uint32_t i = 0; i < THR_WAITERS; i++)
+	for (uint32_t i = 0; scope != THR_RECLAIM_HOLDERS && i < THR_WAITERS; i++)
 		if (thr_load(&shm->waiters[i].state) != THR_WAITER_FREE)
 			mark(set, shm->waiters[i].proc);
-	for (uint32_t i = 0; all && i < THR_PROCS; i++)
+	for (uint32_t i = 0; scope == THR_RECLAIM_ALL && i < THR_PROCS; i++)
 		if (thr_load(&shm->procs[i].state) == THR_PROC_LIVE)
 			mark(set, i);
 }
 
-int thr_recover_reclaim(struct thr_pool *pool, bool all)
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A reaped process is caught at once by the cheap check; a zombie or a
+ * reused pid needs /proc, which a busy full pool would otherwise read on
+ * every acquire, so a process seen alive recently is taken as alive. */
+static bool is_dead(struct thr_pool *pool, uint32_t i, uint32_t gen,
+                    const struct thr_proc_id *id, bool cached)
+{
+	if (thr_proc_is_gone(id))
+		return true;
+	struct thr_pool_seen *seen = pool->seen ? &pool->seen[i] : NULL;
+	uint64_t now = coarse_ns();
+	if (cached && seen && seen->gen == gen && seen->at_ns &&
+	    now - seen->at_ns < THR_SEEN_NS)
+		return false;
+	if (thr_proc_is_dead(id))
+		return true;
+	if (seen) {
+		seen->gen = gen;
+		seen->at_ns = now;
+	}
+	return false;
+}
+
+int thr_recover_reclaim(struct thr_pool *pool, enum thr_reclaim_scope scope)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	uint8_t set[THR_PROCS / 8] = { 0 }, dead[THR_PROCS / 8] = { 0 };
 	uint32_t gens[THR_PROCS];
 	bool any = false;
-	suspects(shm, all, set);
+	suspects(shm, scope, set);
 	/* Checked without the lock: reading /proc takes microseconds. The gen
 	 * read first tells, under the lock, whether the entry was reused. */
 	for (uint32_t i = 0; i < THR_PROCS; i++) {
@@ -153,7 +192,8 @@ int thr_recover_reclaim(struct thr_pool *pool, bool all)
 		struct thr_shm_proc *e = &shm->procs[i];
 		gens[i] = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
 		struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
-		if (thr_load(&e->state) == THR_PROC_LIVE && thr_proc_is_dead(&id)) {
+		if (thr_load(&e->state) == THR_PROC_LIVE &&
+		    is_dead(pool, i, gens[i], &id, scope != THR_RECLAIM_ALL)) {
 			mark(dead, i);
 			any = true;
 		}

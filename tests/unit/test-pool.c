@@ -1,0 +1,1094 @@
+/* test-pool.c - the pool engine, point by point, in one process and across
+ * forked processes that hold, wait, release and get killed at chosen steps.
+ * Behaviour is checked from outside where it can be: pipes report who got a
+ * slot and when, waitpid tells how children ended. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "layout.h"
+#include "pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char name[64];
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+	static unsigned n;
+	snprintf(name, sizeof(name), "test-pool-%d-%u", (int)getpid(), n++);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	thr_pool_unlink(name, NULL);
+	return 0;
+}
+
+static struct thr_pool *open_limit(uint32_t limit)
+{
+	struct thr_pool_opts o = { .limit = limit, .create = true };
+	struct thr_pool *p = NULL;
+	char err[THR_POOL_ERR_LEN];
+	int r = thr_pool_open(name, &o, &p, err);
+	if (r < 0)
+		fail_msg("open %s: %s", name, err);
+	return p;
+}
+
+static struct thr_pool_req req_of(enum thr_pool_mode mode, int fd,
+                                  const char *target)
+{
+	struct thr_pool_req r = { .mode = mode, .fd = fd, .target = target };
+	return r;
+}
+
+static int try_take(struct thr_pool *p, uint32_t *hold)
+{
+	struct thr_pool_req r = req_of(THR_POOL_TRY, -1, "try");
+	return thr_pool_acquire(p, &r, hold);
+}
+
+static int wait_take(struct thr_pool *p, uint32_t *hold)
+{
+	struct thr_pool_req r = req_of(THR_POOL_WAIT, -1, "wait");
+	return thr_pool_acquire(p, &r, hold);
+}
+
+static struct thr_pool_snapshot snap_of(struct thr_pool *p)
+{
+	struct thr_pool_snapshot s;
+	assert_int_equal(thr_pool_snapshot(p, &s), 0);
+	return s;
+}
+
+static uint32_t in_use(struct thr_pool *p)
+{
+	struct thr_pool_snapshot s = snap_of(p);
+	thr_pool_snapshot_free(&s);
+	return s.in_use;
+}
+
+/* Waits (up to 5 s) until the pool has n waiters queued. */
+static void await_waiting(struct thr_pool *p, uint32_t n)
+{
+	uint64_t until = now_ms() + 5000;
+	for (;;) {
+		struct thr_pool_snapshot s = snap_of(p);
+		thr_pool_snapshot_free(&s);
+		if (s.waiting == n)
+			return;
+		if (now_ms() > until)
+			fail_msg("expected %u waiters, have %u", n, s.waiting);
+		usleep(1000);
+	}
+}
+
+static int exit_code(pid_t pid)
+{
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Forks a child that opens the pool, waits for a slot, writes its tag to
+ * fd, holds for hold_ms, releases and exits 0. */
+static pid_t spawn_waiter(int fd, char tag, int hold_ms)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	struct thr_pool_opts o = { .limit = 1 };
+	struct thr_pool *p;
+	uint32_t h;
+	if (thr_pool_open(name, &o, &p, NULL) < 0 || wait_take(p, &h) < 0)
+		_exit(1);
+	if (write(fd, &tag, 1) != 1)
+		_exit(2);
+	usleep((useconds_t)hold_ms * 1000);
+	_exit(thr_pool_release(p, h) == 0 ? 0 : 3);
+}
+
+/* Forks a child that takes a slot, says so on a pipe, then sleeps. */
+static pid_t spawn_holder(void)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct thr_pool_opts o = { .limit = 1 };
+		struct thr_pool *p;
+		uint32_t h;
+		if (thr_pool_open(name, &o, &p, NULL) < 0 || wait_take(p, &h) < 0)
+			_exit(1);
+		if (write(fds[1], "h", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	char c;
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+/* ---- 1. named pools, race-free creation, refusal of bad segments ---- */
+
+static void test_pool_name_is_checked(void **state)
+{
+	assert_true(thr_pool_name_is_valid("db"));
+	assert_true(thr_pool_name_is_valid("A-z_0.9"));
+	assert_false(thr_pool_name_is_valid(""));
+	assert_false(thr_pool_name_is_valid("."));
+	assert_false(thr_pool_name_is_valid(".."));
+	assert_false(thr_pool_name_is_valid("a/b"));
+	assert_false(thr_pool_name_is_valid("sp ace"));
+	char longname[70];
+	memset(longname, 'a', 65);
+	longname[65] = '\0';
+	assert_false(thr_pool_name_is_valid(longname));
+	longname[64] = '\0';
+	assert_true(thr_pool_name_is_valid(longname));
+
+	struct thr_pool_opts o = { .limit = 1, .create = true };
+	struct thr_pool *p;
+	char err[THR_POOL_ERR_LEN];
+	assert_int_equal(thr_pool_open("a/b", &o, &p, err), -EINVAL);
+	assert_non_null(strstr(err, "name"));
+	o.limit = 0;
+	assert_int_equal(thr_pool_open(name, &o, &p, err), -EINVAL);
+	assert_non_null(strstr(err, "limit"));
+}
+
+static void test_pool_segment_is_private_by_default(void **state)
+{
+	struct thr_pool *p = open_limit(3);
+	char path[128];
+	struct stat st;
+	snprintf(path, sizeof(path), "/dev/shm/throttle.%s", name);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_size, sizeof(struct thr_shm_pool));
+	thr_pool_close(p);
+}
+
+static void test_pool_segment_mode_and_group(void **state)
+{
+	mode_t old = umask(077);
+	struct thr_pool_opts o = { .limit = 1, .create = true, .mode = 0660,
+	                           .has_gid = true, .gid = getegid() };
+	struct thr_pool *p;
+	assert_int_equal(thr_pool_open(name, &o, &p, NULL), 0);
+	umask(old);
+	char path[128];
+	struct stat st;
+	snprintf(path, sizeof(path), "/dev/shm/throttle.%s", name);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, getegid());
+	thr_pool_close(p);
+}
+
+static void test_pool_open_without_create_fails(void **state)
+{
+	struct thr_pool_opts o = { .limit = 1 };
+	struct thr_pool *p;
+	char err[THR_POOL_ERR_LEN];
+	assert_int_equal(thr_pool_open(name, &o, &p, err), -ENOENT);
+	assert_non_null(strstr(err, name));
+}
+
+static void test_pool_creation_race_gives_one_segment(void **state)
+{
+	enum { N = 16 };
+	pid_t kids[N];
+	for (int i = 0; i < N; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			struct thr_pool_opts o = { .limit = 4, .create = true };
+			struct thr_pool *p;
+			_exit(thr_pool_open(name, &o, &p, NULL) == 0 ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(exit_code(kids[i]), 0);
+	/* No temporary left behind, and the one segment is whole. */
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "ls -a /dev/shm | grep -q '^\\.throttle\\.%s\\.'",
+	         name);
+	assert_int_not_equal(system(cmd), 0);
+	struct thr_pool *p = open_limit(4);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.limit, 4);
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
+/* Maps the segment raw, as a hostile or buggy process could. */
+static struct thr_shm_pool *raw_map(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/dev/shm/throttle.%s", name);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	void *m = mmap(NULL, sizeof(struct thr_shm_pool), PROT_READ | PROT_WRITE,
+	               MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(m != MAP_FAILED);
+	return m;
+}
+
+static int reopen(char *err)
+{
+	struct thr_pool_opts o = { .limit = 1 };
+	struct thr_pool *p = NULL;
+	int r = thr_pool_open(name, &o, &p, err);
+	thr_pool_close(p);
+	return r;
+}
+
+static void test_pool_refuses_other_layout_version(void **state)
+{
+	thr_pool_close(open_limit(1));
+	struct thr_shm_pool *m = raw_map();
+	m->version = 99;
+	char err[THR_POOL_ERR_LEN];
+	assert_int_equal(reopen(err), -EPROTO);
+	assert_non_null(strstr(err, "layout version 99"));
+	munmap(m, sizeof(*m));
+}
+
+static void test_pool_refuses_bad_magic(void **state)
+{
+	thr_pool_close(open_limit(1));
+	struct thr_shm_pool *m = raw_map();
+	m->magic = 42;
+	char err[THR_POOL_ERR_LEN];
+	assert_int_equal(reopen(err), -EBADMSG);
+	assert_non_null(strstr(err, "magic"));
+	munmap(m, sizeof(*m));
+}
+
+static void test_pool_refuses_truncated_segment(void **state)
+{
+	thr_pool_close(open_limit(1));
+	char path[128], err[THR_POOL_ERR_LEN];
+	snprintf(path, sizeof(path), "/dev/shm/throttle.%s", name);
+	assert_int_equal(truncate(path, 100), 0);
+	assert_int_equal(reopen(err), -EBADMSG);
+	assert_non_null(strstr(err, "truncated"));
+}
+
+static void test_pool_refuses_foreign_owner(void **state)
+{
+	char path[128], err[THR_POOL_ERR_LEN];
+	snprintf(path, sizeof(path), "/dev/shm/throttle.%s", name);
+	/* Another user pre-creates the name, world-writable, to capture us. */
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0666);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, sizeof(struct thr_shm_pool)), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(fchown(fd, 4242, 4242), 0);
+	}
+	close(fd);
+	struct thr_pool_opts o = { .limit = 1, .create = true };
+	if (geteuid() != 0) {
+		o.has_owner = true; /* the same check, seen from a non-root run */
+		o.owner = geteuid() + 1;
+	}
+	struct thr_pool *p;
+	assert_int_equal(thr_pool_open(name, &o, &p, err), -EPERM);
+	assert_non_null(strstr(err, "owned by uid"));
+}
+
+/* ---- 2. acquire, try, deadline, signals ---- */
+
+static void test_pool_try_fails_when_full(void **state)
+{
+	struct thr_pool *p = open_limit(2);
+	uint32_t a, b, c;
+	assert_int_equal(try_take(p, &a), 0);
+	assert_int_equal(try_take(p, &b), 0);
+	assert_int_equal(try_take(p, &c), -EAGAIN);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.in_use, 2);
+	assert_int_equal(s.refused, 1);
+	assert_int_equal(s.granted, 2);
+	thr_pool_snapshot_free(&s);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(try_take(p, &c), 0);
+	assert_int_equal(thr_pool_release(p, b), 0);
+	assert_int_equal(thr_pool_release(p, c), 0);
+	assert_int_equal(in_use(p), 0);
+	thr_pool_close(p);
+}
+
+static void test_pool_observe_counts_over(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	struct thr_pool_req r = req_of(THR_POOL_OBSERVE, -1, NULL);
+	assert_int_equal(thr_pool_acquire(p, &r, &a), 0);
+	assert_int_equal(thr_pool_acquire(p, &r, &b), -EAGAIN);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.over, 1);
+	assert_int_equal(s.refused, 0);
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
+static void test_pool_deadline_times_out(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_nsec += 150 * 1000000L;
+	if (r.deadline.tv_nsec >= 1000000000L) {
+		r.deadline.tv_sec++;
+		r.deadline.tv_nsec -= 1000000000L;
+	}
+	uint64_t t0 = now_ms();
+	assert_int_equal(thr_pool_acquire(p, &r, &b), -ETIMEDOUT);
+	uint64_t took = now_ms() - t0;
+	assert_true(took >= 149 && took < 2000);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.timeouts, 1);
+	assert_int_equal(s.waiting, 0);
+	assert_int_equal(s.in_use, 1);
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+static void test_pool_signal_interrupts_wait(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	/* SA_RESTART too: a wait is not restarted behind the caller's back. */
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	assert_int_equal(wait_take(p, &b), -EINTR);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.interrupted, 1);
+	assert_int_equal(s.waiting, 0);
+	thr_pool_snapshot_free(&s);
+	signal(SIGALRM, SIG_DFL);
+	thr_pool_close(p);
+}
+
+static void test_pool_keeps_errno(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	errno = 1234;
+	assert_int_equal(try_take(p, &a), 0);
+	assert_int_equal(try_take(p, &b), -EAGAIN);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(thr_pool_release(p, a), -ESTALE);
+	assert_int_equal(errno, 1234);
+	thr_pool_close(p);
+}
+
+static void test_pool_release_rejects_stale_records(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	assert_int_equal(thr_pool_release(p, 7), -ESTALE);
+	assert_int_equal(thr_pool_release(p, THR_HOLDERS + 5), -ESTALE);
+	assert_int_equal(try_take(p, &a), 0);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(thr_pool_release(p, a), -ESTALE);
+	thr_pool_close(p);
+}
+
+/* ---- 3. first come, first served, one wake per hand-off ---- */
+
+static void test_pool_serves_in_arrival_order(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(try_take(p, &a), 0);
+	pid_t kids[4];
+	for (int i = 0; i < 4; i++) {
+		kids[i] = spawn_waiter(fds[1], (char)('1' + i), 20);
+		await_waiting(p, (uint32_t)i + 1);
+	}
+	struct thr_pool_snapshot before = snap_of(p);
+	thr_pool_snapshot_free(&before);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	char order[5] = { 0 };
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(read(fds[0], &order[i], 1), 1);
+	assert_string_equal(order, "1234");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(exit_code(kids[i]), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.handoffs - before.handoffs, 4);
+	assert_int_equal(s.wakes - before.wakes, 4);
+	assert_int_equal(s.in_use, 0);
+	thr_pool_snapshot_free(&s);
+	close(fds[0]);
+	close(fds[1]);
+	thr_pool_close(p);
+}
+
+static void test_pool_nobody_barges_past_a_waiter(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(try_take(p, &a), 0);
+	pid_t kid = spawn_waiter(fds[1], 'w', 100);
+	await_waiting(p, 1);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	/* The slot went to the queued child, not to us, though we are running. */
+	assert_int_equal(try_take(p, &b), -EAGAIN);
+	assert_int_equal(exit_code(kid), 0);
+	assert_int_equal(try_take(p, &b), 0);
+	close(fds[0]);
+	close(fds[1]);
+	thr_pool_close(p);
+}
+
+/* ---- 4. holder records and co-holders ---- */
+
+static void test_pool_records_holders_and_waiters(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	struct thr_pool_req r = req_of(THR_POOL_WAIT, 7, "10.0.0.5:5432");
+	assert_int_equal(thr_pool_acquire(p, &r, &a), 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t kid = spawn_waiter(fds[1], 'w', 0);
+	await_waiting(p, 1);
+	usleep(30000);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.nholders, 1);
+	assert_int_equal(s.holders[0].pid, getpid());
+	assert_int_equal(s.holders[0].fd, 7);
+	assert_string_equal(s.holders[0].target, "10.0.0.5:5432");
+	assert_true(s.holders[0].held_ms >= 20 && s.holders[0].held_ms < 5000);
+	assert_int_equal(s.nwaiters, 1);
+	assert_int_equal(s.waiters[0].pid, kid);
+	assert_string_equal(s.waiters[0].target, "wait");
+	assert_true(s.waiters[0].waited_ms >= 20);
+	assert_string_equal(s.name, name);
+	thr_pool_snapshot_free(&s);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(exit_code(kid), 0);
+	close(fds[0]);
+	close(fds[1]);
+	thr_pool_close(p);
+}
+
+static void test_pool_fork_child_co_holds(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	int go[2], done[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	assert_int_equal(try_take(p, &a), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		char c;
+		uint32_t mine, again;
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		/* A fork child cannot release its parent's record, only its own. */
+		if (thr_pool_release(p, a) != -ESTALE)
+			_exit(2);
+		if (thr_pool_adopt(p, a, &mine) < 0 ||
+		    thr_pool_adopt(p, a, &again) < 0 || mine != again)
+			_exit(3);
+		if (write(done[1], "a", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(4);
+		_exit(thr_pool_release(p, mine) == 0 ? 0 : 5);
+	}
+	close(go[0]);
+	close(done[1]);
+	uint32_t c1, c2;
+	assert_int_equal(thr_pool_cohold(p, a, kid, &c1), 0);
+	assert_int_equal(thr_pool_cohold(p, a, kid, &c2), 0);
+	assert_int_equal(c1, c2);
+	/* The parent lets go first: the child still holds the slot. */
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(in_use(p), 1);
+	assert_int_equal(try_take(p, &b), -EAGAIN);
+	char ch;
+	assert_int_equal(write(go[1], "g", 1), 1);
+	if (read(done[0], &ch, 1) != 1)
+		fail_msg("child ended with %d", exit_code(kid));
+	assert_int_equal(in_use(p), 1);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(exit_code(kid), 0);
+	assert_int_equal(in_use(p), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.nholders, 0);
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
+static void test_pool_co_holder_death_frees_slot(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, c, b;
+	assert_int_equal(try_take(p, &a), 0);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		char ch;
+		_exit(read(go[0], &ch, 1) == 1 ? 0 : 1);
+	}
+	assert_int_equal(thr_pool_cohold(p, a, kid, &c), 0);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(in_use(p), 1);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(exit_code(kid), 0);
+	/* The last holder died without releasing: the next try takes it back. */
+	assert_int_equal(try_take(p, &b), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.reclaimed, 1);
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
+/* ---- 5. crash safety ---- */
+
+static void test_pool_reclaims_killed_holder(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t b;
+	pid_t kid = spawn_holder();
+	assert_int_equal(try_take(p, &b), -EAGAIN);
+	kill(kid, SIGKILL);
+	assert_int_equal(exit_code(kid), 128 + SIGKILL);
+	assert_int_equal(try_take(p, &b), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.reclaimed, 1);
+	assert_int_equal(s.in_use, 1);
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
+static bool is_zombie(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
+static void test_pool_zombie_holder_is_dead(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t b;
+	pid_t kid = spawn_holder();
+	kill(kid, SIGKILL);
+	uint64_t until = now_ms() + 5000;
+	while (!is_zombie(kid) && now_ms() < until)
+		usleep(1000);
+	assert_true(is_zombie(kid)); /* not reaped: kill(pid, 0) still finds it */
+	assert_int_equal(kill(kid, 0), 0);
+	assert_int_equal(try_take(p, &b), 0);
+	assert_int_equal(exit_code(kid), 128 + SIGKILL);
+	thr_pool_close(p);
+}
+
+static void test_pool_waiter_notices_dead_holder(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t b;
+	pid_t holder = spawn_holder();
+	uint64_t *killed_at = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(killed_at != MAP_FAILED);
+	pid_t killer = fork();
+	assert_true(killer >= 0);
+	if (killer == 0) {
+		usleep(300000);
+		*killed_at = now_ms();
+		kill(holder, SIGKILL); /* not ours to reap: it stays a zombie */
+		_exit(0);
+	}
+	assert_int_equal(wait_take(p, &b), 0);
+	uint64_t lag = now_ms() - *killed_at;
+	assert_int_equal(exit_code(killer), 0);
+	assert_true(lag <= 250);
+	assert_int_equal(exit_code(holder), 128 + SIGKILL);
+	munmap(killed_at, 4096);
+	thr_pool_close(p);
+}
+
+static void test_pool_killed_waiter_leaves_no_trace(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(try_take(p, &a), 0);
+	pid_t kid = spawn_waiter(fds[1], 'w', 0);
+	await_waiting(p, 1);
+	kill(kid, SIGKILL);
+	assert_int_equal(exit_code(kid), 128 + SIGKILL);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	/* Whether the slot went to the dead waiter or not, it comes back. */
+	assert_int_equal(try_take(p, &b), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.in_use, 1);
+	assert_int_equal(s.waiting, 0);
+	assert_int_equal(s.nwaiters, 0);
+	thr_pool_snapshot_free(&s);
+	close(fds[0]);
+	close(fds[1]);
+	thr_pool_close(p);
+}
+
+static const char *stop_at;
+
+static void stop_here(const char *step)
+{
+	if (stop_at && strcmp(step, stop_at) == 0)
+		raise(SIGSTOP);
+}
+
+/* Stops a child at step (inside acquire or release, the pool lock held
+ * for most steps), kills it there, and checks that the pool recovers:
+ * the lock comes back, nothing leaks, and the limit of 1 still holds. */
+static void kill_at(const char *step, bool during_release, bool with_waiter)
+{
+	struct thr_pool *p = open_limit(1);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t waiter = -1;
+	uint32_t a = THR_NONE;
+	if (with_waiter) {
+		assert_int_equal(try_take(p, &a), 0);
+	}
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		uint32_t h;
+		struct thr_pool_opts o = { .limit = 1 };
+		struct thr_pool *q;
+		if (thr_pool_open(name, &o, &q, NULL) < 0)
+			_exit(1);
+		if (during_release) {
+			if (wait_take(q, &h) < 0)
+				_exit(2);
+			stop_at = step;
+			thr_pool_test_step = stop_here;
+			thr_pool_release(q, h);
+		} else {
+			stop_at = step;
+			thr_pool_test_step = stop_here;
+			wait_take(q, &h);
+		}
+		_exit(0);
+	}
+	if (with_waiter) {
+		await_waiting(p, 1);
+		waiter = spawn_waiter(fds[1], 'w', 0);
+		await_waiting(p, 2);
+		assert_int_equal(thr_pool_release(p, a), 0);
+	}
+	int st;
+	assert_int_equal(waitpid(kid, &st, WUNTRACED), kid);
+	assert_true(WIFSTOPPED(st));
+	kill(kid, SIGKILL);
+	assert_int_equal(exit_code(kid), 128 + SIGKILL);
+	if (waiter > 0)
+		assert_int_equal(exit_code(waiter), 0);
+	uint32_t b, c;
+	uint64_t t0 = now_ms();
+	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_sec += 3;
+	assert_int_equal(thr_pool_acquire(p, &r, &b), 0);
+	assert_true(now_ms() - t0 < 2000);
+	assert_int_equal(try_take(p, &c), -EAGAIN);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.in_use, 1);
+	assert_int_equal(s.nholders, 1);
+	assert_int_equal(s.holders[0].pid, getpid());
+	assert_int_equal(s.waiting, 0);
+	thr_pool_snapshot_free(&s);
+	assert_int_equal(thr_pool_release(p, b), 0);
+	assert_int_equal(in_use(p), 0);
+	close(fds[0]);
+	close(fds[1]);
+	thr_pool_close(p);
+}
+
+static void test_pool_survives_kill_after_acquire_lock(void **state)
+{
+	kill_at("acquire.locked", false, false);
+}
+
+static void test_pool_survives_kill_mid_acquire_holder(void **state)
+{
+	kill_at("acquire.holder", false, false);
+}
+
+static void test_pool_survives_kill_mid_acquire_slot(void **state)
+{
+	kill_at("acquire.slot", false, false);
+}
+
+static void test_pool_survives_kill_while_queued(void **state)
+{
+	kill_at("wait.queued", false, true);
+}
+
+static void test_pool_survives_kill_after_release_lock(void **state)
+{
+	kill_at("release.locked", true, false);
+}
+
+static void test_pool_survives_kill_mid_release(void **state)
+{
+	kill_at("release.holder", true, false);
+}
+
+static void test_pool_survives_kill_mid_handoff(void **state)
+{
+	kill_at("handoff.holder", true, true);
+}
+
+static void test_pool_survives_kill_before_handoff(void **state)
+{
+	kill_at("release.handoff", true, true);
+}
+
+/* ---- 6. live resize ---- */
+
+static void test_pool_grow_hands_slots_to_waiters(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(try_take(p, &a), 0);
+	pid_t k1 = spawn_waiter(fds[1], '1', 300);
+	await_waiting(p, 1);
+	pid_t k2 = spawn_waiter(fds[1], '2', 300);
+	await_waiting(p, 2);
+	uint64_t t0 = now_ms();
+	assert_int_equal(thr_pool_set_limit(p, 3), 0);
+	char c;
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_true(now_ms() - t0 < 200);
+	assert_int_equal(in_use(p), 3);
+	assert_int_equal(exit_code(k1), 0);
+	assert_int_equal(exit_code(k2), 0);
+	close(fds[0]);
+	close(fds[1]);
+	thr_pool_close(p);
+}
+
+static void test_pool_shrink_drains_without_revoking(void **state)
+{
+	struct thr_pool *p = open_limit(3);
+	uint32_t h[3], x;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(try_take(p, &h[i]), 0);
+	assert_int_equal(thr_pool_set_limit(p, 1), 0);
+	assert_int_equal(in_use(p), 3); /* nothing revoked */
+	assert_int_equal(thr_pool_release(p, h[0]), 0);
+	assert_int_equal(try_take(p, &x), -EAGAIN);
+	assert_int_equal(thr_pool_release(p, h[1]), 0);
+	assert_int_equal(try_take(p, &x), -EAGAIN);
+	assert_int_equal(thr_pool_release(p, h[2]), 0);
+	assert_int_equal(try_take(p, &x), 0);
+	assert_int_equal(try_take(p, &h[0]), -EAGAIN);
+	assert_int_equal(thr_pool_set_limit(p, 0), -EINVAL);
+	assert_int_equal(thr_pool_set_limit(p, THR_SLOTS + 1), -EINVAL);
+	thr_pool_close(p);
+}
+
+static void test_pool_set_limit_on_open(void **state)
+{
+	thr_pool_close(open_limit(2));
+	struct thr_pool_opts o = { .limit = 5, .create = true };
+	struct thr_pool *p;
+	assert_int_equal(thr_pool_open(name, &o, &p, NULL), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.limit, 2); /* an existing pool keeps its limit */
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+	o.set_limit = true;
+	assert_int_equal(thr_pool_open(name, &o, &p, NULL), 0);
+	s = snap_of(p);
+	assert_int_equal(s.limit, 5);
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
+/* ---- 7. counters ---- */
+
+static void test_pool_counts_peak_and_wait_histogram(void **state)
+{
+	struct thr_pool *p = open_limit(2);
+	uint32_t a, b, c;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(try_take(p, &a), 0);
+	assert_int_equal(try_take(p, &b), 0);
+	pid_t kid = spawn_waiter(fds[1], 'w', 0);
+	await_waiting(p, 1);
+	usleep(20000);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(exit_code(kid), 0);
+	assert_int_equal(thr_pool_release(p, b), 0);
+	assert_int_equal(try_take(p, &c), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.peak, 2);
+	assert_int_equal(s.granted, 4);
+	uint64_t total = 0, slow = 0;
+	for (int i = 0; i < 32; i++) {
+		total += s.wait_hist[i];
+		if (i >= 15) /* 2^14 us = 16 ms */
+			slow += s.wait_hist[i];
+	}
+	assert_int_equal(total, 4);
+	assert_int_equal(slow, 1);
+	thr_pool_snapshot_free(&s);
+	close(fds[0]);
+	close(fds[1]);
+	thr_pool_close(p);
+}
+
+/* ---- 8. hostile memory ---- */
+
+static void test_pool_recovers_scribbled_lock_word(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	struct thr_shm_pool *m = raw_map();
+	m->lock = 0x7ffffff0; /* an owner no process could be */
+	uint32_t a;
+	uint64_t t0 = now_ms();
+	assert_int_equal(try_take(p, &a), 0);
+	assert_true(now_ms() - t0 < 1000);
+	m->lock = 0x40000000 | 999999; /* a pid that does not exist */
+	assert_int_equal(thr_pool_release(p, a), 0);
+	munmap(m, sizeof(*m));
+	thr_pool_close(p);
+}
+
+static void test_pool_heals_scribbled_counts(void **state)
+{
+	struct thr_pool *p = open_limit(2);
+	struct thr_shm_pool *m = raw_map();
+	m->waiting = 0xffffffff;
+	m->in_use = 77;
+	uint32_t a;
+	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_sec += 3;
+	assert_int_equal(thr_pool_acquire(p, &r, &a), 0);
+	assert_int_equal(in_use(p), 1);
+	m->limit = 0;
+	uint32_t b;
+	assert_int_equal(try_take(p, &b), -EBADMSG);
+	/* A record whose slot was scribbled is no longer recognised as ours. */
+	m->limit = 2;
+	m->holders[a & (THR_HOLDERS - 1)].slot = 0xfffffff0;
+	assert_int_equal(thr_pool_release(p, a), -ESTALE);
+	assert_int_equal(try_take(p, &b), 0);
+	munmap(m, sizeof(*m));
+	thr_pool_close(p);
+}
+
+/* Random bytes over the tables (the header left intact, as attach checks
+ * it), then every call: none may crash or hang; a child runs them under a
+ * watchdog alarm so that a hang shows as SIGALRM. */
+static void test_pool_survives_random_scribbles(void **state)
+{
+	thr_pool_close(open_limit(4));
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		struct thr_shm_pool *m = raw_map();
+		srand(seed);
+		uint8_t *lo = (uint8_t *)&m->lock, *hi = (uint8_t *)(m + 1);
+		for (int i = 0; i < 4000; i++)
+			lo[(size_t)rand() % (size_t)(hi - lo)] = (uint8_t)rand();
+		if (seed % 2)
+			m->lock = 0;
+		munmap(m, sizeof(*m));
+		pid_t kid = fork();
+		assert_true(kid >= 0);
+		if (kid == 0) {
+			alarm(10);
+			struct thr_pool_opts o = { .limit = 4 };
+			struct thr_pool *q;
+			struct thr_pool_snapshot s;
+			uint32_t h;
+			if (thr_pool_open(name, &o, &q, NULL) < 0)
+				_exit(0);
+			struct thr_pool_req r = req_of(THR_POOL_DEADLINE, 3, "x");
+			clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+			r.deadline.tv_sec += 1;
+			for (int i = 0; i < 8; i++)
+				if (thr_pool_acquire(q, &r, &h) == 0)
+					thr_pool_release(q, h);
+			try_take(q, &h);
+			thr_pool_reclaim(q);
+			thr_pool_set_limit(q, 3);
+			if (thr_pool_snapshot(q, &s) == 0)
+				thr_pool_snapshot_free(&s);
+			_exit(0);
+		}
+		assert_int_equal(exit_code(kid), 0);
+	}
+}
+
+/* ---- 10. release where it will be called ---- */
+
+static struct thr_pool *nested_pool;
+static uint32_t nested_hold;
+static int nested_result = 1;
+
+/* Stands in for a signal handler that runs close() while its thread is
+ * inside the pool lock. */
+static void release_from_inside(const char *step)
+{
+	if (strcmp(step, "acquire.holder") == 0 && nested_result == 1)
+		nested_result = thr_pool_release(nested_pool, nested_hold);
+}
+
+static void test_pool_release_inside_own_critical_section(void **state)
+{
+	struct thr_pool *p = open_limit(2);
+	uint32_t a, b, c;
+	assert_int_equal(try_take(p, &a), 0);
+	nested_pool = p;
+	nested_hold = a;
+	thr_pool_test_step = release_from_inside;
+	assert_int_equal(try_take(p, &b), 0);
+	thr_pool_test_step = NULL;
+	assert_int_equal(nested_result, 0);
+	/* The deferred release was carried out when the lock was let go. */
+	assert_int_equal(in_use(p), 1);
+	assert_int_equal(try_take(p, &c), 0);
+	assert_int_equal(thr_pool_release(p, b), 0);
+	assert_int_equal(thr_pool_release(p, c), 0);
+	assert_int_equal(in_use(p), 0);
+	thr_pool_close(p);
+}
+
+static void test_pool_release_after_fork_before_exec(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		uint32_t mine;
+		/* As the shim does: adopt in the child, release, exec. */
+		if (thr_pool_adopt(p, a, &mine) < 0 ||
+		    thr_pool_release(p, mine) < 0)
+			_exit(1);
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(2);
+	}
+	assert_int_equal(exit_code(kid), 0);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(try_take(p, &b), 0);
+	assert_int_equal(in_use(p), 1);
+	thr_pool_close(p);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_pool_name_is_checked),
+		T(test_pool_segment_is_private_by_default),
+		T(test_pool_segment_mode_and_group),
+		T(test_pool_open_without_create_fails),
+		T(test_pool_creation_race_gives_one_segment),
+		T(test_pool_refuses_other_layout_version),
+		T(test_pool_refuses_bad_magic),
+		T(test_pool_refuses_truncated_segment),
+		T(test_pool_refuses_foreign_owner),
+		T(test_pool_try_fails_when_full),
+		T(test_pool_observe_counts_over),
+		T(test_pool_deadline_times_out),
+		T(test_pool_signal_interrupts_wait),
+		T(test_pool_keeps_errno),
+		T(test_pool_release_rejects_stale_records),
+		T(test_pool_serves_in_arrival_order),
+		T(test_pool_nobody_barges_past_a_waiter),
+		T(test_pool_records_holders_and_waiters),
+		T(test_pool_fork_child_co_holds),
+		T(test_pool_co_holder_death_frees_slot),
+		T(test_pool_reclaims_killed_holder),
+		T(test_pool_zombie_holder_is_dead),
+		T(test_pool_waiter_notices_dead_holder),
+		T(test_pool_killed_waiter_leaves_no_trace),
+		T(test_pool_survives_kill_after_acquire_lock),
+		T(test_pool_survives_kill_mid_acquire_holder),
+		T(test_pool_survives_kill_mid_acquire_slot),
+		T(test_pool_survives_kill_while_queued),
+		T(test_pool_survives_kill_after_release_lock),
+		T(test_pool_survives_kill_mid_release),
+		T(test_pool_survives_kill_mid_handoff),
+		T(test_pool_survives_kill_before_handoff),
+		T(test_pool_grow_hands_slots_to_waiters),
+		T(test_pool_shrink_drains_without_revoking),
+		T(test_pool_set_limit_on_open),
+		T(test_pool_counts_peak_and_wait_histogram),
+		T(test_pool_recovers_scribbled_lock_word),
+		T(test_pool_heals_scribbled_counts),
+		T(test_pool_survives_random_scribbles),
+		T(test_pool_release_inside_own_critical_section),
+		T(test_pool_release_after_fork_before_exec),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
