@@ -16,7 +16,7 @@ enum thr_match_kind {
 };
 
 /* One destination rule: "10.0.0.5:5432", "10.1.0.0/16:*", "[2001:db8::/32]:5432",
- * "*:443", "[::1]:8000-8100", "unix:/run/postgresql/*", "db.example:5432". */
+ * "*:443", "[::1]:8000-8100", "unix:/run/postgresql/.s.PGSQL.*", "db.example:5432". */
 struct thr_match_dest {
 	enum thr_match_kind kind;
 	uint8_t addr[16];       /* network address, IPv4 as ::ffff:a.b.c.d */

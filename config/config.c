@@ -1,0 +1,728 @@
+/* config.c - loads per-service config files with libconfuse: the schema, the
+ * glue from libconfuse's callbacks to validate.c and match.h, includes, and
+ * the copy into struct thr_config. The only file that includes <confuse.h>.
+ *
+ * Each file is read whole, passed through scan.c (comments blanked, includes
+ * rewritten, see scan.h) and parsed with a cfg_t of its own. Includes:
+ *
+ *     include "/etc/throttle/pools.d/pool-*.conf"    the documented form
+ *     include("/etc/throttle/pools.d/pool-*.conf")   libconfuse's call form
+ *
+ * are the same statement, allowed at the top level of any file. It is
+ * registered as our own function, not libconfuse's cfg_include(), which
+ * would splice the file into the lexer with no glob and a 10-deep stack.
+ * Includes run after the file that names them, in order of appearance; a
+ * glob's files in sorted order. A relative pattern is relative to the folder
+ * of the including file. A glob that matches nothing is not an error (an
+ * empty or missing pools.d is fine), and folders it matches are skipped; a
+ * plain path (no * ? [ \) must exist. Included files hold pools and further
+ * includes (THR_CONFIG_INCLUDE_MAX deep, cycles refused); on-error belongs
+ * to the main file only. */
+#include <confuse.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "scan.h"
+#include "validate.h"
+
+#define ERR_LEN 512
+
+/* The value of one connect pattern: its compiled rules (several when a
+ * hostname resolves to several addresses). */
+struct dest_set {
+	struct thr_match_dest *rules;
+	size_t n;
+};
+
+struct include_req {
+	char *pattern;
+	unsigned line;
+};
+
+/* One file (or buffer) being parsed. */
+struct file_ctx {
+	const char *name;               /* as shown in messages */
+	unsigned depth;                 /* 0 for the main file */
+	const struct thr_scan *scan;
+	struct include_req *incs;       /* collected while parsing */
+	size_t nincs;
+};
+
+/* One whole load. */
+struct loader {
+	struct thr_config *cfg;         /* the result so far */
+	char msg[ERR_LEN];              /* the first error */
+	bool failed;                    /* msg is set */
+	int rc;                         /* a callback's failure other than
+	                                   -EINVAL, e.g. -ENOMEM */
+	struct file_ctx *file;          /* the file libconfuse is reading */
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} chain[THR_CONFIG_INCLUDE_MAX + 1]; /* files open, for cycles */
+	unsigned nchain;
+	int glob_errno;                 /* from glob()'s error callback */
+	char glob_path[ERR_LEN / 2];
+};
+
+/* libconfuse's scanner is a global and its callbacks carry no user pointer:
+ * one load at a time, and active points at it for the callbacks. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct loader *active;
+
+__attribute__((format(printf, 4, 5)))
+static void report(struct loader *L, const char *file, unsigned line,
+                   const char *fmt, ...)
+{
+	size_t n = 0;
+	va_list ap;
+
+	if (L->failed)
+		return;
+	L->failed = true;
+	if (file && line)
+		n = (size_t)snprintf(L->msg, sizeof(L->msg), "%s:%u: ", file,
+		                     line);
+	else if (file)
+		n = (size_t)snprintf(L->msg, sizeof(L->msg), "%s: ", file);
+	if (n >= sizeof(L->msg))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(L->msg + n, sizeof(L->msg) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Line of the header of the i-th pool of a file, found by the scan. */
+static unsigned header_line(const struct thr_scan *scan, size_t i,
+                            const char *title, unsigned fallback)
+{
+	if (i < scan->npools && strcmp(scan->pools[i].title, title) == 0)
+		return scan->pools[i].line;
+	for (size_t j = 0; j < scan->npools; j++) {
+		if (strcmp(scan->pools[j].title, title) == 0)
+			return scan->pools[j].line;
+	}
+	return fallback;
+}
+
+/* libconfuse's error callback. The message is rewritten where our words are
+ * clearer; the load runs in the C locale, so fmt is the English msgid. */
+__attribute__((format(printf, 2, 0)))
+static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	struct loader *L = active;
+	const struct file_ctx *f;
+	char msg[ERR_LEN];
+
+	if (!L || !L->file || L->failed)
+		return;
+	f = L->file;
+	if (strcmp(fmt, "no such option '%s'") == 0) {
+		snprintf(msg, sizeof(msg), "unknown option '%s'",
+		         va_arg(ap, const char *));
+	} else if (strcmp(fmt, "found duplicate title '%s'") == 0) {
+		const char *name = va_arg(ap, const char *);
+		unsigned first = header_line(f->scan, SIZE_MAX, name, 0);
+
+		if (first)
+			snprintf(msg, sizeof(msg), "duplicate pool '%s' (first "
+			         "defined at %s:%u)", name, f->name, first);
+		else
+			snprintf(msg, sizeof(msg), "duplicate pool '%s'", name);
+	} else {
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+	}
+	report(L, f->name, (unsigned)cfg->line, "%s", msg);
+}
+
+/* Parses every integer-valued key through its validate.c parser. */
+static int parse_int(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                     void *result)
+{
+	static const struct {
+		const char *key;
+		thr_validate_fn fn;
+	} keys[] = {
+		{ "limit", thr_validate_limit },
+		{ "hold", thr_validate_hold },
+		{ "on-full", thr_validate_on_full },
+		{ "timeout", thr_validate_timeout },
+		{ "errno", thr_validate_errno },
+		{ "nonblocking", thr_validate_nonblocking },
+		{ "mode", thr_validate_mode },
+		{ "group", thr_validate_group },
+		{ "on-error", thr_validate_on_error },
+	};
+	char why[ERR_LEN / 2];
+	int rc = -EINVAL;
+
+	snprintf(why, sizeof(why), "no parser for '%s'", opt->name);
+	if (strcmp(opt->name, "on-error") == 0 && active->file->depth > 0) {
+		cfg_error(cfg, "on-error may only be set in the main file");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(opt->name, keys[i].key) == 0) {
+			rc = keys[i].fn(value, result, why, sizeof(why));
+			break;
+		}
+	}
+	if (rc == 0)
+		return 0;
+	if (rc != -EINVAL)
+		active->rc = rc;
+	cfg_error(cfg, "%s", why);
+	return -1;
+}
+
+static void free_connect(void *value)
+{
+	struct dest_set *set = value;
+
+	if (set->rules)
+		thr_match_free_dests(set->rules, set->n);
+	free(set);
+}
+
+/* Compiles one connect pattern; a hostname is resolved here, once. */
+static int parse_connect(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                         void *result)
+{
+	struct dest_set *set = calloc(1, sizeof(*set));
+	char why[ERR_LEN / 2] = "";
+	int rc;
+
+	if (!set) {
+		active->rc = -ENOMEM;
+		cfg_error(cfg, "out of memory");
+		return -1;
+	}
+	rc = thr_match_parse_dest(value, &set->rules, &set->n, why,
+	                          sizeof(why));
+	if (rc < 0) {
+		free_connect(set);
+		if (rc != -EINVAL)
+			active->rc = rc;
+		cfg_error(cfg, "bad connect pattern: %s", why);
+		return -1;
+	}
+	*(void **)result = set;
+	return 0;
+}
+
+static int parse_open(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                      void *result)
+{
+	char why[ERR_LEN / 2] = "";
+
+	if (thr_match_check_glob(value, why, sizeof(why)) < 0) {
+		cfg_error(cfg, "bad open pattern: %s", why);
+		return -1;
+	}
+	*(const char **)result = value;
+	return 0;
+}
+
+/* include(pattern): noted now, read once this file is done. */
+static int include_func(cfg_t *cfg, cfg_opt_t *opt, int argc,
+                        const char **argv)
+{
+	struct file_ctx *f = active->file;
+	struct include_req *incs;
+	char *pattern;
+
+	if (argc != 1) {
+		cfg_error(cfg, "include takes one file name or glob");
+		return -1;
+	}
+	incs = realloc(f->incs, (f->nincs + 1) * sizeof(*incs));
+	if (incs)
+		f->incs = incs;
+	pattern = incs ? strdup(argv[0]) : NULL;
+	if (!pattern) {
+		active->rc = -ENOMEM;
+		cfg_error(cfg, "out of memory");
+		return -1;
+	}
+	f->incs[f->nincs].pattern = pattern;
+	f->incs[f->nincs].line = (unsigned)cfg->line;
+	f->nincs++;
+	return 0;
+}
+
+static cfg_opt_t pool_opts[] = {
+	CFG_INT_CB("limit", 0, CFGF_NODEFAULT, parse_int),
+	CFG_PTR_LIST_CB("connect", 0, CFGF_NONE, parse_connect, free_connect),
+	CFG_STR_LIST_CB("open", 0, CFGF_NONE, parse_open),
+	CFG_INT_CB("hold", THR_HOLD_DESCRIPTOR, CFGF_NONE, parse_int),
+	CFG_INT_CB("on-full", THR_FULL_WAIT, CFGF_NONE, parse_int),
+	CFG_INT_CB("timeout", 0, CFGF_NONE, parse_int),
+	CFG_INT_CB("errno", 0, CFGF_NONE, parse_int),
+	CFG_INT_CB("nonblocking", 0, CFGF_NONE, parse_int),
+	CFG_INT_CB("mode", 0600, CFGF_NONE, parse_int),
+	CFG_INT_CB("group", 0, CFGF_NODEFAULT, parse_int),
+	CFG_END()
+};
+
+static cfg_opt_t top_opts[] = {
+	CFG_SEC("pool", pool_opts,
+	        CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_INT_CB("on-error", 0, CFGF_NONE, parse_int),
+	CFG_FUNC("include", include_func),
+	CFG_END()
+};
+
+static void free_pool(struct thr_config_pool *p)
+{
+	if (p->connect)
+		thr_match_free_dests(p->connect, p->nconnect);
+	for (size_t i = 0; i < p->nopen; i++)
+		free(p->open[i]);
+	free(p->open);
+	free(p->file);
+}
+
+/* Moves the compiled connect rules out of libconfuse's values into p. */
+static int take_connect(struct thr_config_pool *p, cfg_t *sec)
+{
+	unsigned n = cfg_size(sec, "connect");
+
+	for (unsigned i = 0; i < n; i++) {
+		struct dest_set *set = cfg_getnptr(sec, "connect", i);
+		struct thr_match_dest *rules;
+
+		if (set->n == 0)
+			continue;
+		rules = realloc(p->connect,
+		                (p->nconnect + set->n) * sizeof(*rules));
+		if (!rules)
+			return -ENOMEM;
+		memcpy(rules + p->nconnect, set->rules,
+		       set->n * sizeof(*rules));
+		p->connect = rules;
+		p->nconnect += set->n;
+		free(set->rules);
+		set->rules = NULL;
+		set->n = 0;
+	}
+	return 0;
+}
+
+static int copy_open(struct thr_config_pool *p, cfg_t *sec)
+{
+	unsigned n = cfg_size(sec, "open");
+
+	if (n == 0)
+		return 0;
+	p->open = calloc(n, sizeof(*p->open));
+	if (!p->open)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		p->open[i] = strdup(cfg_getnstr(sec, "open", i));
+		if (!p->open[i])
+			return -ENOMEM;
+		p->nopen++;
+	}
+	return 0;
+}
+
+/* Validates what spans a whole pool and copies it into p. */
+static int fill_pool(struct loader *L, const struct file_ctx *f, cfg_t *sec,
+                     unsigned line, struct thr_config_pool *p)
+{
+	const char *title = cfg_title(sec);
+	char why[ERR_LEN / 2];
+
+	if (thr_validate_pool_name(title, why, sizeof(why)) < 0) {
+		report(L, f->name, line, "%s", why);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < L->cfg->npools; i++) {
+		const struct thr_config_pool *q = &L->cfg->pools[i];
+
+		if (strcmp(q->name, title) == 0) {
+			report(L, f->name, line, "duplicate pool '%s' (first "
+			       "defined at %s:%u)", title, q->file, q->line);
+			return -EINVAL;
+		}
+	}
+	if (cfg_size(sec, "limit") == 0) {
+		report(L, f->name, line, "pool '%s' has no limit", title);
+		return -EINVAL;
+	}
+	if (take_connect(p, sec) < 0 || copy_open(p, sec) < 0)
+		return -ENOMEM;
+	if (p->nconnect + p->nopen == 0) {
+		report(L, f->name, line, "pool '%s' matches nothing", title);
+		return -EINVAL;
+	}
+	memcpy(p->name, title, strlen(title) + 1);
+	p->limit = (uint32_t)cfg_getint(sec, "limit");
+	p->hold = (enum thr_config_hold)cfg_getint(sec, "hold");
+	p->on_full = (enum thr_config_full)cfg_getint(sec, "on-full");
+	p->timeout_ms = (uint64_t)cfg_getint(sec, "timeout");
+	p->err = (int)cfg_getint(sec, "errno");
+	p->nonblocking_fail = cfg_getint(sec, "nonblocking") == 1;
+	p->mode = (mode_t)cfg_getint(sec, "mode");
+	p->has_gid = cfg_size(sec, "group") > 0;
+	if (p->has_gid)
+		p->gid = (gid_t)cfg_getint(sec, "group");
+	p->line = line;
+	p->file = strdup(f->name);
+	return p->file ? 0 : -ENOMEM;
+}
+
+/* Appends the pools of a parsed file to the result. */
+static int take_pools(struct loader *L, const struct file_ctx *f, cfg_t *cfg)
+{
+	unsigned n = cfg_size(cfg, "pool");
+
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "pool", i);
+		struct thr_config *c = L->cfg;
+		struct thr_config_pool *pools, *p;
+		int rc;
+
+		pools = realloc(c->pools, (c->npools + 1) * sizeof(*pools));
+		if (!pools)
+			return -ENOMEM;
+		c->pools = pools;
+		p = &pools[c->npools];
+		memset(p, 0, sizeof(*p));
+		rc = fill_pool(L, f, sec,
+		               header_line(f->scan, i, cfg_title(sec),
+		                           (unsigned)sec->line), p);
+		if (rc < 0) {
+			free_pool(p);
+			return rc;
+		}
+		c->npools++;
+	}
+	return 0;
+}
+
+static int load_file(struct loader *L, const char *path,
+                     const struct file_ctx *from, unsigned line);
+
+static int glob_error(const char *epath, int eerrno)
+{
+	/* A missing folder is an empty one. */
+	if (eerrno == ENOENT || eerrno == ENOTDIR)
+		return 0;
+	active->glob_errno = eerrno;
+	snprintf(active->glob_path, sizeof(active->glob_path), "%s", epath);
+	return 1;
+}
+
+static int include_glob(struct loader *L, const char *pattern,
+                        const struct file_ctx *from, unsigned line)
+{
+	glob_t g;
+	int rc;
+
+	L->glob_errno = 0;
+	rc = glob(pattern, GLOB_MARK, glob_error, &g);
+	if (rc == GLOB_NOMATCH)
+		return 0;
+	if (rc == GLOB_NOSPACE)
+		return -ENOMEM;
+	if (rc != 0) {
+		rc = L->glob_errno ? L->glob_errno : EIO;
+		report(L, from->name, line, "%s: %s",
+		       L->glob_errno ? L->glob_path : pattern, strerror(rc));
+		return -rc;
+	}
+	for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
+		const char *path = g.gl_pathv[i];
+
+		if (path[strlen(path) - 1] != '/')  /* GLOB_MARK: a folder */
+			rc = load_file(L, path, from, line);
+	}
+	globfree(&g);
+	return rc;
+}
+
+static int include(struct loader *L, const struct file_ctx *from,
+                   const struct include_req *req)
+{
+	const char *slash = strrchr(from->name, '/');
+	char *pattern;
+	int rc;
+
+	if (from->depth >= THR_CONFIG_INCLUDE_MAX) {
+		report(L, from->name, req->line, "includes nested too deeply");
+		return -EINVAL;
+	}
+	if (req->pattern[0] != '/' && slash) {
+		int dirlen = (int)(slash - from->name);
+		size_t size = (size_t)dirlen + strlen(req->pattern) + 2;
+
+		pattern = malloc(size);
+		if (pattern)
+			snprintf(pattern, size, "%.*s/%s", dirlen, from->name,
+			         req->pattern);
+	} else {
+		pattern = strdup(req->pattern);
+	}
+	if (!pattern)
+		return -ENOMEM;
+	if (strpbrk(pattern, "*?[\\"))
+		rc = include_glob(L, pattern, from, req->line);
+	else
+		rc = load_file(L, pattern, from, req->line);
+	free(pattern);
+	return rc;
+}
+
+/* Parses one file's text, then the files it includes. */
+static int parse_text(struct loader *L, const char *text, size_t len,
+                      const char *name, unsigned depth)
+{
+	struct thr_scan scan;
+	struct file_ctx f = { .name = name, .depth = depth, .scan = &scan };
+	char why[ERR_LEN / 2];
+	cfg_t *cfg = NULL;
+	unsigned line = 0;
+	int rc;
+
+	rc = thr_scan_text(text, len, &scan, &line, why, sizeof(why));
+	if (rc < 0) {
+		report(L, name, line, "%s", why);
+		return rc;
+	}
+	cfg = cfg_init(top_opts, CFGF_NONE);
+	if (!cfg) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	cfg_set_error_function(cfg, on_cfg_error);
+	L->file = &f;
+	if (scan.len > 0) {
+		FILE *fp = fmemopen(scan.text, scan.len, "r");
+
+		if (!fp) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = cfg_parse_fp(cfg, fp);
+		fclose(fp);
+		if (rc != CFG_SUCCESS) {
+			rc = L->rc ? L->rc : -EINVAL;
+			report(L, name, (unsigned)cfg->line, "syntax error");
+			goto out;
+		}
+	}
+	rc = take_pools(L, &f, cfg);
+	if (rc == 0 && depth == 0)
+		L->cfg->fail_closed = cfg_getint(cfg, "on-error") == 1;
+	cfg_free(cfg);
+	cfg = NULL;
+	L->file = NULL;
+	for (size_t i = 0; rc == 0 && i < f.nincs; i++)
+		rc = include(L, &f, &f.incs[i]);
+out:
+	L->file = NULL;
+	if (cfg)
+		cfg_free(cfg);
+	for (size_t i = 0; i < f.nincs; i++)
+		free(f.incs[i].pattern);
+	free(f.incs);
+	thr_scan_free(&scan);
+	return rc;
+}
+
+/* Reads the whole of an open file into a new NUL-terminated buffer. */
+static int slurp(int fd, char **ret, size_t *ret_len)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 == cap) {
+			char *bigger;
+
+			if (cap > THR_CONFIG_FILE_MAX) {
+				free(buf);
+				return -EFBIG;
+			}
+			bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > THR_CONFIG_FILE_MAX) {
+		free(buf);
+		return -EFBIG;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* Reads and parses path: the main file (from is NULL) or one that from
+ * includes at line. */
+static int load_file(struct loader *L, const char *path,
+                     const struct file_ctx *from, unsigned line)
+{
+	const char *where = from ? from->name : NULL;
+	char *text = NULL;
+	struct stat st;
+	size_t len = 0;
+	int fd, rc;
+
+	/* O_NONBLOCK: a FIFO named by mistake must not hang the host. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto fail_close;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		goto fail_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		report(L, where, line, "%s: not a regular file", path);
+		rc = -EINVAL;
+		goto out_close;
+	}
+	if (st.st_size > THR_CONFIG_FILE_MAX) {
+		rc = -EFBIG;
+		goto fail_close;
+	}
+	for (unsigned i = 0; i < L->nchain; i++) {
+		if (L->chain[i].dev == st.st_dev &&
+		    L->chain[i].ino == st.st_ino) {
+			report(L, where, line, "include cycle: %s is already "
+			       "being read", path);
+			rc = -EINVAL;
+			goto out_close;
+		}
+	}
+	rc = slurp(fd, &text, &len);
+	if (rc < 0)
+		goto fail_close;
+	close(fd);
+	L->chain[L->nchain].dev = st.st_dev;
+	L->chain[L->nchain].ino = st.st_ino;
+	L->nchain++;
+	rc = parse_text(L, text, len, path, from ? from->depth + 1 : 0);
+	L->nchain--;
+	free(text);
+	return rc;
+
+fail_close:
+	report(L, where, line, "%s: %s", path, strerror(-rc));
+out_close:
+	close(fd);
+	return rc;
+fail:
+	report(L, where, line, "%s: %s", path, strerror(-rc));
+	return rc;
+}
+
+/* Runs one load (of the file path, or of text named path) under the lock, in
+ * the C locale (stable libconfuse messages, C number parsing). */
+static int run(const char *path, const char *text, struct thr_config **ret,
+               char *err, size_t errlen)
+{
+	struct loader *L;
+	locale_t c, old;
+	int rc;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	L = calloc(1, sizeof(*L));
+	c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	if (L)
+		L->cfg = calloc(1, sizeof(*L->cfg));
+	if (!L || !c || !L->cfg || !(L->cfg->path = strdup(path))) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	pthread_mutex_lock(&lock);
+	old = uselocale(c);
+	active = L;
+	if (text)
+		rc = parse_text(L, text, strlen(text), path, 0);
+	else
+		rc = load_file(L, path, NULL, 0);
+	active = NULL;
+	uselocale(old);
+	pthread_mutex_unlock(&lock);
+	if (rc < 0) {
+		if (!L->failed)
+			snprintf(L->msg, sizeof(L->msg), "%s: %s", path,
+			         strerror(-rc));
+		snprintf(err, errlen, "%s", L->msg);
+	} else {
+		*ret = L->cfg;
+		L->cfg = NULL;
+	}
+out:
+	if (c)
+		freelocale(c);
+	if (L)
+		thr_config_free(L->cfg);
+	free(L);
+	return rc;
+}
+
+int thr_config_load(const char *path, struct thr_config **ret, char *err,
+                    size_t errlen)
+{
+	return run(path, NULL, ret, err, errlen);
+}
+
+int thr_config_parse_buf(const char *text, const char *name,
+                         struct thr_config **ret, char *err, size_t errlen)
+{
+	return run(name ? name : "[buf]", text, ret, err, errlen);
+}
+
+void thr_config_free(struct thr_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->npools; i++)
+		free_pool(&cfg->pools[i]);
+	free(cfg->pools);
+	free(cfg->path);
+	free(cfg);
+}

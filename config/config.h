@@ -1,0 +1,105 @@
+/* config.h - per-service config files: locate one, parse it (with the files it
+ * includes) into plain structs, free them. The library never prints, never
+ * exits and opens files O_CLOEXEC: it runs inside other people's programs.
+ * Every error is one line, "<file>:<line>: <reason>", written to the caller's
+ * buffer; the first error stops the load. */
+#ifndef THR_CONFIG_H
+#define THR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "match.h"
+
+#define THR_CONFIG_NAME_MAX 64      /* pool names: [A-Za-z0-9_.-]{1,64} */
+#define THR_CONFIG_LIMIT_MAX 1024   /* the largest limit (THR_SLOTS) */
+#define THR_CONFIG_INCLUDE_MAX 8    /* nesting depth of include */
+#define THR_CONFIG_FILE_MAX (1024 * 1024) /* larger files are refused */
+
+/* How long a permit is held. */
+enum thr_config_hold {
+	THR_HOLD_DESCRIPTOR,    /* until the fd is closed (default) */
+	THR_HOLD_CALL,          /* for the duration of the call only */
+};
+
+/* What a call does when the pool is full. */
+enum thr_config_full {
+	THR_FULL_WAIT,          /* wait for a permit, up to timeout (default) */
+	THR_FULL_FAIL,          /* fail at once with err */
+	THR_FULL_OBSERVE,       /* never block or fail; only count */
+};
+
+/* One "pool <name> { ... }" section. */
+struct thr_config_pool {
+	char name[THR_CONFIG_NAME_MAX + 1];
+	uint32_t limit;                 /* 1..THR_CONFIG_LIMIT_MAX */
+	struct thr_match_dest *connect; /* compiled connect rules; hostnames
+	                                   were resolved at load, one rule per
+	                                   address, and are not re-resolved */
+	size_t nconnect;
+	char **open;                    /* open path globs, absolute */
+	size_t nopen;                   /* nconnect + nopen >= 1 */
+	enum thr_config_hold hold;
+	enum thr_config_full on_full;
+	uint64_t timeout_ms;            /* wait bound; 0 waits forever */
+	int err;                        /* errno for a refused or timed-out
+	                                   call; 0 = the per-call default */
+	bool nonblocking_fail;          /* non-blocking connect() on a full
+	                                   pool fails instead of waiting */
+	mode_t mode;                    /* segment permissions, default 0600 */
+	bool has_gid;                   /* chgrp the segment to gid */
+	gid_t gid;
+	char *file;                     /* where the pool was defined */
+	unsigned line;
+};
+
+/* A whole configuration: the main file plus everything it includes. */
+struct thr_config {
+	char *path;                     /* the main file (or buffer name) */
+	bool fail_closed;               /* on-error = closed */
+	struct thr_config_pool *pools;  /* in file order, includes after the
+	                                   file that includes them */
+	size_t npools;
+};
+
+/* Loads the config file path and the files it includes. On success returns 0
+ * and stores a new config in *ret (free it with thr_config_free()); *ret is
+ * untouched on failure. Errors: -ENOENT, -EACCES, -EISDIR, -EFBIG (larger than
+ * THR_CONFIG_FILE_MAX) ... for the main file or an included one; -EINVAL for
+ * a syntax or validation error; -ENOMEM. err (errlen bytes, may be 0) gets
+ * "<file>:<line>: <reason>", or "<file>: <strerror>" when the main file cannot
+ * be read; it is "" on success. Hostnames in connect patterns are resolved
+ * here (getaddrinfo), so this may block on DNS; groups are looked up with
+ * getgrnam_r. Calls are serialised internally (libconfuse's scanner is one
+ * global), so this is thread-safe but not async-signal-safe. */
+int thr_config_load(const char *path, struct thr_config **ret, char *err,
+                    size_t errlen);
+
+/* As thr_config_load() for the text itself; name (NULL means "[buf]") is used
+ * in messages and as the base for relative include patterns (its folder, or
+ * the working directory when name has no '/'). */
+int thr_config_parse_buf(const char *text, const char *name,
+                         struct thr_config **ret, char *err, size_t errlen);
+
+/* Frees a config from thr_config_load() or thr_config_parse_buf(); NULL is
+ * ignored. */
+void thr_config_free(struct thr_config *cfg);
+
+/* Picks the config file for this process into out (outlen bytes):
+ *   1. env_config (THROTTLE_CONFIG) when set and not empty, as given, whether
+ *      or not it exists, so that the caller reports a missing file;
+ *   2. else env_service (THROTTLE_SERVICE) when set and not empty:
+ *      <sysconfdir>/<env_service>.conf, whether or not it exists;
+ *   3. else <sysconfdir>/<progname>.conf when it is a regular file.
+ * env_service and progname must be plain file names: not empty, no '/', not
+ * starting with '.'. Returns 0; -ENOENT when nothing applies (the process
+ * runs unthrottled); -EINVAL for a bad env_service, or sysconfdir NULL when
+ * it is needed; -ENAMETOOLONG when the path does not fit in out. A bad
+ * progname counts as nothing applying. No allocation; thread-safe. */
+int thr_config_locate(const char *env_config, const char *env_service,
+                      const char *progname, const char *sysconfdir,
+                      char *out, size_t outlen);
+
+#endif

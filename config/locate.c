@@ -1,0 +1,58 @@
+/* locate.c - picks the config file for this process from THROTTLE_CONFIG,
+ * THROTTLE_SERVICE or the program's name. No allocation; one stat(). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+/* A service or program name must be a plain file name inside sysconfdir. */
+static bool plain_name(const char *name)
+{
+	return name && name[0] != '\0' && name[0] != '.' && !strchr(name, '/');
+}
+
+static int in_sysconfdir(const char *sysconfdir, const char *name, char *out,
+                         size_t outlen)
+{
+	int n;
+
+	if (!sysconfdir)
+		return -EINVAL;
+	n = snprintf(out, outlen, "%s/%s.conf", sysconfdir, name);
+	if (n < 0 || (size_t)n >= outlen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int thr_config_locate(const char *env_config, const char *env_service,
+                      const char *progname, const char *sysconfdir,
+                      char *out, size_t outlen)
+{
+	struct stat st;
+	int rc;
+
+	if (env_config && env_config[0] != '\0') {
+		if (strlen(env_config) >= outlen)
+			return -ENAMETOOLONG;
+		memcpy(out, env_config, strlen(env_config) + 1);
+		return 0;
+	}
+	if (env_service && env_service[0] != '\0') {
+		if (!plain_name(env_service))
+			return -EINVAL;
+		return in_sysconfdir(sysconfdir, env_service, out, outlen);
+	}
+	if (!plain_name(progname))
+		return -ENOENT;
+	rc = in_sysconfdir(sysconfdir, progname, out, outlen);
+	if (rc < 0)
+		return rc;
+	if (stat(out, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return -ENOENT;
+	}
+	return 0;
+}

@@ -1,0 +1,1237 @@
+/* test-config.c - the config parser: every key with its default and explicit
+ * values, one of each pattern form, every error with its exact message,
+ * includes (fixtures under tests/unit/fixtures and files written to a temp
+ * folder), and the precedence of thr_config_locate(). */
+#define _GNU_SOURCE /* nftw() */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+#define FIXTURES THR_TEST_FIXTURES
+#define EXAMPLE THR_TEST_SOURCE_ROOT "/config/throttle.conf.example"
+
+static char tmpdir[PATH_MAX];
+
+/* Parses text as "t.conf" and asserts that it succeeds. */
+static struct thr_config *parse_ok(const char *text)
+{
+	struct thr_config *cfg = NULL;
+	char err[512] = "not cleared";
+	int rc;
+
+	rc = thr_config_parse_buf(text, "t.conf", &cfg, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("rc %d: %s", rc, err);
+	assert_string_equal(err, "");
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Parses text as "t.conf" and asserts exactly this failure; *ret must be
+ * left alone. */
+static void parse_fails(const char *text, int want_rc, const char *want)
+{
+	struct thr_config *untouched = (struct thr_config *)&untouched;
+	struct thr_config *cfg = untouched;
+	char err[512];
+	int rc;
+
+	rc = thr_config_parse_buf(text, "t.conf", &cfg, err, sizeof(err));
+	assert_string_equal(err, want);
+	assert_int_equal(rc, want_rc);
+	assert_ptr_equal(cfg, untouched);
+}
+
+/* A one-pool config whose pool sets one more key. */
+static struct thr_config *pool_with(const char *line)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+	         "pool p {\n  limit = 1\n  connect = \"*:1\"\n  %s\n}\n",
+	         line);
+	return parse_ok(text);
+}
+
+/* The same, for a key whose value must be refused on line 4. */
+static void pool_with_fails(const char *line, const char *reason)
+{
+	char text[512], want[512];
+
+	snprintf(text, sizeof(text),
+	         "pool p {\n  limit = 1\n  connect = \"*:1\"\n  %s\n}\n",
+	         line);
+	snprintf(want, sizeof(want), "t.conf:4: %s", reason);
+	parse_fails(text, -EINVAL, want);
+}
+
+static const char *tmp_path(const char *rel)
+{
+	static char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	return path;
+}
+
+static void write_bytes(const char *rel, const char *data, size_t len)
+{
+	FILE *f = fopen(tmp_path(rel), "we");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void write_file(const char *rel, const char *text)
+{
+	write_bytes(rel, text, strlen(text));
+}
+
+/* Loads a file of the temp folder; returns rc, the config in *ret. */
+static int load_tmp(const char *rel, struct thr_config **ret, char *err,
+                    size_t errlen)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s", tmp_path(rel));
+	return thr_config_load(path, ret, err, errlen);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Each test gets an empty temp folder. */
+static int make_tmpdir(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-config-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	return nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void assert_v4(const struct thr_match_dest *r, const char *addr)
+{
+	uint8_t want[16] = { [10] = 0xff, [11] = 0xff };
+
+	assert_int_equal(inet_pton(AF_INET, addr, want + 12), 1);
+	assert_memory_equal(r->addr, want, 16);
+}
+
+static void assert_v6(const struct thr_match_dest *r, const char *addr)
+{
+	uint8_t want[16];
+
+	assert_int_equal(inet_pton(AF_INET6, addr, want), 1);
+	assert_memory_equal(r->addr, want, 16);
+}
+
+/* ---- keys and defaults ---- */
+
+static void test_config_minimal_pool_has_defaults(void **state)
+{
+	struct thr_config *cfg = parse_ok(
+		"pool db {\n"
+		"  limit = 3\n"
+		"  connect = \"10.0.0.5:5432\"\n"
+		"}\n");
+	const struct thr_config_pool *p;
+
+	assert_string_equal(cfg->path, "t.conf");
+	assert_false(cfg->fail_closed);
+	assert_int_equal(cfg->npools, 1);
+	p = &cfg->pools[0];
+	assert_string_equal(p->name, "db");
+	assert_int_equal(p->limit, 3);
+	assert_int_equal(p->nconnect, 1);
+	assert_int_equal(p->nopen, 0);
+	assert_null(p->open);
+	assert_int_equal(p->hold, THR_HOLD_DESCRIPTOR);
+	assert_int_equal(p->on_full, THR_FULL_WAIT);
+	assert_int_equal(p->timeout_ms, 0);
+	assert_int_equal(p->err, 0);
+	assert_false(p->nonblocking_fail);
+	assert_int_equal(p->mode, 0600);
+	assert_false(p->has_gid);
+	assert_string_equal(p->file, "t.conf");
+	assert_int_equal(p->line, 1);
+	thr_config_free(cfg);
+}
+
+static void test_config_every_key_explicit(void **state)
+{
+	struct thr_config *cfg = parse_ok(
+		"# every key, none at its default\n"
+		"pool api-db.v2_x {\n"
+		"    limit   = 1024\n"
+		"    connect = {\"10.0.0.5:5432\", \"*:443\"}\n"
+		"    open    = {\"/srv/data/*\", \"/mnt/nfs/**\"}\n"
+		"    hold    = call\n"
+		"    on-full = fail\n"
+		"    timeout = 250ms\n"
+		"    errno   = ETIMEDOUT\n"
+		"    nonblocking = fail\n"
+		"    mode    = 0660\n"
+		"    group   = \"root\"\n"
+		"}\n"
+		"on-error = closed\n");
+	const struct thr_config_pool *p = &cfg->pools[0];
+
+	assert_true(cfg->fail_closed);
+	assert_int_equal(cfg->npools, 1);
+	assert_string_equal(p->name, "api-db.v2_x");
+	assert_int_equal(p->limit, 1024);
+	assert_int_equal(p->nconnect, 2);
+	assert_int_equal(p->nopen, 2);
+	assert_string_equal(p->open[0], "/srv/data/*");
+	assert_string_equal(p->open[1], "/mnt/nfs/**");
+	assert_int_equal(p->hold, THR_HOLD_CALL);
+	assert_int_equal(p->on_full, THR_FULL_FAIL);
+	assert_int_equal(p->timeout_ms, 250);
+	assert_int_equal(p->err, ETIMEDOUT);
+	assert_true(p->nonblocking_fail);
+	assert_int_equal(p->mode, 0660);
+	assert_true(p->has_gid);
+	assert_int_equal(p->gid, 0);
+	assert_int_equal(p->line, 2);
+	thr_config_free(cfg);
+}
+
+static void test_config_hold_values(void **state)
+{
+	struct thr_config *cfg = pool_with("hold = descriptor");
+
+	assert_int_equal(cfg->pools[0].hold, THR_HOLD_DESCRIPTOR);
+	thr_config_free(cfg);
+	cfg = pool_with("hold = call");
+	assert_int_equal(cfg->pools[0].hold, THR_HOLD_CALL);
+	thr_config_free(cfg);
+}
+
+static void test_config_on_full_values(void **state)
+{
+	static const struct {
+		const char *line;
+		enum thr_config_full want;
+	} cases[] = {
+		{ "on-full = wait", THR_FULL_WAIT },
+		{ "on-full = fail", THR_FULL_FAIL },
+		{ "on-full = observe", THR_FULL_OBSERVE },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct thr_config *cfg = pool_with(cases[i].line);
+
+		assert_int_equal(cfg->pools[0].on_full, cases[i].want);
+		thr_config_free(cfg);
+	}
+}
+
+static void test_config_nonblocking_values(void **state)
+{
+	struct thr_config *cfg = pool_with("nonblocking = wait");
+
+	assert_false(cfg->pools[0].nonblocking_fail);
+	thr_config_free(cfg);
+	cfg = pool_with("nonblocking = fail");
+	assert_true(cfg->pools[0].nonblocking_fail);
+	thr_config_free(cfg);
+}
+
+static void test_config_on_error_values(void **state)
+{
+	struct thr_config *cfg = parse_ok("on-error = open\n");
+
+	assert_false(cfg->fail_closed);
+	assert_int_equal(cfg->npools, 0);
+	thr_config_free(cfg);
+	cfg = parse_ok("on-error = closed\n");
+	assert_true(cfg->fail_closed);
+	thr_config_free(cfg);
+}
+
+static void test_config_timeout_units(void **state)
+{
+	static const struct {
+		const char *line;
+		uint64_t ms;
+	} cases[] = {
+		{ "timeout = 0", 0 },
+		{ "timeout = 0ms", 0 },
+		{ "timeout = 5", 5000 },
+		{ "timeout = 250ms", 250 },
+		{ "timeout = 5s", 5000 },
+		{ "timeout = 2m", 120000 },
+		{ "timeout = 1h", 3600000 },
+		{ "timeout = \"3s\"", 3000 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct thr_config *cfg = pool_with(cases[i].line);
+
+		assert_int_equal(cfg->pools[0].timeout_ms, cases[i].ms);
+		thr_config_free(cfg);
+	}
+}
+
+static void test_config_errno_names(void **state)
+{
+	static const struct {
+		const char *line;
+		int err;
+	} cases[] = {
+		{ "errno = EAGAIN", EAGAIN },
+		{ "errno = ECONNREFUSED", ECONNREFUSED },
+		{ "errno = EBUSY", EBUSY },
+		{ "errno = EACCES", EACCES },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct thr_config *cfg = pool_with(cases[i].line);
+
+		assert_int_equal(cfg->pools[0].err, cases[i].err);
+		thr_config_free(cfg);
+	}
+}
+
+static void test_config_mode_is_octal(void **state)
+{
+	static const struct {
+		const char *line;
+		mode_t mode;
+	} cases[] = {
+		{ "mode = 0600", 0600 },
+		{ "mode = 0660", 0660 },
+		{ "mode = 640", 0640 },
+		{ "mode = 0777", 0777 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct thr_config *cfg = pool_with(cases[i].line);
+
+		assert_int_equal(cfg->pools[0].mode, cases[i].mode);
+		thr_config_free(cfg);
+	}
+}
+
+static void test_config_group_by_name_or_number(void **state)
+{
+	struct thr_config *cfg = pool_with("group = root");
+
+	assert_true(cfg->pools[0].has_gid);
+	assert_int_equal(cfg->pools[0].gid, 0);
+	thr_config_free(cfg);
+	cfg = pool_with("group = 4242");
+	assert_true(cfg->pools[0].has_gid);
+	assert_int_equal(cfg->pools[0].gid, 4242);
+	thr_config_free(cfg);
+}
+
+static void test_config_limit_bounds_are_decimal(void **state)
+{
+	static const struct {
+		const char *text;
+		uint32_t limit;
+	} cases[] = {
+		{ "pool p { limit = 1 connect = \"*:1\" }", 1 },
+		{ "pool p { limit = 1024 connect = \"*:1\" }", 1024 },
+		{ "pool p { limit = 010 connect = \"*:1\" }", 10 },
+		{ "pool p { limit = \"7\" connect = \"*:1\" }", 7 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct thr_config *cfg = parse_ok(cases[i].text);
+
+		assert_int_equal(cfg->pools[0].limit, cases[i].limit);
+		thr_config_free(cfg);
+	}
+}
+
+static void test_config_last_assignment_wins(void **state)
+{
+	struct thr_config *cfg = pool_with("limit = 9");
+
+	assert_int_equal(cfg->pools[0].limit, 9);
+	thr_config_free(cfg);
+}
+
+static void test_config_several_pools_in_order(void **state)
+{
+	struct thr_config *cfg = parse_ok(
+		"pool a { limit = 1 connect = \"*:1\" }\n"
+		"\n"
+		"pool b\n"
+		"{\n"
+		"  limit = 2\n"
+		"  open = \"/x\"\n"
+		"}\n"
+		"pool \"c\" { limit = 3 open = \"/y\" }\n");
+
+	assert_int_equal(cfg->npools, 3);
+	assert_string_equal(cfg->pools[0].name, "a");
+	assert_int_equal(cfg->pools[0].line, 1);
+	assert_string_equal(cfg->pools[1].name, "b");
+	assert_int_equal(cfg->pools[1].line, 3);
+	assert_int_equal(cfg->pools[1].limit, 2);
+	assert_string_equal(cfg->pools[2].name, "c");
+	assert_int_equal(cfg->pools[2].line, 8);
+	thr_config_free(cfg);
+}
+
+static void test_config_empty_text_has_no_pools(void **state)
+{
+	struct thr_config *cfg = parse_ok("");
+
+	assert_int_equal(cfg->npools, 0);
+	assert_false(cfg->fail_closed);
+	thr_config_free(cfg);
+	cfg = parse_ok("# only a comment\n\n");
+	assert_int_equal(cfg->npools, 0);
+	thr_config_free(cfg);
+}
+
+/* ---- pattern forms ---- */
+
+/* The rules of the single pool of "connect = <pattern>". */
+static struct thr_config *connect_rules(const char *pattern)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text),
+	         "pool p {\n  limit = 1\n  connect = \"%s\"\n}\n", pattern);
+	return parse_ok(text);
+}
+
+static void test_config_connect_ipv4_address(void **state)
+{
+	struct thr_config *cfg = connect_rules("10.0.0.5:5432");
+	const struct thr_match_dest *r = &cfg->pools[0].connect[0];
+
+	assert_int_equal(cfg->pools[0].nconnect, 1);
+	assert_int_equal(r->kind, THR_MATCH_INET);
+	assert_v4(r, "10.0.0.5");
+	assert_int_equal(r->prefix, 128);
+	assert_int_equal(r->port_lo, 5432);
+	assert_int_equal(r->port_hi, 5432);
+	thr_config_free(cfg);
+}
+
+static void test_config_connect_ipv4_network_any_port(void **state)
+{
+	struct thr_config *cfg = connect_rules("10.1.0.0/16:*");
+	const struct thr_match_dest *r = &cfg->pools[0].connect[0];
+
+	assert_int_equal(r->kind, THR_MATCH_INET);
+	assert_v4(r, "10.1.0.0");
+	assert_int_equal(r->prefix, 96 + 16);
+	assert_int_equal(r->port_lo, 0);
+	assert_int_equal(r->port_hi, 65535);
+	thr_config_free(cfg);
+}
+
+static void test_config_connect_ipv6_network(void **state)
+{
+	struct thr_config *cfg = connect_rules("[2001:db8::/32]:5432");
+	const struct thr_match_dest *r = &cfg->pools[0].connect[0];
+
+	assert_int_equal(r->kind, THR_MATCH_INET);
+	assert_v6(r, "2001:db8::");
+	assert_int_equal(r->prefix, 32);
+	assert_int_equal(r->port_lo, 5432);
+	thr_config_free(cfg);
+}
+
+static void test_config_connect_any_address(void **state)
+{
+	struct thr_config *cfg = connect_rules("*:443");
+	const struct thr_match_dest *r = &cfg->pools[0].connect[0];
+
+	assert_int_equal(r->kind, THR_MATCH_ANY);
+	assert_int_equal(r->port_lo, 443);
+	assert_int_equal(r->port_hi, 443);
+	thr_config_free(cfg);
+}
+
+static void test_config_connect_port_range(void **state)
+{
+	struct thr_config *cfg = connect_rules("[::1]:8000-8100");
+	const struct thr_match_dest *r = &cfg->pools[0].connect[0];
+
+	assert_v6(r, "::1");
+	assert_int_equal(r->prefix, 128);
+	assert_int_equal(r->port_lo, 8000);
+	assert_int_equal(r->port_hi, 8100);
+	thr_config_free(cfg);
+}
+
+static void test_config_connect_unix_glob(void **state)
+{
+	struct thr_config *cfg = connect_rules("unix:/run/postgresql/*");
+	const struct thr_match_dest *r = &cfg->pools[0].connect[0];
+
+	assert_int_equal(r->kind, THR_MATCH_UNIX);
+	assert_string_equal(r->glob, "/run/postgresql/*");
+	thr_config_free(cfg);
+}
+
+/* A hostname is resolved at load, here from /etc/hosts. */
+static void test_config_connect_hostname_resolved_at_load(void **state)
+{
+	struct thr_config *cfg = connect_rules("localhost:5432");
+	const struct thr_config_pool *p = &cfg->pools[0];
+	uint8_t v4[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
+	uint8_t v6[16] = { [15] = 1 };
+	bool loopback = false;
+
+	assert_true(p->nconnect >= 1);
+	for (size_t i = 0; i < p->nconnect; i++) {
+		assert_int_equal(p->connect[i].kind, THR_MATCH_INET);
+		assert_int_equal(p->connect[i].prefix, 128);
+		assert_int_equal(p->connect[i].port_lo, 5432);
+		loopback |= memcmp(p->connect[i].addr, v4, 16) == 0 ||
+		            memcmp(p->connect[i].addr, v6, 16) == 0;
+	}
+	assert_true(loopback);
+	thr_config_free(cfg);
+}
+
+static void test_config_open_globs(void **state)
+{
+	struct thr_config *cfg = parse_ok(
+		"pool files {\n"
+		"  limit = 2\n"
+		"  open = {\"/srv/data/*\", \"/mnt/nfs/**\", \"/var/log/[a-c]?.log\"}\n"
+		"}\n");
+	const struct thr_config_pool *p = &cfg->pools[0];
+
+	assert_int_equal(p->nconnect, 0);
+	assert_null(p->connect);
+	assert_int_equal(p->nopen, 3);
+	assert_string_equal(p->open[0], "/srv/data/*");
+	assert_string_equal(p->open[1], "/mnt/nfs/**");
+	assert_string_equal(p->open[2], "/var/log/[a-c]?.log");
+	thr_config_free(cfg);
+}
+
+static void test_config_list_append_and_reset(void **state)
+{
+	struct thr_config *cfg = parse_ok(
+		"pool p {\n"
+		"  limit = 1\n"
+		"  connect = \"10.9.9.9:1\"\n"
+		"  connect = \"10.0.0.1:1\"\n"
+		"  connect += {\"10.0.0.2:2\", \"10.0.0.3:3\"}\n"
+		"  open = \"/a\"\n"
+		"  open += \"/b\"\n"
+		"}\n");
+	const struct thr_config_pool *p = &cfg->pools[0];
+
+	assert_int_equal(p->nconnect, 3);
+	assert_v4(&p->connect[0], "10.0.0.1");
+	assert_v4(&p->connect[1], "10.0.0.2");
+	assert_v4(&p->connect[2], "10.0.0.3");
+	assert_int_equal(p->connect[2].port_lo, 3);
+	assert_int_equal(p->nopen, 2);
+	assert_string_equal(p->open[1], "/b");
+	thr_config_free(cfg);
+}
+
+/* libconfuse 3.3 alone rejects a comment inside a list (its issue #150). */
+static void test_config_comments_anywhere(void **state)
+{
+	struct thr_config *cfg = parse_ok(
+		"pool p { // trailing\n"
+		"  limit = 2 # trailing\n"
+		"  connect = {\n"
+		"    \"10.0.0.1:1\", # first\n"
+		"    /* between */ \"10.0.0.2:2\" // second\n"
+		"  }\n"
+		"  open = \"/srv/#not-a-comment\"\n"
+		"}\n");
+
+	assert_int_equal(cfg->pools[0].nconnect, 2);
+	assert_string_equal(cfg->pools[0].open[0], "/srv/#not-a-comment");
+	thr_config_free(cfg);
+}
+
+/* libconfuse 3.3 alone counts each comment as three lines. */
+static void test_config_lines_count_past_comments(void **state)
+{
+	parse_fails("# one\n"
+	            "# two\n"
+	            "// three\n"
+	            "/* four\n"
+	            "   five */\n"
+	            "pool p {\n"
+	            "  limit = 1 # seven\n"
+	            "  connect = {\"*:1\", # eight\n"
+	            "             \"*:2\"}\n"
+	            "  frobnicate = 1\n"
+	            "}\n",
+	            -EINVAL, "t.conf:10: unknown option 'frobnicate'");
+}
+
+/* ---- errors ---- */
+
+static void test_config_error_syntax(void **state)
+{
+	parse_fails("pool p {\n  limit 5\n}\n", -EINVAL,
+	            "t.conf:2: missing equal sign after option 'limit'");
+	parse_fails("pool p {\n  limit = 1\n  connect = \"*:1\"\n}\n}\n",
+	            -EINVAL, "t.conf:5: unexpected closing brace");
+	parse_fails("pool {\n  limit = 1\n}\n", -EINVAL,
+	            "t.conf:1: missing title for section 'pool'");
+	parse_fails("pool p {\n  limit = {1, 2}\n}\n", -EINVAL,
+	            "t.conf:2: unexpected token '{'");
+}
+
+static void test_config_error_unterminated(void **state)
+{
+	parse_fails("pool p {\n  limit = 1\n  connect = \"*:1\n}\n", -EINVAL,
+	            "t.conf:3: unterminated string");
+	parse_fails("pool p {\n  limit = 1\n  connect = \"*:1\"\n", -EINVAL,
+	            "t.conf:1: '{' is never closed");
+	parse_fails("pool p {\n  limit = 1\n}\n/* open\n\n", -EINVAL,
+	            "t.conf:4: unterminated comment");
+}
+
+static void test_config_error_unknown_option(void **state)
+{
+	parse_fails("pool p {\n  limit = 1\n  connect = \"*:1\"\n"
+	            "  frobnicate = 1\n}\n",
+	            -EINVAL, "t.conf:4: unknown option 'frobnicate'");
+	parse_fails("\nlimit = 4\n", -EINVAL,
+	            "t.conf:2: unknown option 'limit'");
+	parse_fails("pool p {\n  include \"x.conf\"\n}\n", -EINVAL,
+	            "t.conf:2: unknown option 'include'");
+}
+
+static void test_config_error_bad_connect_pattern(void **state)
+{
+	pool_with_fails("connect += \"10.0.0.5\"",
+	                "bad connect pattern: missing port in '10.0.0.5'");
+	pool_with_fails("connect += \"unix:run/x\"",
+	                "bad connect pattern: relative unix path 'run/x' in "
+	                "'unix:run/x'");
+}
+
+static void test_config_error_bad_open_pattern(void **state)
+{
+	pool_with_fails("open = {\"/ok/*\", \"srv/*\"}",
+	                "bad open pattern: relative glob 'srv/*' in 'srv/*'");
+}
+
+static void test_config_error_bad_pattern_line_in_list(void **state)
+{
+	parse_fails("pool p {\n"
+	            "  limit = 1\n"
+	            "  connect = {\n"
+	            "    \"*:1\",\n"
+	            "    \"10.0.0.1:99999\"\n"
+	            "  }\n"
+	            "}\n",
+	            -EINVAL,
+	            "t.conf:5: bad connect pattern: bad port '99999' in "
+	            "'10.0.0.1:99999'");
+}
+
+static void test_config_error_limit_range(void **state)
+{
+	static const char *const bad[] = { "0", "1025", "ten", "-1", "0x10",
+	                                   "1.5" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[64], reason[128];
+
+		snprintf(line, sizeof(line), "limit = \"%s\"", bad[i]);
+		snprintf(reason, sizeof(reason), "bad limit '%s' (expected a "
+		         "whole number from 1 to 1024)", bad[i]);
+		pool_with_fails(line, reason);
+	}
+}
+
+static void test_config_error_missing_limit(void **state)
+{
+	parse_fails("\npool db {\n  connect = \"*:1\"\n}\n", -EINVAL,
+	            "t.conf:2: pool 'db' has no limit");
+}
+
+static void test_config_error_pool_matches_nothing(void **state)
+{
+	parse_fails("pool db {\n  limit = 2\n}\n", -EINVAL,
+	            "t.conf:1: pool 'db' matches nothing");
+	parse_fails("pool db {\n  limit = 2\n  connect = {}\n}\n", -EINVAL,
+	            "t.conf:1: pool 'db' matches nothing");
+}
+
+static void test_config_error_duplicate_pool(void **state)
+{
+	parse_fails("pool db {\n  limit = 1\n  connect = \"*:1\"\n}\n"
+	            "pool db {\n  limit = 2\n  connect = \"*:2\"\n}\n",
+	            -EINVAL,
+	            "t.conf:5: duplicate pool 'db' (first defined at t.conf:1)");
+}
+
+static void test_config_error_bad_pool_name(void **state)
+{
+	char text[256], want[256];
+	char long_name[66];
+
+	parse_fails("pool \"a b\" {\n  limit = 1\n  connect = \"*:1\"\n}\n",
+	            -EINVAL, "t.conf:1: bad pool name 'a b' (expected 1 to 64 "
+	            "of A-Z a-z 0-9 _ . -)");
+	parse_fails("\npool \"..\" { limit = 1 connect = \"*:1\" }\n", -EINVAL,
+	            "t.conf:2: bad pool name '..' (expected 1 to 64 of "
+	            "A-Z a-z 0-9 _ . -)");
+	memset(long_name, 'n', 65);
+	long_name[65] = '\0';
+	snprintf(text, sizeof(text), "pool %s { limit = 1 open = \"/x\" }",
+	         long_name);
+	snprintf(want, sizeof(want), "t.conf:1: bad pool name '%s' (expected "
+	         "1 to 64 of A-Z a-z 0-9 _ . -)", long_name);
+	parse_fails(text, -EINVAL, want);
+	long_name[64] = '\0';
+	snprintf(text, sizeof(text), "pool %s { limit = 1 open = \"/x\" }",
+	         long_name);
+	thr_config_free(parse_ok(text));
+}
+
+static void test_config_error_bad_enum_values(void **state)
+{
+	pool_with_fails("hold = forever",
+	                "bad hold 'forever' (expected descriptor or call)");
+	pool_with_fails("on-full = block",
+	                "bad on-full 'block' (expected wait, fail or observe)");
+	pool_with_fails("nonblocking = yes",
+	                "bad nonblocking 'yes' (expected wait or fail)");
+	parse_fails("\n\non-error = deny\n", -EINVAL,
+	            "t.conf:3: bad on-error 'deny' (expected open or closed)");
+}
+
+static void test_config_error_bad_timeout(void **state)
+{
+	static const char *const bad[] = { "5x", "1.5s", "-1", "s", "5 s",
+	                                   "", "5sec" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[64], reason[160];
+
+		snprintf(line, sizeof(line), "timeout = \"%s\"", bad[i]);
+		snprintf(reason, sizeof(reason), "bad timeout '%s' (expected a "
+		         "whole number, then ms, s, m or h; a bare number is "
+		         "seconds)", bad[i]);
+		pool_with_fails(line, reason);
+	}
+	pool_with_fails("timeout = 9999999999999999h",
+	                "timeout '9999999999999999h' is too large");
+	pool_with_fails("timeout = 99999999999999999999999",
+	                "bad timeout '99999999999999999999999' (expected a "
+	                "whole number, then ms, s, m or h; a bare number is "
+	                "seconds)");
+}
+
+static void test_config_error_unknown_errno(void **state)
+{
+	pool_with_fails("errno = EFROB", "unknown errno name 'EFROB'");
+	pool_with_fails("errno = eagain", "unknown errno name 'eagain'");
+	pool_with_fails("errno = 11", "unknown errno name '11'");
+}
+
+static void test_config_error_bad_mode(void **state)
+{
+	pool_with_fails("mode = 0999", "bad mode '0999' (expected octal "
+	                "permissions such as 0600 or 0660)");
+	pool_with_fails("mode = 01777", "bad mode '01777' (expected octal "
+	                "permissions such as 0600 or 0660)");
+	pool_with_fails("mode = rw", "bad mode 'rw' (expected octal "
+	                "permissions such as 0600 or 0660)");
+	pool_with_fails("mode = 0400",
+	                "bad mode '0400' (the owner needs read and write, 0600)");
+}
+
+static void test_config_error_unknown_group(void **state)
+{
+	pool_with_fails("group = \"no-such-group-thr\"",
+	                "unknown group 'no-such-group-thr'");
+}
+
+static void test_config_error_buffer_sizes(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[12];
+
+	assert_int_equal(thr_config_parse_buf("x = 1", "t.conf", &cfg, err,
+	                                      sizeof(err)), -EINVAL);
+	assert_string_equal(err, "t.conf:1: u");
+	assert_int_equal(thr_config_parse_buf("x = 1", "t.conf", &cfg, NULL,
+	                                      0), -EINVAL);
+	assert_null(cfg);
+	assert_int_equal(thr_config_parse_buf("x = 1", NULL, &cfg, err,
+	                                      sizeof(err)), -EINVAL);
+	assert_string_equal(err, "[buf]:1: un");
+}
+
+/* ---- files and includes ---- */
+
+static void test_config_load_fixture_with_relative_include(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(thr_config_load(FIXTURES "/api.conf", &cfg, err,
+	                                 sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(cfg->path, FIXTURES "/api.conf");
+	assert_true(cfg->fail_closed);
+	assert_int_equal(cfg->npools, 3);   /* README is not a .conf */
+	assert_string_equal(cfg->pools[0].name, "postgres");
+	assert_string_equal(cfg->pools[0].file, FIXTURES "/api.conf");
+	assert_int_equal(cfg->pools[0].line, 2);
+	assert_int_equal(cfg->pools[0].nconnect, 2);
+	assert_string_equal(cfg->pools[1].name, "cache");
+	assert_string_equal(cfg->pools[1].file,
+	                    FIXTURES "/pools.d/10-cache.conf");
+	assert_int_equal(cfg->pools[1].line, 2);
+	assert_string_equal(cfg->pools[2].name, "nfs");
+	assert_int_equal(cfg->pools[2].hold, THR_HOLD_CALL);
+	assert_int_equal(cfg->pools[2].line, 1);
+	thr_config_free(cfg);
+}
+
+static void test_config_include_glob_matching_nothing_is_fine(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(thr_config_load(FIXTURES "/empty-include.conf", &cfg,
+	                                 err, sizeof(err)), 0);
+	assert_int_equal(cfg->npools, 1);
+	thr_config_free(cfg);
+}
+
+static void test_config_include_error_names_included_file(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(thr_config_load(FIXTURES "/broken.conf", &cfg, err,
+	                                 sizeof(err)), -EINVAL);
+	assert_string_equal(err, FIXTURES "/broken.d/bad.conf:4: unknown "
+	                    "option 'frobnicate'");
+	assert_null(cfg);
+}
+
+static void test_config_include_missing_plain_file(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(thr_config_load(FIXTURES "/missing-include.conf",
+	                                 &cfg, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, FIXTURES "/missing-include.conf:6: "
+	                    FIXTURES "/not-there.conf: No such file or "
+	                    "directory");
+	assert_null(cfg);
+}
+
+static void test_config_error_missing_file(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(thr_config_load(FIXTURES "/does-not-exist.conf",
+	                                 &cfg, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, FIXTURES "/does-not-exist.conf: No such file "
+	                    "or directory");
+	assert_null(cfg);
+}
+
+static void test_config_error_path_is_folder(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(thr_config_load(FIXTURES, &cfg, err, sizeof(err)),
+	                 -EISDIR);
+	assert_string_equal(err, FIXTURES ": Is a directory");
+}
+
+static void test_config_include_function_form(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	write_file("a.conf", "pool a { limit = 1 open = \"/a\" }\n"
+	                     "include(\"b.conf\")\n"
+	                     "include (\n  'c.conf'\n)\n");
+	write_file("b.conf", "pool b { limit = 2 open = \"/b\" }\n");
+	write_file("c.conf", "pool c { limit = 3 open = \"/c\" }\n");
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->npools, 3);
+	assert_string_equal(cfg->pools[1].name, "b");
+	assert_string_equal(cfg->pools[2].name, "c");
+	thr_config_free(cfg);
+}
+
+static void test_config_include_absolute_sorted_nested(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char text[PATH_MAX + 128], err[512];
+
+	assert_int_equal(mkdir(tmp_path("d"), 0700), 0);
+	assert_int_equal(mkdir(tmp_path("d/skip.conf"), 0700), 0);
+	snprintf(text, sizeof(text), "include \"%s/d/*.conf\" # comment\n"
+	         "pool main { limit = 1 open = \"/m\" }\n", tmpdir);
+	write_file("main.conf", text);
+	write_file("d/2.conf", "pool two { limit = 2 open = \"/2\" }\n");
+	write_file("d/1.conf", "include \"../nested.conf\"\n"
+	                       "pool one { limit = 1 open = \"/1\" }\n");
+	write_file("nested.conf", "pool nested { limit = 3 open = \"/n\" }\n");
+	assert_int_equal(load_tmp("main.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->npools, 4);
+	assert_string_equal(cfg->pools[0].name, "main");
+	assert_string_equal(cfg->pools[1].name, "one");
+	assert_string_equal(cfg->pools[2].name, "nested");
+	assert_string_equal(cfg->pools[3].name, "two");
+	thr_config_free(cfg);
+}
+
+static void test_config_include_duplicate_pool_across_files(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX * 2 + 128];
+
+	write_file("a.conf", "pool db {\n  limit = 1\n  open = \"/a\"\n}\n"
+	                     "include \"b.conf\"\n");
+	write_file("b.conf", "\n\npool db {\n  limit = 2\n  open = \"/b\"\n}\n");
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s/b.conf:3: duplicate pool 'db' (first "
+	         "defined at %s/a.conf:1)", tmpdir, tmpdir);
+	assert_string_equal(err, want);
+}
+
+static void test_config_include_cycle_refused(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX * 2 + 128];
+
+	write_file("a.conf", "include \"b.conf\"\n");
+	write_file("b.conf", "\ninclude \"a.conf\"\n");
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s/b.conf:2: include cycle: %s/a.conf is "
+	         "already being read", tmpdir, tmpdir);
+	assert_string_equal(err, want);
+}
+
+static void test_config_include_depth_limited(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char name[32], text[64], err[512], want[PATH_MAX + 128];
+	int i;
+
+	/* 0.conf includes 1.conf ... up to 9.conf: 9 levels, one too many. */
+	for (i = 0; i <= THR_CONFIG_INCLUDE_MAX + 1; i++) {
+		snprintf(name, sizeof(name), "%d.conf", i);
+		snprintf(text, sizeof(text), "include \"%d.conf\"\n", i + 1);
+		write_file(name, i <= THR_CONFIG_INCLUDE_MAX ? text : "");
+	}
+	assert_int_equal(load_tmp("0.conf", &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s/%d.conf:1: includes nested too deeply",
+	         tmpdir, THR_CONFIG_INCLUDE_MAX);
+	assert_string_equal(err, want);
+
+	/* Exactly THR_CONFIG_INCLUDE_MAX levels are fine. */
+	snprintf(name, sizeof(name), "%d.conf", THR_CONFIG_INCLUDE_MAX);
+	write_file(name, "");
+	assert_int_equal(load_tmp("0.conf", &cfg, err, sizeof(err)), 0);
+	thr_config_free(cfg);
+}
+
+static void test_config_include_on_error_only_in_main(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX + 128];
+
+	write_file("a.conf", "include \"b.conf\"\n");
+	write_file("b.conf", "on-error = closed\n");
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s/b.conf:1: on-error may only be set "
+	         "in the main file", tmpdir);
+	assert_string_equal(err, want);
+}
+
+/* The rewritten statement is decoded by libconfuse like any string, so
+ * ${VAR} and escapes work in both forms. */
+static void test_config_include_expands_environment(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(setenv("THR_TEST_INCLUDE_DIR", tmpdir, 1), 0);
+	write_file("env.conf", "pool env { limit = 1 open = \"/e\" }\n");
+	write_file("main.conf",
+	           "include \"${THR_TEST_INCLUDE_DIR}/e\\x6ev.conf\"\n");
+	assert_int_equal(load_tmp("main.conf", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->npools, 1);
+	assert_string_equal(cfg->pools[0].name, "env");
+	thr_config_free(cfg);
+	unsetenv("THR_TEST_INCLUDE_DIR");
+}
+
+static void test_config_include_relative_in_buffer(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char name[PATH_MAX + 64], err[512];
+
+	write_file("shared.conf", "pool shared { limit = 1 open = \"/s\" }\n");
+	snprintf(name, sizeof(name), "%s", tmp_path("virtual.conf"));
+	assert_int_equal(thr_config_parse_buf("include \"shared.conf\"\n",
+	                                      name, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->npools, 1);
+	assert_string_equal(cfg->pools[0].file, tmp_path("shared.conf"));
+	thr_config_free(cfg);
+}
+
+static void test_config_error_nul_byte(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX + 64];
+
+	write_bytes("nul.conf", "pool p {\n\0}\n", 12);
+	assert_int_equal(load_tmp("nul.conf", &cfg, err, sizeof(err)),
+	                 -EINVAL);
+	snprintf(want, sizeof(want), "%s/nul.conf:2: NUL byte in file",
+	         tmpdir);
+	assert_string_equal(err, want);
+}
+
+static void test_config_error_file_too_large(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX + 64];
+	int fd = open(tmp_path("big.conf"), O_WRONLY | O_CREAT | O_CLOEXEC,
+	              0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, THR_CONFIG_FILE_MAX + 1), 0);
+	close(fd);
+	assert_int_equal(load_tmp("big.conf", &cfg, err, sizeof(err)), -EFBIG);
+	snprintf(want, sizeof(want), "%s/big.conf: File too large", tmpdir);
+	assert_string_equal(err, want);
+}
+
+static void test_config_example_parses(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(thr_config_load(EXAMPLE, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->npools, 2);
+	assert_string_equal(cfg->pools[0].name, "postgres");
+	assert_int_equal(cfg->pools[0].limit, 20);
+	assert_int_equal(cfg->pools[0].nconnect, 5);
+	assert_int_equal(cfg->pools[0].nopen, 2);
+	assert_int_equal(cfg->pools[0].timeout_ms, 5000);
+	assert_int_equal(cfg->pools[0].err, EAGAIN);
+	assert_int_equal(cfg->pools[0].mode, 0660);
+	assert_string_equal(cfg->pools[1].name, "uploads");
+	assert_int_equal(cfg->pools[1].on_full, THR_FULL_FAIL);
+	assert_false(cfg->fail_closed);
+	thr_config_free(cfg);
+}
+
+static int count_fds(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* Every path through a load closes what it opened. */
+static void test_config_no_fd_left_open(void **state)
+{
+	static const char *const files[] = {
+		FIXTURES "/api.conf", FIXTURES "/broken.conf",
+		FIXTURES "/missing-include.conf", FIXTURES "/does-not-exist.conf",
+		FIXTURES, EXAMPLE,
+	};
+	int before = count_fds();
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct thr_config *cfg = NULL;
+		char err[512];
+
+		if (thr_config_load(files[i], &cfg, err, sizeof(err)) == 0)
+			thr_config_free(cfg);
+		assert_int_equal(count_fds(), before);
+	}
+}
+
+/* ---- locate ---- */
+
+static void test_config_locate_precedence(void **state)
+{
+	char out[PATH_MAX];
+
+	write_file("svc.conf", "");
+	write_file("prog.conf", "");
+	/* THROTTLE_CONFIG wins, even when missing. */
+	assert_int_equal(thr_config_locate("/nowhere/x.conf", "svc", "prog",
+	                                   tmpdir, out, sizeof(out)), 0);
+	assert_string_equal(out, "/nowhere/x.conf");
+	/* then THROTTLE_SERVICE, even when missing */
+	assert_int_equal(thr_config_locate("", "svc", "prog", tmpdir, out,
+	                                   sizeof(out)), 0);
+	assert_string_equal(out, tmp_path("svc.conf"));
+	assert_int_equal(thr_config_locate(NULL, "absent", "prog", tmpdir, out,
+	                                   sizeof(out)), 0);
+	assert_string_equal(out, tmp_path("absent.conf"));
+	/* then the program's own file, only when it exists */
+	assert_int_equal(thr_config_locate(NULL, "", "prog", tmpdir, out,
+	                                   sizeof(out)), 0);
+	assert_string_equal(out, tmp_path("prog.conf"));
+	assert_int_equal(thr_config_locate(NULL, NULL, "other", tmpdir, out,
+	                                   sizeof(out)), -ENOENT);
+	assert_int_equal(thr_config_locate(NULL, NULL, NULL, tmpdir, out,
+	                                   sizeof(out)), -ENOENT);
+}
+
+static void test_config_locate_rejects_paths_in_names(void **state)
+{
+	char out[PATH_MAX];
+
+	assert_int_equal(mkdir(tmp_path("sub"), 0700), 0);
+	write_file("sub/x.conf", "");
+	write_file(".hidden.conf", "");
+	assert_int_equal(thr_config_locate(NULL, "sub/x", "prog", tmpdir, out,
+	                                   sizeof(out)), -EINVAL);
+	assert_int_equal(thr_config_locate(NULL, "../etc/passwd", NULL, tmpdir,
+	                                   out, sizeof(out)), -EINVAL);
+	assert_int_equal(thr_config_locate(NULL, ".hidden", NULL, tmpdir, out,
+	                                   sizeof(out)), -EINVAL);
+	assert_int_equal(thr_config_locate(NULL, NULL, "sub/x", tmpdir, out,
+	                                   sizeof(out)), -ENOENT);
+	assert_int_equal(thr_config_locate(NULL, NULL, ".hidden", tmpdir, out,
+	                                   sizeof(out)), -ENOENT);
+	/* a folder named like a config is not one */
+	assert_int_equal(mkdir(tmp_path("dir.conf"), 0700), 0);
+	assert_int_equal(thr_config_locate(NULL, NULL, "dir", tmpdir, out,
+	                                   sizeof(out)), -ENOENT);
+}
+
+static void test_config_locate_limits(void **state)
+{
+	char out[16];
+
+	assert_int_equal(thr_config_locate("/a/very/long/config/path.conf",
+	                                   NULL, NULL, "/etc", out,
+	                                   sizeof(out)), -ENAMETOOLONG);
+	assert_int_equal(thr_config_locate(NULL, "a-long-service", NULL,
+	                                   "/etc/throttle", out, sizeof(out)),
+	                 -ENAMETOOLONG);
+	assert_int_equal(thr_config_locate(NULL, "svc", NULL, NULL, out,
+	                                   sizeof(out)), -EINVAL);
+	assert_int_equal(thr_config_locate(NULL, "svc", NULL, "/etc", out,
+	                                   sizeof(out)), 0);
+	assert_string_equal(out, "/etc/svc.conf");
+}
+
+#define T(name) cmocka_unit_test(name)
+#define TD(name) cmocka_unit_test_setup_teardown(name, make_tmpdir, \
+                                                 remove_tmpdir)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_config_minimal_pool_has_defaults),
+		T(test_config_every_key_explicit),
+		T(test_config_hold_values),
+		T(test_config_on_full_values),
+		T(test_config_nonblocking_values),
+		T(test_config_on_error_values),
+		T(test_config_timeout_units),
+		T(test_config_errno_names),
+		T(test_config_mode_is_octal),
+		T(test_config_group_by_name_or_number),
+		T(test_config_limit_bounds_are_decimal),
+		T(test_config_last_assignment_wins),
+		T(test_config_several_pools_in_order),
+		T(test_config_empty_text_has_no_pools),
+		T(test_config_connect_ipv4_address),
+		T(test_config_connect_ipv4_network_any_port),
+		T(test_config_connect_ipv6_network),
+		T(test_config_connect_any_address),
+		T(test_config_connect_port_range),
+		T(test_config_connect_unix_glob),
+		T(test_config_connect_hostname_resolved_at_load),
+		T(test_config_open_globs),
+		T(test_config_list_append_and_reset),
+		T(test_config_comments_anywhere),
+		T(test_config_lines_count_past_comments),
+		T(test_config_error_syntax),
+		T(test_config_error_unterminated),
+		T(test_config_error_unknown_option),
+		T(test_config_error_bad_connect_pattern),
+		T(test_config_error_bad_open_pattern),
+		T(test_config_error_bad_pattern_line_in_list),
+		T(test_config_error_limit_range),
+		T(test_config_error_missing_limit),
+		T(test_config_error_pool_matches_nothing),
+		T(test_config_error_duplicate_pool),
+		T(test_config_error_bad_pool_name),
+		T(test_config_error_bad_enum_values),
+		T(test_config_error_bad_timeout),
+		T(test_config_error_unknown_errno),
+		T(test_config_error_bad_mode),
+		T(test_config_error_unknown_group),
+		T(test_config_error_buffer_sizes),
+		T(test_config_load_fixture_with_relative_include),
+		T(test_config_include_glob_matching_nothing_is_fine),
+		T(test_config_include_error_names_included_file),
+		T(test_config_include_missing_plain_file),
+		T(test_config_error_missing_file),
+		T(test_config_error_path_is_folder),
+		TD(test_config_include_function_form),
+		TD(test_config_include_absolute_sorted_nested),
+		TD(test_config_include_duplicate_pool_across_files),
+		TD(test_config_include_cycle_refused),
+		TD(test_config_include_depth_limited),
+		TD(test_config_include_on_error_only_in_main),
+		TD(test_config_include_expands_environment),
+		TD(test_config_include_relative_in_buffer),
+		TD(test_config_error_nul_byte),
+		TD(test_config_error_file_too_large),
+		T(test_config_example_parses),
+		T(test_config_no_fd_left_open),
+		TD(test_config_locate_precedence),
+		TD(test_config_locate_rejects_paths_in_names),
+		T(test_config_locate_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

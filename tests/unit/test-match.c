@@ -1,0 +1,1062 @@
+/* test-match.c - unit tests for shim/match.c: destination parsing, address and
+ * path matching, globs and normalisation. getaddrinfo() is interposed so the
+ * resolver's failure paths run without a network; "localhost" is real. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "match.h"
+
+/* ---- resolver interposition ---- */
+
+static int resolver_calls;
+
+typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *,
+                      struct addrinfo **);
+
+/* Names under ".unresolvable.test" fail and "nomem.test" runs out of memory
+ * without asking any server; everything else goes to the real resolver. */
+int getaddrinfo(const char *node, const char *service,
+                const struct addrinfo *hints, struct addrinfo **res)
+{
+	static const char fail_suffix[] = ".unresolvable.test";
+	size_t n = node ? strlen(node) : 0, k = sizeof(fail_suffix) - 1;
+	void *sym;
+	gai_fn real;
+
+	resolver_calls++;
+	if (n > k && strcmp(node + n - k, fail_suffix) == 0)
+		return EAI_NONAME;
+	if (node && strcmp(node, "nomem.test") == 0)
+		return EAI_MEMORY;
+	sym = dlsym(RTLD_NEXT, "getaddrinfo");
+	if (!sym)
+		return EAI_SYSTEM;
+	memcpy(&real, &sym, sizeof(real));
+	return real(node, service, hints, res);
+}
+
+/* ---- helpers ---- */
+
+static struct sockaddr_in sa4(const char *addr, uint16_t port)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	assert_int_equal(inet_pton(AF_INET, addr, &in.sin_addr), 1);
+	return in;
+}
+
+static struct sockaddr_in6 sa6(const char *addr, uint16_t port)
+{
+	struct sockaddr_in6 in6 = {
+		.sin6_family = AF_INET6, .sin6_port = htons(port),
+	};
+
+	assert_int_equal(inet_pton(AF_INET6, addr, &in6.sin6_addr), 1);
+	return in6;
+}
+
+static bool hits4(const struct thr_match_dest *r, const char *addr,
+                  uint16_t port)
+{
+	struct sockaddr_in in = sa4(addr, port);
+
+	return thr_match_dest_matches(r, (struct sockaddr *)&in, sizeof(in));
+}
+
+static bool hits6(const struct thr_match_dest *r, const char *addr,
+                  uint16_t port)
+{
+	struct sockaddr_in6 in6 = sa6(addr, port);
+
+	return thr_match_dest_matches(r, (struct sockaddr *)&in6, sizeof(in6));
+}
+
+static bool hits_path(const struct thr_match_dest *r, const char *path)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	size_t n = strlen(path);
+
+	assert_true(n < sizeof(un.sun_path));
+	memcpy(un.sun_path, path, n);
+	return thr_match_dest_matches(r, (struct sockaddr *)&un,
+	        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1));
+}
+
+/* The abstract name is n bytes after the leading NUL, as the kernel sees it. */
+static bool hits_abstract(const struct thr_match_dest *r, const char *name,
+                          size_t n)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+
+	assert_true(n < sizeof(un.sun_path));
+	memcpy(un.sun_path + 1, name, n);
+	return thr_match_dest_matches(r, (struct sockaddr *)&un,
+	        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
+}
+
+/* Parses text, which must give exactly one rule; free with free_one(). */
+static struct thr_match_dest *parse_one(const char *text)
+{
+	struct thr_match_dest *rules = NULL;
+	size_t n = 0;
+	char err[256] = "";
+	int ret = thr_match_parse_dest(text, &rules, &n, err, sizeof(err));
+
+	if (ret != 1)
+		fail_msg("'%s': ret %d, err \"%s\"", text, ret, err);
+	assert_int_equal(n, 1);
+	return rules;
+}
+
+static void free_one(struct thr_match_dest *r)
+{
+	thr_match_free_dests(r, 1);
+}
+
+static void assert_v4(const struct thr_match_dest *r, const char *addr,
+                      unsigned prefix)
+{
+	uint8_t want[16] = { [10] = 0xff, [11] = 0xff };
+
+	assert_int_equal(inet_pton(AF_INET, addr, want + 12), 1);
+	assert_int_equal(r->kind, THR_MATCH_INET);
+	assert_memory_equal(r->addr, want, 16);
+	assert_int_equal(r->prefix, prefix);
+	assert_null(r->glob);
+}
+
+static void assert_v6(const struct thr_match_dest *r, const char *addr,
+                      unsigned prefix)
+{
+	uint8_t want[16];
+
+	assert_int_equal(inet_pton(AF_INET6, addr, want), 1);
+	assert_int_equal(r->kind, THR_MATCH_INET);
+	assert_memory_equal(r->addr, want, 16);
+	assert_int_equal(r->prefix, prefix);
+}
+
+static void assert_ports(const struct thr_match_dest *r, unsigned lo,
+                         unsigned hi)
+{
+	assert_int_equal(r->port_lo, lo);
+	assert_int_equal(r->port_hi, hi);
+}
+
+/* A rejected rule: the reason must quote the offending text (says). */
+struct bad {
+	const char *text;
+	const char *says;
+	bool resolves;          /* may reach getaddrinfo() */
+};
+
+static void assert_rejects(const struct bad *b, size_t n)
+{
+	struct thr_match_dest *rules;
+	size_t nrules, i;
+	char err[256];
+	int ret, calls;
+
+	for (i = 0; i < n; i++) {
+		rules = NULL;
+		nrules = 0;
+		err[0] = '\0';
+		calls = resolver_calls;
+		ret = thr_match_parse_dest(b[i].text, &rules, &nrules, err,
+		                           sizeof(err));
+		if (ret != -EINVAL || !strstr(err, b[i].says))
+			fail_msg("'%s': ret %d, err \"%s\", want \"%s\"",
+			         b[i].text, ret, err, b[i].says);
+		assert_null(rules);
+		assert_int_equal(nrules, 0);
+		if (!b[i].resolves && resolver_calls != calls)
+			fail_msg("'%s' was sent to the resolver", b[i].text);
+	}
+}
+
+#define REJECTS(...) do { \
+	static const struct bad cases_[] = { __VA_ARGS__ }; \
+	assert_rejects(cases_, sizeof(cases_) / sizeof(cases_[0])); \
+} while (0)
+
+/* ---- parsing ---- */
+
+static void test_match_parse_ipv4(void **state)
+{
+	struct thr_match_dest *r = parse_one("10.0.0.5:5432");
+
+	assert_v4(r, "10.0.0.5", 128);
+	assert_ports(r, 5432, 5432);
+	free_one(r);
+}
+
+static void test_match_parse_ipv4_cidr(void **state)
+{
+	struct thr_match_dest *r = parse_one("10.1.0.0/16:*");
+
+	assert_v4(r, "10.1.0.0", 112);
+	assert_ports(r, 0, 65535);
+	free_one(r);
+	r = parse_one("0.0.0.0/0:1");
+	assert_v4(r, "0.0.0.0", 96);
+	free_one(r);
+	r = parse_one("10.0.0.5/32:1");
+	assert_v4(r, "10.0.0.5", 128);
+	free_one(r);
+}
+
+static void test_match_parse_cidr_drops_host_bits(void **state)
+{
+	struct thr_match_dest *r = parse_one("10.1.2.3/16:80");
+
+	assert_v4(r, "10.1.0.0", 112);
+	free_one(r);
+	r = parse_one("[2001:db8:ffff::1/33]:80");
+	assert_v6(r, "2001:db8:8000::", 33);
+	free_one(r);
+}
+
+static void test_match_parse_ipv6(void **state)
+{
+	struct thr_match_dest *r = parse_one("[2001:db8::/32]:5432");
+
+	assert_v6(r, "2001:db8::", 32);
+	assert_ports(r, 5432, 5432);
+	free_one(r);
+	r = parse_one("[::1]:8000-8100");
+	assert_v6(r, "::1", 128);
+	assert_ports(r, 8000, 8100);
+	free_one(r);
+	r = parse_one("[::/0]:*");
+	assert_v6(r, "::", 0);
+	free_one(r);
+	r = parse_one("[::/128]:1");
+	assert_v6(r, "::", 128);
+	free_one(r);
+}
+
+static void test_match_parse_any(void **state)
+{
+	struct thr_match_dest *r = parse_one("*:443");
+
+	assert_int_equal(r->kind, THR_MATCH_ANY);
+	assert_ports(r, 443, 443);
+	assert_null(r->glob);
+	free_one(r);
+	r = parse_one("*:*");
+	assert_int_equal(r->kind, THR_MATCH_ANY);
+	assert_ports(r, 0, 65535);
+	free_one(r);
+}
+
+static void test_match_parse_port_edges(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned lo, hi;
+	} cases[] = {
+		{ "10.0.0.5:0", 0, 0 },
+		{ "10.0.0.5:65535", 65535, 65535 },
+		{ "10.0.0.5:0-65535", 0, 65535 },
+		{ "10.0.0.5:80-80", 80, 80 },
+		{ "10.0.0.5:00080", 80, 80 },
+		{ "[::1]:65534-65535", 65534, 65535 },
+	};
+	struct thr_match_dest *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = parse_one(cases[i].text);
+		assert_ports(r, cases[i].lo, cases[i].hi);
+		free_one(r);
+	}
+}
+
+static void test_match_parse_unix(void **state)
+{
+	struct thr_match_dest *r = parse_one("unix:/run/postgresql/*");
+
+	assert_int_equal(r->kind, THR_MATCH_UNIX);
+	assert_string_equal(r->glob, "/run/postgresql/*");
+	free_one(r);
+	r = parse_one("unix:@dbus-*");
+	assert_int_equal(r->kind, THR_MATCH_UNIX);
+	assert_string_equal(r->glob, "@dbus-*");
+	free_one(r);
+}
+
+static void test_match_parse_appends(void **state)
+{
+	struct thr_match_dest *rules = NULL;
+	size_t n = 0;
+	char err[128];
+
+	assert_int_equal(thr_match_parse_dest("10.0.0.1:1", &rules, &n, err,
+	                                      sizeof(err)), 1);
+	assert_int_equal(thr_match_parse_dest("unix:/x", &rules, &n, err,
+	                                      sizeof(err)), 1);
+	assert_int_equal(thr_match_parse_dest("[::1]:2", &rules, &n, err,
+	                                      sizeof(err)), 1);
+	/* a failure leaves what is there alone */
+	assert_int_equal(thr_match_parse_dest("[::1]:x", &rules, &n, err,
+	                                      sizeof(err)), -EINVAL);
+	assert_int_equal(n, 3);
+	assert_v4(&rules[0], "10.0.0.1", 128);
+	assert_string_equal(rules[1].glob, "/x");
+	assert_v6(&rules[2], "::1", 128);
+	assert_ports(&rules[2], 2, 2);
+	thr_match_free_dests(rules, n);
+}
+
+static bool is_loopback(const struct thr_match_dest *r)
+{
+	static const uint8_t v4[16] = { [10] = 0xff, [11] = 0xff, [12] = 127,
+	                                [15] = 1 };
+	static const uint8_t v6[16] = { [15] = 1 };
+
+	return memcmp(r->addr, v4, 16) == 0 || memcmp(r->addr, v6, 16) == 0;
+}
+
+static void test_match_parse_localhost(void **state)
+{
+	struct thr_match_dest *rules = NULL;
+	size_t n = 0, i;
+	char err[256] = "";
+	int ret = thr_match_parse_dest("localhost:80-81", &rules, &n, err,
+	                               sizeof(err));
+
+	if (ret < 1)
+		fail_msg("localhost: ret %d, err \"%s\"", ret, err);
+	/* one rule per distinct address, though the resolver repeats each */
+	assert_true(ret <= 2);
+	assert_int_equal(n, (size_t)ret);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(rules[i].kind, THR_MATCH_INET);
+		assert_int_equal(rules[i].prefix, 128);
+		assert_ports(&rules[i], 80, 81);
+		assert_true(is_loopback(&rules[i]));
+	}
+	if (n == 2)
+		assert_memory_not_equal(rules[0].addr, rules[1].addr, 16);
+	assert_true(hits4(&rules[0], "127.0.0.1", 81) ||
+	            hits6(&rules[0], "::1", 81));
+	thr_match_free_dests(rules, n);
+}
+
+static void test_match_parse_rejects_bad_address(void **state)
+{
+	REJECTS(
+		{ "10.0.0.256:80", "bad address '10.0.0.256'", false },
+		{ "10.0.0:80", "bad address '10.0.0'", false },
+		{ "127.1:80", "bad address '127.1'", false },
+		{ "0x7f000001:80", "bad address '0x7f000001'", false },
+		{ "db example:80", "bad address 'db example'", false },
+		{ "*/8:80", "bad address '*'", false },
+		{ "db.example/24:80", "bad address 'db.example'", false },
+		{ "[2001:db8::zz]:80", "bad IPv6 address '2001:db8::zz'", false },
+		{ "[10.0.0.1]:80", "bad IPv6 address '10.0.0.1'", false },
+		{ "[*]:80", "bad IPv6 address '*'", false },
+		{ "::1:80", "needs [brackets] in '::1:80'", false },
+		{ "2001:db8::1", "needs [brackets] in '2001:db8::1'", false },
+		{ ":80", "missing address in ':80'", false },
+		{ "[]:80", "missing address in '[]:80'", false },
+		{ "[::1:80", "missing ']' in '[::1:80'", false },
+		{ "", "empty destination", false },
+	);
+}
+
+static void test_match_parse_rejects_bad_prefix(void **state)
+{
+	REJECTS(
+		{ "10.0.0.0/33:80", "prefix '33' out of range", false },
+		{ "10.0.0.0/1000:80", "prefix '1000' out of range", false },
+		{ "[::/129]:80", "prefix '129' out of range", false },
+		{ "10.0.0.0/:80", "bad prefix '' in '10.0.0.0/:80'", false },
+		{ "10.0.0.0/x:80", "bad prefix 'x'", false },
+		{ "10.0.0.0/-1:80", "bad prefix '-1'", false },
+		{ "[::/8x]:80", "bad prefix '8x'", false },
+	);
+}
+
+static void test_match_parse_rejects_bad_port(void **state)
+{
+	REJECTS(
+		{ "10.0.0.5:70000", "bad port '70000' in '10.0.0.5:70000'", false },
+		{ "10.0.0.5:65536", "bad port '65536'", false },
+		{ "10.0.0.5:000080", "bad port '000080'", false },
+		{ "10.0.0.5:-80", "bad port '-80'", false },
+		{ "10.0.0.5:+80", "bad port '+80'", false },
+		{ "10.0.0.5:80-", "bad port '80-'", false },
+		{ "10.0.0.5:80-70000", "bad port '80-70000'", false },
+		{ "10.0.0.5:x", "bad port 'x'", false },
+		{ "10.0.0.5:90-80", "backwards port range '90-80'", false },
+		{ "db.unresolvable.test:http", "bad port 'http'", false },
+	);
+}
+
+static void test_match_parse_rejects_missing_port(void **state)
+{
+	REJECTS(
+		{ "10.0.0.5", "missing port in '10.0.0.5'", false },
+		{ "10.0.0.5:", "missing port in '10.0.0.5:'", false },
+		{ "[::1]", "missing port in '[::1]'", false },
+		{ "[::1]:", "missing port in '[::1]:'", false },
+		{ "*", "missing port in '*'", false },
+		{ "db.example.com", "missing port in 'db.example.com'", false },
+	);
+}
+
+static void test_match_parse_rejects_trailing_junk(void **state)
+{
+	REJECTS(
+		{ "10.0.0.5:80x", "trailing junk 'x' in '10.0.0.5:80x'", false },
+		{ "10.0.0.5:80 ", "trailing junk ' '", false },
+		{ "10.0.0.5:80-90-100", "trailing junk '-100'", false },
+		{ "*:*x", "trailing junk 'x'", false },
+		{ "[::1]x:80", "trailing junk 'x:80' in '[::1]x:80'", false },
+		{ "[::1]:80]", "trailing junk ']'", false },
+	);
+}
+
+static void test_match_parse_rejects_bad_unix(void **state)
+{
+	REJECTS(
+		{ "unix:run/x", "relative unix path 'run/x'", false },
+		{ "unix:", "missing path in 'unix:'", false },
+		{ "unix:@", "empty abstract socket name in 'unix:@'", false },
+		{ "unix:/run/[ab", "unterminated '[' in 'unix:/run/[ab'", false },
+		{ "unix:@x[ab", "unterminated '[' in 'unix:@x[ab'", false },
+		{ "unix:/run/[z-a]", "backwards range in '[z-a]'", false },
+		{ "unix:/run/", "trailing '/' never matches", false },
+	);
+}
+
+static void test_match_parse_rejects_unresolvable(void **state)
+{
+	int calls = resolver_calls;
+
+	REJECTS(
+		{ "db.unresolvable.test:5432", "cannot resolve 'db.unresolvable.test'",
+		  true },
+	);
+	assert_int_equal(resolver_calls, calls + 1);
+}
+
+static void test_match_parse_resolver_out_of_memory(void **state)
+{
+	struct thr_match_dest *rules = NULL;
+	size_t n = 0;
+	char err[128] = "";
+
+	assert_int_equal(thr_match_parse_dest("nomem.test:1", &rules, &n, err,
+	                                      sizeof(err)), -ENOMEM);
+	assert_null(rules);
+	assert_int_equal(n, 0);
+	assert_true(err[0] != '\0');
+}
+
+static void test_match_parse_small_err_buffer(void **state)
+{
+	struct thr_match_dest *rules = NULL;
+	size_t n = 0;
+	char err[8];
+
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(thr_match_parse_dest("10.0.0.5:70000", &rules, &n, err,
+	                                      sizeof(err)), -EINVAL);
+	assert_int_equal(strlen(err), sizeof(err) - 1);
+	assert_int_equal(thr_match_parse_dest("10.0.0.5:70000", &rules, &n,
+	                                      NULL, 0), -EINVAL);
+	assert_int_equal(thr_match_parse_dest(NULL, &rules, &n, NULL, 0),
+	                 -EINVAL);
+	assert_null(rules);
+}
+
+/* ---- matching addresses ---- */
+
+static void test_match_dest_ipv4(void **state)
+{
+	struct thr_match_dest *r = parse_one("10.0.0.5:5432");
+
+	assert_true(hits4(r, "10.0.0.5", 5432));
+	assert_false(hits4(r, "10.0.0.6", 5432));
+	assert_false(hits4(r, "10.0.0.5", 5433));
+	assert_false(hits6(r, "::a00:5", 5432));        /* v4-compatible, not mapped */
+	free_one(r);
+}
+
+static void test_match_dest_ipv4_cidr(void **state)
+{
+	struct thr_match_dest *r = parse_one("10.1.0.0/16:*");
+
+	assert_true(hits4(r, "10.1.0.0", 1));
+	assert_true(hits4(r, "10.1.255.255", 65535));
+	assert_false(hits4(r, "10.2.0.0", 1));
+	assert_false(hits4(r, "10.0.255.255", 1));
+	free_one(r);
+	r = parse_one("10.0.0.0/9:1");                  /* not on a byte edge */
+	assert_true(hits4(r, "10.127.255.255", 1));
+	assert_false(hits4(r, "10.128.0.0", 1));
+	free_one(r);
+	r = parse_one("0.0.0.0/0:1");
+	assert_true(hits4(r, "255.255.255.255", 1));
+	assert_false(hits6(r, "::1", 1));               /* IPv4 rules stay IPv4 */
+	free_one(r);
+}
+
+static void test_match_dest_v4_mapped_v6(void **state)
+{
+	struct thr_match_dest *r = parse_one("10.1.0.0/16:5432");
+
+	assert_true(hits6(r, "::ffff:10.1.2.3", 5432));
+	assert_false(hits6(r, "::ffff:10.2.2.3", 5432));
+	assert_false(hits6(r, "::ffff:10.1.2.3", 5431));
+	free_one(r);
+	r = parse_one("[::ffff:10.0.0.0/104]:1");       /* and the other way */
+	assert_true(hits4(r, "10.9.9.9", 1));
+	assert_false(hits4(r, "11.0.0.0", 1));
+	free_one(r);
+}
+
+static void test_match_dest_ipv6_cidr(void **state)
+{
+	struct thr_match_dest *r = parse_one("[2001:db8::/32]:5432");
+
+	assert_true(hits6(r, "2001:db8::1", 5432));
+	assert_true(hits6(r, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 5432));
+	assert_false(hits6(r, "2001:db9::", 5432));
+	assert_false(hits4(r, "32.1.13.184", 5432));
+	free_one(r);
+	r = parse_one("[2001:db8::/33]:1");
+	assert_true(hits6(r, "2001:db8:7fff::", 1));
+	assert_false(hits6(r, "2001:db8:8000::", 1));
+	free_one(r);
+}
+
+static void test_match_dest_port_range_edges(void **state)
+{
+	struct thr_match_dest *r = parse_one("[::1]:8000-8100");
+
+	assert_true(hits6(r, "::1", 8000));
+	assert_true(hits6(r, "::1", 8100));
+	assert_false(hits6(r, "::1", 7999));
+	assert_false(hits6(r, "::1", 8101));
+	free_one(r);
+	r = parse_one("10.0.0.5:0-65535");
+	assert_true(hits4(r, "10.0.0.5", 0));
+	assert_true(hits4(r, "10.0.0.5", 65535));
+	free_one(r);
+	r = parse_one("10.0.0.5:65535");
+	assert_true(hits4(r, "10.0.0.5", 65535));
+	assert_false(hits4(r, "10.0.0.5", 65534));
+	free_one(r);
+}
+
+static void test_match_dest_any_both_families(void **state)
+{
+	struct thr_match_dest *r = parse_one("*:443");
+
+	assert_true(hits4(r, "1.2.3.4", 443));
+	assert_true(hits6(r, "2001:db8::5", 443));
+	assert_true(hits6(r, "::ffff:1.2.3.4", 443));
+	assert_false(hits4(r, "1.2.3.4", 80));
+	assert_false(hits6(r, "::1", 444));
+	assert_false(hits_path(r, "/run/x"));
+	free_one(r);
+}
+
+static void test_match_dest_unix_path(void **state)
+{
+	struct thr_match_dest *r = parse_one("unix:/run/postgresql/*");
+
+	assert_true(hits_path(r, "/run/postgresql/.s.PGSQL.5432"));
+	assert_false(hits_path(r, "/run/postgresql/a/b"));
+	assert_false(hits_path(r, "/run/mysqld/x"));
+	/* the path is normalised, so spelling cannot dodge a rule */
+	assert_true(hits_path(r, "//run/./postgresql/../postgresql//x"));
+	assert_false(hits_path(r, "run/postgresql/x"));  /* cwd unknown */
+	assert_false(hits_abstract(r, "/run/postgresql/x", 17));
+	assert_false(hits4(r, "127.0.0.1", 5432));
+	free_one(r);
+}
+
+static void test_match_dest_unix_full_sun_path(void **state)
+{
+	struct thr_match_dest *r = parse_one("unix:/a*");
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+
+	/* sun_path may fill the struct with no terminating NUL */
+	memset(un.sun_path, 'a', sizeof(un.sun_path));
+	un.sun_path[0] = '/';
+	assert_true(thr_match_dest_matches(r, (struct sockaddr *)&un,
+	                                   sizeof(un)));
+	free_one(r);
+}
+
+static void test_match_dest_unix_abstract(void **state)
+{
+	struct thr_match_dest *r = parse_one("unix:@dbus-*");
+
+	assert_true(hits_abstract(r, "dbus-abc", 8));
+	assert_false(hits_abstract(r, "xdbus-abc", 9));
+	assert_false(hits_path(r, "/dbus-abc"));
+	assert_false(hits_path(r, "@dbus-abc"));
+	free_one(r);
+	/* the name is exactly addrlen long: NUL padding is part of it */
+	r = parse_one("unix:@dbus-1");
+	assert_true(hits_abstract(r, "dbus-1", 6));
+	assert_false(hits_abstract(r, "dbus-1\0\0", 8));
+	assert_false(hits_abstract(r, "dbus-", 5));
+	free_one(r);
+}
+
+static void test_match_dest_unnamed_and_short(void **state)
+{
+	struct thr_match_dest *u = parse_one("unix:/**");
+	struct thr_match_dest *a = parse_one("*:*");
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct sockaddr_in in = sa4("1.2.3.4", 80);
+
+	/* an unnamed (autobind) socket has no path at all */
+	assert_false(thr_match_dest_matches(u, (struct sockaddr *)&un,
+	                                    sizeof(sa_family_t)));
+	assert_false(thr_match_dest_matches(a, (struct sockaddr *)&in,
+	                                    sizeof(in) - 1));
+	assert_false(thr_match_dest_matches(a, (struct sockaddr *)&in, 0));
+	assert_false(thr_match_dest_matches(a, NULL, sizeof(in)));
+	assert_false(thr_match_dest_matches(NULL, (struct sockaddr *)&in,
+	                                    sizeof(in)));
+	assert_true(thr_match_dest_matches(a, (struct sockaddr *)&in,
+	                                   sizeof(in)));
+	free_one(u);
+	free_one(a);
+}
+
+static void test_match_dest_unknown_family(void **state)
+{
+	struct thr_match_dest *rules = NULL;
+	size_t n = 0, i;
+	char err[64];
+	struct sockaddr_storage ss;
+
+	assert_int_equal(thr_match_parse_dest("*:*", &rules, &n, err,
+	                                      sizeof(err)), 1);
+	assert_int_equal(thr_match_parse_dest("[::/0]:*", &rules, &n, err,
+	                                      sizeof(err)), 1);
+	assert_int_equal(thr_match_parse_dest("unix:/**", &rules, &n, err,
+	                                      sizeof(err)), 1);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_NETLINK;
+	for (i = 0; i < n; i++)
+		assert_false(thr_match_dest_matches(&rules[i],
+		             (struct sockaddr *)&ss, sizeof(ss)));
+	thr_match_free_dests(rules, n);
+}
+
+/* ---- globs ---- */
+
+static void test_match_glob_star_stays_in_folder(void **state)
+{
+	assert_true(thr_match_glob("/etc/*.conf", "/etc/a.conf"));
+	assert_true(thr_match_glob("/etc/*.conf", "/etc/.conf"));
+	assert_false(thr_match_glob("/etc/*.conf", "/etc/x/a.conf"));
+	assert_true(thr_match_glob("/a/*/c", "/a/b/c"));
+	assert_false(thr_match_glob("/a/*/c", "/a/b/b/c"));
+	assert_true(thr_match_glob("/a/*b*c", "/a/xbybzc"));
+	assert_false(thr_match_glob("/a*", "/ab/c"));
+	assert_true(thr_match_glob("/*", "/"));
+}
+
+static void test_match_glob_question_mark(void **state)
+{
+	assert_true(thr_match_glob("/a?c", "/abc"));
+	assert_false(thr_match_glob("/a?c", "/ac"));
+	assert_false(thr_match_glob("/a?c", "/a/c"));
+	assert_false(thr_match_glob("/a?", "/a"));
+}
+
+static void test_match_glob_literal(void **state)
+{
+	assert_true(thr_match_glob("/", "/"));
+	assert_true(thr_match_glob("/a/b", "/a/b"));
+	assert_false(thr_match_glob("/a/b", "/a/bc"));
+	assert_false(thr_match_glob("/a/bc", "/a/b"));
+	assert_false(thr_match_glob("/a/b", "/A/b"));   /* bytes, no case folding */
+	assert_false(thr_match_glob(NULL, "/"));
+	assert_false(thr_match_glob("/", NULL));
+}
+
+static void test_match_glob_deep_at_end(void **state)
+{
+	assert_true(thr_match_glob("/mnt/nfs/**", "/mnt/nfs/a"));
+	assert_true(thr_match_glob("/mnt/nfs/**", "/mnt/nfs/a/b/c"));
+	assert_false(thr_match_glob("/mnt/nfs/**", "/mnt/nfs"));
+	assert_false(thr_match_glob("/mnt/nfs/**", "/mnt/nfsx/a"));
+	assert_true(thr_match_glob("/**", "/"));
+	assert_true(thr_match_glob("/**", "/a/b"));
+}
+
+static void test_match_glob_deep_in_middle(void **state)
+{
+	assert_true(thr_match_glob("/a/**/b", "/a/b"));
+	assert_true(thr_match_glob("/a/**/b", "/a/x/b"));
+	assert_true(thr_match_glob("/a/**/b", "/a/x/y/b"));
+	assert_false(thr_match_glob("/a/**/b", "/a/xb"));
+	assert_false(thr_match_glob("/a/**/b", "/ab"));
+	assert_false(thr_match_glob("/a/**/b", "/a/x/b/c"));
+	assert_true(thr_match_glob("/a/**/**/b", "/a/b"));
+	assert_true(thr_match_glob("/a/**/x/**/b", "/a/x/b"));
+	assert_true(thr_match_glob("/a/**/x/**/b", "/a/1/x/2/3/b"));
+	assert_false(thr_match_glob("/a/**/x/**/b", "/a/1/y/2/b"));
+}
+
+static void test_match_glob_deep_at_start(void **state)
+{
+	assert_true(thr_match_glob("/**/foo", "/foo"));
+	assert_true(thr_match_glob("/**/foo", "/a/b/foo"));
+	assert_false(thr_match_glob("/**/foo", "/a/b/xfoo"));
+	assert_true(thr_match_glob("/**/*.sock", "/run/a/b.sock"));
+	assert_false(thr_match_glob("/**/*.sock", "/run/a.sock/b"));
+}
+
+static void test_match_glob_deep_inside_name(void **state)
+{
+	/* not a whole component: crosses folders within the name */
+	assert_true(thr_match_glob("/data/**.db", "/data/x/y/z.db"));
+	assert_true(thr_match_glob("/data/**.db", "/data/.db"));
+	assert_false(thr_match_glob("/data/**.db", "/data/x.dbx"));
+	assert_true(thr_match_glob("/a**b/*", "/a/x/b/c"));
+}
+
+static void test_match_glob_class(void **state)
+{
+	assert_true(thr_match_glob("/[abc]", "/b"));
+	assert_false(thr_match_glob("/[abc]", "/d"));
+	assert_true(thr_match_glob("/dev/sd[a-c]", "/dev/sdc"));
+	assert_false(thr_match_glob("/dev/sd[a-c]", "/dev/sdd"));
+	assert_true(thr_match_glob("/[a-cx-z]", "/y"));
+	assert_true(thr_match_glob("/[]]", "/]"));
+	assert_true(thr_match_glob("/[a-]", "/-"));
+	assert_true(thr_match_glob("/[-a]", "/-"));
+	assert_false(thr_match_glob("/[abc]", "/"));
+	assert_false(thr_match_glob("/a[/]b", "/a/b")); /* never '/' */
+	assert_true(thr_match_glob("/[\x80-\xff]", "/\xe9"));
+}
+
+static void test_match_glob_class_negation(void **state)
+{
+	assert_true(thr_match_glob("/[!abc]", "/d"));
+	assert_false(thr_match_glob("/[!abc]", "/a"));
+	assert_true(thr_match_glob("/[^a-c]", "/d"));
+	assert_false(thr_match_glob("/[^a-c]", "/b"));
+	assert_true(thr_match_glob("/[!]]", "/a"));
+	assert_false(thr_match_glob("/[!]]", "/]"));
+	assert_false(thr_match_glob("/a[!x]b", "/a/b"));
+}
+
+static void test_match_glob_unterminated_class_is_literal(void **state)
+{
+	/* rejected by thr_match_check_glob, but must still be safe */
+	assert_true(thr_match_glob("/a[b", "/a[b"));
+	assert_false(thr_match_glob("/a[b", "/ab"));
+	assert_true(thr_match_glob("/[!", "/[!"));
+}
+
+static void test_match_glob_pathological(void **state)
+{
+	size_t n = 4000, i;
+	char *path = malloc(n + 1);
+	char pat[128];
+
+	assert_non_null(path);
+	path[0] = '/';
+	for (i = 1; i < n; i++)
+		path[i] = i % 2 ? 'a' : '/';
+	path[n] = '\0';
+	strcpy(pat, "/");
+	for (i = 0; i < 12; i++)
+		strcat(pat, "**a");
+	strcat(pat, "b");
+	assert_false(thr_match_glob(pat, path));
+	assert_false(thr_match_glob("/**/a/**/a/**/a/**/a/**/b", path));
+	memset(path + 1, 'a', n - 1);
+	assert_false(thr_match_glob("/*a*a*a*a*a*a*a*a*a*a*a*b", path));
+	assert_true(thr_match_glob("/*a*a*a*a*a*a*a*a*a*a*a*", path));
+	free(path);
+}
+
+/* A direct, exponential reading of the glob rules (no classes), to check the
+ * iterative matcher against on small random inputs. */
+static bool ref_match(const char *p0, const char *p, const char *s)
+{
+	size_t r = 0;
+
+	if (*p == '\0')
+		return *s == '\0';
+	if (*p != '*') {
+		if (*s == '\0' || (*p == '?' ? *s == '/' : *p != *s))
+			return false;
+		return ref_match(p0, p + 1, s + 1);
+	}
+	while (p[r] == '*')
+		r++;
+	if (r == 1) {
+		for (;; s++) {
+			if (ref_match(p0, p + 1, s))
+				return true;
+			if (*s == '\0' || *s == '/')
+				return false;
+		}
+	}
+	if ((p == p0 || p[-1] == '/') && p[r] == '/') {
+		/* whole folders: stop right after a '/' (or take none) */
+		if (ref_match(p0, p + r + 1, s))
+			return true;
+		for (; *s; s++)
+			if (*s == '/' && ref_match(p0, p + r + 1, s + 1))
+				return true;
+		return false;
+	}
+	for (;; s++) {
+		if (ref_match(p0, p + r, s))
+			return true;
+		if (*s == '\0')
+			return false;
+	}
+}
+
+static unsigned next_rand(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) & 0x7fff;
+}
+
+static void test_match_glob_agrees_with_reference(void **state)
+{
+	static const char *const tok[] = { "a", "b", "/", "*", "**", "?" };
+	unsigned seed = 20240601, it, k, len;
+	char pat[32], path[16];
+
+	for (it = 0; it < 200000; it++) {
+		strcpy(pat, "/");
+		len = next_rand(&seed) % 7;
+		for (k = 0; k < len; k++)
+			strcat(pat, tok[next_rand(&seed) % 6]);
+		path[0] = '/';
+		len = 1 + next_rand(&seed) % 8;
+		for (k = 1; k < len; k++)
+			path[k] = "ab/"[next_rand(&seed) % 3];
+		path[len] = '\0';
+		if (thr_match_glob(pat, path) != ref_match(pat, pat, path))
+			fail_msg("glob '%s' path '%s': got %d", pat, path,
+			         thr_match_glob(pat, path));
+	}
+}
+
+static void test_match_check_glob_accepts(void **state)
+{
+	static const char *const ok[] = {
+		"/", "/a/*", "/mnt/nfs/**", "/a/**/b", "/[a-z]?", "/[]]", "/[!]a]",
+		"/[^x]", "/**", "/a**b",
+	};
+	char err[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		err[0] = '\0';
+		if (thr_match_check_glob(ok[i], err, sizeof(err)) != 0)
+			fail_msg("'%s' rejected: %s", ok[i], err);
+	}
+}
+
+static void test_match_check_glob_rejects(void **state)
+{
+	static const struct bad cases[] = {
+		{ "", "empty glob", false },
+		{ "a/b", "relative glob 'a/b'", false },
+		{ "*.conf", "relative glob '*.conf'", false },
+		{ "/a/[bc", "unterminated '[' in '/a/[bc'", false },
+		{ "/a/[]", "unterminated '[' in '/a/[]'", false },
+		{ "/a/[!]", "unterminated '['", false },
+		{ "/[z-a]", "backwards range in '[z-a]'", false },
+		{ "/a/", "trailing '/' never matches a path in '/a/'", false },
+		{ "/a//b", "'//' never matches a path in '/a//b'", false },
+	};
+	char err[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		if (thr_match_check_glob(cases[i].text, err, sizeof(err)) != -EINVAL ||
+		    !strstr(err, cases[i].says))
+			fail_msg("'%s': err \"%s\", want \"%s\"", cases[i].text, err,
+			         cases[i].says);
+	}
+	assert_int_equal(thr_match_check_glob(NULL, err, sizeof(err)), -EINVAL);
+	assert_true(err[0] != '\0');
+}
+
+/* ---- normalisation ---- */
+
+static void test_match_normalize_folds(void **state)
+{
+	static const struct {
+		const char *base, *path, *want;
+	} cases[] = {
+		{ NULL, "/", "/" },
+		{ NULL, "/a/b/../c/./d", "/a/c/d" },
+		{ NULL, "//a///b//", "/a/b" },
+		{ NULL, "/..", "/" },
+		{ NULL, "/../../a", "/a" },
+		{ NULL, "/a/..", "/" },
+		{ NULL, "/a/b/../..", "/" },
+		{ NULL, "/./.", "/" },
+		{ NULL, "/a/.../b", "/a/.../b" },
+		{ NULL, "/a/..b/.c", "/a/..b/.c" },
+		{ "/home/u", "x/../y", "/home/u/y" },
+		{ "/home/u", ".", "/home/u" },
+		{ "/home/u", "", "/home/u" },
+		{ "/home/u", "..", "/home" },
+		{ "/a", "../../../../x", "/x" },
+		{ "//a/./b/", "c//", "/a/b/c" },
+		{ "/a/b", "../../..", "/" },
+		{ "relative/ignored", "/abs", "/abs" },
+		{ NULL, "/a/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/..", "/a" },
+	};
+	char out[16];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		ret = thr_match_normalize(cases[i].base, cases[i].path, out,
+		                          sizeof(out));
+		if (ret < 0 || strcmp(out, cases[i].want) != 0)
+			fail_msg("'%s' + '%s': ret %d, out '%.*s', want '%s'",
+			         cases[i].base ? cases[i].base : "(null)",
+			         cases[i].path, ret, (int)sizeof(out), out,
+			         cases[i].want);
+		assert_int_equal(ret, strlen(cases[i].want));
+	}
+}
+
+static void test_match_normalize_too_long(void **state)
+{
+	char out[8];
+
+	assert_int_equal(thr_match_normalize(NULL, "/abcdef", out, 8), 7);
+	assert_string_equal(out, "/abcdef");
+	assert_int_equal(thr_match_normalize(NULL, "/abcdefg", out, 8),
+	                 -ENAMETOOLONG);
+	assert_int_equal(thr_match_normalize("/abcd", "efg", out, 8),
+	                 -ENAMETOOLONG);
+	assert_int_equal(thr_match_normalize(NULL, "/", out, 2), 1);
+	assert_string_equal(out, "/");
+	assert_int_equal(thr_match_normalize(NULL, "/", out, 1), -ENAMETOOLONG);
+	assert_int_equal(thr_match_normalize(NULL, "/", out, 0), -ENAMETOOLONG);
+}
+
+static void test_match_normalize_needs_base(void **state)
+{
+	char out[64];
+
+	assert_int_equal(thr_match_normalize(NULL, "a/b", out, sizeof(out)),
+	                 -EINVAL);
+	assert_int_equal(thr_match_normalize("home/u", "a", out, sizeof(out)),
+	                 -EINVAL);
+	assert_int_equal(thr_match_normalize("", "a", out, sizeof(out)), -EINVAL);
+	assert_int_equal(thr_match_normalize("/", NULL, out, sizeof(out)),
+	                 -EINVAL);
+}
+
+/* ---- async-signal safety ---- */
+
+static void test_match_matchers_keep_errno(void **state)
+{
+	struct thr_match_dest *u = parse_one("unix:/run/*");
+	struct thr_match_dest *v = parse_one("10.0.0.0/8:*");
+	const char long_path[] = "/abcdefghijklmnopqrstuvwxyz0123456";
+	char out[sizeof(long_path) - 2];
+
+	errno = 4242;
+	assert_true(hits_path(u, "/run/./x"));
+	assert_false(hits_path(u, "rel"));
+	assert_true(hits4(v, "10.1.1.1", 1));
+	assert_true(hits6(v, "::ffff:10.1.1.1", 1));
+	assert_true(thr_match_glob("/a/**/b", "/a/x/b"));
+	assert_int_equal(thr_match_normalize(NULL, "a", out, sizeof(out)),
+	                 -EINVAL);
+	assert_int_equal(thr_match_normalize(NULL, long_path, out, sizeof(out)),
+	                 -ENAMETOOLONG);
+	assert_int_equal(errno, 4242);
+	free_one(u);
+	free_one(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match_parse_ipv4),
+		cmocka_unit_test(test_match_parse_ipv4_cidr),
+		cmocka_unit_test(test_match_parse_cidr_drops_host_bits),
+		cmocka_unit_test(test_match_parse_ipv6),
+		cmocka_unit_test(test_match_parse_any),
+		cmocka_unit_test(test_match_parse_port_edges),
+		cmocka_unit_test(test_match_parse_unix),
+		cmocka_unit_test(test_match_parse_appends),
+		cmocka_unit_test(test_match_parse_localhost),
+		cmocka_unit_test(test_match_parse_rejects_bad_address),
+		cmocka_unit_test(test_match_parse_rejects_bad_prefix),
+		cmocka_unit_test(test_match_parse_rejects_bad_port),
+		cmocka_unit_test(test_match_parse_rejects_missing_port),
+		cmocka_unit_test(test_match_parse_rejects_trailing_junk),
+		cmocka_unit_test(test_match_parse_rejects_bad_unix),
+		cmocka_unit_test(test_match_parse_rejects_unresolvable),
+		cmocka_unit_test(test_match_parse_resolver_out_of_memory),
+		cmocka_unit_test(test_match_parse_small_err_buffer),
+		cmocka_unit_test(test_match_dest_ipv4),
+		cmocka_unit_test(test_match_dest_ipv4_cidr),
+		cmocka_unit_test(test_match_dest_v4_mapped_v6),
+		cmocka_unit_test(test_match_dest_ipv6_cidr),
+		cmocka_unit_test(test_match_dest_port_range_edges),
+		cmocka_unit_test(test_match_dest_any_both_families),
+		cmocka_unit_test(test_match_dest_unix_path),
+		cmocka_unit_test(test_match_dest_unix_full_sun_path),
+		cmocka_unit_test(test_match_dest_unix_abstract),
+		cmocka_unit_test(test_match_dest_unnamed_and_short),
+		cmocka_unit_test(test_match_dest_unknown_family),
+		cmocka_unit_test(test_match_glob_star_stays_in_folder),
+		cmocka_unit_test(test_match_glob_question_mark),
+		cmocka_unit_test(test_match_glob_literal),
+		cmocka_unit_test(test_match_glob_deep_at_end),
+		cmocka_unit_test(test_match_glob_deep_in_middle),
+		cmocka_unit_test(test_match_glob_deep_at_start),
+		cmocka_unit_test(test_match_glob_deep_inside_name),
+		cmocka_unit_test(test_match_glob_class),
+		cmocka_unit_test(test_match_glob_class_negation),
+		cmocka_unit_test(test_match_glob_unterminated_class_is_literal),
+		cmocka_unit_test(test_match_glob_pathological),
+		cmocka_unit_test(test_match_glob_agrees_with_reference),
+		cmocka_unit_test(test_match_check_glob_accepts),
+		cmocka_unit_test(test_match_check_glob_rejects),
+		cmocka_unit_test(test_match_normalize_folds),
+		cmocka_unit_test(test_match_normalize_too_long),
+		cmocka_unit_test(test_match_normalize_needs_base),
+		cmocka_unit_test(test_match_matchers_keep_errno),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
