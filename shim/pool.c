@@ -737,7 +737,7 @@ int thr_pool_open(const char *name, const struct thr_pool_opts *opts,
 			strcpy(err, "invalid pool name: use 1-64 of A-Z a-z 0-9 _ . -");
 		goto out;
 	}
-	if (opts->limit < 1 || opts->limit > THR_SLOTS) {
+	if (!opts->readonly && (opts->limit < 1 || opts->limit > THR_SLOTS)) {
 		if (err)
 			snprintf(err, THR_POOL_ERR_LEN, "pool '%s': limit %u is "
 			         "not within 1..%u", name, opts->limit, THR_SLOTS);
@@ -752,7 +752,8 @@ int thr_pool_open(const char *name, const struct thr_pool_opts *opts,
 	r = thr_segment_map(name, opts, &pool->shm, err);
 	if (r < 0)
 		goto out_free;
-	if (opts->set_limit && pool->shm->limit != opts->limit &&
+	if (opts->set_limit && !opts->readonly &&
+	    pool->shm->limit != opts->limit &&
 	    (r = thr_pool_set_limit(pool, opts->limit)) < 0)
 		goto out_unmap;
 	*ret_pool = pool;

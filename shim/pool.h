@@ -27,6 +27,9 @@ struct thr_pool_opts {
 	                           has_owner; otherwise the effective uid */
 	bool has_owner;
 	const char *dir;        /* NULL means /dev/shm */
+	bool readonly;          /* map read-only, for observers: only
+	                           thr_pool_snapshot() and thr_pool_close() may
+	                           then be called; the owner check is skipped */
 };
 
 enum thr_pool_mode {

@@ -4,6 +4,7 @@
 #include "segment.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,6 +87,8 @@ static int check_file(int fd, const char *path, const char *name,
 		return fail(err, -errno, "pool '%s': cannot stat %s: %s", name,
 		            path, strerror(errno));
 	uid_t want = opts->has_owner ? opts->owner : geteuid();
+	if (opts->readonly)
+		want = st.st_uid; /* an observer trusts nothing it reads anyway */
 	if (!S_ISREG(st.st_mode))
 		return fail(err, -EBADMSG, "pool '%s': %s is not a regular "
 		            "file", name, path);
@@ -101,10 +104,11 @@ static int check_file(int fd, const char *path, const char *name,
 	return 0;
 }
 
-static int map_fd(int fd, struct thr_shm_pool **ret)
+static int map_fd(int fd, bool readonly, struct thr_shm_pool **ret)
 {
 	void *p = mmap(NULL, sizeof(struct thr_shm_pool),
-	               PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	               readonly ? PROT_READ : PROT_READ | PROT_WRITE,
+	               MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	*ret = p;
@@ -115,12 +119,13 @@ static int attach(const char *path, const char *name,
                   const struct thr_pool_opts *opts,
                   struct thr_shm_pool **ret, char *err)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, (opts->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+	              O_NOFOLLOW);
 	if (fd < 0)
 		return fail(err, -errno, "pool '%s': cannot open %s: %s", name,
 		            path, strerror(errno));
 	int r = check_file(fd, path, name, opts, err);
-	if (r == 0 && (r = map_fd(fd, ret)) < 0)
+	if (r == 0 && (r = map_fd(fd, opts->readonly, ret)) < 0)
 		fail(err, r, "pool '%s': cannot map %s: %s", name, path,
 		     strerror(-r));
 	close(fd);
@@ -171,7 +176,7 @@ static int create(const char *path, const char *name,
 		            "%s: %s", name, opts->dir ? opts->dir : SHM_DIR,
 		            strerror(-fd));
 	struct thr_shm_pool *shm = NULL;
-	int r = map_fd(fd, &shm);
+	int r = map_fd(fd, false, &shm);
 	close(fd);
 	if (r < 0)
 		goto out_unlink;
@@ -201,7 +206,7 @@ int thr_segment_map(const char *name, const struct thr_pool_opts *opts,
 		int r = attach(path, name, opts, ret_shm, err);
 		if (r != -ENOENT)
 			return r;
-		if (!opts->create)
+		if (!opts->create || opts->readonly)
 			return r;
 		r = create(path, name, opts, ret_shm, err);
 		if (r != -EEXIST)

@@ -851,6 +851,25 @@ static void test_pool_shrink_drains_without_revoking(void **state)
 	thr_pool_close(p);
 }
 
+static void test_pool_observer_reads_without_writing(void **state)
+{
+	struct thr_pool *p = open_limit(2);
+	uint32_t a;
+	assert_int_equal(try_take(p, &a), 0);
+	struct thr_pool_opts o = { .readonly = true };
+	struct thr_pool *ro;
+	assert_int_equal(thr_pool_open(name, &o, &ro, NULL), 0);
+	struct thr_pool_snapshot s = snap_of(ro);
+	assert_int_equal(s.in_use, 1);
+	assert_int_equal(s.limit, 2);
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(ro);
+	thr_pool_close(p);
+	struct thr_pool_opts missing = { .readonly = true, .create = true };
+	assert_int_equal(thr_pool_open("no-such-pool-here", &missing, &ro, NULL),
+	                 -ENOENT);
+}
+
 static void test_pool_set_limit_on_open(void **state)
 {
 	thr_pool_close(open_limit(2));
@@ -1082,6 +1101,7 @@ int main(void)
 		T(test_pool_survives_kill_before_handoff),
 		T(test_pool_grow_hands_slots_to_waiters),
 		T(test_pool_shrink_drains_without_revoking),
+		T(test_pool_observer_reads_without_writing),
 		T(test_pool_set_limit_on_open),
 		T(test_pool_counts_peak_and_wait_histogram),
 		T(test_pool_recovers_scribbled_lock_word),
