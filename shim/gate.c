@@ -78,9 +78,9 @@ static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
 
 /* Takes a slot in each matching pool, in the global (name) order, all or
  * nothing: a refusal gives back what was taken. */
-static int take(const struct thr_init_state *st, const bool *match,
-                enum kind k, int fd, bool nonblocking, const char *target,
-                struct thr_gate_ticket *t)
+static int take_slots(const struct thr_init_state *st, const bool *match,
+                      enum kind k, int fd, bool nonblocking,
+                      const char *target, struct thr_gate_ticket *t)
 {
 	for (size_t i = 0; i < st->npools && t->n < THR_FD_MAX_HOLDS; i++) {
 		if (!match[i])
@@ -113,6 +113,20 @@ static int take(const struct thr_init_state *st, const bool *match,
 	return 0;
 }
 
+/* The engine and /proc reads run under the guard, so that their own opens
+ * pass through; errno is the host program's. */
+static int take(const struct thr_init_state *st, const bool *match,
+                enum kind k, int fd, bool nonblocking, const char *target,
+                struct thr_gate_ticket *t)
+{
+	int saved = errno;
+	thr_guard_enter();
+	int r = take_slots(st, match, k, fd, nonblocking, target, t);
+	thr_guard_leave();
+	errno = saved;
+	return r;
+}
+
 /* The absolute, normalised form of path as open() would see it. */
 static int absolute(int dirfd, const char *path, char *out, size_t len)
 {
@@ -141,17 +155,50 @@ static bool match_path(const struct thr_config_pool *c, const char *path)
 	return false;
 }
 
-static int open_begin(const struct thr_init_state *st, int dirfd,
-                      const char *path, struct thr_gate_ticket *t)
+/* An absolute path with no "//", "/." or trailing '/' is its own
+ * normal form, and most paths are: they skip the copy. */
+static bool is_normal(const char *path)
 {
-	char norm[PATH_MAX];
+	if (path[0] != '/')
+		return false;
+	const char *p = path;
+	for (; *p; p++)
+		if (*p == '/' && (p[1] == '/' || p[1] == '.'))
+			return false;
+	return p - path == 1 || p[-1] != '/';
+}
+
+static int match_open(const struct thr_init_state *st, const char *norm,
+                      struct thr_gate_ticket *t)
+{
 	bool match[THR_GATE_MAX_POOLS];
 	bool any = false;
-	if (absolute(dirfd, path, norm, sizeof(norm)) < 0)
-		return 0; /* open() will fail or we cannot tell: not ours */
 	for (size_t i = 0; i < st->npools; i++)
 		any |= match[i] = match_path(st->pools[i].conf, norm);
 	return any ? take(st, match, KIND_OPEN, -1, false, norm, t) : 0;
+}
+
+/* Kept apart so that the common case does not pay for a PATH_MAX frame. */
+__attribute__((noinline))
+static int match_open_slow(const struct thr_init_state *st, int dirfd,
+                           const char *path, struct thr_gate_ticket *t)
+{
+	char norm[PATH_MAX];
+	int saved = errno;
+	thr_guard_enter();
+	int r = absolute(dirfd, path, norm, sizeof(norm));
+	thr_guard_leave();
+	errno = saved;
+	if (r < 0)
+		return 0; /* open() will fail or we cannot tell: not ours */
+	return match_open(st, norm, t);
+}
+
+static int open_begin(const struct thr_init_state *st, int dirfd,
+                      const char *path, struct thr_gate_ticket *t)
+{
+	return is_normal(path) ? match_open(st, path, t)
+	                       : match_open_slow(st, dirfd, path, t);
 }
 
 int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
@@ -164,12 +211,7 @@ int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
 		return -EACCES;
 	if (st->mode != THR_MODE_ACTIVE || !st->any_open)
 		return 0;
-	int saved = errno;
-	thr_guard_enter();
-	int r = open_begin(st, dirfd, path, t);
-	thr_guard_leave();
-	errno = saved;
-	return r;
+	return open_begin(st, dirfd, path, t);
 }
 
 /* "10.0.0.5:5432", "[::1]:8000" or "unix:/run/x.sock", for the records. */
@@ -224,8 +266,11 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 	}
 	if (!any)
 		return 0;
-	if (nonblocking)
+	if (nonblocking) {
+		int saved = errno;
 		nonblocking = (thr_real_get()->fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+		errno = saved;
+	}
 	char target[128];
 	describe(sa, len, target, sizeof(target));
 	return take(st, match, KIND_CONNECT, fd, nonblocking, target, t);
@@ -243,12 +288,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	if (st->mode != THR_MODE_ACTIVE || !st->any_connect ||
 	    thr_fdtable_get(fd))
 		return 0;
-	int saved = errno;
-	thr_guard_enter();
-	int r = connect_begin(st, fd, sa, len, t);
-	thr_guard_leave();
-	errno = saved;
-	return r;
+	return connect_begin(st, fd, sa, len, t);
 }
 
 void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)

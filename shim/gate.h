@@ -20,6 +20,23 @@ struct thr_gate_ticket {
 	bool call[THR_FD_MAX_HOLDS];    /* hold = call: give back on return */
 };
 
+/* What this process gates, for hooks to skip the gate in one load: set
+ * once loading is done; until then every bit is set, so that the first
+ * call goes through the gate and loads the config. */
+enum { THR_GATE_OPEN = 1, THR_GATE_CONNECT = 2 };
+extern unsigned char thr_gate_wants;
+
+static inline bool thr_gate_wants_open(void)
+{
+	return __atomic_load_n(&thr_gate_wants, __ATOMIC_RELAXED) & THR_GATE_OPEN;
+}
+
+static inline bool thr_gate_wants_connect(void)
+{
+	return __atomic_load_n(&thr_gate_wants, __ATOMIC_RELAXED) &
+	       THR_GATE_CONNECT;
+}
+
 /* Before open()/openat()/fopen() of path (relative to dirfd): takes a slot
  * in every pool whose patterns match. Returns 0 (go ahead; t may be empty)
  * or -errno to fail the call with: the pool's policy errno, -EINTR, or

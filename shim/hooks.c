@@ -38,6 +38,7 @@ static int refuse(int r)
 	return -1;
 }
 
+__attribute__((noinline))
 static int gated_openat(int (*real)(int, const char *, int, ...), int dirfd,
                         const char *path, int flags, mode_t mode)
 {
@@ -50,6 +51,7 @@ static int gated_openat(int (*real)(int, const char *, int, ...), int dirfd,
 	return fd;
 }
 
+__attribute__((noinline))
 static int gated_open(int (*real)(const char *, int, ...), const char *path,
                       int flags, mode_t mode)
 {
@@ -66,6 +68,8 @@ EXPORT int open(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 	MODE_ARG(flags, mode);
+	if (!thr_gate_wants_open())
+		return thr_real_get()->open(path, flags, mode);
 	return gated_open(thr_real_get()->open, path, flags, mode);
 }
 
@@ -73,6 +77,8 @@ EXPORT int open64(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 	MODE_ARG(flags, mode);
+	if (!thr_gate_wants_open())
+		return thr_real_get()->open64(path, flags, mode);
 	return gated_open(thr_real_get()->open64, path, flags, mode);
 }
 
@@ -80,6 +86,8 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 	MODE_ARG(flags, mode);
+	if (!thr_gate_wants_open())
+		return thr_real_get()->openat(dirfd, path, flags, mode);
 	return gated_openat(thr_real_get()->openat, dirfd, path, flags, mode);
 }
 
@@ -87,6 +95,8 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 	MODE_ARG(flags, mode);
+	if (!thr_gate_wants_open())
+		return thr_real_get()->openat64(dirfd, path, flags, mode);
 	return gated_openat(thr_real_get()->openat64, dirfd, path, flags, mode);
 }
 
@@ -176,9 +186,13 @@ EXPORT FILE *freopen64(const char *path, const char *how, FILE *f)
 	return gated_freopen(thr_real_get()->freopen64, path, how, f);
 }
 
+/* Untracked descriptors go straight to libc: nothing runs after the
+ * system call, where caches are cold. */
 EXPORT int close(int fd)
 {
 	uint32_t d = thr_gate_detach(fd);
+	if (!d)
+		return thr_real_get()->close(fd);
 	int r = thr_real_get()->close(fd);
 	thr_gate_drop(d);
 	return r;
@@ -219,6 +233,8 @@ EXPORT void closefrom(int lowfd)
 EXPORT int dup(int oldfd)
 {
 	uint32_t d = thr_gate_dup_begin(oldfd);
+	if (!d)
+		return thr_real_get()->dup(oldfd);
 	int fd = thr_real_get()->dup(oldfd);
 	thr_gate_dup_end(d, fd);
 	return fd;
@@ -275,10 +291,14 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
 	const struct sockaddr *sa = addr.__sockaddr__;
+	if (!thr_gate_wants_connect())
+		return thr_real_get()->connect(fd, sa, len);
 	struct thr_gate_ticket t;
 	int r = thr_gate_connect_begin(fd, sa, len, &t);
 	if (r < 0)
 		return refuse(r);
+	if (!t.n)
+		return thr_real_get()->connect(fd, sa, len);
 	r = thr_real_get()->connect(fd, sa, len);
 	/* In progress (non-blocking, or interrupted) is connected enough. */
 	thr_gate_finish(&t, fd, r == 0 || errno == EINPROGRESS || errno == EINTR);

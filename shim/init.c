@@ -5,6 +5,7 @@
 #include "init.h"
 
 #include "fdtable.h"
+#include "gate.h"
 #include "guard.h"
 #include "log.h"
 #include "real.h"
@@ -21,6 +22,7 @@
 #endif
 
 __thread int thr_guard_depth;
+unsigned char thr_gate_wants = THR_GATE_OPEN | THR_GATE_CONNECT;
 static struct thr_init_state state;
 static int phase; /* 0 not started, 1 loading, 2 loaded */
 
@@ -169,6 +171,13 @@ const struct thr_init_state *thr_init(void)
 	thr_guard_leave();
 	errno = saved;
 	__atomic_store_n(&phase, 2, __ATOMIC_RELEASE);
+	unsigned char wants = 0;
+	if (state.mode == THR_MODE_DENY_ALL)
+		wants = THR_GATE_OPEN | THR_GATE_CONNECT;
+	if (state.mode == THR_MODE_ACTIVE)
+		wants = (state.any_open ? THR_GATE_OPEN : 0) |
+		        (state.any_connect ? THR_GATE_CONNECT : 0);
+	__atomic_store_n(&thr_gate_wants, wants, __ATOMIC_RELEASE);
 	return &state;
 }
 
