@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "pool.h"
+#include "testutil.h"
 
 #define WORKERS 32u
 #define RUN_MS 2000u
@@ -42,21 +43,6 @@ struct board {
 	uint64_t sleeps[WORKERS];       /* ru_nvcsw during the loop */
 	uint64_t worst_wait_ns[WORKERS];
 };
-
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static uint64_t nvcsw(void)
 {
