@@ -103,13 +103,20 @@ static void wake_all(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 	wakes->n = 0;
 }
 
-static int lock_as(struct thr_pool *pool, uint32_t owner)
+/* Contended, or the owner died: the spinning and sleeping lock, then a repair
+ * if we took the lock over from a dead owner. Keeps errno. */
+static __attribute__((noinline, cold)) int lock_slow(struct thr_pool *pool,
+                                                     uint32_t owner)
 {
 	struct thr_shm_pool *shm = pool->shm;
+	int saved = errno;
 	int r = thr_lock_acquire(&shm->lock, owner, owner_dead, pool);
-	if (r < 0)
+	if (r < 0) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		lock_held = NULL;
+		errno = saved;
 		return r;
-	lock_held = shm;
+	}
 	/* Odd while inside; a dead owner may have left it odd already. */
 	thr_store(&shm->seq, shm->seq | 1);
 	if (r == 1) {
@@ -119,6 +126,27 @@ static int lock_as(struct thr_pool *pool, uint32_t owner)
 		 * rare, so wake now. */
 		wake_all(shm, &wakes);
 	}
+	errno = saved;
+	return 0;
+}
+
+/* lock_held is set before the lock word is taken and cleared after it is
+ * let go, so a signal handler that releases on this thread at any moment in
+ * between defers (the unlock runs what it deferred) rather than waiting for
+ * a lock its own thread holds. The fast path is one CAS and touches nothing
+ * that could change errno. */
+static inline int lock_as(struct thr_pool *pool, uint32_t owner)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	uint32_t free_word = 0;
+	lock_held = shm;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(!__atomic_compare_exchange_n(&shm->lock, &free_word,
+	                                                   owner, false,
+	                                                   __ATOMIC_ACQUIRE,
+	                                                   __ATOMIC_RELAXED), 0))
+		return lock_slow(pool, owner);
+	thr_store(&shm->seq, shm->seq | 1);
 	return 0;
 }
 
@@ -130,30 +158,69 @@ int thr_pool_lock(struct thr_pool *pool)
 static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	if (!__atomic_exchange_n(&shm->deferred, 0, __ATOMIC_ACQ_REL))
+	/* Loaded first: the exchange is a locked instruction, and almost
+	 * always there is nothing to do. */
+	if (!thr_load(&shm->deferred) ||
+	    !__atomic_exchange_n(&shm->deferred, 0, __ATOMIC_ACQ_REL))
 		return;
 	for (uint32_t i = 0; i < THR_HOLDERS; i++)
 		if (thr_load(&shm->holders[i].state) == THR_HOLDER_RELEASING)
 			thr_pool_drop_locked(pool, i, wakes);
 }
 
-void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes)
+/* Ends the critical section: even seq, the lock word let go (one wake if
+ * somebody sleeps on it; the futex wrapper keeps errno), then lock_held
+ * cleared (see lock_as). */
+static inline void let_go(struct thr_shm_pool *shm)
+{
+	thr_store(&shm->seq, shm->seq + 1);
+	if (__atomic_exchange_n(&shm->lock, 0, __ATOMIC_RELEASE) &
+	    THR_LOCK_SLEEPERS)
+		thr_futex_wake(&shm->lock, 1);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	lock_held = NULL;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* The unlock with work to do: deferred releases, wakes, or a release that a
+ * signal handler deferred while we were letting go. relocks counts the times
+ * the lock was taken back for that already; after 4 the rest waits for the
+ * next unlock. Keeps errno. */
+static __attribute__((noinline)) void unlock_slow(struct thr_pool *pool,
+                                                  struct thr_wakes *wakes,
+                                                  int relocks)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	for (int round = 0; round < 4; round++) {
+	int saved = errno;
+	for (;;) {
 		run_deferred(pool, wakes);
-		thr_store(&shm->seq, shm->seq + 1);
-		lock_held = NULL;
-		thr_lock_release(&shm->lock);
+		let_go(shm);
 		wake_all(shm, wakes);
 		/* A signal handler may have deferred a release after we looked. */
-		if (!thr_load(&shm->deferred) || pool->me == THR_NONE ||
-		    lock_as(pool, pool->me + 1) < 0)
-			return;
+		if (relocks++ >= 4 || !thr_load(&shm->deferred) ||
+		    pool->me == THR_NONE || lock_as(pool, pool->me + 1) < 0)
+			break;
 	}
-	thr_store(&shm->seq, shm->seq + 1);
-	lock_held = NULL;
-	thr_lock_release(&shm->lock);
+	errno = saved;
+}
+
+/* The common case inline: nothing deferred, nobody to wake. */
+static inline void unlock(struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (__builtin_expect(thr_load(&shm->deferred) != 0 || wakes->n != 0, 0)) {
+		unlock_slow(pool, wakes, 0);
+		return;
+	}
+	let_go(shm);
+	if (__builtin_expect(thr_load(&shm->deferred) != 0, 0) &&
+	    pool->me != THR_NONE && lock_as(pool, pool->me + 1) == 0)
+		unlock_slow(pool, wakes, 1);
+}
+
+void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	unlock(pool, wakes);
 }
 
 /* ---- process entries ---------------------------------------------------- */
