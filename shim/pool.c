@@ -48,10 +48,14 @@ static uint32_t slot_of(uint32_t hold)
  * process registers, before it has an entry. */
 #define LOCK_BY_PID UINT32_C(0x40000000)
 
-static uint64_t clock_ns(clockid_t clk)
+/* Keeps errno: clock_gettime() sets it if it fails, which a valid clock id
+ * and pointer never do, but the contract is absolute. */
+static inline uint64_t clock_ns(clockid_t clk)
 {
 	struct timespec ts;
+	int saved = errno;
 	clock_gettime(clk, &ts);
+	errno = saved;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -135,7 +139,8 @@ static __attribute__((noinline, cold)) int lock_slow(struct thr_pool *pool,
  * between defers (the unlock runs what it deferred) rather than waiting for
  * a lock its own thread holds. The fast path is one CAS and touches nothing
  * that could change errno. */
-static inline int lock_as(struct thr_pool *pool, uint32_t owner)
+static inline __attribute__((always_inline)) int lock_as(
+	struct thr_pool *pool, uint32_t owner)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	uint32_t free_word = 0;
@@ -150,9 +155,14 @@ static inline int lock_as(struct thr_pool *pool, uint32_t owner)
 	return 0;
 }
 
-int thr_pool_lock(struct thr_pool *pool)
+static inline __attribute__((always_inline)) int lock(struct thr_pool *pool)
 {
 	return lock_as(pool, pool->me + 1);
+}
+
+int thr_pool_lock(struct thr_pool *pool)
+{
+	return lock(pool);
 }
 
 static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
@@ -171,12 +181,20 @@ static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
 /* Ends the critical section: even seq, the lock word let go (one wake if
  * somebody sleeps on it; the futex wrapper keeps errno), then lock_held
  * cleared (see lock_as). */
-static inline void let_go(struct thr_shm_pool *shm)
+static __attribute__((noinline, cold)) void wake_lock_sleeper(
+	struct thr_shm_pool *shm)
+{
+	thr_futex_wake(&shm->lock, 1);
+}
+
+static inline __attribute__((always_inline)) void let_go(
+	struct thr_shm_pool *shm)
 {
 	thr_store(&shm->seq, shm->seq + 1);
-	if (__atomic_exchange_n(&shm->lock, 0, __ATOMIC_RELEASE) &
-	    THR_LOCK_SLEEPERS)
-		thr_futex_wake(&shm->lock, 1);
+	if (__builtin_expect(__atomic_exchange_n(&shm->lock, 0,
+	                                         __ATOMIC_RELEASE) &
+	                     THR_LOCK_SLEEPERS, 0))
+		wake_lock_sleeper(shm);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	lock_held = NULL;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -204,8 +222,17 @@ static __attribute__((noinline)) void unlock_slow(struct thr_pool *pool,
 	errno = saved;
 }
 
+/* A release was deferred while we let go: take the lock back for it. */
+static __attribute__((noinline, cold)) void unlock_again(
+	struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	if (pool->me != THR_NONE && lock_as(pool, pool->me + 1) == 0)
+		unlock_slow(pool, wakes, 1);
+}
+
 /* The common case inline: nothing deferred, nobody to wake. */
-static inline void unlock(struct thr_pool *pool, struct thr_wakes *wakes)
+static inline __attribute__((always_inline)) void unlock(
+	struct thr_pool *pool, struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	if (__builtin_expect(thr_load(&shm->deferred) != 0 || wakes->n != 0, 0)) {
@@ -213,9 +240,8 @@ static inline void unlock(struct thr_pool *pool, struct thr_wakes *wakes)
 		return;
 	}
 	let_go(shm);
-	if (__builtin_expect(thr_load(&shm->deferred) != 0, 0) &&
-	    pool->me != THR_NONE && lock_as(pool, pool->me + 1) == 0)
-		unlock_slow(pool, wakes, 1);
+	if (__builtin_expect(thr_load(&shm->deferred) != 0, 0))
+		unlock_again(pool, wakes);
 }
 
 void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes)
@@ -272,17 +298,22 @@ static uint32_t entry_of(struct thr_pool *pool, const struct thr_proc_id *id,
 	return alloc_proc(shm, id);
 }
 
-/* Makes sure this process has its own entry: after a fork the child has a
- * copy of its parent's handle, and entries of dead processes get freed. */
-static int register_self(struct thr_pool *pool)
+/* Is the handle's process entry still this process's? After a fork the child
+ * has a copy of its parent's handle, and entries of dead processes get
+ * freed. */
+static inline bool registered(const struct thr_pool *pool)
+{
+	if (pool->me >= THR_PROCS || pool->fork_gen != thr_proc_fork_gen())
+		return false;
+	const struct thr_shm_proc *e = &pool->shm->procs[pool->me];
+	return thr_load(&e->state) == THR_PROC_LIVE &&
+	       e->gen == pool->me_gen && e->pid == (uint32_t)pool->id.pid;
+}
+
+/* Makes sure this process has its own entry. */
+static __attribute__((noinline)) int register_slow(struct thr_pool *pool)
 {
 	unsigned gen = thr_proc_fork_gen();
-	if (pool->me != THR_NONE && pool->fork_gen == gen) {
-		struct thr_shm_proc *e = &pool->shm->procs[pool->me];
-		if (thr_load(&e->state) == THR_PROC_LIVE &&
-		    e->gen == pool->me_gen && e->pid == (uint32_t)pool->id.pid)
-			return 0;
-	}
 	int r = thr_proc_self(&pool->id);
 	if (r < 0)
 		return r;
@@ -298,6 +329,11 @@ static int register_self(struct thr_pool *pool)
 	}
 	thr_pool_unlock(pool, &wakes);
 	return i == THR_NONE ? -ENOSPC : 0;
+}
+
+static inline int register_self(struct thr_pool *pool)
+{
+	return registered(pool) ? 0 : register_slow(pool);
 }
 
 /* ---- tables --------------------------------------------------------------- */
@@ -439,8 +475,8 @@ static void vacate(struct thr_pool *pool, uint32_t s, struct thr_wakes *wakes)
 		shm->in_use--;
 }
 
-int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
-                         struct thr_wakes *wakes)
+static inline int drop_locked(struct thr_pool *pool, uint32_t hold,
+                              struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	struct thr_shm_holder *h = &shm->holders[hold];
@@ -458,6 +494,12 @@ int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
 	if (slot->state == THR_SLOT_HELD)
 		vacate(pool, s, wakes);
 	return 0;
+}
+
+int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
+                         struct thr_wakes *wakes)
+{
+	return drop_locked(pool, hold, wakes);
 }
 
 /* ---- acquire ---------------------------------------------------------------- */
@@ -606,24 +648,28 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 	}
 }
 
-static int acquire(struct thr_pool *pool, const struct thr_pool_req *req,
-                   uint32_t *ret_hold)
+/* The whole acquire; tried: the first pass was made and found the pool
+ * full. */
+static __attribute__((noinline)) int acquire(struct thr_pool *pool,
+                                             const struct thr_pool_req *req,
+                                             uint32_t *ret_hold, bool tried)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	int r = register_self(pool);
+	int r = tried ? 0 : register_self(pool);
 	if (r < 0)
 		return r;
-	for (int pass = 0;; pass++) {
+	for (int pass = tried ? 1 : 0;; pass++) {
+		/* Full: take back what dead holders had before giving up. */
+		if (pass == 1)
+			thr_recover_reclaim(pool, THR_RECLAIM_HOLDERS);
 		if ((r = thr_pool_lock(pool)) < 0)
 			return r;
 		STEP("acquire.locked");
 		r = take_free(pool, req, ret_hold);
 		if (r != -EAGAIN || pass > 0)
 			break;
-		/* Full: take back what dead holders had before giving up. */
 		struct thr_wakes early = { 0 };
 		thr_pool_unlock(pool, &early);
-		thr_recover_reclaim(pool, THR_RECLAIM_HOLDERS);
 	}
 	uint32_t wi = THR_NONE;
 	struct thr_wakes wakes = { 0 };
@@ -642,22 +688,44 @@ static int acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
                      uint32_t *ret_hold)
 {
+	bool tried = false;
+	if (__builtin_expect(registered(pool), 1)) {
+		/* The first pass inline. Nothing on it can change errno: the
+		 * lock's and unlock's slow paths and the clock keep it. */
+		int r = lock(pool);
+		if (r < 0)
+			return r;
+		STEP("acquire.locked");
+		struct thr_wakes wakes;
+		wakes.n = 0;
+		r = take_free(pool, req, ret_hold);
+		unlock(pool, &wakes);
+		if (r != -EAGAIN)
+			return r;
+		tried = true;
+	}
 	int saved = errno;
-	int r = acquire(pool, req, ret_hold);
+	int r = acquire(pool, req, ret_hold, tried);
 	errno = saved;
 	return r;
 }
 
 /* ---- release, co-holders, resize ------------------------------------------ */
 
-static bool holds(const struct thr_pool *pool, uint32_t hold)
+/* Is record hold live and this process's? slot_of(hold) must be in range. */
+static inline bool holder_is_ours(const struct thr_pool *pool, uint32_t hold)
+{
+	const struct thr_shm_holder *h = &pool->shm->holders[holder_of(hold)];
+	return thr_load(&h->state) == THR_HOLDER_LIVE &&
+	       h->proc == pool->me && h->slot == slot_of(hold);
+}
+
+static inline bool holds(const struct thr_pool *pool, uint32_t hold)
 {
 	if (slot_of(hold) >= THR_SLOTS || pool->me == THR_NONE ||
 	    pool->fork_gen != thr_proc_fork_gen())
 		return false;
-	const struct thr_shm_holder *h = &pool->shm->holders[holder_of(hold)];
-	return thr_load(&h->state) == THR_HOLDER_LIVE &&
-	       h->proc == pool->me && h->slot == slot_of(hold);
+	return holder_is_ours(pool, hold);
 }
 
 int thr_pool_release(struct thr_pool *pool, uint32_t hold)
@@ -674,17 +742,20 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 		thr_store(&shm->deferred, 1);
 		return 0;
 	}
-	int saved = errno;
-	struct thr_wakes wakes = { 0 };
-	int r = thr_pool_lock(pool);
+	/* Nothing here can change errno: the lock's and unlock's slow paths,
+	 * the clock of a hand-off and the futex wrappers keep it. */
+	struct thr_wakes wakes;
+	wakes.n = 0;
+	int r = lock(pool);
 	if (r == 0) {
 		STEP("release.locked");
-		r = holds(pool, hold)
-		        ? thr_pool_drop_locked(pool, holder_of(hold), &wakes)
+		/* Again under the lock: a reclaim or another thread may have
+		 * freed it since. The checks on the handle alone still hold. */
+		r = holder_is_ours(pool, hold)
+		        ? drop_locked(pool, holder_of(hold), &wakes)
 		        : -ESTALE;
-		thr_pool_unlock(pool, &wakes);
+		unlock(pool, &wakes);
 	}
-	errno = saved;
 	return r;
 }
 
