@@ -338,20 +338,33 @@ static inline int register_self(struct thr_pool *pool)
 
 /* ---- tables --------------------------------------------------------------- */
 
-static uint32_t free_slot(struct thr_shm_pool *shm)
+_Static_assert((THR_SLOTS & (THR_SLOTS - 1)) == 0, "slot hint mask");
+_Static_assert((THR_HOLDERS & (THR_HOLDERS - 1)) == 0, "holder hint mask");
+
+/* A free slot, looked for from the handle's hint on, wrapping around. */
+static inline uint32_t free_slot(struct thr_pool *pool)
 {
-	for (uint32_t i = 0; i < THR_SLOTS; i++)
-		if (shm->slots[i].state == THR_SLOT_FREE)
+	struct thr_shm_pool *shm = pool->shm;
+	uint32_t start = pool->slot_hint;
+	for (uint32_t n = 0; n < THR_SLOTS; n++) {
+		uint32_t i = (start + n) & (THR_SLOTS - 1);
+		if (shm->slots[i].state == THR_SLOT_FREE) {
+			pool->slot_hint = i + 1;
 			return i;
+		}
+	}
 	return THR_NONE;
 }
 
 /* Claims a holder record as PENDING, so a repair drops it if we die before
  * the operation completes. */
-static uint32_t new_holder(struct thr_shm_pool *shm, uint32_t slot,
-                           uint32_t proc, int fd)
+static inline uint32_t new_holder(struct thr_pool *pool, uint32_t slot,
+                                  uint32_t proc, int fd)
 {
-	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+	struct thr_shm_pool *shm = pool->shm;
+	uint32_t start = pool->holder_hint;
+	for (uint32_t n = 0; n < THR_HOLDERS; n++) {
+		uint32_t i = (start + n) & (THR_HOLDERS - 1);
 		struct thr_shm_holder *h = &shm->holders[i];
 		if (thr_load(&h->state) != THR_HOLDER_FREE)
 			continue;
@@ -359,6 +372,7 @@ static uint32_t new_holder(struct thr_shm_pool *shm, uint32_t slot,
 		h->proc = proc;
 		h->fd = fd;
 		thr_store(&h->state, THR_HOLDER_PENDING);
+		pool->holder_hint = i + 1;
 		return i;
 	}
 	return THR_NONE;
@@ -417,7 +431,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 {
 	struct thr_shm_pool *shm = pool->shm;
 	struct thr_shm_waiter *w = &shm->waiters[wi];
-	uint32_t h = new_holder(shm, s, w->proc, w->fd);
+	uint32_t h = new_holder(pool, s, w->proc, w->fd);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	struct thr_shm_slot *slot = &shm->slots[s];
@@ -446,7 +460,7 @@ void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes)
 	struct thr_shm_pool *shm = pool->shm;
 	while (shm->waiting && shm->in_use < limit_of(shm)) {
 		uint32_t wi = head_waiter(shm);
-		uint32_t s = free_slot(shm);
+		uint32_t s = free_slot(pool);
 		if (wi == THR_NONE || s == THR_NONE)
 			return;
 		shm->slots[s].state = THR_SLOT_HELD;
@@ -459,18 +473,29 @@ void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes)
 	}
 }
 
-/* Under the lock: slot s lost its last holder. It goes straight to the
- * oldest waiter unless the pool is over its limit (after a shrink). */
-static void vacate(struct thr_pool *pool, uint32_t s, struct thr_wakes *wakes)
+/* vacate() with somebody queued: true if slot s went to the oldest waiter. */
+static __attribute__((noinline)) bool vacate_to_waiter(struct thr_pool *pool,
+                                                       uint32_t s,
+                                                       struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	if (shm->waiting && shm->in_use <= limit_of(shm)) {
-		uint32_t wi = head_waiter(shm);
-		STEP("release.handoff");
-		if (wi != THR_NONE && hand_over(pool, s, wi, wakes) == 0)
-			return;
-	}
+	if (shm->in_use > limit_of(shm))
+		return false;
+	uint32_t wi = head_waiter(shm);
+	STEP("release.handoff");
+	return wi != THR_NONE && hand_over(pool, s, wi, wakes) == 0;
+}
+
+/* Under the lock: slot s lost its last holder. It goes straight to the
+ * oldest waiter unless the pool is over its limit (after a shrink). */
+static inline void vacate(struct thr_pool *pool, uint32_t s,
+                          struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (shm->waiting && vacate_to_waiter(pool, s, wakes))
+		return;
 	shm->slots[s].state = THR_SLOT_FREE;
+	pool->slot_hint = s;
 	if (shm->in_use)
 		shm->in_use--;
 }
@@ -482,6 +507,7 @@ static inline int drop_locked(struct thr_pool *pool, uint32_t hold,
 	struct thr_shm_holder *h = &shm->holders[hold];
 	uint32_t s = h->slot;
 	thr_store(&h->state, THR_HOLDER_FREE);
+	pool->holder_hint = hold;
 	STEP("release.holder");
 	if (s >= THR_SLOTS)
 		return -EBADMSG;
@@ -506,18 +532,19 @@ int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
 
 /* Under the lock: the fast path. Nobody takes a free slot while anyone is
  * queued, so a waiter is never overtaken. Returns 0 or -EAGAIN (full). */
-static int take_free(struct thr_pool *pool, const struct thr_pool_req *req,
-                     uint32_t *ret_hold)
+static inline __attribute__((always_inline)) int take_free(
+	struct thr_pool *pool, const struct thr_pool_req *req, uint32_t *ret_hold)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	if (limit_of(shm) == 0)
+	uint32_t limit = limit_of(shm);
+	if (limit == 0)
 		return -EBADMSG;
-	if (shm->waiting || shm->in_use >= limit_of(shm))
+	if (shm->waiting || shm->in_use >= limit)
 		return -EAGAIN;
-	uint32_t s = free_slot(shm);
+	uint32_t s = free_slot(pool);
 	if (s == THR_NONE)
 		return -EAGAIN;
-	uint32_t h = new_holder(shm, s, pool->me, req->fd);
+	uint32_t h = new_holder(pool, s, pool->me, req->fd);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	STEP("acquire.holder");
@@ -790,7 +817,7 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
 	uint32_t proc = entry_of(pool, id, wakes);
 	if (proc == THR_NONE)
 		return -ENOSPC;
-	uint32_t h = new_holder(shm, s, proc, shm->holders[from].fd);
+	uint32_t h = new_holder(pool, s, proc, shm->holders[from].fd);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	shm->slots[s].refs++;
