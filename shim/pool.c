@@ -143,13 +143,9 @@ static inline __attribute__((always_inline)) int lock_as(
 	struct thr_pool *pool, uint32_t owner)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	uint32_t free_word = 0;
 	lock_held = shm;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (__builtin_expect(!__atomic_compare_exchange_n(&shm->lock, &free_word,
-	                                                   owner, false,
-	                                                   __ATOMIC_ACQUIRE,
-	                                                   __ATOMIC_RELAXED), 0))
+	if (__builtin_expect(!thr_lock_try(&shm->lock, owner), 0))
 		return lock_slow(pool, owner);
 	thr_store(&shm->seq, shm->seq | 1);
 	return 0;
@@ -181,20 +177,11 @@ static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
 /* Ends the critical section: even seq, the lock word let go (one wake if
  * somebody sleeps on it; the futex wrapper keeps errno), then lock_held
  * cleared (see lock_as). */
-static __attribute__((noinline, cold)) void wake_lock_sleeper(
-	struct thr_shm_pool *shm)
-{
-	thr_futex_wake(&shm->lock, 1);
-}
-
 static inline __attribute__((always_inline)) void let_go(
 	struct thr_shm_pool *shm)
 {
 	thr_store(&shm->seq, shm->seq + 1);
-	if (__builtin_expect(__atomic_exchange_n(&shm->lock, 0,
-	                                         __ATOMIC_RELEASE) &
-	                     THR_LOCK_SLEEPERS, 0))
-		wake_lock_sleeper(shm);
+	thr_lock_release(&shm->lock);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	lock_held = NULL;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
