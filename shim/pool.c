@@ -760,6 +760,9 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 	 * the clock of a hand-off and the futex wrappers keep it. */
 	struct thr_wakes wakes;
 	wakes.n = 0;
+	/* A signal handler may release here while its thread is inside
+	 * another pool's lock: that thread's mark must survive us. */
+	struct thr_shm_pool *outer = lock_held;
 	int r = lock(pool);
 	if (r == 0) {
 		STEP("release.locked");
@@ -770,6 +773,7 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 		        : -ESTALE;
 		unlock(pool, &wakes);
 	}
+	lock_held = outer;
 	return r;
 }
 

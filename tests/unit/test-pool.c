@@ -1042,6 +1042,47 @@ static void test_pool_release_inside_own_critical_section(void **state)
 	thr_pool_close(p);
 }
 
+static struct thr_pool *other_pool;
+static uint32_t other_hold;
+static int other_result = 1;
+
+/* Two handlers in a row inside pool A's lock: one releases on pool B, the
+ * next on A itself, which must still be deferred, not wait on A's lock. */
+static void release_other_then_own(const char *step)
+{
+	if (strcmp(step, "acquire.holder") != 0 || nested_result != 1)
+		return;
+	other_result = thr_pool_release(other_pool, other_hold);
+	nested_result = thr_pool_release(nested_pool, nested_hold);
+}
+
+static void test_pool_nested_release_on_two_pools(void **state)
+{
+	struct thr_pool *p = open_limit(2);
+	char other_name[80];
+	snprintf(other_name, sizeof(other_name), "%s-b", name);
+	struct thr_pool_opts o = { .limit = 1, .create = true };
+	assert_int_equal(thr_pool_open(other_name, &o, &other_pool, NULL), 0);
+	uint32_t a, b, x;
+	assert_int_equal(try_take(p, &a), 0);
+	assert_int_equal(try_take(other_pool, &other_hold), 0);
+	nested_pool = p;
+	nested_hold = a;
+	nested_result = other_result = 1;
+	thr_pool_test_step = release_other_then_own;
+	uint64_t t0 = now_ms();
+	assert_int_equal(try_take(p, &b), 0);
+	thr_pool_test_step = NULL;
+	assert_true(now_ms() - t0 < 1000);
+	assert_int_equal(other_result, 0);
+	assert_int_equal(nested_result, 0);
+	assert_int_equal(in_use(p), 1);
+	assert_int_equal(try_take(other_pool, &x), 0);
+	thr_pool_close(other_pool);
+	thr_pool_unlink(other_name, NULL);
+	thr_pool_close(p);
+}
+
 static void test_pool_release_after_fork_before_exec(void **state)
 {
 	struct thr_pool *p = open_limit(1);
@@ -1111,6 +1152,7 @@ int main(void)
 		T(test_pool_heals_scribbled_counts),
 		T(test_pool_survives_random_scribbles),
 		T(test_pool_release_inside_own_critical_section),
+		T(test_pool_nested_release_on_two_pools),
 		T(test_pool_release_after_fork_before_exec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
