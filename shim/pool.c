@@ -798,3 +798,32 @@ int thr_pool_unlink(const char *name, const char *dir)
 	errno = saved;
 	return r;
 }
+
+/* ---- the shim's bookkeeping ------------------------------------------------ */
+
+int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd)
+{
+	if (!holds(pool, hold))
+		return -ESTALE;
+	pool->shm->holders[holder_of(hold)].fd = fd;
+	return 0;
+}
+
+int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
+                  size_t max)
+{
+	int saved = errno;
+	int r = register_self(pool);
+	size_t n = 0;
+	struct thr_shm_pool *shm = pool->shm;
+	for (uint32_t i = 0; r == 0 && i < THR_HOLDERS && n < max; i++) {
+		struct thr_shm_holder *h = &shm->holders[i];
+		if (thr_load(&h->state) != THR_HOLDER_LIVE ||
+		    h->proc != pool->me || h->slot >= THR_SLOTS)
+			continue;
+		ret_holds[n] = hold_of(i, h->slot);
+		ret_fds[n++] = h->fd;
+	}
+	errno = saved;
+	return r < 0 ? r : (int)n;
+}
