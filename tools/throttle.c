@@ -20,8 +20,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#ifndef THR_LIBDIR
-#error "THR_LIBDIR (the installed libdir, absolute) must be defined"
+#if !defined(THR_LIBDIR) || !defined(THR_CONFDIR)
+#error "THR_LIBDIR (the installed libdir) and THR_CONFDIR must be defined"
 #endif
 
 #define LIB_NAME "libthrottle.so"
@@ -84,11 +84,13 @@ static bool usable_library(const char *candidate, char *out)
 	       realpath(candidate, out) != NULL;
 }
 
-/* Finds the library: <folder of this binary>/../shim (the build tree), then
- * THR_LIBDIR. Both are absolute: /proc/self/exe is the binary's real path.
+/* Finds the library in the build tree, <folder of this binary>/../shim or
+ * <folder of this binary>/.. (where the top-level meson.build puts it), then
+ * in THR_LIBDIR. All are absolute: /proc/self/exe is the binary's real path.
  * Returns 0, or -ENOENT after an error line naming where it looked. */
 static int find_library(char *out)
 {
+	static const char *const build_tree[] = { "/../shim/", "/../" };
 	char exe[PATH_MAX], candidate[PATH_MAX + 32];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
@@ -98,10 +100,12 @@ static int find_library(char *out)
 		slash = strrchr(exe, '/');
 		if (exe[0] == '/' && slash) {
 			*slash = '\0';
-			snprintf(candidate, sizeof(candidate), "%s/../shim/%s",
-			         exe, LIB_NAME);
-			if (usable_library(candidate, out))
-				return 0;
+			for (size_t i = 0; i < 2; i++) {
+				snprintf(candidate, sizeof(candidate), "%s%s%s",
+				         exe, build_tree[i], LIB_NAME);
+				if (usable_library(candidate, out))
+					return 0;
+			}
 		}
 	} else {
 		snprintf(exe, sizeof(exe), "(unknown: /proc/self/exe: %s)",
@@ -110,8 +114,8 @@ static int find_library(char *out)
 	if (THR_LIBDIR[0] == '/' &&
 	    usable_library(THR_LIBDIR "/" LIB_NAME, out))
 		return 0;
-	fprintf(stderr, "throttle: cannot find %s in %s/../shim (build tree) "
-	        "or in %s\n", LIB_NAME, exe, THR_LIBDIR);
+	fprintf(stderr, "throttle: cannot find %s in %s/../shim or %s/.. "
+	        "(build tree) or in %s\n", LIB_NAME, exe, exe, THR_LIBDIR);
 	return -ENOENT;
 }
 
@@ -158,26 +162,36 @@ static int set_preload(const char *lib)
 
 /* ---- the config --------------------------------------------------------- */
 
-/* file as an absolute path in out (PATH_MAX bytes), not resolving symlinks,
- * since the config's relative includes are relative to its folder as named;
- * then loaded once, so that a broken config is an error here and not a
- * silently unthrottled program. Returns 0 or EXIT_USAGE after a line. */
-static int check_config(const char *file, char *out)
+/* Loads the config at path once, so that a missing or broken config is an
+ * error here rather than a silently unthrottled program. Returns 0, or
+ * EXIT_USAGE after a line. */
+static int check_config(const char *path)
 {
-	char cwd[PATH_MAX], err[512];
+	char err[512];
 	struct thr_config *cfg;
 	struct stat st;
 
-	if (stat(file, &st) < 0) {
-		fprintf(stderr, "throttle: config file %s: %s\n", file,
-		        strerror(errno));
+	int r = stat(path, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : 0;
+	if (r < 0) {
+		fprintf(stderr, "throttle: config file %s: %s\n", path,
+		        strerror(-r));
 		return EXIT_USAGE;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "throttle: config file %s: %s\n", file,
-		        strerror(EISDIR));
+	if (thr_config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "throttle: %s\n", err);
 		return EXIT_USAGE;
 	}
+	thr_config_free(cfg);
+	return 0;
+}
+
+/* -c FILE: file as an absolute path in out (PATH_MAX bytes), checked. The
+ * path is not canonicalised (symlinks are kept), since the config's relative
+ * includes are relative to its folder as named. */
+static int config_file(const char *file, char *out)
+{
+	char cwd[PATH_MAX];
+
 	while (file[0] == '.' && file[1] == '/')
 		file += 2;
 	if (file[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
@@ -191,18 +205,31 @@ static int check_config(const char *file, char *out)
 		        strerror(ENAMETOOLONG));
 		return EXIT_USAGE;
 	}
-	if (thr_config_load(out, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "throttle: %s\n", err);
-		return EXIT_USAGE;
-	}
-	thr_config_free(cfg);
-	return 0;
+	return check_config(out);
 }
 
 /* A service name is a plain file name, as the library requires. */
 static bool service_is_valid(const char *s)
 {
 	return s[0] && s[0] != '.' && !strchr(s, '/');
+}
+
+/* -s SERVICE: the file the library will read, THR_CONFDIR/SERVICE.conf,
+ * found as the library finds it, and checked. */
+static int service_file(const char *service)
+{
+	char path[PATH_MAX];
+	int r = service_is_valid(service) ? thr_config_locate(NULL, service,
+	        NULL, THR_CONFDIR, path, sizeof(path)) : -EINVAL;
+	if (r == -EINVAL)
+		return usage_error("bad service name '%s' (a file name, not "
+		                   "starting with '.')", service);
+	if (r < 0) {
+		fprintf(stderr, "throttle: service %s: %s\n", service,
+		        strerror(-r));
+		return EXIT_USAGE;
+	}
+	return check_config(path);
 }
 
 /* ---- the program -------------------------------------------------------- */
@@ -324,10 +351,9 @@ int main(int argc, char **argv)
 		return usage_error("no program given");
 	if (file && service)
 		return usage_error("-c and -s exclude each other");
-	if (service && !service_is_valid(service))
-		return usage_error("bad service name '%s' (a file name, not "
-		                   "starting with '.')", service);
-	if (file && (r = check_config(file, config)) != 0)
+	if (file && (r = config_file(file, config)) != 0)
+		return r;
+	if (service && (r = service_file(service)) != 0)
 		return r;
 	if (find_library(lib) < 0)
 		return EXIT_FAILURE;

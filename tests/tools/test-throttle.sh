@@ -2,14 +2,19 @@
 # test-throttle.sh - the throttle wrapper, with a stand-in library: where it
 # finds the library (never the current folder), LD_PRELOAD, THROTTLE_*,
 # warnings for programs the library cannot load into, and exit statuses.
-# Usage: test-throttle.sh THROTTLE FAKE-SHIM BUILDDIR LIBDIR [STATIC-PROGRAM]
+# Usage: test-throttle.sh THROTTLE THROTTLE-TESTCONF FAKE-SHIM BUILDDIR LIBDIR
+#                         CONFDIR [STATIC-PROGRAM]
+# THROTTLE-TESTCONF is the wrapper built to read -s files from CONFDIR.
 set -u
-throttle=$(realpath "$1") fake=$(realpath "$2") builddir=$(realpath "$3")
-libdir=$4 static=${5:+$(realpath "$5")}
+throttle=$(realpath "$1") testconf=$(realpath "$2") fake=$(realpath "$3")
+builddir=$(realpath "$4") libdir=$5 confdir=$6 static=${7:+$(realpath "$7")}
 # In the build folder, not /tmp, which may be mounted nosuid.
 tmp=$(mktemp -d "$builddir/test-throttle.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+svc=svc-$$
+trap 'rm -rf "$tmp" "$confdir/$svc.conf"' EXIT
 unset LD_PRELOAD THROTTLE_CONFIG THROTTLE_SERVICE THROTTLE_QUIET
+# In a sanitizer build the wrapper itself must tolerate an LD_PRELOAD.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 
 fail() {
 	echo "FAIL: $*"
@@ -30,7 +35,7 @@ expect() { # STATUS WHAT
 
 # A build-tree layout of our own: bin/throttle, shim/libthrottle.so.
 mkdir -p "$tmp/tree/bin" "$tmp/tree/shim" "$tmp/cwd"
-cp "$throttle" "$tmp/tree/bin/throttle"
+cp "$testconf" "$tmp/tree/bin/throttle"
 cp "$fake" "$tmp/tree/shim/libthrottle.so"
 cp "$fake" "$tmp/keep.so"
 T=$tmp/tree/bin/throttle
@@ -62,11 +67,13 @@ run "$T" -c ../cwd/t.conf -- sh -c "$show"
 [ "$out" = "$lib|$tmp/cwd/../cwd/t.conf|unset|unset" ] || fail "-c ../cwd/t.conf: $out"
 run "$T" -c "$tmp/cwd/t.conf" -- sh -c "$show"
 [ "$out" = "$lib|$tmp/cwd/t.conf|unset|unset" ] || fail "-c absolute: $out"
-run env THROTTLE_CONFIG=/elsewhere.conf "$T" -s api -- sh -c "$show"
+mkdir -p "$confdir"
+cp t.conf "$confdir/$svc.conf"
+run env THROTTLE_CONFIG=/elsewhere.conf "$T" -s "$svc" -- sh -c "$show"
 expect 0 "-s"
-[ "$out" = "$lib|unset|api|unset" ] || fail "-s api: $out"
-run "$T" -q -s api sh -c "$show"
-[ "$out" = "$lib|unset|api|1" ] || fail "-q: $out"
+[ "$out" = "$lib|unset|$svc|unset" ] || fail "-s $svc: $out"
+run "$T" -q -s "$svc" sh -c "$show"
+[ "$out" = "$lib|unset|$svc|1" ] || fail "-q: $out"
 run "$T" sh -c "$show"
 [ "$out" = "$lib|unset|unset|unset" ] || fail "no -c or -s: $out"
 
@@ -96,14 +103,25 @@ expect 126 "not executable"
 run "$T"
 expect 2 "no program"
 [[ "$err" == *"usage: throttle [-c FILE | -s SERVICE] [-q] [--] PROGRAM"* ]] || fail "usage: $err"
-run "$T" -c t.conf -s api true
+run "$T" -c t.conf -s "$svc" true
 expect 2 "-c and -s"
 run "$T" -x true
 expect 2 "unknown option"
 run "$T" -c
 expect 2 "-c without a file"
-run "$T" -s ../etc/passwd true
-expect 2 "bad service name"
+for bad in ../etc/passwd .hidden ""; do
+	run "$T" -s "$bad" true
+	expect 2 "bad service name '$bad'"
+	[[ "$err" == *"bad service name '$bad'"*"usage:"* ]] || fail "bad service name: $err"
+done
+run "$T" -s "nosuch-$$" true
+expect 2 "missing service"
+[ "$err" = "throttle: config file $confdir/nosuch-$$.conf: No such file or directory" ] ||
+	fail "missing service: $err"
+cp bad.conf "$confdir/$svc.conf"
+run "$T" -s "$svc" true
+expect 2 "broken service config"
+[[ "$err" == "throttle: $confdir/$svc.conf:3:"* ]] || fail "broken service config: $err"
 
 # ---- never from the current folder ----
 # A copy with no ../shim beside it, run from a folder holding libthrottle.so
@@ -121,9 +139,20 @@ if [ -f "$libdir/libthrottle.so" ]; then
 else
 	expect 1 "no library"
 	[ -z "$out" ] || fail "ran without the library: $out"
-	[ "$err" = "throttle: cannot find libthrottle.so in $tmp/alone/bin/../shim (build tree) or in $libdir" ] ||
+	[ "$err" = "throttle: cannot find libthrottle.so in $tmp/alone/bin/../shim or $tmp/alone/bin/.. (build tree) or in $libdir" ] ||
 		fail "no library: $err"
 fi
+cd "$tmp/cwd" || fail "cd"
+# The library beside the build folder's tools/, where meson puts a library
+# defined in the top-level meson.build; ../shim/ comes first.
+mkdir -p "$tmp/top/tools"
+cp "$testconf" "$tmp/top/tools/throttle"
+cp "$fake" "$tmp/top/libthrottle.so"
+run "$tmp/top/tools/throttle" sh -c "$show"
+[ "$out" = "$(realpath "$tmp/top/libthrottle.so")|unset|unset|unset" ] || fail "top-level library: $out"
+cp "$fake" "$tmp/tree/libthrottle.so"
+run "$T" sh -c "$show"
+[ "$out" = "$lib|unset|unset|unset" ] || fail "../shim first: $out"
 # Through a symlink, the binary's real folder counts.
 mkdir -p "$tmp/link"
 ln -s "$tmp/tree/bin/throttle" "$tmp/link/throttle"
@@ -131,8 +160,9 @@ run "$tmp/link/throttle" sh -c "$show"
 [ "$out" = "$lib|unset|unset|unset" ] || fail "symlinked throttle: $out"
 cd "$tmp/cwd" || fail "cd"
 
-# ---- the real build tree: build/tools/throttle finds build/shim ----
+# ---- the real build tree: build/tools/throttle finds the real library ----
 real_lib=$(dirname "$throttle")/../shim/libthrottle.so
+[ -f "$real_lib" ] || real_lib=$(dirname "$throttle")/../libthrottle.so
 run "$throttle" sh -c "$show"
 if [ -f "$real_lib" ]; then
 	expect 0 "build tree"
