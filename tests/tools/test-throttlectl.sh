@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test-throttlectl.sh - `throttlectl status` against live pools held by
 # pool-hold processes: the table, the JSON (checked with python3), named,
-# missing and unreadable pools, and usage errors.
-# Usage: test-throttlectl.sh THROTTLECTL POOL-HOLD
+# missing and unreadable pools, and usage errors; then, end to end, a slot
+# held by a program run through throttle with the real shim.
+# Usage: test-throttlectl.sh THROTTLECTL POOL-HOLD THROTTLE
 set -u
-ctl=$(realpath "$1") hold=$(realpath "$2")
-a=tctl-$$ b=tctl-$$-b
+ctl=$(realpath "$1") hold=$(realpath "$2") throttle=$(realpath "$3")
+a=tctl-$$ b=tctl-$$-b e=tctl-$$-e
 tmp=$(mktemp -d)
 pids=()
 
@@ -13,7 +14,7 @@ cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -f "/dev/shm/throttle.$a" "/dev/shm/throttle.$b"
+	rm -f "/dev/shm/throttle.$a" "/dev/shm/throttle.$b" "/dev/shm/throttle.$e"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -179,4 +180,27 @@ run status --bogus
 	fail "bad option: exit $rc: $(cat "$tmp/err")"
 run --help
 [ "$rc" -eq 0 ] && grep -q "^  status \[--json\] \[POOL...\]" "$tmp/out" || fail "--help: exit $rc"
+# ---- end to end: throttle, the shim, throttlectl ----
+# sh opens a file a pool covers and execs sleep, which keeps the descriptor
+# and so the slot.
+mkdir "$tmp/data" && : >"$tmp/data/f"
+printf 'pool "%s" {\n    limit = 2\n    open = "%s/data/*"\n}\n' "$e" "$tmp" >"$tmp/e.conf"
+"$throttle" -c "$tmp/e.conf" -- sh -c 'exec 3<"$1"; echo held; exec sleep 60' \
+	sh "$tmp/data/f" >"$tmp/e.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+	grep -qx held "$tmp/e.out" && break
+	sleep 0.1
+done
+grep -qx held "$tmp/e.out" || fail "the throttled program never ran: $(cat "$tmp/e.out")"
+run status --json "$e"
+[ "$rc" -eq 0 ] || fail "end to end: exit $rc: $(cat "$tmp/err")"
+python3 - "$tmp/out" "$e" "${pids[-1]}" "$tmp/data/f" <<'EOF' || fail "end to end: $(cat "$tmp/out")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+[p] = doc["pools"]
+assert (p["name"], p["limit"], p["in_use"], p["granted"]) == (sys.argv[2], 2, 1, 1), p
+[h] = p["holders"]
+assert (h["pid"], h["fd"], h["target"]) == (int(sys.argv[3]), 3, sys.argv[4]), h
+EOF
 echo "PASS"
