@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# test-throttlectl.sh - `throttlectl status` against live pools held by
+# pool-hold processes: the table, the JSON (checked with python3), named,
+# missing and unreadable pools, and usage errors; then, end to end, a slot
+# held by a program run through throttle with the real shim.
+# Usage: test-throttlectl.sh THROTTLECTL POOL-HOLD THROTTLE
+set -u
+ctl=$(realpath "$1") hold=$(realpath "$2") throttle=$(realpath "$3")
+a=tctl-$$ b=tctl-$$-b e=tctl-$$-e
+tmp=$(mktemp -d)
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -f "/dev/shm/throttle.$a" "/dev/shm/throttle.$b" "/dev/shm/throttle.$e"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# Runs throttlectl ARGS, leaving stdout, stderr and status in $tmp/out,
+# $tmp/err and $rc.
+run() {
+	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# Starts pool-hold ARGS in the background and waits until it says WORD.
+start_hold() {
+	local word=$1 log="$tmp/hold.${#pids[@]}"
+	shift
+	"$hold" "$@" >"$log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do
+		grep -qx "$word" "$log" && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || fail "pool-hold $*: $(cat "$log")"
+		sleep 0.1
+	done
+	fail "pool-hold $* never said $word"
+}
+
+# Pool a: limit 3, two slots held by one process, one target full of bytes
+# that need escaping. Pool b: limit 1, held, and one process waiting.
+weird=$'we"ird\\\n\x01/\xc3\xa9'
+start_hold ready "$a" 3 127.0.0.1:8000 "$weird"
+pid_a=${pids[-1]}
+start_hold ready "$b" 1 /srv/data/x
+pid_b=${pids[-1]}
+start_hold waiting -w "$b" 1 /srv/data/y
+for _ in $(seq 100); do
+	run status --json "$b"
+	grep -q '"waiting":1' "$tmp/out" && break
+	sleep 0.1
+done
+grep -q '"waiting":1' "$tmp/out" || fail "the waiter never showed: $(cat "$tmp/out")"
+
+# ---- the table, for the named pools ----
+run status "$b" "$a"
+[ "$rc" -eq 0 ] || fail "status a b: exit $rc: $(cat "$tmp/err")"
+[ ! -s "$tmp/err" ] || fail "status a b wrote to stderr: $(cat "$tmp/err")"
+python3 - "$tmp/out" "$a" "$b" "$pid_a" "$pid_b" <<'EOF' || fail "table: $(cat "$tmp/out")"
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+a, b, pid_a, pid_b = sys.argv[2:]
+lines = text.split("\n")
+assert lines[-1] == "", "no final newline"
+lines = lines[:-1]
+cols = "NAME LIMIT IN_USE WAITING PEAK GRANTED TIMEOUTS REFUSED OVER RECLAIMED".split()
+assert lines[0].split() == cols, lines[0]
+# Every column of every row ends where its header ends (right-aligned).
+ends = [m.end() for m in re.finditer(r"\S+", lines[0])]
+rows = [l for l in lines[1:] if not l.startswith("  ")]
+for r in rows:
+    assert [m.end() for m in re.finditer(r"\S+", r)][1:] == ends[1:], r
+# Sorted by name, a then its holders, then b then its holder.
+assert [r.split()[0] for r in rows] == [a, b], rows
+assert lines[1].split()[1:6] == ["3", "2", "0", "2", "2"], lines[1]
+held = lines[2:4]
+assert all(re.fullmatch(r"  pid +%s  fd +\d+  held +\S+  .+" % pid_a, h) for h in held), held
+targets = sorted(h.split("  ")[-1] for h in held)
+assert targets == ["127.0.0.1:8000", 'we"ird\\\\\\x0a\\x01/\u00e9'], targets
+assert lines[4].split()[0] == b and lines[4].split()[1:5] == ["1", "1", "1", "1"], lines[4]
+assert re.fullmatch(r"  pid +%s  fd +\d+  held +\S+  /srv/data/x" % pid_b, lines[5]), lines[5]
+assert len(lines) == 6, lines
+EOF
+
+# ---- every pool, as a table: both appear, exit 0 ----
+run status
+[ "$rc" -eq 0 ] || fail "status: exit $rc: $(cat "$tmp/err")"
+grep -q "^$a " "$tmp/out" && grep -q "^$b " "$tmp/out" ||
+	fail "status does not list $a and $b: $(cat "$tmp/out")"
+
+# ---- JSON: valid, exact keys, values ----
+run status --json
+[ "$rc" -eq 0 ] || fail "status --json: exit $rc: $(cat "$tmp/err")"
+python3 -m json.tool "$tmp/out" >/dev/null || fail "invalid JSON: $(cat "$tmp/out")"
+python3 - "$tmp/out" "$a" "$b" "$pid_a" "$pid_b" "$weird" <<'EOF' || fail "JSON: $(cat "$tmp/out")"
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+a, b, pid_a, pid_b = sys.argv[2:6]
+weird = sys.argv[6]
+assert raw.endswith(b"}\n") and raw.count(b"\n") == 1, "not one line"
+doc = json.loads(raw)
+assert list(doc) == ["pools"]
+names = [p["name"] for p in doc["pools"]]
+assert names == sorted(names, key=lambda n: n.encode()), names
+pools = {p["name"]: p for p in doc["pools"]}
+keys = ["name", "limit", "in_use", "waiting", "peak", "granted", "timeouts",
+        "refused", "over", "reclaimed", "holders"]
+for p in doc["pools"]:
+    assert list(p) == keys, list(p)
+    for h in p["holders"]:
+        assert list(h) == ["pid", "fd", "target", "held_ms"], list(h)
+pa, pb = pools[a], pools[b]
+assert (pa["limit"], pa["in_use"], pa["waiting"], pa["peak"], pa["granted"]) == (3, 2, 0, 2, 2), pa
+assert (pb["limit"], pb["in_use"], pb["waiting"], pb["granted"]) == (1, 1, 1, 1), pb
+for p in (pa, pb):
+    assert p["timeouts"] == p["refused"] == p["over"] == p["reclaimed"] == 0, p
+assert sorted(h["target"] for h in pa["holders"]) == sorted(["127.0.0.1:8000", weird]), pa
+assert all(h["pid"] == int(pid_a) and h["fd"] > 2 and h["held_ms"] >= 0 for h in pa["holders"]), pa
+assert len({h["fd"] for h in pa["holders"]}) == 2, pa
+assert [(h["pid"], h["target"]) for h in pb["holders"]] == [(int(pid_b), "/srv/data/x")], pb
+EOF
+
+# ---- a missing pool named: an error line, exit 1, the others still shown ----
+run status --json "$a" "nosuch-$$"
+[ "$rc" -eq 1 ] || fail "missing pool: exit $rc, want 1"
+grep -q "nosuch-$$" "$tmp/err" || fail "missing pool not named: $(cat "$tmp/err")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [p["name"] for p in d["pools"]] == [sys.argv[2]]' \
+	"$tmp/out" "$a" || fail "missing pool: $(cat "$tmp/out")"
+
+# ---- nothing to show ----
+run status --json "nosuch-$$"
+[ "$rc" -eq 1 ] && [ "$(cat "$tmp/out")" = '{"pools":[]}' ] ||
+	fail "nothing as JSON: exit $rc, $(cat "$tmp/out")"
+run status "nosuch-$$"
+[ "$rc" -eq 1 ] && [ "$(cat "$tmp/out")" = "NAME  LIMIT  IN_USE  WAITING  PEAK  GRANTED  TIMEOUTS  REFUSED  OVER  RECLAIMED" ] ||
+	fail "nothing as a table: exit $rc, $(cat "$tmp/out")"
+run status "bad/name"
+[ "$rc" -eq 1 ] && grep -q "bad/name" "$tmp/err" || fail "bad name: exit $rc, $(cat "$tmp/err")"
+
+# ---- an unreadable pool: skipped silently in a scan, an error when named ----
+# Root reads everything, so root checks as nobody; others make it mode 000.
+as=()
+if [ "$(id -u)" -eq 0 ]; then
+	if command -v setpriv >/dev/null; then
+		as=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+	fi
+else
+	chmod 000 "/dev/shm/throttle.$a"
+fi
+if [ "$(id -u)" -eq 0 ] && [ ${#as[@]} -eq 0 ]; then
+	echo "SKIP unreadable pool: running as root without setpriv"
+else
+	"${as[@]}" "$ctl" status >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 0 ] || fail "scan with an unreadable pool: exit $rc: $(cat "$tmp/err")"
+	! grep -q "^$a " "$tmp/out" || fail "unreadable pool listed: $(cat "$tmp/out")"
+	! grep -q "$a" "$tmp/err" || fail "unreadable pool reported in a scan: $(cat "$tmp/err")"
+	"${as[@]}" "$ctl" status "$a" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 1 ] || fail "named unreadable pool: exit $rc, want 1"
+	grep -q "$a.*Permission denied" "$tmp/err" || fail "named unreadable pool: $(cat "$tmp/err")"
+fi
+chmod 600 "/dev/shm/throttle.$a"
+
+# ---- usage ----
+run
+[ "$rc" -eq 2 ] && grep -q "usage:" "$tmp/err" || fail "no verb: exit $rc"
+run frobnicate
+[ "$rc" -eq 2 ] && grep -q "unknown verb 'frobnicate'" "$tmp/err" || fail "bad verb: exit $rc"
+run status --bogus
+[ "$rc" -eq 2 ] && grep -q "unknown option '--bogus'.*usage: throttlectl status" "$tmp/err" ||
+	fail "bad option: exit $rc: $(cat "$tmp/err")"
+run --help
+[ "$rc" -eq 0 ] && grep -q "^  status \[--json\] \[POOL...\]" "$tmp/out" || fail "--help: exit $rc"
+# ---- end to end: throttle, the shim, throttlectl ----
+# sh opens a file a pool covers and execs sleep, which keeps the descriptor
+# and so the slot.
+mkdir "$tmp/data" && : >"$tmp/data/f"
+printf 'pool "%s" {\n    limit = 2\n    open = "%s/data/*"\n}\n' "$e" "$tmp" >"$tmp/e.conf"
+"$throttle" -c "$tmp/e.conf" -- sh -c 'exec 3<"$1"; echo held; exec sleep 60' \
+	sh "$tmp/data/f" >"$tmp/e.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+	grep -qx held "$tmp/e.out" && break
+	sleep 0.1
+done
+grep -qx held "$tmp/e.out" || fail "the throttled program never ran: $(cat "$tmp/e.out")"
+run status --json "$e"
+[ "$rc" -eq 0 ] || fail "end to end: exit $rc: $(cat "$tmp/err")"
+python3 - "$tmp/out" "$e" "${pids[-1]}" "$tmp/data/f" <<'EOF' || fail "end to end: $(cat "$tmp/out")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+[p] = doc["pools"]
+assert (p["name"], p["limit"], p["in_use"], p["granted"]) == (sys.argv[2], 2, 1, 1), p
+[h] = p["holders"]
+assert (h["pid"], h["fd"], h["target"]) == (int(sys.argv[3]), 3, sys.argv[4]), h
+EOF
+echo "PASS"

@@ -1,0 +1,279 @@
+/* test-status.c - unit tests for tools/status.c, the output of `throttlectl
+ * status`: exact table and JSON text for hand-made snapshots, JSON string
+ * escaping of every awkward byte, durations and sorting. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ---- */
+
+/* Output of a formatter, captured in memory; free it. */
+static char *capture(int (*fn)(FILE *, const struct thr_pool_snapshot *,
+                               size_t),
+                     const struct thr_pool_snapshot *s, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(fn(f, s, n), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static char *json_string(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	thr_status_json_string(f, s);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void check_json_string(const char *in, const char *want)
+{
+	char *got = json_string(in);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static struct thr_pool_snapshot pool(const char *name, uint32_t limit,
+                                     uint32_t in_use, uint32_t waiting)
+{
+	struct thr_pool_snapshot s = { .limit = limit, .in_use = in_use,
+	                               .waiting = waiting, .peak = limit };
+	snprintf(s.name, sizeof(s.name), "%s", name);
+	return s;
+}
+
+static struct thr_pool_holder_info holder(pid_t pid, int fd, uint64_t ms,
+                                          const char *target)
+{
+	struct thr_pool_holder_info h = { .pid = pid, .fd = fd,
+	                                  .held_ms = ms };
+	snprintf(h.target, sizeof(h.target), "%s", target);
+	return h;
+}
+
+/* ---- empty ---- */
+
+static void test_status_table_empty_is_header(void **state)
+{
+	char *out = capture(thr_status_table, NULL, 0);
+	assert_string_equal(out, "NAME  LIMIT  IN_USE  WAITING  PEAK  GRANTED  "
+	                    "TIMEOUTS  REFUSED  OVER  RECLAIMED\n");
+	free(out);
+}
+
+static void test_status_json_empty(void **state)
+{
+	char *out = capture(thr_status_json, NULL, 0);
+	assert_string_equal(out, "{\"pools\":[]}\n");
+	free(out);
+}
+
+/* ---- the table ---- */
+
+static void test_status_table_aligns_columns(void **state)
+{
+	struct thr_pool_holder_info h1[] = {
+		holder(42, 5, 850, "127.0.0.1:8000"),
+		holder(1234567, 17, 125000, "[::1]:443"),
+	};
+	struct thr_pool_holder_info h2[] = {
+		holder(7, -1, 3, ""),
+	};
+	struct thr_pool_snapshot s[] = {
+		pool("api", 3, 2, 11),
+		pool("a-much-longer-pool.name", 1024, 1, 0),
+	};
+	s[0].granted = 12345678901ull;
+	s[0].timeouts = 4;
+	s[0].reclaimed = 1;
+	s[0].holders = h1;
+	s[0].nholders = 2;
+	s[1].over = 100;
+	s[1].refused = 7;
+	s[1].holders = h2;
+	s[1].nholders = 1;
+	char *out = capture(thr_status_table, s, 2);
+	assert_string_equal(out,
+	"NAME                     LIMIT  IN_USE  WAITING  PEAK      GRANTED  "
+	"TIMEOUTS  REFUSED  OVER  RECLAIMED\n"
+	"api                          3       2       11     3  12345678901  "
+	"       4        0     0          1\n"
+	"  pid      42  fd  5  held 850ms  127.0.0.1:8000\n"
+	"  pid 1234567  fd 17  held 2m05s  [::1]:443\n"
+	"a-much-longer-pool.name   1024       1        0  1024            0  "
+	"       0        7   100          0\n"
+	"  pid       7  fd  -  held   3ms  -\n");
+	free(out);
+}
+
+static void test_status_table_escapes_targets(void **state)
+{
+	struct thr_pool_holder_info h[] = {
+		holder(1, 3, 0, "/srv/a\nb\tc\\d\x7f\x1b[2J"),
+		holder(2, 4, 0, "/srv/\xc3\xa9t\xc3\xa9"),
+	};
+	struct thr_pool_snapshot s[] = { pool("p", 2, 2, 0) };
+	s[0].holders = h;
+	s[0].nholders = 2;
+	char *out = capture(thr_status_table, s, 1);
+	const char *rows = strchr(strchr(out, '\n') + 1, '\n') + 1;
+	assert_string_equal(rows,
+	                    "  pid 1  fd 3  held 0ms  "
+	                    "/srv/a\\x0ab\\x09c\\\\d\\x7f\\x1b[2J\n"
+	                    "  pid 2  fd 4  held 0ms  /srv/\xc3\xa9t\xc3\xa9\n");
+	free(out);
+}
+
+/* ---- JSON ---- */
+
+static void test_status_json_exact(void **state)
+{
+	struct thr_pool_holder_info h[] = {
+		holder(42, 5, 850, "127.0.0.1:8000"),
+		holder(43, -1, 18446744073709551615ull, "say \"hi\""),
+	};
+	struct thr_pool_snapshot s[] = { pool("api", 3, 2, 1),
+	                                 pool("b", 1, 0, 0) };
+	s[0].granted = 10;
+	s[0].timeouts = 2;
+	s[0].refused = 3;
+	s[0].over = 4;
+	s[0].reclaimed = 5;
+	s[0].peak = 3;
+	s[0].holders = h;
+	s[0].nholders = 2;
+	s[1].granted = 18446744073709551615ull;
+	char *out = capture(thr_status_json, s, 2);
+	assert_string_equal(out,
+	"{\"pools\":["
+	"{\"name\":\"api\",\"limit\":3,\"in_use\":2,\"waiting\":1,\"peak\":3,"
+	"\"granted\":10,\"timeouts\":2,\"refused\":3,\"over\":4,"
+	"\"reclaimed\":5,\"holders\":["
+	"{\"pid\":42,\"fd\":5,\"target\":\"127.0.0.1:8000\",\"held_ms\":850},"
+	"{\"pid\":43,\"fd\":-1,\"target\":\"say \\\"hi\\\"\","
+	"\"held_ms\":18446744073709551615}]},"
+	"{\"name\":\"b\",\"limit\":1,\"in_use\":0,\"waiting\":0,\"peak\":1,"
+	"\"granted\":18446744073709551615,\"timeouts\":0,\"refused\":0,"
+	"\"over\":0,\"reclaimed\":0,\"holders\":[]}"
+	"]}\n");
+	free(out);
+}
+
+static void test_status_json_string_escapes(void **state)
+{
+	check_json_string("", "\"\"");
+	check_json_string("plain /srv/x:1", "\"plain /srv/x:1\"");
+	check_json_string("q\"b\\s/", "\"q\\\"b\\\\s/\"");
+	check_json_string("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\"");
+	check_json_string("\x01\x1b\x1f\x7f", "\"\\u0001\\u001b\\u001f\\u007f\"");
+	check_json_string(" ~", "\" ~\"");
+}
+
+static void test_status_json_string_utf8(void **state)
+{
+	/* valid sequences of 2, 3 and 4 bytes pass through */
+	check_json_string("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+	                  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+	/* a lone continuation byte, and a lead byte with nothing after */
+	check_json_string("a\x80z", "\"a\\ufffdz\"");
+	check_json_string("cut\xe2\x82", "\"cut\\ufffd\\ufffd\"");
+	/* overlong, surrogate, beyond U+10FFFF, bytes never used */
+	check_json_string("\xc0\xaf", "\"\\ufffd\\ufffd\"");
+	check_json_string("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");
+	check_json_string("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");
+	check_json_string("\xf4\x90\x80\x80",
+	                  "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	check_json_string("\xff\xfe", "\"\\ufffd\\ufffd\"");
+	/* a lead byte followed by ASCII keeps the ASCII */
+	check_json_string("\xe2(x", "\"\\ufffd(x\"");
+}
+
+static void test_status_write_error_is_reported(void **state)
+{
+	struct thr_pool_snapshot s[] = { pool("p", 1, 0, 0) };
+	FILE *f = fopen("/dev/null", "r");
+	assert_non_null(f);
+	assert_int_equal(thr_status_table(f, s, 1), -EIO);
+	clearerr(f);
+	assert_int_equal(thr_status_json(f, s, 1), -EIO);
+	fclose(f);
+}
+
+/* ---- durations and sorting ---- */
+
+static void check_duration(uint64_t ms, const char *want)
+{
+	char buf[32];
+	thr_status_duration(ms, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+}
+
+static void test_status_duration_units(void **state)
+{
+	check_duration(0, "0ms");
+	check_duration(999, "999ms");
+	check_duration(1000, "1.0s");
+	check_duration(12345, "12.3s");
+	check_duration(59999, "59.9s");
+	check_duration(60000, "1m00s");
+	check_duration(3599999, "59m59s");
+	check_duration(3600000, "1h00m");
+	check_duration(86399999, "23h59m");
+	check_duration(86400000, "1d00h");
+	check_duration(90061000, "1d01h");
+}
+
+static void test_status_sort_pools_and_holders(void **state)
+{
+	struct thr_pool_holder_info h[] = {
+		holder(30, 4, 0, "c"), holder(10, 9, 0, "b"),
+		holder(30, -1, 0, "d"), holder(10, 2, 0, "a"),
+	};
+	struct thr_pool_snapshot s[] = {
+		pool("web", 1, 0, 0), pool("Zeta", 1, 0, 0), pool("api", 1, 0, 0),
+		pool("api.v2", 1, 0, 0),
+	};
+	s[0].holders = h;
+	s[0].nholders = 4;
+	thr_status_sort(s, 4);
+	assert_string_equal(s[0].name, "Zeta");
+	assert_string_equal(s[1].name, "api");
+	assert_string_equal(s[2].name, "api.v2");
+	assert_string_equal(s[3].name, "web");
+	assert_string_equal(s[3].holders[0].target, "a");
+	assert_string_equal(s[3].holders[1].target, "b");
+	assert_string_equal(s[3].holders[2].target, "d");
+	assert_string_equal(s[3].holders[3].target, "c");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status_table_empty_is_header),
+		cmocka_unit_test(test_status_json_empty),
+		cmocka_unit_test(test_status_table_aligns_columns),
+		cmocka_unit_test(test_status_table_escapes_targets),
+		cmocka_unit_test(test_status_json_exact),
+		cmocka_unit_test(test_status_json_string_escapes),
+		cmocka_unit_test(test_status_json_string_utf8),
+		cmocka_unit_test(test_status_write_error_is_reported),
+		cmocka_unit_test(test_status_duration_units),
+		cmocka_unit_test(test_status_sort_pools_and_holders),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,43 @@
+/* status.h - the output of `throttlectl status`: pool snapshots as an aligned
+ * table or as one line of JSON. Pure formatting, no I/O but the FILE given,
+ * so that tests can check it byte for byte. */
+#ifndef THR_STATUS_H
+#define THR_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pool.h"
+
+/* Sorts pools by name (byte order) and each pool's holders by pid, then fd,
+ * so that the output does not depend on the order of slots in memory. */
+void thr_status_sort(struct thr_pool_snapshot *snaps, size_t n);
+
+/* Writes the table: a header, one row per pool with columns sized to fit,
+ * numbers right-aligned, then that pool's holders indented below it:
+ *   "  pid 4242  fd 5  held 1.2s  127.0.0.1:8000"
+ * with pid, fd and held aligned across the whole table. A missing fd is "-",
+ * an empty target "-"; control bytes and '\' in targets are shown as \xNN
+ * and \\. No pools: the header alone. Returns 0, or -EIO if out failed. */
+int thr_status_table(FILE *out, const struct thr_pool_snapshot *snaps,
+                     size_t n);
+
+/* Writes {"pools":[{"name","limit","in_use","waiting","peak","granted",
+ * "timeouts","refused","over","reclaimed","holders":[{"pid","fd","target",
+ * "held_ms"}]}]} on one line, keys in that order, then a newline. fd is -1
+ * when the slot has none. Returns 0, or -EIO if out failed. */
+int thr_status_json(FILE *out, const struct thr_pool_snapshot *snaps,
+                    size_t n);
+
+/* Writes s as a JSON string, quotes included: " and \ escaped, control
+ * characters as \b \f \n \r \t or \u00XX, DEL as \u007f, and each byte that
+ * is not part of valid UTF-8 (a target cut mid-character) as \ufffd, so that
+ * the output is always valid JSON. */
+void thr_status_json_string(FILE *out, const char *s);
+
+/* Formats a duration for people: "850ms", "12.3s", "4m05s", "2h07m",
+ * "3d04h" (rounded down). */
+void thr_status_duration(uint64_t ms, char *buf, size_t len);
+
+#endif

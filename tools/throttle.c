@@ -1,0 +1,394 @@
+/* throttle.c - runs a program with libthrottle preloaded:
+ * `throttle [-c FILE | -s SERVICE] [-q] [--] PROGRAM [ARGS...]`. The library
+ * is taken from next to this binary in the build tree or from the installed
+ * libdir, never from the current folder or a relative path. */
+#define _GNU_SOURCE
+#include "config.h"
+#include "exe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#if !defined(THR_LIBDIR) || !defined(THR_CONFDIR)
+#error "THR_LIBDIR (the installed libdir) and THR_CONFDIR must be defined"
+#endif
+
+#define LIB_NAME "libthrottle.so"
+#define EXIT_USAGE 2
+#define EXIT_CANNOT_RUN 126
+#define EXIT_NOT_FOUND 127
+
+static const char usage_line[] =
+	"usage: throttle [-c FILE | -s SERVICE] [-q] [--] PROGRAM [ARGS...]";
+
+static bool quiet;
+
+/* A usage error: the complaint and the usage line, as one line. */
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "throttle: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "; %s\n", usage_line);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+static void help(void)
+{
+	printf("%s\n\n"
+	       "Runs PROGRAM with libthrottle preloaded, so that its connect() "
+	       "and open()\ncalls take permits from the pools of its config.\n\n"
+	       "  -c, --config FILE     use this config file "
+	       "(THROTTLE_CONFIG)\n"
+	       "  -s, --service NAME    use the config of service NAME "
+	       "(THROTTLE_SERVICE)\n"
+	       "  -q, --quiet           no warnings, here or from the library "
+	       "(THROTTLE_QUIET=1)\n"
+	       "  -h, --help            show this help\n"
+	       "      --version         show the version\n\n"
+	       "Without -c or -s the library picks the config by program name."
+	       "\nExit status: PROGRAM's; 2 for a usage or config error, 126 "
+	       "when PROGRAM\ncannot be run, 127 when it is not found, 1 when "
+	       "the library is missing.\n", usage_line);
+}
+
+static void warn(const char *path, const char *what)
+{
+	if (!quiet)
+		fprintf(stderr, "throttle: warning: %s %s, so it will run "
+		        "unthrottled\n", path, what);
+}
+
+/* ---- the library -------------------------------------------------------- */
+
+/* The canonical path of candidate into out (PATH_MAX bytes), if it is a
+ * regular file. */
+static bool usable_library(const char *candidate, char *out)
+{
+	struct stat st;
+	return stat(candidate, &st) == 0 && S_ISREG(st.st_mode) &&
+	       realpath(candidate, out) != NULL;
+}
+
+/* Finds the library in the build tree, <folder of this binary>/../shim or
+ * <folder of this binary>/.. (where the top-level meson.build puts it), then
+ * in THR_LIBDIR. All are absolute: /proc/self/exe is the binary's real path.
+ * Returns 0, or -ENOENT after an error line naming where it looked. */
+static int find_library(char *out)
+{
+	static const char *const build_tree[] = { "/../shim/", "/../" };
+	char exe[PATH_MAX], candidate[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (exe[0] == '/' && slash) {
+			*slash = '\0';
+			for (size_t i = 0; i < 2; i++) {
+				snprintf(candidate, sizeof(candidate), "%s%s%s",
+				         exe, build_tree[i], LIB_NAME);
+				if (usable_library(candidate, out))
+					return 0;
+			}
+		}
+	} else {
+		snprintf(exe, sizeof(exe), "(unknown: /proc/self/exe: %s)",
+		         strerror(errno));
+	}
+	if (THR_LIBDIR[0] == '/' &&
+	    usable_library(THR_LIBDIR "/" LIB_NAME, out))
+		return 0;
+	fprintf(stderr, "throttle: cannot find %s in %s/../shim or %s/.. "
+	        "(build tree) or in %s\n", LIB_NAME, exe, exe, THR_LIBDIR);
+	return -ENOENT;
+}
+
+/* Is lib in the LD_PRELOAD list (separated by ':' or ' ', as ld.so reads
+ * it), by its own name or through a path that resolves to it? */
+static bool preload_has(const char *list, const char *lib)
+{
+	char *copy = strdup(list), *save = NULL, real[PATH_MAX];
+	bool found = false;
+	if (!copy)
+		return false;
+	for (char *t = strtok_r(copy, ": ", &save); t && !found;
+	     t = strtok_r(NULL, ": ", &save))
+		found = strcmp(t, lib) == 0 ||
+		        (t[0] == '/' && realpath(t, real) &&
+		         strcmp(real, lib) == 0);
+	free(copy);
+	return found;
+}
+
+static int set_env(const char *name, const char *value)
+{
+	return setenv(name, value, 1) < 0 ? -errno : 0;
+}
+
+/* Puts lib first in LD_PRELOAD, keeping what was there; nothing changes if
+ * it is already in the list. Returns 0 or -errno. */
+static int set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *v;
+	int r;
+
+	if (!old || !*old)
+		return set_env("LD_PRELOAD", lib);
+	if (preload_has(old, lib))
+		return 0;
+	if (asprintf(&v, "%s:%s", lib, old) < 0)
+		return -ENOMEM;
+	r = set_env("LD_PRELOAD", v);
+	free(v);
+	return r;
+}
+
+/* ---- the config --------------------------------------------------------- */
+
+/* Loads the config at path once, so that a missing or broken config is an
+ * error here rather than a silently unthrottled program. Returns 0, or
+ * EXIT_USAGE after a line. */
+static int check_config(const char *path)
+{
+	char err[512];
+	struct thr_config *cfg;
+	struct stat st;
+
+	int r = stat(path, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : 0;
+	if (r < 0) {
+		fprintf(stderr, "throttle: config file %s: %s\n", path,
+		        strerror(-r));
+		return EXIT_USAGE;
+	}
+	if (thr_config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "throttle: %s\n", err);
+		return EXIT_USAGE;
+	}
+	thr_config_free(cfg);
+	return 0;
+}
+
+/* -c FILE: file as an absolute path in out (PATH_MAX bytes), checked. The
+ * path is not canonicalised (symlinks are kept), since the config's relative
+ * includes are relative to its folder as named. */
+static int config_file(const char *file, char *out)
+{
+	char cwd[PATH_MAX];
+
+	while (file[0] == '.' && file[1] == '/')
+		file += 2;
+	if (file[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
+		fprintf(stderr, "throttle: cannot get the current folder: %s\n",
+		        strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (snprintf(out, PATH_MAX, "%s%s%s", file[0] == '/' ? "" : cwd,
+	             file[0] == '/' ? "" : "/", file) >= PATH_MAX) {
+		fprintf(stderr, "throttle: config file %s: %s\n", file,
+		        strerror(ENAMETOOLONG));
+		return EXIT_USAGE;
+	}
+	return check_config(out);
+}
+
+/* A service name is a plain file name, as the library requires. */
+static bool service_is_valid(const char *s)
+{
+	return s[0] && s[0] != '.' && !strchr(s, '/');
+}
+
+/* -s SERVICE: the file the library will read, THR_CONFDIR/SERVICE.conf,
+ * found as the library finds it, and checked. */
+static int service_file(const char *service)
+{
+	char path[PATH_MAX];
+	int r = service_is_valid(service) ? thr_config_locate(NULL, service,
+	        NULL, THR_CONFDIR, path, sizeof(path)) : -EINVAL;
+	if (r == -EINVAL)
+		return usage_error("bad service name '%s' (a file name, not "
+		                   "starting with '.')", service);
+	if (r < 0) {
+		fprintf(stderr, "throttle: service %s: %s\n", service,
+		        strerror(-r));
+		return EXIT_USAGE;
+	}
+	return check_config(path);
+}
+
+/* ---- the program -------------------------------------------------------- */
+
+/* Where execvp() will find prog, into out (PATH_MAX bytes): the same PATH
+ * walk (an empty entry is the current folder; no PATH means the system
+ * default). Only used to look at the file before running it. */
+static bool find_program(const char *prog, char *out)
+{
+	char def[256], *copy;
+	const char *path = getenv("PATH");
+	struct stat st;
+	bool found = false;
+
+	if (strchr(prog, '/'))
+		return snprintf(out, PATH_MAX, "%s", prog) < PATH_MAX;
+	if (!path) {
+		if (confstr(_CS_PATH, def, sizeof(def)) == 0)
+			return false;
+		path = def;
+	}
+	if (!(copy = strdup(path)))
+		return false;
+	/* strsep, unlike strtok, keeps empty entries */
+	for (char *p = copy, *dir; !found && (dir = strsep(&p, ":"));) {
+		if (snprintf(out, PATH_MAX, "%s/%s", *dir ? dir : ".", prog) >=
+		    PATH_MAX)
+			continue;
+		found = stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		        access(out, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+/* Warns, one line each, about what keeps the library out of path: no
+ * dynamic loader, or a set-ID or capability exec that puts the loader in
+ * secure-execution mode (which ignores LD_PRELOAD paths with slashes). What
+ * does not change our credentials is not warned about: a set-ID bit naming
+ * our own id, capabilities when we are root, anything on a nosuid mount. A
+ * file we cannot read is not looked into. */
+static void check_program(const char *path)
+{
+	struct stat st;
+	struct statvfs vfs;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (thr_exe_has_interp(fd) == 0)
+		warn(path, "is statically linked: libthrottle cannot load "
+		     "into it");
+	bool nosuid = fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
+	if (!nosuid && (st.st_mode & S_ISUID) && st.st_uid != geteuid())
+		warn(path, "is set-user-ID: the loader ignores LD_PRELOAD "
+		     "for it");
+	if (!nosuid && (st.st_mode & (S_ISGID | S_IXGRP)) ==
+	    (S_ISGID | S_IXGRP) && st.st_gid != getegid())
+		warn(path, "is set-group-ID: the loader ignores LD_PRELOAD "
+		     "for it");
+	/* root gains no capabilities, so its exec is not secure-execution */
+	if (!nosuid && !(getuid() == 0 && geteuid() == 0) &&
+	    fgetxattr(fd, "security.capability", NULL, 0) > 0)
+		warn(path, "has file capabilities: the loader ignores "
+		     "LD_PRELOAD for it");
+	close(fd);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "service", required_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char lib[PATH_MAX], config[PATH_MAX], program[PATH_MAX];
+	const char *file = NULL, *service = NULL;
+	char opt[3] = "-?";
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:c:s:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 's':
+			service = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			help();
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("throttle %s\n", THR_VERSION);
+			return EXIT_SUCCESS;
+		case ':':
+			opt[1] = (char)optopt;
+			return usage_error("option '%s' needs an argument",
+			                   optopt ? opt : argv[optind - 1]);
+		default:
+			opt[1] = (char)optopt;
+			return usage_error("unknown option '%s'",
+			                   optopt ? opt : argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no program given");
+	if (file && service)
+		return usage_error("-c and -s exclude each other");
+	if (file && (r = config_file(file, config)) != 0)
+		return r;
+	if (service && (r = service_file(service)) != 0)
+		return r;
+	if (find_library(lib) < 0)
+		return EXIT_FAILURE;
+	if (strpbrk(lib, ": ")) {
+		fprintf(stderr, "throttle: cannot preload %s: LD_PRELOAD "
+		        "splits paths at ':' and ' '\n", lib);
+		return EXIT_FAILURE;
+	}
+
+	r = set_preload(lib);
+	if (r == 0 && file) {
+		unsetenv("THROTTLE_SERVICE");
+		r = set_env("THROTTLE_CONFIG", config);
+	} else if (r == 0 && service) {
+		/* THROTTLE_CONFIG wins over THROTTLE_SERVICE in the library */
+		unsetenv("THROTTLE_CONFIG");
+		r = set_env("THROTTLE_SERVICE", service);
+	}
+	if (r == 0 && quiet)
+		r = set_env("THROTTLE_QUIET", "1");
+	if (r != 0) {
+		fprintf(stderr, "throttle: cannot set the environment: %s\n",
+		        strerror(-r));
+		return EXIT_FAILURE;
+	}
+
+	if (find_program(argv[optind], program))
+		check_program(program);
+	execvp(argv[optind], argv + optind);
+	r = errno;
+	if (r == ENOENT && !strchr(argv[optind], '/'))
+		fprintf(stderr, "throttle: %s: command not found\n",
+		        argv[optind]);
+	else
+		fprintf(stderr, "throttle: cannot run %s: %s\n", argv[optind],
+		        strerror(r));
+	return r == ENOENT || r == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+}

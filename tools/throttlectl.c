@@ -1,0 +1,255 @@
+/* throttlectl.c - the operator's view of pools: `throttlectl VERB [ARGS...]`.
+ * Verbs are a table of functions, so later ones (set-limit, reclaim, top,
+ * metrics, run) slot in beside status. Pools are only ever mapped read-only. */
+#define _GNU_SOURCE
+#include "pool.h"
+#include "status.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHM_DIR "/dev/shm"
+#define SEGMENT_PREFIX "throttle."
+#define EXIT_USAGE 2
+
+struct verb {
+	const char *name;
+	const char *args;       /* for the usage line */
+	const char *summary;    /* for --help */
+	int (*run)(int argc, char **argv); /* argv[0] is the verb */
+};
+
+static int verb_status(int argc, char **argv);
+
+static const struct verb verbs[] = {
+	{ "status", "[--json] [POOL...]",
+	  "show every pool you can read (or the named ones): limit, counters "
+	  "and holders", verb_status },
+};
+
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static void help(FILE *out)
+{
+	fprintf(out, "usage: throttlectl VERB [ARGS...]\n\nverbs:\n");
+	for (size_t i = 0; i < NVERBS; i++)
+		fprintf(out, "  %s %s\n      %s\n", verbs[i].name, verbs[i].args,
+		        verbs[i].summary);
+	fprintf(out, "\noptions:\n  -h, --help     show this help\n"
+	        "  --version      show the version\n"
+	        "\nexit status: 0 ok, 1 a named pool is missing or unreadable, "
+	        "2 usage\n");
+}
+
+/* A usage error: the complaint and the verb's usage line, as one line. */
+__attribute__((format(printf, 2, 3)))
+static int usage_error(const struct verb *v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "throttlectl: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (v)
+		fprintf(stderr, "; usage: throttlectl %s %s\n", v->name, v->args);
+	else
+		fprintf(stderr, "; usage: throttlectl VERB [ARGS...] "
+		        "(see throttlectl --help)\n");
+	return EXIT_USAGE;
+}
+
+/* getopt's '?': optopt names a bad short option, else arg is the bad word. */
+static int bad_option(const struct verb *v, const char *arg)
+{
+	char shortopt[3] = { '-', (char)optopt, '\0' };
+	return usage_error(v, "unknown option '%s'", optopt ? shortopt : arg);
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+/* The snapshots gathered so far. */
+struct snap_list {
+	struct thr_pool_snapshot *v;
+	size_t n, cap;
+};
+
+static void snap_list_free(struct snap_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		thr_pool_snapshot_free(&l->v[i]);
+	free(l->v);
+}
+
+/* Reads pool name into l. Returns 0, or -errno with err filled. */
+static int add_pool(struct snap_list *l, const char *name, char *err)
+{
+	struct thr_pool_opts opts = { .readonly = true };
+	struct thr_pool *pool;
+	int r;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct thr_pool_snapshot *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			snprintf(err, THR_POOL_ERR_LEN, "out of memory");
+			return -ENOMEM;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	r = thr_pool_open(name, &opts, &pool, err);
+	if (r < 0)
+		return r;
+	r = thr_pool_snapshot(pool, &l->v[l->n]);
+	thr_pool_close(pool);
+	if (r < 0) {
+		snprintf(err, THR_POOL_ERR_LEN, "pool '%s': cannot read it: %s",
+		         name, strerror(-r));
+		return r;
+	}
+	l->n++;
+	return 0;
+}
+
+static bool listed(const struct snap_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Every pool in /dev/shm the caller can read. Pools that are not readable,
+ * or vanish meanwhile, are skipped without a word; damaged ones get a
+ * warning. Returns 0, or EXIT_FAILURE when the folder cannot be read. */
+static int scan_pools(struct snap_list *l)
+{
+	const size_t plen = strlen(SEGMENT_PREFIX);
+	char err[THR_POOL_ERR_LEN];
+	DIR *dir = opendir(SHM_DIR);
+	struct dirent *d;
+
+	if (!dir) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "throttlectl: cannot read %s: %s\n", SHM_DIR,
+		        strerror(errno));
+		return EXIT_FAILURE;
+	}
+	while ((d = readdir(dir))) {
+		const char *name = d->d_name + plen;
+		if (strncmp(d->d_name, SEGMENT_PREFIX, plen) != 0 ||
+		    !thr_pool_name_is_valid(name))
+			continue;
+		int r = add_pool(l, name, err);
+		if (r == -ENOMEM) {
+			closedir(dir);
+			fprintf(stderr, "throttlectl: %s\n", err);
+			return EXIT_FAILURE;
+		}
+		if (r < 0 && r != -EACCES && r != -ENOENT)
+			fprintf(stderr, "throttlectl: warning: %s\n", err);
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* The pools named on the command line, once each. Returns 0, or
+ * EXIT_FAILURE after a line per pool that could not be read. */
+static int named_pools(struct snap_list *l, char **names, int n)
+{
+	char err[THR_POOL_ERR_LEN];
+	int status = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (listed(l, names[i]))
+			continue;
+		if (!thr_pool_name_is_valid(names[i])) {
+			fprintf(stderr, "throttlectl: no pool '%s': pool names "
+			        "are 1-64 of A-Z a-z 0-9 _ . -\n", names[i]);
+			status = EXIT_FAILURE;
+			continue;
+		}
+		int r = add_pool(l, names[i], err);
+		if (r == -ENOENT)
+			fprintf(stderr, "throttlectl: no pool '%s' (no %s/%s%s)\n",
+			        names[i], SHM_DIR, SEGMENT_PREFIX, names[i]);
+		else if (r < 0)
+			fprintf(stderr, "throttlectl: %s\n", err);
+		if (r < 0)
+			status = EXIT_FAILURE;
+	}
+	return status;
+}
+
+static int verb_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct verb *self = &verbs[0];
+	struct snap_list l = { 0 };
+	bool json = false;
+	int c, status;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("usage: throttlectl %s %s\n", self->name,
+			       self->args);
+			return EXIT_SUCCESS;
+		default:
+			return bad_option(self, argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		status = named_pools(&l, argv + optind, argc - optind);
+	else
+		status = scan_pools(&l);
+
+	thr_status_sort(l.v, l.n);
+	int r = json ? thr_status_json(stdout, l.v, l.n)
+	             : thr_status_table(stdout, l.v, l.n);
+	snap_list_free(&l);
+	if (r < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "throttlectl: cannot write the output: %s\n",
+		        strerror(errno));
+		return EXIT_FAILURE;
+	}
+	return status;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error(NULL, "no verb given");
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		help(stdout);
+		return EXIT_SUCCESS;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("throttlectl %s\n", THR_VERSION);
+		return EXIT_SUCCESS;
+	}
+	if (argv[1][0] == '-')
+		return usage_error(NULL, "unknown option '%s'", argv[1]);
+	for (size_t i = 0; i < NVERBS; i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return verbs[i].run(argc - 1, argv + 1);
+	return usage_error(NULL, "unknown verb '%s'", argv[1]);
+}
