@@ -161,6 +161,11 @@ static bool gmatch(const char *pat, const char *s, size_t n)
 	struct gstate g = { .star_p = NONE, .deep_p = NONE };
 	size_t adv;
 
+	/* Most patterns open with a literal folder: compare it in one go. */
+	size_t lit = strcspn(pat, "*?[");
+	if (lit > n || memcmp(pat, s, lit) != 0)
+		return false;
+	g.p = g.i = lit;
 	for (;;) {
 		if (pat[g.p] == '\0' && g.i == n)
 			return true;

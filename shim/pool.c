@@ -798,3 +798,36 @@ int thr_pool_unlink(const char *name, const char *dir)
 	errno = saved;
 	return r;
 }
+
+/* ---- the shim's bookkeeping ------------------------------------------------ */
+
+int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd)
+{
+	if (!holds(pool, hold))
+		return -ESTALE;
+	pool->shm->holders[holder_of(hold)].fd = fd;
+	return 0;
+}
+
+int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
+                  size_t max)
+{
+	int saved = errno;
+	struct thr_proc_id id;
+	struct thr_shm_pool *shm = pool->shm;
+	size_t n = 0;
+	/* Most processes hold nothing yet: look before registering. */
+	int r = thr_proc_self(&id);
+	for (uint32_t i = 0; r == 0 && i < THR_HOLDERS && n < max; i++) {
+		struct thr_shm_holder *h = &shm->holders[i];
+		if (thr_load(&h->state) != THR_HOLDER_LIVE ||
+		    h->slot >= THR_SLOTS || !is_proc(shm, h->proc, &id))
+			continue;
+		if (n == 0 && (r = register_self(pool)) < 0)
+			break;
+		ret_holds[n] = hold_of(i, h->slot);
+		ret_fds[n++] = h->fd;
+	}
+	errno = saved;
+	return r < 0 ? r : (int)n;
+}

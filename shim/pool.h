@@ -124,6 +124,17 @@ int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid,
  * Returns 0 and *ret_hold, or -ESTALE if the slot is no longer held. */
 int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, uint32_t *ret_hold);
 
+/* Records fd as the descriptor of this process's record hold (open()
+ * learns its fd only after the slot is taken). Returns 0 or -ESTALE.
+ * Async-signal-safe: one store to our own record. */
+int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd);
+
+/* The records this very process (same pid and start time, so across exec
+ * too) holds in pool: up to max handles and their descriptors. Returns how
+ * many, or -errno. For the shim after exec; not async-signal-safe. */
+int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
+                  size_t max);
+
 /* Sets the limit, 1..THR_SLOTS. Growing hands the new slots to waiters at
  * once; shrinking revokes nothing: in_use drains to the new limit. */
 int thr_pool_set_limit(struct thr_pool *pool, uint32_t limit);

@@ -1,0 +1,134 @@
+/* fdtable.c - descriptor -> description map and the descriptions themselves,
+ * in memory mapped at start-up. Every operation is a few atomics, so close()
+ * of an untracked descriptor costs one load; never allocates or locks. */
+#include "fdtable.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+/* refs value while the last holder releases the slots, so that the entry is
+ * not handed out again before its holds have been read. */
+#define DYING UINT32_C(0x80000000)
+
+static uint32_t *fds;           /* fd -> description id, 0 for none */
+static int nfds;
+static int high;                /* one more than the highest fd attached */
+static struct thr_fd_desc descs[THR_FD_DESCS];
+
+int thr_fdtable_init(void)
+{
+	struct rlimit rl;
+	rlim_t n = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = rl.rlim_max;
+	if (n > (1u << 20) || n == RLIM_INFINITY)
+		n = 1u << 20;
+	if (n < 1024)
+		n = 1024;
+	/* Untouched pages cost nothing: only fds actually gated touch them. */
+	void *p = mmap(NULL, n * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	fds = p;
+	__atomic_store_n(&nfds, (int)n, __ATOMIC_RELEASE);
+	return 0;
+}
+
+uint32_t thr_fdtable_get(int fd)
+{
+	if ((unsigned)fd >= (unsigned)__atomic_load_n(&nfds, __ATOMIC_ACQUIRE))
+		return 0;
+	return __atomic_load_n(&fds[fd], __ATOMIC_ACQUIRE);
+}
+
+uint32_t thr_fdtable_detach(int fd)
+{
+	if ((unsigned)fd >= (unsigned)__atomic_load_n(&nfds, __ATOMIC_ACQUIRE))
+		return 0;
+	if (!__atomic_load_n(&fds[fd], __ATOMIC_RELAXED))
+		return 0;
+	return __atomic_exchange_n(&fds[fd], 0, __ATOMIC_ACQ_REL);
+}
+
+bool thr_fdtable_attach(int fd, uint32_t d)
+{
+	if ((unsigned)fd >= (unsigned)__atomic_load_n(&nfds, __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_store_n(&fds[fd], d, __ATOMIC_RELEASE);
+	int h = __atomic_load_n(&high, __ATOMIC_RELAXED);
+	while (fd >= h && !__atomic_compare_exchange_n(&high, &h, fd + 1, true,
+	                                               __ATOMIC_RELAXED,
+	                                               __ATOMIC_RELAXED))
+		;
+	return true;
+}
+
+uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
+                         uint32_t n)
+{
+	for (uint32_t i = 0; i < THR_FD_DESCS; i++) {
+		uint32_t zero = 0;
+		if (!__atomic_compare_exchange_n(&descs[i].refs, &zero, 1, false,
+		                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		for (uint32_t k = 0; k < n; k++) {
+			descs[i].pool[k] = pool[k];
+			descs[i].hold[k] = hold[k];
+		}
+		descs[i].n = n;
+		return i + 1;
+	}
+	return 0;
+}
+
+struct thr_fd_desc *thr_fdtable_desc(uint32_t d)
+{
+	return d && d <= THR_FD_DESCS ? &descs[d - 1] : NULL;
+}
+
+void thr_fdtable_ref(uint32_t d)
+{
+	if (d && d <= THR_FD_DESCS)
+		__atomic_add_fetch(&descs[d - 1].refs, 1, __ATOMIC_ACQ_REL);
+}
+
+bool thr_fdtable_unref(uint32_t d)
+{
+	if (!d || d > THR_FD_DESCS)
+		return false;
+	uint32_t *refs = &descs[d - 1].refs, r = __atomic_load_n(refs,
+	                                                         __ATOMIC_ACQUIRE);
+	uint32_t next;
+	do {
+		if (r == 0 || (r & DYING))
+			return false;
+		next = r == 1 ? DYING : r - 1;
+	} while (!__atomic_compare_exchange_n(refs, &r, next, false,
+	                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return next == DYING;
+}
+
+void thr_fdtable_free(uint32_t d)
+{
+	if (d && d <= THR_FD_DESCS) {
+		descs[d - 1].n = 0;
+		__atomic_store_n(&descs[d - 1].refs, 0, __ATOMIC_RELEASE);
+	}
+}
+
+int thr_fdtable_high(void)
+{
+	return __atomic_load_n(&high, __ATOMIC_ACQUIRE);
+}
+
+void thr_fdtable_each(void (*fn)(uint32_t d, void *ctx), void *ctx)
+{
+	for (uint32_t i = 0; i < THR_FD_DESCS; i++) {
+		uint32_t r = __atomic_load_n(&descs[i].refs, __ATOMIC_ACQUIRE);
+		if (r && !(r & DYING))
+			fn(i + 1, ctx);
+	}
+}

@@ -1,0 +1,435 @@
+/* gate.c - the policy between the hooks and the pools: which calls match,
+ * how a full pool is met (wait, fail, observe, timeout), and who holds a
+ * slot until when. Code reachable from close() and dup2() stays free of
+ * allocation, stdio and locks; everything else runs under the guard. */
+#define _GNU_SOURCE
+#include "gate.h"
+
+#include "guard.h"
+#include "init.h"
+#include "log.h"
+#include "match.h"
+#include "real.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+enum kind { KIND_OPEN, KIND_CONNECT };
+
+static void give_back(const struct thr_init_state *st,
+                      const struct thr_gate_ticket *t, bool only_call)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		if (!only_call || t->call[i])
+			thr_pool_release(st->pools[t->pool[i]].pool, t->hold[i]);
+}
+
+static int refusal(const struct thr_config_pool *c, enum kind k, int why)
+{
+	if (why == -EINTR)
+		return -EINTR;
+	if (c->err)
+		return -c->err;
+	if (k == KIND_OPEN)
+		return -ENFILE;
+	return why == -ETIMEDOUT ? -ETIMEDOUT : -EAGAIN;
+}
+
+static struct thr_pool_req request(const struct thr_config_pool *c,
+                                   bool nonblocking, int fd,
+                                   const char *target)
+{
+	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = fd,
+	                            .target = target };
+	if (c->on_full == THR_FULL_FAIL || (nonblocking && c->nonblocking_fail))
+		req.mode = THR_POOL_TRY;
+	else if (c->on_full == THR_FULL_OBSERVE)
+		req.mode = THR_POOL_OBSERVE;
+	else if (c->timeout_ms) {
+		clock_gettime(CLOCK_MONOTONIC, &req.deadline);
+		uint64_t ns = (uint64_t)req.deadline.tv_nsec +
+		              (c->timeout_ms % 1000) * 1000000ull;
+		req.deadline.tv_sec += (time_t)(c->timeout_ms / 1000 +
+		                                ns / 1000000000ull);
+		req.deadline.tv_nsec = (long)(ns % 1000000000ull);
+		req.mode = THR_POOL_DEADLINE;
+	}
+	return req;
+}
+
+/* A pool that cannot be used: its segment was refused or broke later. */
+static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
+                  int why)
+{
+	if (!__atomic_exchange_n(&gp->reported, 1, __ATOMIC_RELAXED))
+		thr_log("pool '%s': %s; %s", gp->conf->name, strerror(-why),
+		        st->fail_closed ? "refusing its calls (on-error = closed)"
+		                        : "running unthrottled");
+	return st->fail_closed ? -EACCES : 0;
+}
+
+/* Takes a slot in each matching pool, in the global (name) order, all or
+ * nothing: a refusal gives back what was taken. */
+static int take_slots(const struct thr_init_state *st, const bool *match,
+                      enum kind k, int fd, bool nonblocking,
+                      const char *target, struct thr_gate_ticket *t)
+{
+	for (size_t i = 0; i < st->npools && t->n < THR_FD_MAX_HOLDS; i++) {
+		if (!match[i])
+			continue;
+		struct thr_gate_pool *gp = &st->pools[i];
+		const struct thr_config_pool *c = gp->conf;
+		int r = gp->pool ? 0 : broken(st, gp, -EIO);
+		struct thr_pool_req req = request(c, nonblocking, fd, target);
+		uint32_t hold;
+		if (r == 0 && gp->pool)
+			r = thr_pool_acquire(gp->pool, &req, &hold);
+		if (r == 0 && gp->pool) {
+			t->pool[t->n] = (uint16_t)i;
+			t->hold[t->n] = hold;
+			t->call[t->n++] = c->hold == THR_HOLD_CALL;
+			continue;
+		}
+		if (r == -EAGAIN && req.mode == THR_POOL_OBSERVE)
+			continue;
+		if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)
+			r = refusal(c, k, r);
+		else if (r < 0 && r != -EACCES)
+			r = broken(st, gp, r);
+		if (r < 0) {
+			give_back(st, t, false);
+			t->n = 0;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The engine and /proc reads run under the guard, so that their own opens
+ * pass through; errno is the host program's. */
+static int take(const struct thr_init_state *st, const bool *match,
+                enum kind k, int fd, bool nonblocking, const char *target,
+                struct thr_gate_ticket *t)
+{
+	int saved = errno;
+	thr_guard_enter();
+	int r = take_slots(st, match, k, fd, nonblocking, target, t);
+	thr_guard_leave();
+	errno = saved;
+	return r;
+}
+
+/* The absolute, normalised form of path as open() would see it. */
+static int absolute(int dirfd, const char *path, char *out, size_t len)
+{
+	char base[PATH_MAX];
+	if (path[0] == '/')
+		return thr_match_normalize(NULL, path, out, len);
+	if (dirfd == AT_FDCWD) {
+		if (!getcwd(base, sizeof(base)))
+			return -errno;
+	} else {
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+		ssize_t n = readlink(link, base, sizeof(base) - 1);
+		if (n <= 0 || base[0] != '/')
+			return -EBADF;
+		base[n] = '\0';
+	}
+	return thr_match_normalize(base, path, out, len);
+}
+
+static bool match_path(const struct thr_config_pool *c, const char *path)
+{
+	for (size_t i = 0; i < c->nopen; i++)
+		if (thr_match_glob(c->open[i], path))
+			return true;
+	return false;
+}
+
+/* An absolute path with no "//", "/." or trailing '/' is its own
+ * normal form, and most paths are: they skip the copy. */
+static bool is_normal(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	const char *p = path;
+	for (; *p; p++)
+		if (*p == '/' && (p[1] == '/' || p[1] == '.'))
+			return false;
+	return p - path == 1 || p[-1] != '/';
+}
+
+static int match_open(const struct thr_init_state *st, const char *norm,
+                      struct thr_gate_ticket *t)
+{
+	bool match[THR_GATE_MAX_POOLS];
+	bool any = false;
+	for (size_t i = 0; i < st->npools; i++)
+		any |= match[i] = match_path(st->pools[i].conf, norm);
+	return any ? take(st, match, KIND_OPEN, -1, false, norm, t) : 0;
+}
+
+/* Kept apart so that the common case does not pay for a PATH_MAX frame. */
+__attribute__((noinline))
+static int match_open_slow(const struct thr_init_state *st, int dirfd,
+                           const char *path, struct thr_gate_ticket *t)
+{
+	char norm[PATH_MAX];
+	int saved = errno;
+	thr_guard_enter();
+	int r = absolute(dirfd, path, norm, sizeof(norm));
+	thr_guard_leave();
+	errno = saved;
+	if (r < 0)
+		return 0; /* open() will fail or we cannot tell: not ours */
+	return match_open(st, norm, t);
+}
+
+static int open_begin(const struct thr_init_state *st, int dirfd,
+                      const char *path, struct thr_gate_ticket *t)
+{
+	return is_normal(path) ? match_open(st, path, t)
+	                       : match_open_slow(st, dirfd, path, t);
+}
+
+int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
+{
+	t->n = 0;
+	if (thr_guard_active() || !path)
+		return 0;
+	const struct thr_init_state *st = thr_init();
+	if (st->mode == THR_MODE_DENY_ALL)
+		return -EACCES;
+	if (st->mode != THR_MODE_ACTIVE || !st->any_open)
+		return 0;
+	return open_begin(st, dirfd, path, t);
+}
+
+/* "10.0.0.5:5432", "[::1]:8000" or "unix:/run/x.sock", for the records. */
+static void describe(const struct sockaddr *sa, socklen_t len, char *out,
+                     size_t n)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(out, n, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6 &&
+	           len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		snprintf(out, n, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	} else if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const void *)sa;
+		size_t plen = len > offsetof(struct sockaddr_un, sun_path)
+		              ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+		if (plen > sizeof(un->sun_path))
+			plen = sizeof(un->sun_path);
+		if (plen && un->sun_path[0] == '\0')
+			snprintf(out, n, "unix:@%.*s", (int)plen - 1,
+			         un->sun_path + 1);
+		else
+			snprintf(out, n, "unix:%.*s", (int)strnlen(un->sun_path, plen),
+			         un->sun_path);
+	} else {
+		snprintf(out, n, "family %d", sa->sa_family);
+	}
+}
+
+static bool match_dest(const struct thr_config_pool *c,
+                       const struct sockaddr *sa, socklen_t len)
+{
+	for (size_t i = 0; i < c->nconnect; i++)
+		if (thr_match_dest_matches(&c->connect[i], sa, len))
+			return true;
+	return false;
+}
+
+static int connect_begin(const struct thr_init_state *st, int fd,
+                         const struct sockaddr *sa, socklen_t len,
+                         struct thr_gate_ticket *t)
+{
+	bool match[THR_GATE_MAX_POOLS];
+	bool any = false, nonblocking = false;
+	for (size_t i = 0; i < st->npools; i++) {
+		any |= match[i] = match_dest(st->pools[i].conf, sa, len);
+		nonblocking |= match[i] && st->pools[i].conf->nonblocking_fail;
+	}
+	if (!any)
+		return 0;
+	if (nonblocking) {
+		int saved = errno;
+		nonblocking = (thr_real_get()->fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+		errno = saved;
+	}
+	char target[128];
+	describe(sa, len, target, sizeof(target));
+	return take(st, match, KIND_CONNECT, fd, nonblocking, target, t);
+}
+
+int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
+                           struct thr_gate_ticket *t)
+{
+	t->n = 0;
+	if (thr_guard_active() || !sa || len < sizeof(sa_family_t))
+		return 0;
+	const struct thr_init_state *st = thr_init();
+	if (st->mode == THR_MODE_DENY_ALL)
+		return -EACCES;
+	if (st->mode != THR_MODE_ACTIVE || !st->any_connect ||
+	    thr_fdtable_get(fd))
+		return 0;
+	return connect_begin(st, fd, sa, len, t);
+}
+
+void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
+{
+	if (!t->n)
+		return;
+	const struct thr_init_state *st = thr_init();
+	int saved = errno;
+	struct thr_gate_ticket keep = { 0 };
+	give_back(st, t, ok);
+	for (uint32_t i = 0; ok && i < t->n; i++) {
+		if (t->call[i])
+			continue;
+		thr_pool_set_fd(st->pools[t->pool[i]].pool, t->hold[i], fd);
+		keep.pool[keep.n] = t->pool[i];
+		keep.hold[keep.n++] = t->hold[i];
+	}
+	if (keep.n) {
+		/* A stale entry means the fd was closed behind our back. */
+		thr_gate_drop(thr_fdtable_detach(fd));
+		uint32_t d = thr_fdtable_new(keep.pool, keep.hold, keep.n);
+		if (!d || !thr_fdtable_attach(fd, d)) {
+			give_back(st, &keep, false);
+			thr_fdtable_free(d);
+		}
+	}
+	errno = saved;
+}
+
+void thr_gate_drop(uint32_t d)
+{
+	if (!d || !thr_fdtable_unref(d))
+		return;
+	const struct thr_init_state *st = thr_init();
+	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	for (uint32_t i = 0; desc && i < desc->n; i++)
+		if (desc->pool[i] < st->npools && st->pools[desc->pool[i]].pool)
+			thr_pool_release(st->pools[desc->pool[i]].pool,
+			                 desc->hold[i]);
+	thr_fdtable_free(d);
+}
+
+uint32_t thr_gate_dup_begin(int oldfd)
+{
+	uint32_t d = thr_fdtable_get(oldfd);
+	thr_fdtable_ref(d);
+	return d;
+}
+
+void thr_gate_dup_end(uint32_t d, int newfd)
+{
+	if (!d)
+		return;
+	if (newfd < 0 || !thr_fdtable_attach(newfd, d))
+		thr_gate_drop(d);
+}
+
+void thr_gate_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
+                         uint32_t *ret_victim)
+{
+	*ret_d = oldfd == newfd ? 0 : thr_gate_dup_begin(oldfd);
+	*ret_victim = oldfd == newfd ? 0 : thr_fdtable_detach(newfd);
+}
+
+void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok)
+{
+	if (!ok) {
+		/* newfd was left as it was: so is its entry. */
+		if (victim)
+			thr_fdtable_attach(newfd, victim);
+		thr_gate_drop(d);
+		return;
+	}
+	thr_gate_drop(victim);
+	thr_gate_dup_end(d, newfd);
+}
+
+/* Closes [first, last] in pieces, each ending after at most 32 tracked
+ * descriptors, so their entries fit on the stack without allocation. */
+int thr_gate_close_range(unsigned first, unsigned last, int flags)
+{
+	const struct thr_real *real = thr_real_get();
+	unsigned high = (unsigned)thr_fdtable_high();
+	for (;;) {
+		uint32_t ds[32];
+		unsigned n = 0, end = first;
+		for (; end <= last && end < high && n < 32; end++)
+			if ((ds[n] = thr_fdtable_detach((int)end)))
+				n++;
+		if (end > last || end >= high)
+			end = last;
+		else
+			end--;
+		int r = real->close_range ? real->close_range(first, end, flags)
+		                          : -1;
+		int e = errno;
+		for (unsigned i = 0; i < n; i++)
+			thr_gate_drop(ds[i]);
+		errno = e;
+		if (r < 0 || end == last)
+			return r;
+		first = end + 1;
+	}
+}
+
+void thr_gate_sweep(void)
+{
+	int saved = errno;
+	int high = thr_fdtable_high();
+	for (int fd = 0; fd < high; fd++)
+		if (thr_fdtable_get(fd) &&
+		    thr_real_get()->fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+			thr_gate_drop(thr_fdtable_detach(fd));
+	errno = saved;
+}
+
+static void cohold(uint32_t d, void *ctx)
+{
+	const struct thr_init_state *st = thr_init();
+	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	pid_t child = *(pid_t *)ctx;
+	for (uint32_t i = 0; i < desc->n; i++) {
+		struct thr_pool *p = desc->pool[i] < st->npools
+		                     ? st->pools[desc->pool[i]].pool : NULL;
+		uint32_t mine;
+		if (!p)
+			continue;
+		if (child > 0)
+			thr_pool_cohold(p, desc->hold[i], child, &mine);
+		else if (thr_pool_adopt(p, desc->hold[i], &mine) == 0)
+			desc->hold[i] = mine;
+	}
+}
+
+void thr_gate_forked(pid_t pid)
+{
+	if (thr_init()->mode != THR_MODE_ACTIVE)
+		return;
+	int saved = errno;
+	thr_guard_enter();
+	thr_fdtable_each(cohold, &pid);
+	thr_guard_leave();
+	errno = saved;
+}

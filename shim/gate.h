@@ -1,0 +1,83 @@
+/* gate.h - what every hook calls: take slots before a gated call, keep them
+ * on the descriptor it returns or give them back, and follow descriptors
+ * through dup, close, fork and exec. Functions return 0 or -errno and keep
+ * errno as they found it; only hooks.c sets errno. */
+#ifndef THR_GATE_H
+#define THR_GATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "fdtable.h"
+
+/* Slots taken for one call, in one pool each. */
+struct thr_gate_ticket {
+	uint32_t n;
+	uint16_t pool[THR_FD_MAX_HOLDS];
+	uint32_t hold[THR_FD_MAX_HOLDS];
+	bool call[THR_FD_MAX_HOLDS];    /* hold = call: give back on return */
+};
+
+/* What this process gates, for hooks to skip the gate in one load: set
+ * once loading is done; until then every bit is set, so that the first
+ * call goes through the gate and loads the config. */
+enum { THR_GATE_OPEN = 1, THR_GATE_CONNECT = 2 };
+extern unsigned char thr_gate_wants;
+
+static inline bool thr_gate_wants_open(void)
+{
+	return __atomic_load_n(&thr_gate_wants, __ATOMIC_RELAXED) & THR_GATE_OPEN;
+}
+
+static inline bool thr_gate_wants_connect(void)
+{
+	return __atomic_load_n(&thr_gate_wants, __ATOMIC_RELAXED) &
+	       THR_GATE_CONNECT;
+}
+
+/* Before open()/openat()/fopen() of path (relative to dirfd): takes a slot
+ * in every pool whose patterns match. Returns 0 (go ahead; t may be empty)
+ * or -errno to fail the call with: the pool's policy errno, -EINTR, or
+ * -EACCES (on-error = closed). Blocks as the pool's policy says. */
+int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t);
+
+/* Before connect(fd, sa): the same for connect patterns. An fd that holds
+ * slots already (a connect in progress) is let through. */
+int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
+                           struct thr_gate_ticket *t);
+
+/* After the call: ok with descriptor fd keeps the slots on fd (hold =
+ * descriptor), otherwise they are given back. */
+void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok);
+
+/* close(): detach fd before the real close, drop after it. Async-signal-
+ * safe; an untracked fd costs one load. */
+static inline uint32_t thr_gate_detach(int fd)
+{
+	return thr_fdtable_detach(fd);
+}
+void thr_gate_drop(uint32_t d);
+
+/* dup()/fcntl(F_DUPFD): reference before, attach or drop after. */
+uint32_t thr_gate_dup_begin(int oldfd);
+void thr_gate_dup_end(uint32_t d, int newfd);
+
+/* dup2()/dup3() onto a tracked newfd close it implicitly. */
+void thr_gate_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
+                         uint32_t *ret_victim);
+void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok);
+
+/* close_range()/closefrom(): closes [first, last] with real_close_range,
+ * releasing tracked descriptors in it. Async-signal-safe. */
+int thr_gate_close_range(unsigned first, unsigned last, int flags);
+
+/* After fcloseall(): gives back slots of descriptors now closed. */
+void thr_gate_sweep(void);
+
+/* After fork(): the child becomes co-holder of every slot (from both
+ * sides, so whichever runs first does it). */
+void thr_gate_forked(pid_t pid);
+
+#endif

@@ -1,0 +1,321 @@
+/* hooks.c - the libc names the shim exports, and nothing else. Each takes
+ * its arguments, asks gate.c, makes the real call and sets errno the way
+ * libc would; none may allocate, print, or change errno on success. */
+#define _GNU_SOURCE
+#include "gate.h"
+#include "real.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* glibc declares these only inside its fortify headers. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+/* O_TMPFILE includes O_DIRECTORY, so test all of its bits. */
+#define NEEDS_MODE(flags) \
+	(((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE)
+
+#define MODE_ARG(flags, mode) do { \
+	if (NEEDS_MODE(flags)) { \
+		va_list ap; \
+		va_start(ap, flags); \
+		mode = va_arg(ap, mode_t); \
+		va_end(ap); \
+	} \
+} while (0)
+
+static int refuse(int r)
+{
+	errno = -r;
+	return -1;
+}
+
+__attribute__((noinline))
+static int gated_openat(int (*real)(int, const char *, int, ...), int dirfd,
+                        const char *path, int flags, mode_t mode)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_open_begin(dirfd, path, &t);
+	if (r < 0)
+		return refuse(r);
+	int fd = real(dirfd, path, flags, mode);
+	thr_gate_finish(&t, fd, fd >= 0);
+	return fd;
+}
+
+__attribute__((noinline))
+static int gated_open(int (*real)(const char *, int, ...), const char *path,
+                      int flags, mode_t mode)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_open_begin(AT_FDCWD, path, &t);
+	if (r < 0)
+		return refuse(r);
+	int fd = real(path, flags, mode);
+	thr_gate_finish(&t, fd, fd >= 0);
+	return fd;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	MODE_ARG(flags, mode);
+	if (!thr_gate_wants_open())
+		return thr_real_get()->open(path, flags, mode);
+	return gated_open(thr_real_get()->open, path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	MODE_ARG(flags, mode);
+	if (!thr_gate_wants_open())
+		return thr_real_get()->open64(path, flags, mode);
+	return gated_open(thr_real_get()->open64, path, flags, mode);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	MODE_ARG(flags, mode);
+	if (!thr_gate_wants_open())
+		return thr_real_get()->openat(dirfd, path, flags, mode);
+	return gated_openat(thr_real_get()->openat, dirfd, path, flags, mode);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	MODE_ARG(flags, mode);
+	if (!thr_gate_wants_open())
+		return thr_real_get()->openat64(dirfd, path, flags, mode);
+	return gated_openat(thr_real_get()->openat64, dirfd, path, flags, mode);
+}
+
+/* The _FORTIFY_SOURCE entry points: called without a mode, by contract. */
+EXPORT int __open_2(const char *path, int flags)
+{
+	return gated_open(thr_real_get()->open, path, flags, 0);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	return gated_open(thr_real_get()->open64, path, flags, 0);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return gated_openat(thr_real_get()->openat, dirfd, path, flags, 0);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return gated_openat(thr_real_get()->openat64, dirfd, path, flags, 0);
+}
+
+EXPORT int creat(const char *path, mode_t mode)
+{
+	return gated_open(thr_real_get()->open, path,
+	                  O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+EXPORT int creat64(const char *path, mode_t mode)
+{
+	return gated_open(thr_real_get()->open64, path,
+	                  O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+static FILE *gated_fopen(FILE *(*real)(const char *, const char *),
+                         const char *path, const char *how)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_open_begin(AT_FDCWD, path, &t);
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	FILE *f = real(path, how);
+	thr_gate_finish(&t, f ? fileno(f) : -1, f != NULL);
+	return f;
+}
+
+EXPORT FILE *fopen(const char *path, const char *how)
+{
+	return gated_fopen(thr_real_get()->fopen, path, how);
+}
+
+EXPORT FILE *fopen64(const char *path, const char *how)
+{
+	return gated_fopen(thr_real_get()->fopen64, path, how);
+}
+
+/* freopen closes the stream's descriptor and opens path, usually on the
+ * same number: the old slots go, the new ones stay. */
+static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
+                           const char *path, const char *how, FILE *f)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_open_begin(AT_FDCWD, path, &t);
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	int old = path && f ? fileno(f) : -1;
+	uint32_t d = old >= 0 ? thr_gate_detach(old) : 0;
+	FILE *nf = real(path, how, f);
+	thr_gate_drop(d);
+	thr_gate_finish(&t, nf ? fileno(nf) : -1, nf != NULL);
+	return nf;
+}
+
+EXPORT FILE *freopen(const char *path, const char *how, FILE *f)
+{
+	return gated_freopen(thr_real_get()->freopen, path, how, f);
+}
+
+EXPORT FILE *freopen64(const char *path, const char *how, FILE *f)
+{
+	return gated_freopen(thr_real_get()->freopen64, path, how, f);
+}
+
+/* Untracked descriptors go straight to libc: nothing runs after the
+ * system call, where caches are cold. */
+EXPORT int close(int fd)
+{
+	uint32_t d = thr_gate_detach(fd);
+	if (!d)
+		return thr_real_get()->close(fd);
+	int r = thr_real_get()->close(fd);
+	thr_gate_drop(d);
+	return r;
+}
+
+EXPORT int fclose(FILE *f)
+{
+	int fd = f ? fileno(f) : -1;
+	uint32_t d = fd >= 0 ? thr_gate_detach(fd) : 0;
+	int r = thr_real_get()->fclose(f);
+	thr_gate_drop(d);
+	return r;
+}
+
+EXPORT int fcloseall(void)
+{
+	int r = thr_real_get()->fcloseall();
+	thr_gate_sweep();
+	return r;
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	if (flags & CLOSE_RANGE_CLOEXEC)
+		return thr_real_get()->close_range(first, last, flags);
+	return thr_gate_close_range(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	if (lowfd < 0)
+		lowfd = 0;
+	if (thr_gate_close_range((unsigned)lowfd, ~0u, 0) < 0 &&
+	    thr_real_get()->closefrom)
+		thr_real_get()->closefrom(lowfd);
+}
+
+EXPORT int dup(int oldfd)
+{
+	uint32_t d = thr_gate_dup_begin(oldfd);
+	if (!d)
+		return thr_real_get()->dup(oldfd);
+	int fd = thr_real_get()->dup(oldfd);
+	thr_gate_dup_end(d, fd);
+	return fd;
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	uint32_t d, victim;
+	thr_gate_dup2_begin(oldfd, newfd, &d, &victim);
+	int fd = thr_real_get()->dup2(oldfd, newfd);
+	thr_gate_dup2_end(d, victim, newfd, fd >= 0);
+	return fd;
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	uint32_t d, victim;
+	thr_gate_dup2_begin(oldfd, newfd, &d, &victim);
+	int fd = thr_real_get()->dup3(oldfd, newfd, flags);
+	thr_gate_dup2_end(d, victim, newfd, fd >= 0);
+	return fd;
+}
+
+/* Every fcntl argument is an int or a pointer: pass one word through. */
+static int gated_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return real(fd, cmd, arg);
+	uint32_t d = thr_gate_dup_begin(fd);
+	int nfd = real(fd, cmd, arg);
+	thr_gate_dup_end(d, nfd);
+	return nfd;
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return gated_fcntl(thr_real_get()->fcntl, fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return gated_fcntl(thr_real_get()->fcntl64, fd, cmd, arg);
+}
+
+/* With _GNU_SOURCE, glibc declares the address as a transparent union. */
+EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	const struct sockaddr *sa = addr.__sockaddr__;
+	if (!thr_gate_wants_connect())
+		return thr_real_get()->connect(fd, sa, len);
+	struct thr_gate_ticket t;
+	int r = thr_gate_connect_begin(fd, sa, len, &t);
+	if (r < 0)
+		return refuse(r);
+	if (!t.n)
+		return thr_real_get()->connect(fd, sa, len);
+	r = thr_real_get()->connect(fd, sa, len);
+	/* In progress (non-blocking, or interrupted) is connected enough. */
+	thr_gate_finish(&t, fd, r == 0 || errno == EINPROGRESS || errno == EINTR);
+	return r;
+}
+
+EXPORT pid_t fork(void)
+{
+	pid_t pid = thr_real_get()->fork();
+	if (pid >= 0)
+		thr_gate_forked(pid);
+	return pid;
+}
+
+/* A vfork child borrows its parent's memory, where our tables live: give
+ * it a copy of its own, at the cost of a real fork. */
+EXPORT pid_t vfork(void)
+{
+	return fork();
+}

@@ -1,0 +1,187 @@
+/* init.c - reading the environment once, loading the config, attaching the
+ * pools, and taking back the slots a pre-exec image of this process held.
+ * Never exits, never writes to stdout, and leaves errno as it found it. */
+#define _GNU_SOURCE
+#include "init.h"
+
+#include "fdtable.h"
+#include "gate.h"
+#include "guard.h"
+#include "log.h"
+#include "real.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef THR_CONFDIR
+#define THR_CONFDIR "/etc/throttle"
+#endif
+
+__thread int thr_guard_depth;
+unsigned char thr_gate_wants = THR_GATE_OPEN | THR_GATE_CONNECT;
+static struct thr_init_state state;
+static int phase; /* 0 not started, 1 loading, 2 loaded */
+
+/* A config that does not parse says nothing reliable, except perhaps that
+ * its author asked to fail closed: look for that line alone. */
+static bool asks_closed(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[256];
+	bool closed = false;
+	while (f && !closed && fgets(line, sizeof(line), f)) {
+		char *p = line, *q = line;
+		for (; *p && *p != '#'; p++)
+			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '"')
+				*q++ = *p;
+		*q = '\0';
+		closed = strcmp(line, "on-error=closed") == 0;
+	}
+	if (f)
+		fclose(f);
+	return closed;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct thr_gate_pool *x = a, *y = b;
+	return strcmp(x->conf->name, y->conf->name);
+}
+
+static void attach_pool(struct thr_gate_pool *gp)
+{
+	const struct thr_config_pool *c = gp->conf;
+	struct thr_pool_opts o = {
+		.limit = c->limit, .set_limit = true, .create = true,
+		.mode = c->mode, .has_gid = c->has_gid, .gid = c->gid,
+	};
+	char err[THR_POOL_ERR_LEN];
+	if (thr_pool_open(c->name, &o, &gp->pool, err) < 0) {
+		gp->pool = NULL;
+		gp->reported = 1;
+		thr_log("%s; %s", err, state.fail_closed
+		        ? "refusing its calls (on-error = closed)"
+		        : "running unthrottled");
+	}
+}
+
+/* After exec the process is the same (pid and start time), so records it
+ * held before are found again: kept for descriptors still open, released
+ * for those closed on exec. */
+static void take_back(size_t pi)
+{
+	uint32_t holds[256];
+	int fds[256];
+	struct thr_pool *p = state.pools[pi].pool;
+	int n = p ? thr_pool_held(p, holds, fds, 256) : 0;
+	for (int i = 0; i < n; i++) {
+		uint32_t d = thr_fdtable_get(fds[i]);
+		uint16_t pool = (uint16_t)pi;
+		bool open = fds[i] >= 0 &&
+		            thr_real_get()->fcntl(fds[i], F_GETFD) >= 0;
+		struct thr_fd_desc *desc = thr_fdtable_desc(d);
+		if (open && desc && desc->n < THR_FD_MAX_HOLDS) {
+			desc->pool[desc->n] = pool;
+			desc->hold[desc->n++] = holds[i];
+		} else if (open && !d && (d = thr_fdtable_new(&pool, &holds[i], 1)) &&
+		           thr_fdtable_attach(fds[i], d)) {
+			continue;
+		} else {
+			thr_pool_release(p, holds[i]);
+		}
+	}
+}
+
+static int load_config(void)
+{
+	const char *env_config = secure_getenv("THROTTLE_CONFIG");
+	const char *env_service = secure_getenv("THROTTLE_SERVICE");
+	const char *quiet = secure_getenv("THROTTLE_QUIET");
+	char path[PATH_MAX], err[512];
+	thr_log_quiet(quiet && *quiet && strcmp(quiet, "0") != 0);
+	int r = thr_config_locate(env_config, env_service,
+	                          program_invocation_short_name, THR_CONFDIR,
+	                          path, sizeof(path));
+	if (r == -EINVAL)
+		thr_log("THROTTLE_SERVICE='%s' is not a service name; "
+		        "running unthrottled", env_service ? env_service : "");
+	if (r < 0)
+		return r;
+	r = thr_config_load(path, &state.cfg, err, sizeof(err));
+	if (r < 0) {
+		bool closed = r != -ENOENT && asks_closed(path);
+		thr_log("%s; %s", err, closed
+		        ? "refusing every open and connect (on-error = closed)"
+		        : "running unthrottled");
+		if (closed)
+			state.mode = THR_MODE_DENY_ALL;
+	}
+	return r;
+}
+
+static void load(void)
+{
+	if (load_config() < 0)
+		return;
+	if (thr_fdtable_init() < 0 ||
+	    !(state.pools = calloc(state.cfg->npools, sizeof(*state.pools)))) {
+		thr_log("cannot set up (out of memory); running unthrottled");
+		return;
+	}
+	state.fail_closed = state.cfg->fail_closed;
+	state.npools = state.cfg->npools;
+	if (state.npools > THR_GATE_MAX_POOLS) {
+		thr_log("%s: %zu pools, only the first %u are used",
+		        state.cfg->path, state.npools, THR_GATE_MAX_POOLS);
+		state.npools = THR_GATE_MAX_POOLS;
+	}
+	for (size_t i = 0; i < state.npools; i++) {
+		state.pools[i].conf = &state.cfg->pools[i];
+		state.any_open |= state.cfg->pools[i].nopen > 0;
+		state.any_connect |= state.cfg->pools[i].nconnect > 0;
+	}
+	qsort(state.pools, state.npools, sizeof(*state.pools), by_name);
+	for (size_t i = 0; i < state.npools; i++)
+		attach_pool(&state.pools[i]);
+	for (size_t i = 0; i < state.npools; i++)
+		take_back(i);
+	state.mode = THR_MODE_ACTIVE;
+}
+
+const struct thr_init_state *thr_init(void)
+{
+	static const struct thr_init_state inert;
+	int p = __atomic_load_n(&phase, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(p == 2, 1))
+		return &state;
+	if (p == 1 || thr_guard_active())
+		return &inert;
+	int zero = 0;
+	if (!__atomic_compare_exchange_n(&phase, &zero, 1, false,
+	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return zero == 2 ? &state : &inert;
+	int saved = errno;
+	thr_guard_enter();
+	thr_real_get();
+	load();
+	thr_guard_leave();
+	errno = saved;
+	__atomic_store_n(&phase, 2, __ATOMIC_RELEASE);
+	unsigned char wants = 0;
+	if (state.mode == THR_MODE_DENY_ALL)
+		wants = THR_GATE_OPEN | THR_GATE_CONNECT;
+	if (state.mode == THR_MODE_ACTIVE)
+		wants = (state.any_open ? THR_GATE_OPEN : 0) |
+		        (state.any_connect ? THR_GATE_CONNECT : 0);
+	__atomic_store_n(&thr_gate_wants, wants, __ATOMIC_RELEASE);
+	return &state;
+}
+
+__attribute__((constructor)) static void at_load(void)
+{
+	thr_init();
+}

@@ -1,0 +1,46 @@
+/* init.h - the shim's state for this process: which pools exist and how
+ * they are gated, built once from the config. Loading never breaks the host
+ * program: a problem gives one line on stderr and the shim goes inert
+ * (or, with on-error = closed, refuses what it would have gated). */
+#ifndef THR_INIT_H
+#define THR_INIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "pool.h"
+
+/* Pools one process gates; more in a config are ignored, with a message. */
+#define THR_GATE_MAX_POOLS 256
+
+enum thr_init_mode {
+	THR_MODE_INERT,         /* no config, or not loaded yet: pass through */
+	THR_MODE_ACTIVE,        /* gate what the pools match */
+	THR_MODE_DENY_ALL,      /* broken config with on-error = closed */
+};
+
+struct thr_gate_pool {
+	const struct thr_config_pool *conf;
+	struct thr_pool *pool;  /* NULL when its segment was refused */
+	int reported;           /* a breakage of this pool was logged */
+};
+
+struct thr_init_state {
+	enum thr_init_mode mode;
+	bool fail_closed;       /* on-error = closed */
+	bool any_open;          /* some pool has open patterns */
+	bool any_connect;       /* some pool has connect patterns */
+	size_t npools;
+	struct thr_gate_pool *pools; /* sorted by name: the order in which a
+	                                call matching several takes its slots */
+	struct thr_config *cfg;
+};
+
+/* The state, loading it on the first call (from the constructor, or from
+ * whichever hook runs first). While another thread loads it, or when a
+ * call comes from inside the loading itself, the state reads as inert.
+ * Async-signal-safe once loaded (one load of a flag). */
+const struct thr_init_state *thr_init(void);
+
+#endif
