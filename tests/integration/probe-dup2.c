@@ -1,5 +1,5 @@
 /* probe-dup2.c - by default, per call: fd = open(path, flags), copy =
- * dup2(fd, fd + 100), close(fd), hold the copy, which close() gives back.
+ * dup2(fd, 100 + i), close(fd), hold the copy, which close() gives back.
  * With -x: hold fd itself and give it back by dup2()-ing /dev/null over it,
  * an implicit close; the descriptor stays open on /dev/null through LINGER. */
 #define _GNU_SOURCE
@@ -17,7 +17,7 @@ static int take(struct probe *p, int i, struct probe_held *h)
 		h->fd = fd;
 		return fd < 0 ? -1 : 0;
 	}
-	h->fd = dup2(fd, fd + 100);
+	h->fd = dup2(fd, 100 + i);
 	saved = errno;
 	close(fd);
 	errno = saved;

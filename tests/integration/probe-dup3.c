@@ -1,5 +1,6 @@
 /* probe-dup3.c - by default, per call: fd = open(path, flags), copy =
- * dup3(fd, fd + 100, O_CLOEXEC), close(fd), hold the copy, which close() gives back.
+ * dup3(fd, 100 + i, O_CLOEXEC), close(fd), hold the copy, which close()
+ * gives back.
  * With -x: hold fd itself and give it back by dup3()-ing /dev/null over it,
  * an implicit close; the descriptor stays open on /dev/null through LINGER. */
 #define _GNU_SOURCE
@@ -17,7 +18,7 @@ static int take(struct probe *p, int i, struct probe_held *h)
 		h->fd = fd;
 		return fd < 0 ? -1 : 0;
 	}
-	h->fd = dup3(fd, fd + 100, O_CLOEXEC);
+	h->fd = dup3(fd, 100 + i, O_CLOEXEC);
 	saved = errno;
 	close(fd);
 	errno = saved;

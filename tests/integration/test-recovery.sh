@@ -20,6 +20,28 @@ test_recovery_kill_holder() {
 	quiet b
 }
 
+# test_recovery_kill_zombie_holder KIND: the killed holder stays a zombie
+# (its parent, here sleep(1), never reaps it); its slot comes back all the
+# same.
+test_recovery_kill_zombie_holder() {
+	local pid
+	gate_target "$1"
+	conf_pool 1 wait "$MATCH" 'timeout = "5s"'
+	start z bash -c '"$@" & echo "pid=$!" >&2; exec sleep 30' bash \
+		"$(probe_for "$1")" "$TARGET" 1 "@$TMP/never"
+	wait_line z 'ok|err'
+	expect_line z 'ok fd='
+	pid=$(state_get "$TMP/z.err" pid)
+	kill -KILL "$pid"
+	sleep 0.05
+	grep -q '^State:.*Z' "/proc/$pid/status" ||
+		fail "holder $pid is not a zombie: $(grep State "/proc/$pid/status")"
+	run b "$(probe_for "$1")" "$TARGET" 1 0
+	expect_line b 'ok fd='
+	expect_ms b 'ok fd=' 0 1200
+	quiet b
+}
+
 test_recovery_kill_waiter() {
 	local t0
 	gate_target "$1"
