@@ -8,7 +8,11 @@
  *   -x (child lets go first):
  *     child-exited       the child closed its copies and exited
  *     parent-released    the parent, after HOLD, has closed; then LINGER
- *     done */
+ *     done
+ *   -e both (both hold; for killing the child):
+ *     forked child=PID   the child holds until HOLD, then closes, exits
+ *     parent-released    the parent, after LINGER, has closed
+ *     done               the parent has reaped the child */
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -44,6 +48,20 @@ int main(int argc, char **argv)
 	if (pid < 0) {
 		probe_emit("fork-failed errno=%s", strerrorname_np(errno));
 		return 1;
+	}
+	if (p.variant && strcmp(p.variant, "both") == 0) {
+		if (pid == 0) {
+			probe_wait(p.hold);
+			close_all(&p);
+			_exit(0);
+		}
+		probe_emit("forked child=%d", (int)pid);
+		probe_wait(p.linger);
+		close_all(&p);
+		probe_emit("parent-released");
+		waitpid(pid, &status, 0);
+		probe_emit("done");
+		return 0;
 	}
 	if (pid == 0) {
 		if (!p.alt)

@@ -164,14 +164,18 @@ test_config_service_missing() {
 	unthrottled_with "throttle: /etc/throttle/$svc.conf: No such file or directory"
 }
 
-# etc_conf NAME: writes /etc/throttle/NAME.conf from $CONF (root only),
-# removed at exit.
+# etc_conf NAME: writes /etc/throttle/NAME.conf from $CONF (root only);
+# at exit it is removed, and the folder too when nothing else is left in it.
 etc_conf() {
-	mkdir -p /etc/throttle 2>/dev/null && [ -w /etc/throttle ] ||
-		skip "cannot write /etc/throttle"
-	cp "$CONF" "/etc/throttle/$1.conf" || skip "cannot write /etc/throttle"
+	local i
+	[ -w /etc ] || skip "cannot write /etc/throttle"
 	ETC_FILE=/etc/throttle/$1.conf
-	trap 'rm -f "$ETC_FILE"; cleanup' EXIT
+	trap 'rm -f "$ETC_FILE"; rmdir /etc/throttle 2>/dev/null; cleanup' EXIT
+	# A parallel case may remove the empty folder between mkdir and cp.
+	for i in 1 2 3; do
+		mkdir -p /etc/throttle && cp "$CONF" "$ETC_FILE" 2>/dev/null && return
+	done
+	fail "cannot write $ETC_FILE"
 }
 
 test_config_service_file() {

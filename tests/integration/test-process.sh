@@ -50,6 +50,25 @@ test_process_fork_child_first() {
 	quiet a
 }
 
+# test_process_fork_killed_child: a co-holder killed with -9 takes nothing
+# with it while the parent still holds the descriptor.
+test_process_fork_killed_child() {
+	local child
+	setup_one
+	start a "$(probe_path fork)" -e both "$TARGET" 1 "@$TMP/never" "@$TMP/la"
+	wait_line a 'forked child='
+	child=$(state_get "$TMP/a.out" child)
+	kill -KILL "$child"
+	sleep 0.3
+	is_held 1
+	is_held 2
+	release la
+	wait_line a parent-released
+	is_free 1
+	finish a
+	quiet a
+}
+
 test_process_vfork_exec() {
 	setup_one
 	start a "$(probe_path vfork)" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
