@@ -67,13 +67,14 @@ bool thr_fdtable_attach(int fd, uint32_t d)
 }
 
 uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
-                         uint32_t n)
+                         uint16_t n, bool socket)
 {
 	for (uint32_t i = 0; i < THR_FD_DESCS; i++) {
 		uint32_t zero = 0;
 		if (!__atomic_compare_exchange_n(&descs[i].refs, &zero, 1, false,
 		                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue;
+		descs[i].socket = socket;
 		for (uint32_t k = 0; k < n; k++) {
 			descs[i].pool[k] = pool[k];
 			descs[i].hold[k] = hold[k];

@@ -204,6 +204,7 @@ static int open_begin(const struct thr_init_state *st, int dirfd,
 int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
 {
 	t->n = 0;
+	t->socket = false;
 	if (thr_guard_active() || !path)
 		return 0;
 	const struct thr_init_state *st = thr_init();
@@ -280,14 +281,20 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
                            struct thr_gate_ticket *t)
 {
 	t->n = 0;
+	t->socket = true;
 	if (thr_guard_active() || !sa || len < sizeof(sa_family_t))
 		return 0;
 	const struct thr_init_state *st = thr_init();
 	if (st->mode == THR_MODE_DENY_ALL)
 		return -EACCES;
-	if (st->mode != THR_MODE_ACTIVE || !st->any_connect ||
-	    thr_fdtable_get(fd))
+	if (st->mode != THR_MODE_ACTIVE || !st->any_connect)
 		return 0;
+	t->socket = true;
+	struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
+	if (desc && desc->socket)
+		return 0; /* a connect already in progress holds its slots */
+	if (desc) /* a file closed behind our back, its number now a socket */
+		thr_gate_drop(thr_fdtable_detach(fd));
 	return connect_begin(st, fd, sa, len, t);
 }
 
@@ -309,7 +316,8 @@ void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 	if (keep.n) {
 		/* A stale entry means the fd was closed behind our back. */
 		thr_gate_drop(thr_fdtable_detach(fd));
-		uint32_t d = thr_fdtable_new(keep.pool, keep.hold, keep.n);
+		uint32_t d = thr_fdtable_new(keep.pool, keep.hold, keep.n,
+		                             t->socket);
 		if (!d || !thr_fdtable_attach(fd, d)) {
 			give_back(st, &keep, false);
 			thr_fdtable_free(d);

@@ -14,7 +14,8 @@
 
 /* Slots taken for one call, in one pool each. */
 struct thr_gate_ticket {
-	uint32_t n;
+	uint16_t n;
+	bool socket;                    /* for connect(), not open() */
 	uint16_t pool[THR_FD_MAX_HOLDS];
 	uint32_t hold[THR_FD_MAX_HOLDS];
 	bool call[THR_FD_MAX_HOLDS];    /* hold = call: give back on return */

@@ -87,7 +87,7 @@ static void take_back(size_t pi)
 		if (open && desc && desc->n < THR_FD_MAX_HOLDS) {
 			desc->pool[desc->n] = pool;
 			desc->hold[desc->n++] = holds[i];
-		} else if (open && !d && (d = thr_fdtable_new(&pool, &holds[i], 1)) &&
+		} else if (open && !d && (d = thr_fdtable_new(&pool, &holds[i], 1, false)) &&
 		           thr_fdtable_attach(fds[i], d)) {
 			continue;
 		} else {

@@ -5,7 +5,6 @@
 #include "lock.h"
 
 #include "futex.h"
-#include "layout.h"
 
 #include <errno.h>
 #include <time.h>
@@ -30,8 +29,7 @@ static uint64_t now_ns(void)
 static bool try_fast(uint32_t *word, uint32_t me)
 {
 	for (int i = 0; i < SPINS; i++) {
-		uint32_t v = 0;
-		if (cas(word, &v, me))
+		if (thr_lock_try(word, me))
 			return true;
 		__builtin_ia32_pause();
 	}
@@ -76,9 +74,7 @@ int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
 	}
 }
 
-void thr_lock_release(uint32_t *word)
+void thr_lock_wake(uint32_t *word)
 {
-	uint32_t old = __atomic_exchange_n(word, 0, __ATOMIC_RELEASE);
-	if (old & THR_LOCK_SLEEPERS)
-		thr_futex_wake(word, 1);
+	thr_futex_wake(word, 1);
 }

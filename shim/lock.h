@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "layout.h"
+
 /* Is the owner id (from the lock word) dead, or not a valid id at all? */
 typedef bool (*thr_lock_dead_fn)(void *ctx, uint32_t owner);
 
@@ -19,7 +21,25 @@ typedef bool (*thr_lock_dead_fn)(void *ctx, uint32_t owner);
 int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
                      void *ctx);
 
+/* One attempt to lock a free word for me, no spinning: true if locked. The
+ * uncontended case of thr_lock_acquire(), inline for the hot paths.
+ * Async-signal-safe. */
+static inline bool thr_lock_try(uint32_t *word, uint32_t me)
+{
+	uint32_t free_word = 0;
+	return __atomic_compare_exchange_n(word, &free_word, me, false,
+	                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* Wakes one sleeper on word; the cold half of thr_lock_release(). */
+void thr_lock_wake(uint32_t *word);
+
 /* Unlocks word and wakes one sleeper if any. Async-signal-safe. */
-void thr_lock_release(uint32_t *word);
+static inline void thr_lock_release(uint32_t *word)
+{
+	if (__builtin_expect(__atomic_exchange_n(word, 0, __ATOMIC_RELEASE) &
+	                     THR_LOCK_SLEEPERS, 0))
+		thr_lock_wake(word);
+}
 
 #endif

@@ -48,10 +48,14 @@ static uint32_t slot_of(uint32_t hold)
  * process registers, before it has an entry. */
 #define LOCK_BY_PID UINT32_C(0x40000000)
 
-static uint64_t clock_ns(clockid_t clk)
+/* Keeps errno: clock_gettime() sets it if it fails, which a valid clock id
+ * and pointer never do, but the contract is absolute. */
+static inline uint64_t clock_ns(clockid_t clk)
 {
 	struct timespec ts;
+	int saved = errno;
 	clock_gettime(clk, &ts);
+	errno = saved;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -103,13 +107,20 @@ static void wake_all(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 	wakes->n = 0;
 }
 
-static int lock_as(struct thr_pool *pool, uint32_t owner)
+/* Contended, or the owner died: the spinning and sleeping lock, then a repair
+ * if we took the lock over from a dead owner. Keeps errno. */
+static __attribute__((noinline, cold)) int lock_slow(struct thr_pool *pool,
+                                                     uint32_t owner)
 {
 	struct thr_shm_pool *shm = pool->shm;
+	int saved = errno;
 	int r = thr_lock_acquire(&shm->lock, owner, owner_dead, pool);
-	if (r < 0)
+	if (r < 0) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		lock_held = NULL;
+		errno = saved;
 		return r;
-	lock_held = shm;
+	}
 	/* Odd while inside; a dead owner may have left it odd already. */
 	thr_store(&shm->seq, shm->seq | 1);
 	if (r == 1) {
@@ -119,41 +130,110 @@ static int lock_as(struct thr_pool *pool, uint32_t owner)
 		 * rare, so wake now. */
 		wake_all(shm, &wakes);
 	}
+	errno = saved;
 	return 0;
+}
+
+/* lock_held is set before the lock word is taken and cleared after it is
+ * let go, so a signal handler that releases on this thread at any moment in
+ * between defers (the unlock runs what it deferred) rather than waiting for
+ * a lock its own thread holds. The fast path is one CAS and touches nothing
+ * that could change errno. */
+static inline __attribute__((always_inline)) int lock_as(
+	struct thr_pool *pool, uint32_t owner)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	lock_held = shm;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(!thr_lock_try(&shm->lock, owner), 0))
+		return lock_slow(pool, owner);
+	thr_store(&shm->seq, shm->seq | 1);
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int lock(struct thr_pool *pool)
+{
+	return lock_as(pool, pool->me + 1);
 }
 
 int thr_pool_lock(struct thr_pool *pool)
 {
-	return lock_as(pool, pool->me + 1);
+	return lock(pool);
 }
 
 static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	if (!__atomic_exchange_n(&shm->deferred, 0, __ATOMIC_ACQ_REL))
+	/* Loaded first: the exchange is a locked instruction, and almost
+	 * always there is nothing to do. */
+	if (!thr_load(&shm->deferred) ||
+	    !__atomic_exchange_n(&shm->deferred, 0, __ATOMIC_ACQ_REL))
 		return;
 	for (uint32_t i = 0; i < THR_HOLDERS; i++)
 		if (thr_load(&shm->holders[i].state) == THR_HOLDER_RELEASING)
 			thr_pool_drop_locked(pool, i, wakes);
 }
 
-void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes)
+/* Ends the critical section: even seq, the lock word let go (one wake if
+ * somebody sleeps on it; the futex wrapper keeps errno), then lock_held
+ * cleared (see lock_as). */
+static inline __attribute__((always_inline)) void let_go(
+	struct thr_shm_pool *shm)
+{
+	thr_store(&shm->seq, shm->seq + 1);
+	thr_lock_release(&shm->lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	lock_held = NULL;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* The unlock with work to do: deferred releases, wakes, or a release that a
+ * signal handler deferred while we were letting go. relocks counts the times
+ * the lock was taken back for that already; after 4 the rest waits for the
+ * next unlock. Keeps errno. */
+static __attribute__((noinline)) void unlock_slow(struct thr_pool *pool,
+                                                  struct thr_wakes *wakes,
+                                                  int relocks)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	for (int round = 0; round < 4; round++) {
+	int saved = errno;
+	for (;;) {
 		run_deferred(pool, wakes);
-		thr_store(&shm->seq, shm->seq + 1);
-		lock_held = NULL;
-		thr_lock_release(&shm->lock);
+		let_go(shm);
 		wake_all(shm, wakes);
 		/* A signal handler may have deferred a release after we looked. */
-		if (!thr_load(&shm->deferred) || pool->me == THR_NONE ||
-		    lock_as(pool, pool->me + 1) < 0)
-			return;
+		if (relocks++ >= 4 || !thr_load(&shm->deferred) ||
+		    pool->me == THR_NONE || lock_as(pool, pool->me + 1) < 0)
+			break;
 	}
-	thr_store(&shm->seq, shm->seq + 1);
-	lock_held = NULL;
-	thr_lock_release(&shm->lock);
+	errno = saved;
+}
+
+/* A release was deferred while we let go: take the lock back for it. */
+static __attribute__((noinline, cold)) void unlock_again(
+	struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	if (pool->me != THR_NONE && lock_as(pool, pool->me + 1) == 0)
+		unlock_slow(pool, wakes, 1);
+}
+
+/* The common case inline: nothing deferred, nobody to wake. */
+static inline __attribute__((always_inline)) void unlock(
+	struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (__builtin_expect(thr_load(&shm->deferred) != 0 || wakes->n != 0, 0)) {
+		unlock_slow(pool, wakes, 0);
+		return;
+	}
+	let_go(shm);
+	if (__builtin_expect(thr_load(&shm->deferred) != 0, 0))
+		unlock_again(pool, wakes);
+}
+
+void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes)
+{
+	unlock(pool, wakes);
 }
 
 /* ---- process entries ---------------------------------------------------- */
@@ -205,17 +285,22 @@ static uint32_t entry_of(struct thr_pool *pool, const struct thr_proc_id *id,
 	return alloc_proc(shm, id);
 }
 
-/* Makes sure this process has its own entry: after a fork the child has a
- * copy of its parent's handle, and entries of dead processes get freed. */
-static int register_self(struct thr_pool *pool)
+/* Is the handle's process entry still this process's? After a fork the child
+ * has a copy of its parent's handle, and entries of dead processes get
+ * freed. */
+static inline bool registered(const struct thr_pool *pool)
+{
+	if (pool->me >= THR_PROCS || pool->fork_gen != thr_proc_fork_gen())
+		return false;
+	const struct thr_shm_proc *e = &pool->shm->procs[pool->me];
+	return thr_load(&e->state) == THR_PROC_LIVE &&
+	       e->gen == pool->me_gen && e->pid == (uint32_t)pool->id.pid;
+}
+
+/* Makes sure this process has its own entry. */
+static __attribute__((noinline)) int register_slow(struct thr_pool *pool)
 {
 	unsigned gen = thr_proc_fork_gen();
-	if (pool->me != THR_NONE && pool->fork_gen == gen) {
-		struct thr_shm_proc *e = &pool->shm->procs[pool->me];
-		if (thr_load(&e->state) == THR_PROC_LIVE &&
-		    e->gen == pool->me_gen && e->pid == (uint32_t)pool->id.pid)
-			return 0;
-	}
 	int r = thr_proc_self(&pool->id);
 	if (r < 0)
 		return r;
@@ -233,22 +318,40 @@ static int register_self(struct thr_pool *pool)
 	return i == THR_NONE ? -ENOSPC : 0;
 }
 
+static inline int register_self(struct thr_pool *pool)
+{
+	return registered(pool) ? 0 : register_slow(pool);
+}
+
 /* ---- tables --------------------------------------------------------------- */
 
-static uint32_t free_slot(struct thr_shm_pool *shm)
+_Static_assert((THR_SLOTS & (THR_SLOTS - 1)) == 0, "slot hint mask");
+_Static_assert((THR_HOLDERS & (THR_HOLDERS - 1)) == 0, "holder hint mask");
+
+/* A free slot, looked for from the handle's hint on, wrapping around. */
+static inline uint32_t free_slot(struct thr_pool *pool)
 {
-	for (uint32_t i = 0; i < THR_SLOTS; i++)
-		if (shm->slots[i].state == THR_SLOT_FREE)
+	struct thr_shm_pool *shm = pool->shm;
+	uint32_t start = pool->slot_hint;
+	for (uint32_t n = 0; n < THR_SLOTS; n++) {
+		uint32_t i = (start + n) & (THR_SLOTS - 1);
+		if (shm->slots[i].state == THR_SLOT_FREE) {
+			pool->slot_hint = i + 1;
 			return i;
+		}
+	}
 	return THR_NONE;
 }
 
 /* Claims a holder record as PENDING, so a repair drops it if we die before
  * the operation completes. */
-static uint32_t new_holder(struct thr_shm_pool *shm, uint32_t slot,
-                           uint32_t proc, int fd)
+static inline uint32_t new_holder(struct thr_pool *pool, uint32_t slot,
+                                  uint32_t proc, int fd)
 {
-	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+	struct thr_shm_pool *shm = pool->shm;
+	uint32_t start = pool->holder_hint;
+	for (uint32_t n = 0; n < THR_HOLDERS; n++) {
+		uint32_t i = (start + n) & (THR_HOLDERS - 1);
 		struct thr_shm_holder *h = &shm->holders[i];
 		if (thr_load(&h->state) != THR_HOLDER_FREE)
 			continue;
@@ -256,6 +359,7 @@ static uint32_t new_holder(struct thr_shm_pool *shm, uint32_t slot,
 		h->proc = proc;
 		h->fd = fd;
 		thr_store(&h->state, THR_HOLDER_PENDING);
+		pool->holder_hint = i + 1;
 		return i;
 	}
 	return THR_NONE;
@@ -314,7 +418,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 {
 	struct thr_shm_pool *shm = pool->shm;
 	struct thr_shm_waiter *w = &shm->waiters[wi];
-	uint32_t h = new_holder(shm, s, w->proc, w->fd);
+	uint32_t h = new_holder(pool, s, w->proc, w->fd);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	struct thr_shm_slot *slot = &shm->slots[s];
@@ -343,7 +447,7 @@ void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes)
 	struct thr_shm_pool *shm = pool->shm;
 	while (shm->waiting && shm->in_use < limit_of(shm)) {
 		uint32_t wi = head_waiter(shm);
-		uint32_t s = free_slot(shm);
+		uint32_t s = free_slot(pool);
 		if (wi == THR_NONE || s == THR_NONE)
 			return;
 		shm->slots[s].state = THR_SLOT_HELD;
@@ -356,29 +460,41 @@ void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes)
 	}
 }
 
-/* Under the lock: slot s lost its last holder. It goes straight to the
- * oldest waiter unless the pool is over its limit (after a shrink). */
-static void vacate(struct thr_pool *pool, uint32_t s, struct thr_wakes *wakes)
+/* vacate() with somebody queued: true if slot s went to the oldest waiter. */
+static __attribute__((noinline)) bool vacate_to_waiter(struct thr_pool *pool,
+                                                       uint32_t s,
+                                                       struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	if (shm->waiting && shm->in_use <= limit_of(shm)) {
-		uint32_t wi = head_waiter(shm);
-		STEP("release.handoff");
-		if (wi != THR_NONE && hand_over(pool, s, wi, wakes) == 0)
-			return;
-	}
+	if (shm->in_use > limit_of(shm))
+		return false;
+	uint32_t wi = head_waiter(shm);
+	STEP("release.handoff");
+	return wi != THR_NONE && hand_over(pool, s, wi, wakes) == 0;
+}
+
+/* Under the lock: slot s lost its last holder. It goes straight to the
+ * oldest waiter unless the pool is over its limit (after a shrink). */
+static inline void vacate(struct thr_pool *pool, uint32_t s,
+                          struct thr_wakes *wakes)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (shm->waiting && vacate_to_waiter(pool, s, wakes))
+		return;
 	shm->slots[s].state = THR_SLOT_FREE;
+	pool->slot_hint = s;
 	if (shm->in_use)
 		shm->in_use--;
 }
 
-int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
-                         struct thr_wakes *wakes)
+static inline int drop_locked(struct thr_pool *pool, uint32_t hold,
+                              struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	struct thr_shm_holder *h = &shm->holders[hold];
 	uint32_t s = h->slot;
 	thr_store(&h->state, THR_HOLDER_FREE);
+	pool->holder_hint = hold;
 	STEP("release.holder");
 	if (s >= THR_SLOTS)
 		return -EBADMSG;
@@ -393,22 +509,29 @@ int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
 	return 0;
 }
 
+int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
+                         struct thr_wakes *wakes)
+{
+	return drop_locked(pool, hold, wakes);
+}
+
 /* ---- acquire ---------------------------------------------------------------- */
 
 /* Under the lock: the fast path. Nobody takes a free slot while anyone is
  * queued, so a waiter is never overtaken. Returns 0 or -EAGAIN (full). */
-static int take_free(struct thr_pool *pool, const struct thr_pool_req *req,
-                     uint32_t *ret_hold)
+static inline __attribute__((always_inline)) int take_free(
+	struct thr_pool *pool, const struct thr_pool_req *req, uint32_t *ret_hold)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	if (limit_of(shm) == 0)
+	uint32_t limit = limit_of(shm);
+	if (limit == 0)
 		return -EBADMSG;
-	if (shm->waiting || shm->in_use >= limit_of(shm))
+	if (shm->waiting || shm->in_use >= limit)
 		return -EAGAIN;
-	uint32_t s = free_slot(shm);
+	uint32_t s = free_slot(pool);
 	if (s == THR_NONE)
 		return -EAGAIN;
-	uint32_t h = new_holder(shm, s, pool->me, req->fd);
+	uint32_t h = new_holder(pool, s, pool->me, req->fd);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	STEP("acquire.holder");
@@ -539,24 +662,28 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 	}
 }
 
-static int acquire(struct thr_pool *pool, const struct thr_pool_req *req,
-                   uint32_t *ret_hold)
+/* The whole acquire; tried: the first pass was made and found the pool
+ * full. */
+static __attribute__((noinline)) int acquire(struct thr_pool *pool,
+                                             const struct thr_pool_req *req,
+                                             uint32_t *ret_hold, bool tried)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	int r = register_self(pool);
+	int r = tried ? 0 : register_self(pool);
 	if (r < 0)
 		return r;
-	for (int pass = 0;; pass++) {
+	for (int pass = tried ? 1 : 0;; pass++) {
+		/* Full: take back what dead holders had before giving up. */
+		if (pass == 1)
+			thr_recover_reclaim(pool, THR_RECLAIM_HOLDERS);
 		if ((r = thr_pool_lock(pool)) < 0)
 			return r;
 		STEP("acquire.locked");
 		r = take_free(pool, req, ret_hold);
 		if (r != -EAGAIN || pass > 0)
 			break;
-		/* Full: take back what dead holders had before giving up. */
 		struct thr_wakes early = { 0 };
 		thr_pool_unlock(pool, &early);
-		thr_recover_reclaim(pool, THR_RECLAIM_HOLDERS);
 	}
 	uint32_t wi = THR_NONE;
 	struct thr_wakes wakes = { 0 };
@@ -575,22 +702,44 @@ static int acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
                      uint32_t *ret_hold)
 {
+	bool tried = false;
+	if (__builtin_expect(registered(pool), 1)) {
+		/* The first pass inline. Nothing on it can change errno: the
+		 * lock's and unlock's slow paths and the clock keep it. */
+		int r = lock(pool);
+		if (r < 0)
+			return r;
+		STEP("acquire.locked");
+		struct thr_wakes wakes;
+		wakes.n = 0;
+		r = take_free(pool, req, ret_hold);
+		unlock(pool, &wakes);
+		if (r != -EAGAIN)
+			return r;
+		tried = true;
+	}
 	int saved = errno;
-	int r = acquire(pool, req, ret_hold);
+	int r = acquire(pool, req, ret_hold, tried);
 	errno = saved;
 	return r;
 }
 
 /* ---- release, co-holders, resize ------------------------------------------ */
 
-static bool holds(const struct thr_pool *pool, uint32_t hold)
+/* Is record hold live and this process's? slot_of(hold) must be in range. */
+static inline bool holder_is_ours(const struct thr_pool *pool, uint32_t hold)
+{
+	const struct thr_shm_holder *h = &pool->shm->holders[holder_of(hold)];
+	return thr_load(&h->state) == THR_HOLDER_LIVE &&
+	       h->proc == pool->me && h->slot == slot_of(hold);
+}
+
+static inline bool holds(const struct thr_pool *pool, uint32_t hold)
 {
 	if (slot_of(hold) >= THR_SLOTS || pool->me == THR_NONE ||
 	    pool->fork_gen != thr_proc_fork_gen())
 		return false;
-	const struct thr_shm_holder *h = &pool->shm->holders[holder_of(hold)];
-	return thr_load(&h->state) == THR_HOLDER_LIVE &&
-	       h->proc == pool->me && h->slot == slot_of(hold);
+	return holder_is_ours(pool, hold);
 }
 
 int thr_pool_release(struct thr_pool *pool, uint32_t hold)
@@ -607,17 +756,20 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 		thr_store(&shm->deferred, 1);
 		return 0;
 	}
-	int saved = errno;
-	struct thr_wakes wakes = { 0 };
-	int r = thr_pool_lock(pool);
+	/* Nothing here can change errno: the lock's and unlock's slow paths,
+	 * the clock of a hand-off and the futex wrappers keep it. */
+	struct thr_wakes wakes;
+	wakes.n = 0;
+	int r = lock(pool);
 	if (r == 0) {
 		STEP("release.locked");
-		r = holds(pool, hold)
-		        ? thr_pool_drop_locked(pool, holder_of(hold), &wakes)
+		/* Again under the lock: a reclaim or another thread may have
+		 * freed it since. The checks on the handle alone still hold. */
+		r = holder_is_ours(pool, hold)
+		        ? drop_locked(pool, holder_of(hold), &wakes)
 		        : -ESTALE;
-		thr_pool_unlock(pool, &wakes);
+		unlock(pool, &wakes);
 	}
-	errno = saved;
 	return r;
 }
 
@@ -652,7 +804,7 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
 	uint32_t proc = entry_of(pool, id, wakes);
 	if (proc == THR_NONE)
 		return -ENOSPC;
-	uint32_t h = new_holder(shm, s, proc, shm->holders[from].fd);
+	uint32_t h = new_holder(pool, s, proc, shm->holders[from].fd);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	shm->slots[s].refs++;

@@ -16,6 +16,11 @@ struct thr_pool {
 	unsigned fork_gen;      /* thr_proc_fork_gen() when we took it */
 	struct thr_proc_id id;  /* who we are */
 	struct thr_pool_seen *seen; /* per process entry: when last seen alive */
+	/* Where the next free slot and holder record are likely to be: the
+	 * last ones this handle freed, else just past the last it took. Only
+	 * read and written under the pool lock; masked into range on use. */
+	uint32_t slot_hint;
+	uint32_t holder_hint;
 };
 
 /* A process seen alive this recently is not read from /proc again. */

@@ -15,22 +15,17 @@
 
 static struct thr_proc_id self;
 static unsigned self_fork_gen = ~0u; /* self is valid while it equals fork_gen */
-static unsigned fork_gen;
+unsigned thr_proc_fork_gen_count;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void on_fork_child(void)
 {
-	__atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&thr_proc_fork_gen_count, 1, __ATOMIC_RELAXED);
 }
 
 static void register_atfork(void)
 {
 	pthread_atfork(NULL, NULL, on_fork_child);
-}
-
-unsigned thr_proc_fork_gen(void)
-{
-	return __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
 }
 
 /* Reads up to len-1 bytes of a small /proc file. Returns length or -errno. */

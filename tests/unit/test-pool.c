@@ -416,6 +416,9 @@ static void test_pool_keeps_errno(void **state)
 	assert_int_equal(try_take(p, &b), -EAGAIN);
 	assert_int_equal(thr_pool_release(p, a), 0);
 	assert_int_equal(thr_pool_release(p, a), -ESTALE);
+	/* Registered by now: the inline first pass and the inline release. */
+	assert_int_equal(wait_take(p, &b), 0);
+	assert_int_equal(thr_pool_release(p, b), 0);
 	assert_int_equal(errno, 1234);
 	thr_pool_close(p);
 }

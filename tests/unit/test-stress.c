@@ -23,6 +23,7 @@
 
 #include "layout.h"
 #include "pool.h"
+#include "testutil.h"
 
 #define LIMIT 4u
 #define WORKERS 64u
@@ -55,21 +56,6 @@ struct child {
 	int status;                     /* from waitpid, once reaped */
 	bool reaped;
 };
-
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static void sleep_us(uint64_t us)
 {

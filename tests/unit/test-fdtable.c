@@ -1,0 +1,118 @@
+/* test-fdtable.c - the descriptor table behind close() and dup(): entries,
+ * shared descriptions, the last reference, and bounds. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "fdtable.h"
+
+static const uint16_t pools[2] = { 0, 3 };
+static const uint32_t holds[2] = { 17, 4242 };
+
+static int setup(void **state)
+{
+	static bool done;
+	if (!done)
+		assert_int_equal(thr_fdtable_init(), 0);
+	done = true;
+	return 0;
+}
+
+static void test_fdtable_untracked_reads_zero(void **state)
+{
+	assert_int_equal(thr_fdtable_get(5), 0);
+	assert_int_equal(thr_fdtable_detach(5), 0);
+	assert_int_equal(thr_fdtable_get(-1), 0);
+	assert_int_equal(thr_fdtable_get(1 << 30), 0);
+	assert_int_equal(thr_fdtable_detach(-7), 0);
+}
+
+static void test_fdtable_attach_get_detach(void **state)
+{
+	uint32_t d = thr_fdtable_new(pools, holds, 2, true);
+	assert_int_not_equal(d, 0);
+	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	assert_non_null(desc);
+	assert_int_equal(desc->n, 2);
+	assert_true(desc->socket);
+	assert_int_equal(desc->hold[1], 4242);
+	assert_true(thr_fdtable_attach(9, d));
+	assert_int_equal(thr_fdtable_get(9), d);
+	assert_true(thr_fdtable_high() >= 10);
+	assert_int_equal(thr_fdtable_detach(9), d);
+	assert_int_equal(thr_fdtable_get(9), 0);
+	assert_false(thr_fdtable_attach(-1, d));
+	assert_true(thr_fdtable_unref(d));
+	thr_fdtable_free(d);
+}
+
+/* Dups share one description: only the last unref says "release". */
+static void test_fdtable_last_reference_releases(void **state)
+{
+	uint32_t d = thr_fdtable_new(pools, holds, 1, false);
+	thr_fdtable_ref(d);
+	thr_fdtable_ref(d);
+	assert_false(thr_fdtable_unref(d));
+	assert_false(thr_fdtable_unref(d));
+	assert_true(thr_fdtable_unref(d));
+	/* While dying, it is neither handed out nor released twice. */
+	assert_false(thr_fdtable_unref(d));
+	uint32_t other = thr_fdtable_new(pools, holds, 1, false);
+	assert_int_not_equal(other, d);
+	thr_fdtable_free(d);
+	assert_true(thr_fdtable_unref(other));
+	thr_fdtable_free(other);
+	assert_int_equal(thr_fdtable_new(pools, holds, 1, false), d);
+	assert_true(thr_fdtable_unref(d));
+	thr_fdtable_free(d);
+}
+
+static void count(uint32_t d, void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+static void test_fdtable_each_sees_live_descriptions(void **state)
+{
+	int n = 0;
+	thr_fdtable_each(count, &n);
+	assert_int_equal(n, 0);
+	uint32_t a = thr_fdtable_new(pools, holds, 1, false);
+	uint32_t b = thr_fdtable_new(pools, holds, 2, true);
+	thr_fdtable_each(count, &n);
+	assert_int_equal(n, 2);
+	assert_true(thr_fdtable_unref(a));
+	n = 0;
+	thr_fdtable_each(count, &n); /* a dying one is not forked over */
+	assert_int_equal(n, 1);
+	thr_fdtable_free(a);
+	assert_true(thr_fdtable_unref(b));
+	thr_fdtable_free(b);
+}
+
+static void test_fdtable_fills_up_cleanly(void **state)
+{
+	uint32_t last = 0, got = 0;
+	while ((last = thr_fdtable_new(pools, holds, 1, false)))
+		got++;
+	assert_int_equal(got, THR_FD_DESCS);
+	assert_null(thr_fdtable_desc(0));
+	assert_null(thr_fdtable_desc(THR_FD_DESCS + 1));
+	for (uint32_t d = 1; d <= THR_FD_DESCS; d++) {
+		assert_true(thr_fdtable_unref(d));
+		thr_fdtable_free(d);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_fdtable_untracked_reads_zero, setup),
+		cmocka_unit_test_setup(test_fdtable_attach_get_detach, setup),
+		cmocka_unit_test_setup(test_fdtable_last_reference_releases, setup),
+		cmocka_unit_test_setup(test_fdtable_each_sees_live_descriptions, setup),
+		cmocka_unit_test_setup(test_fdtable_fills_up_cleanly, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
