@@ -1,0 +1,72 @@
+/* probe-exec.c - open(path, flags) COUNT times (without O_CLOEXEC unless -f
+ * says so), then replaces itself with ./holder, which keeps the descriptors
+ * that survive the exec (see holder.c for its lines). -e picks the exec
+ * function: execve (default), execv, execvp, execvpe, execl, execle, execlp,
+ * fexecve. Prints "exec" just before the call, "exec-failed errno=NAME" if
+ * it returns. */
+#define _GNU_SOURCE
+#include "probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int main(int argc, char **argv)
+{
+	static struct probe p;
+	static char fds[PROBE_MAX * 8];
+	char *hargv[5];
+	const char *holder, *v;
+	size_t len = 0;
+
+	probe_parse(&p, argc, argv, "TARGET: a path; -e exec variant");
+	for (int i = 0; i < p.count; i++) {
+		uint64_t t0 = probe_now_ms();
+		int fd = p.flags & O_CREAT ? open(p.target, p.flags, 0600)
+		                           : open(p.target, p.flags);
+
+		probe_report(fd, errno, t0);
+		len += (size_t)snprintf(fds + len, sizeof(fds) - len, "%s%d",
+		                        len ? "," : "", fd);
+	}
+	holder = probe_sibling("holder");
+	hargv[0] = (char *)"holder";
+	hargv[1] = fds;
+	hargv[2] = (char *)p.hold;
+	hargv[3] = (char *)p.linger;
+	hargv[4] = NULL;
+	v = p.variant ? p.variant : "execve";
+	probe_emit("exec");
+	if (strcmp(v, "execve") == 0)
+		execve(holder, hargv, environ);
+	else if (strcmp(v, "execv") == 0)
+		execv(holder, hargv);
+	else if (strcmp(v, "execvp") == 0)
+		execvp(holder, hargv);
+	else if (strcmp(v, "execvpe") == 0)
+		execvpe(holder, hargv, environ);
+	else if (strcmp(v, "execl") == 0)
+		execl(holder, "holder", fds, p.hold, p.linger, (char *)NULL);
+	else if (strcmp(v, "execle") == 0)
+		execle(holder, "holder", fds, p.hold, p.linger, (char *)NULL,
+		       environ);
+	else if (strcmp(v, "execlp") == 0)
+		execlp(holder, "holder", fds, p.hold, p.linger, (char *)NULL);
+	else if (strcmp(v, "fexecve") == 0) {
+		int efd = (int)syscall(SYS_openat, AT_FDCWD, holder,
+		                       O_RDONLY | O_CLOEXEC);
+
+		if (efd >= 0)
+			fexecve(efd, hargv, environ);
+	} else {
+		probe_emit("bad variant '%s'", v);
+		return 2;
+	}
+	probe_emit("exec-failed errno=%s", strerrorname_np(errno));
+	return 1;
+}

@@ -1,0 +1,90 @@
+/* probe-fork.c - open(path, flags) COUNT times, then fork(): the child is a
+ * co-holder of every slot. Lines, besides the "ok"/"err" of each open:
+ *   default (parent lets go first):
+ *     parent-released    the parent has closed its copies
+ *     child-released     the child, after HOLD, has closed its copies; it
+ *                        then lingers for LINGER before exiting
+ *     done               the parent has reaped the child
+ *   -x (child lets go first):
+ *     child-exited       the child closed its copies and exited
+ *     parent-released    the parent, after HOLD, has closed; then LINGER
+ *     done
+ *   -e both (both hold; for killing the child):
+ *     forked child=PID   the child holds until HOLD, then closes, exits
+ *     parent-released    the parent, after LINGER, has closed
+ *     done               the parent has reaped the child */
+#define _GNU_SOURCE
+#include "probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void close_all(struct probe *p)
+{
+	for (int i = 0; i < p->nheld; i++)
+		if (p->held[i].fd >= 0 && close(p->held[i].fd) < 0)
+			probe_emit("relerr fd=%d errno=%s", p->held[i].fd,
+			           strerrorname_np(errno));
+}
+
+int main(int argc, char **argv)
+{
+	static struct probe p;
+	pid_t pid;
+	int status;
+
+	probe_parse(&p, argc, argv, "TARGET: a path; -x child lets go first");
+	for (int i = 0; i < p.count; i++) {
+		uint64_t t0 = probe_now_ms();
+		int fd = open(p.target, p.flags);
+
+		probe_report(fd, errno, t0);
+		p.held[p.nheld++].fd = fd;
+	}
+	pid = fork();
+	if (pid < 0) {
+		probe_emit("fork-failed errno=%s", strerrorname_np(errno));
+		return 1;
+	}
+	if (p.variant && strcmp(p.variant, "both") == 0) {
+		if (pid == 0) {
+			probe_wait(p.hold);
+			close_all(&p);
+			_exit(0);
+		}
+		probe_emit("forked child=%d", (int)pid);
+		probe_wait(p.linger);
+		close_all(&p);
+		probe_emit("parent-released");
+		waitpid(pid, &status, 0);
+		probe_emit("done");
+		return 0;
+	}
+	if (pid == 0) {
+		if (!p.alt)
+			probe_wait(p.hold);
+		close_all(&p);
+		if (p.alt)
+			_exit(0);
+		probe_emit("child-released");
+		probe_wait(p.linger);
+		_exit(0);
+	}
+	if (p.alt) {
+		waitpid(pid, &status, 0);
+		probe_emit("child-exited");
+		probe_wait(p.hold);
+		close_all(&p);
+		probe_emit("parent-released");
+		probe_wait(p.linger);
+	} else {
+		close_all(&p);
+		probe_emit("parent-released");
+		waitpid(pid, &status, 0);
+	}
+	probe_emit("done");
+	return 0;
+}

@@ -1,0 +1,118 @@
+# test-gate.sh - every probe, in every build, really goes through the shim:
+# with a pool of 2 and on-full = fail, a third concurrent call is refused with
+# the policy's errno, the witness sees the limit reached and never passed,
+# and the probe's release call (not its exit) gives the slot back.
+. "$(dirname "$0")/lib.sh"
+
+# test_gate_refuses_then_frees PROBE [PROBE-OPTIONS...]
+test_gate_refuses_then_frees() {
+	local p=$1 bin
+	shift
+	bin=$(probe_path "$p")
+	gate_target "$([ "$p" = connect ] && echo connect || echo open)"
+	conf_pool 2 fail "$MATCH"
+
+	# One process: of three calls, the third is refused.
+	run e "$bin" "$@" "$TARGET" 3 0
+	expect_count e 'ok fd=' 2
+	expect_count e "err errno=$REFUSED" 1
+
+	# Two processes hold a slot each; a third process is refused.
+	start a "$bin" "$@" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	start b "$bin" "$@" "$TARGET" 1 "@$TMP/rb" "@$TMP/lb"
+	wait_line a 'ok|err'
+	wait_line b 'ok|err'
+	expect_line a 'ok fd='
+	expect_line b 'ok fd='
+	run c "$bin" "$@" "$TARGET" 1 0
+	expect_line c "err errno=$REFUSED"
+	witness_reached 2
+
+	# a gives its slot back by its release call and stays alive: the slot
+	# is free again.
+	release ra
+	wait_line a released
+	run d "$bin" "$@" "$TARGET" 1 0
+	expect_line d 'ok fd='
+	release la rb lb
+	finish a
+	finish b
+	# glibc's fcloseall() leaves the descriptors open: the watcher still
+	# sees a's file after its slot went back.
+	[ "$p" = fcloseall ] || witness_not_above 2
+	quiet a b c d e
+}
+
+# test_gate_cloexec_keeps_slot: close_range(CLOSE_RANGE_CLOEXEC) closes
+# nothing, so it must give nothing back; exit does.
+test_gate_cloexec_keeps_slot() {
+	local bin
+	bin=$(probe_path close_range)
+	gate_target open
+	conf_pool 1 fail "$MATCH"
+	start a "$bin" -x "$TARGET" 1 0 "@$TMP/la"
+	wait_line a released
+	expect_line a 'ok fd='
+	run c "$bin" "$TARGET" 1 0
+	expect_line c "err errno=$REFUSED"
+	release la
+	finish a
+	run d "$bin" "$TARGET" 1 0
+	expect_line d 'ok fd='
+	quiet a c d
+}
+
+# test_gate_release_all PROBE: one process holds the whole pool (three
+# slots) and gives them all back with one release call, staying alive.
+test_gate_release_all() {
+	local bin
+	bin=$(probe_path "$1")
+	gate_target open
+	conf_pool 3 fail "$MATCH"
+	start a "$bin" "$TARGET" 3 "@$TMP/ra" "@$TMP/la"
+	wait_line a 'ok fd=[0-9]+ ms=[0-9]+' 5
+	run b "$bin" "$TARGET" 1 0
+	expect_line b "err errno=$REFUSED"
+	release ra
+	wait_line a released
+	expect_count a 'ok fd=' 3
+	run c "$(probe_path open)" "$TARGET" 3 0
+	expect_count c 'ok fd=' 3
+	release la
+	finish a
+	quiet a b c
+}
+
+# test_gate_failed_call_gives_back KIND: a call that fails after taking its
+# slot (no such file, connection refused) gives the slot back at once.
+test_gate_failed_call_gives_back() {
+	local port
+	if [ "$1" = connect ]; then
+		mkdir "$TMP/x"
+		"$THR_BIN/server" "$TMP/x/state" >/dev/null 2>&1 &
+		wait_file "$TMP/x/state"
+		port=$(state_get "$TMP/x/state" port)
+		kill -TERM $!
+		wait $!
+		server_start
+		conf_pool 1 fail 'connect = "127.0.0.1:*"'
+		run e "$(probe_path connect)" "127.0.0.1:$port" 3 0
+		expect_count e 'err errno=ECONNREFUSED' 3
+		run f "$(probe_path connect)" "127.0.0.1:$PORT" 2 0
+		expect_count f 'ok fd=' 1
+		expect_count f 'err errno=EAGAIN' 1
+	else
+		gate_target open
+		conf_pool 1 fail "$MATCH"
+		run e "$(probe_path open)" "$TMP/d/missing" 3 0
+		expect_count e 'err errno=ENOENT' 3
+		run f "$(probe_path open)" "$TARGET" 2 0
+		expect_count f 'ok fd=' 1
+		expect_count f 'err errno=ENFILE' 1
+	fi
+	[ -z "$THR_SHIM" ] || [ "$(poolstat in_use)" = 0 ] ||
+		fail "pool in_use=$(poolstat in_use) after every caller is gone"
+	quiet e f
+}
+
+run_case "$@"

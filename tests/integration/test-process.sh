@@ -1,0 +1,129 @@
+# test-process.sh - slots across process boundaries: a fork child co-holds
+# (whoever closes first frees nothing), a vfork child that execs or exits,
+# descriptors that survive exec keep their slot, O_CLOEXEC ones give it back.
+# Pool of 1, on-full = fail; a second probe tells whether the slot is held.
+. "$(dirname "$0")/lib.sh"
+
+setup_one() {
+	gate_target open
+	conf_pool 1 fail "$MATCH"
+}
+
+# is_held: a fresh probe is refused now.
+is_held() {
+	run "c$1" "$(probe_path open)" "$TARGET" 1 0
+	expect_line "c$1" "err errno=$REFUSED"
+}
+
+# is_free: a fresh probe gets the slot now.
+is_free() {
+	run "d$1" "$(probe_path open)" "$TARGET" 1 0
+	expect_line "d$1" 'ok fd='
+}
+
+test_process_fork_parent_first() {
+	setup_one
+	start a "$(probe_path fork)" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	wait_line a parent-released
+	expect_line a 'ok fd='
+	is_held 1
+	release ra
+	wait_line a child-released
+	is_free 1
+	release la
+	finish a
+	quiet a
+	witness_not_above 1
+}
+
+test_process_fork_child_first() {
+	setup_one
+	start a "$(probe_path fork)" -x "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	wait_line a child-exited
+	expect_line a 'ok fd='
+	is_held 1
+	release ra
+	wait_line a parent-released
+	is_free 1
+	release la
+	finish a
+	quiet a
+}
+
+# test_process_fork_killed_child: a co-holder killed with -9 takes nothing
+# with it while the parent still holds the descriptor.
+test_process_fork_killed_child() {
+	local child
+	setup_one
+	start a "$(probe_path fork)" -e both "$TARGET" 1 "@$TMP/never" "@$TMP/la"
+	wait_line a 'forked child='
+	child=$(state_get "$TMP/a.out" child)
+	kill -KILL "$child"
+	sleep 0.3
+	is_held 1
+	is_held 2
+	release la
+	wait_line a parent-released
+	is_free 1
+	finish a
+	quiet a
+}
+
+test_process_vfork_exec() {
+	setup_one
+	start a "$(probe_path vfork)" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	wait_line a parent-released
+	wait_line a 'held fd=|lost fd='
+	expect_line a 'held fd='
+	is_held 1
+	release ra
+	wait_line a released
+	is_free 1
+	release la
+	finish a
+	quiet a
+}
+
+test_process_vfork_exit() {
+	setup_one
+	start a "$(probe_path vfork)" -x "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	wait_line a child-exited
+	expect_line a 'ok fd='
+	is_held 1
+	release ra
+	wait_line a parent-released
+	is_free 1
+	release la
+	finish a
+	quiet a
+}
+
+# test_process_exec_keeps_slot EXEC-FUNCTION
+test_process_exec_keeps_slot() {
+	setup_one
+	start a "$(probe_path exec)" -e "$1" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	wait_line a 'held fd=|lost fd=|exec-failed'
+	expect_line a 'held fd='
+	is_held 1
+	release ra
+	wait_line a released
+	is_free 1
+	release la
+	finish a
+	[ "$STATUS" -eq 0 ] || fail "holder exited $STATUS"
+	quiet a
+}
+
+test_process_exec_cloexec_frees() {
+	setup_one
+	start a "$(probe_path exec)" -f rdonly,cloexec "$TARGET" 1 "@$TMP/ra" \
+		"@$TMP/la"
+	wait_line a 'held fd=|lost fd=|exec-failed'
+	expect_line a 'lost fd='
+	is_free 1
+	release ra la
+	finish a
+	quiet a
+}
+
+run_case "$@"
