@@ -67,7 +67,7 @@ bool thr_fdtable_attach(int fd, uint32_t d)
 }
 
 uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
-                         uint16_t n, bool socket)
+                         uint16_t n, bool socket, bool stream)
 {
 	for (uint32_t i = 0; i < THR_FD_DESCS; i++) {
 		uint32_t zero = 0;
@@ -75,6 +75,7 @@ uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
 		                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue;
 		descs[i].socket = socket;
+		descs[i].stream = stream;
 		for (uint32_t k = 0; k < n; k++) {
 			descs[i].pool[k] = pool[k];
 			descs[i].hold[k] = hold[k];

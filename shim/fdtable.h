@@ -15,7 +15,8 @@
 struct thr_fd_desc {
 	uint32_t refs;          /* descriptors naming it here; 0 when free */
 	uint16_t n;             /* pools it holds slots in */
-	uint16_t socket;        /* made by connect(), not open() */
+	uint8_t socket;         /* made by connect(), not open() */
+	uint8_t stream;         /* opened by fopen()/freopen(): a FILE owns it */
 	uint16_t pool[THR_FD_MAX_HOLDS]; /* index into the gate's pools */
 	uint32_t hold[THR_FD_MAX_HOLDS]; /* thr_pool hold handle in each */
 };
@@ -37,7 +38,7 @@ bool thr_fdtable_attach(int fd, uint32_t d);
 /* A new description with refs = 1, holding n slots; 0 if the table is
  * full. Async-signal-safe. */
 uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
-                         uint16_t n, bool socket);
+                         uint16_t n, bool socket, bool stream);
 
 struct thr_fd_desc *thr_fdtable_desc(uint32_t d);
 

@@ -70,9 +70,7 @@ static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
                   int why)
 {
 	if (!__atomic_exchange_n(&gp->reported, 1, __ATOMIC_RELAXED))
-		thr_log("pool '%s': %s; %s", gp->conf->name, strerror(-why),
-		        st->fail_closed ? "refusing its calls (on-error = closed)"
-		                        : "running unthrottled");
+		thr_log("pool '%s': %s", gp->conf->name, strerror(-why));
 	return st->fail_closed ? -EACCES : 0;
 }
 
@@ -205,6 +203,7 @@ int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
 {
 	t->n = 0;
 	t->socket = false;
+	t->stream = false;
 	if (thr_guard_active() || !path)
 		return 0;
 	const struct thr_init_state *st = thr_init();
@@ -282,6 +281,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 {
 	t->n = 0;
 	t->socket = true;
+	t->stream = false;
 	if (thr_guard_active() || !sa || len < sizeof(sa_family_t))
 		return 0;
 	const struct thr_init_state *st = thr_init();
@@ -317,7 +317,7 @@ void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 		/* A stale entry means the fd was closed behind our back. */
 		thr_gate_drop(thr_fdtable_detach(fd));
 		uint32_t d = thr_fdtable_new(keep.pool, keep.hold, keep.n,
-		                             t->socket);
+		                             t->socket, t->stream);
 		if (!d || !thr_fdtable_attach(fd, d)) {
 			give_back(st, &keep, false);
 			thr_fdtable_free(d);
@@ -402,14 +402,24 @@ int thr_gate_close_range(unsigned first, unsigned last, int flags)
 	}
 }
 
+int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t)
+{
+	int r = thr_gate_open_begin(AT_FDCWD, path, t);
+	t->stream = true;
+	return r;
+}
+
 void thr_gate_sweep(void)
 {
 	int saved = errno;
 	int high = thr_fdtable_high();
-	for (int fd = 0; fd < high; fd++)
-		if (thr_fdtable_get(fd) &&
-		    thr_real_get()->fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+	for (int fd = 0; fd < high; fd++) {
+		struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
+		if (desc && (desc->stream ||
+		             (thr_real_get()->fcntl(fd, F_GETFD) < 0 &&
+		              errno == EBADF)))
 			thr_gate_drop(thr_fdtable_detach(fd));
+	}
 	errno = saved;
 }
 

@@ -16,6 +16,7 @@
 struct thr_gate_ticket {
 	uint16_t n;
 	bool socket;                    /* for connect(), not open() */
+	bool stream;                    /* for fopen()/freopen() */
 	uint16_t pool[THR_FD_MAX_HOLDS];
 	uint32_t hold[THR_FD_MAX_HOLDS];
 	bool call[THR_FD_MAX_HOLDS];    /* hold = call: give back on return */
@@ -43,6 +44,9 @@ static inline bool thr_gate_wants_connect(void)
  * or -errno to fail the call with: the pool's policy errno, -EINTR, or
  * -EACCES (on-error = closed). Blocks as the pool's policy says. */
 int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t);
+
+/* The same for fopen()/freopen(): the descriptor will belong to a stream. */
+int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t);
 
 /* Before connect(fd, sa): the same for connect patterns. An fd that holds
  * slots already (a connect in progress) is let through. */
@@ -74,7 +78,9 @@ void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok);
  * releasing tracked descriptors in it. Async-signal-safe. */
 int thr_gate_close_range(unsigned first, unsigned last, int flags);
 
-/* After fcloseall(): gives back slots of descriptors now closed. */
+/* After fcloseall(): gives back the slots of descriptors that streams
+ * owned (glibc's fcloseall flushes them but leaves the descriptors open)
+ * and of descriptors now closed. */
 void thr_gate_sweep(void);
 
 /* After fork(): the child becomes co-holder of every slot (from both

@@ -137,7 +137,7 @@ static FILE *gated_fopen(FILE *(*real)(const char *, const char *),
                          const char *path, const char *how)
 {
 	struct thr_gate_ticket t;
-	int r = thr_gate_open_begin(AT_FDCWD, path, &t);
+	int r = thr_gate_fopen_begin(path, &t);
 	if (r < 0) {
 		errno = -r;
 		return NULL;
@@ -163,7 +163,7 @@ static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
                            const char *path, const char *how, FILE *f)
 {
 	struct thr_gate_ticket t;
-	int r = thr_gate_open_begin(AT_FDCWD, path, &t);
+	int r = thr_gate_fopen_begin(path, &t);
 	if (r < 0) {
 		errno = -r;
 		return NULL;

@@ -63,9 +63,7 @@ static void attach_pool(struct thr_gate_pool *gp)
 	if (thr_pool_open(c->name, &o, &gp->pool, err) < 0) {
 		gp->pool = NULL;
 		gp->reported = 1;
-		thr_log("%s; %s", err, state.fail_closed
-		        ? "refusing its calls (on-error = closed)"
-		        : "running unthrottled");
+		thr_log("%s", err);
 	}
 }
 
@@ -87,7 +85,7 @@ static void take_back(size_t pi)
 		if (open && desc && desc->n < THR_FD_MAX_HOLDS) {
 			desc->pool[desc->n] = pool;
 			desc->hold[desc->n++] = holds[i];
-		} else if (open && !d && (d = thr_fdtable_new(&pool, &holds[i], 1, false)) &&
+		} else if (open && !d && (d = thr_fdtable_new(&pool, &holds[i], 1, false, false)) &&
 		           thr_fdtable_attach(fds[i], d)) {
 			continue;
 		} else {
@@ -107,16 +105,14 @@ static int load_config(void)
 	                          program_invocation_short_name, THR_CONFDIR,
 	                          path, sizeof(path));
 	if (r == -EINVAL)
-		thr_log("THROTTLE_SERVICE='%s' is not a service name; "
-		        "running unthrottled", env_service ? env_service : "");
+		thr_log("THROTTLE_SERVICE='%s' is not a service name",
+		        env_service ? env_service : "");
 	if (r < 0)
 		return r;
 	r = thr_config_load(path, &state.cfg, err, sizeof(err));
 	if (r < 0) {
 		bool closed = r != -ENOENT && asks_closed(path);
-		thr_log("%s; %s", err, closed
-		        ? "refusing every open and connect (on-error = closed)"
-		        : "running unthrottled");
+		thr_log("%s", err);
 		if (closed)
 			state.mode = THR_MODE_DENY_ALL;
 	}
@@ -129,7 +125,7 @@ static void load(void)
 		return;
 	if (thr_fdtable_init() < 0 ||
 	    !(state.pools = calloc(state.cfg->npools, sizeof(*state.pools)))) {
-		thr_log("cannot set up (out of memory); running unthrottled");
+		thr_log("cannot set up: out of memory");
 		return;
 	}
 	state.fail_closed = state.cfg->fail_closed;

@@ -30,8 +30,9 @@ static void test_fdtable_untracked_reads_zero(void **state)
 
 static void test_fdtable_attach_get_detach(void **state)
 {
-	uint32_t d = thr_fdtable_new(pools, holds, 2, true);
+	uint32_t d = thr_fdtable_new(pools, holds, 2, true, false);
 	assert_int_not_equal(d, 0);
+	assert_false(thr_fdtable_desc(d)->stream);
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
 	assert_non_null(desc);
 	assert_int_equal(desc->n, 2);
@@ -50,7 +51,7 @@ static void test_fdtable_attach_get_detach(void **state)
 /* Dups share one description: only the last unref says "release". */
 static void test_fdtable_last_reference_releases(void **state)
 {
-	uint32_t d = thr_fdtable_new(pools, holds, 1, false);
+	uint32_t d = thr_fdtable_new(pools, holds, 1, false, false);
 	thr_fdtable_ref(d);
 	thr_fdtable_ref(d);
 	assert_false(thr_fdtable_unref(d));
@@ -58,12 +59,12 @@ static void test_fdtable_last_reference_releases(void **state)
 	assert_true(thr_fdtable_unref(d));
 	/* While dying, it is neither handed out nor released twice. */
 	assert_false(thr_fdtable_unref(d));
-	uint32_t other = thr_fdtable_new(pools, holds, 1, false);
+	uint32_t other = thr_fdtable_new(pools, holds, 1, false, false);
 	assert_int_not_equal(other, d);
 	thr_fdtable_free(d);
 	assert_true(thr_fdtable_unref(other));
 	thr_fdtable_free(other);
-	assert_int_equal(thr_fdtable_new(pools, holds, 1, false), d);
+	assert_int_equal(thr_fdtable_new(pools, holds, 1, false, false), d);
 	assert_true(thr_fdtable_unref(d));
 	thr_fdtable_free(d);
 }
@@ -78,8 +79,8 @@ static void test_fdtable_each_sees_live_descriptions(void **state)
 	int n = 0;
 	thr_fdtable_each(count, &n);
 	assert_int_equal(n, 0);
-	uint32_t a = thr_fdtable_new(pools, holds, 1, false);
-	uint32_t b = thr_fdtable_new(pools, holds, 2, true);
+	uint32_t a = thr_fdtable_new(pools, holds, 1, false, false);
+	uint32_t b = thr_fdtable_new(pools, holds, 2, true, false);
 	thr_fdtable_each(count, &n);
 	assert_int_equal(n, 2);
 	assert_true(thr_fdtable_unref(a));
@@ -93,9 +94,10 @@ static void test_fdtable_each_sees_live_descriptions(void **state)
 
 static void test_fdtable_fills_up_cleanly(void **state)
 {
-	uint32_t last = 0, got = 0;
-	while ((last = thr_fdtable_new(pools, holds, 1, false)))
+	uint32_t got = 0;
+	while (thr_fdtable_new(pools, holds, 1, false, true))
 		got++;
+	assert_true(thr_fdtable_desc(1)->stream);
 	assert_int_equal(got, THR_FD_DESCS);
 	assert_null(thr_fdtable_desc(0));
 	assert_null(thr_fdtable_desc(THR_FD_DESCS + 1));
