@@ -1,6 +1,12 @@
 /* probe-fcntl.c - per call: fd = open(path, flags), copy = fcntl(fd, F_DUPFD,
  * 100) (F_DUPFD_CLOEXEC with -x), close(fd), hold the copy, which close()
  * gives back. With -D_FILE_OFFSET_BITS=64 the call goes to fcntl64. */
+
+/* probe-fcntl64.c defines these and includes this file. */
+#ifndef PROBE_CALL
+#define PROBE_CALL fcntl
+#define PROBE_NAME "fcntl"
+#endif
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -14,7 +20,7 @@ static int take(struct probe *p, int i, struct probe_held *h)
 
 	if (fd < 0)
 		return -1;
-	h->fd = fcntl(fd, p->alt ? F_DUPFD_CLOEXEC : F_DUPFD, 100);
+	h->fd = PROBE_CALL(fd, p->alt ? F_DUPFD_CLOEXEC : F_DUPFD, 100);
 	saved = errno;
 	close(fd);
 	errno = saved;

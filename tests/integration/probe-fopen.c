@@ -1,6 +1,12 @@
 /* probe-fopen.c - fopen(path, mode) COUNT times, then fclose() each. The mode
  * is -m (default "r"). With -D_FILE_OFFSET_BITS=64 the call goes to
  * fopen64. */
+
+/* probe-fopen64.c defines these and includes this file. */
+#ifndef PROBE_CALL
+#define PROBE_CALL fopen
+#define PROBE_NAME "fopen"
+#endif
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -8,7 +14,7 @@
 
 static int take(struct probe *p, int i, struct probe_held *h)
 {
-	h->f = fopen(p->target, p->mode);
+	h->f = PROBE_CALL(p->target, p->mode);
 	if (!h->f)
 		return -1;
 	h->fd = fileno(h->f);

@@ -1,26 +1,5 @@
 /* probe-fopen64.c - fopen64(path, mode) COUNT times, then fclose() each. The mode
  * is -m (default "r"). */
-#define _GNU_SOURCE
-#include "probe.h"
-
-#include <stdio.h>
-
-static int take(struct probe *p, int i, struct probe_held *h)
-{
-	h->f = fopen64(p->target, p->mode);
-	if (!h->f)
-		return -1;
-	h->fd = fileno(h->f);
-	return 0;
-}
-
-static const struct probe_ops ops = {
-	.usage = "TARGET: a path; -m fopen mode (r by default)",
-	.take = take,
-	.give = probe_give_fclose,
-};
-
-int main(int argc, char **argv)
-{
-	return probe_run(argc, argv, &ops);
-}
+#define PROBE_CALL fopen64
+#define PROBE_NAME "fopen64"
+#include "probe-fopen.c"

@@ -4,6 +4,12 @@
  * back by freopen("/dev/null", "r", stream), an implicit close: the stream
  * stays open on /dev/null through LINGER.
  * With -D_FILE_OFFSET_BITS=64 the call goes to freopen64. */
+
+/* probe-freopen64.c defines these and includes this file. */
+#ifndef PROBE_CALL
+#define PROBE_CALL freopen
+#define PROBE_NAME "freopen"
+#endif
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -19,7 +25,7 @@ static int take(struct probe *p, int i, struct probe_held *h)
 
 		if (!f)
 			return -1;
-		h->f = freopen(p->target, p->mode, f);
+		h->f = PROBE_CALL(p->target, p->mode, f);
 	}
 	if (!h->f)
 		return -1;
@@ -32,11 +38,11 @@ static int give(struct probe *p, struct probe_held *h)
 	if (!p->alt)
 		return fclose(h->f);
 	/* The stream is deliberately left open (on /dev/null) until exit. */
-	return freopen("/dev/null", "r", h->f) ? 0 : -1;
+	return PROBE_CALL("/dev/null", "r", h->f) ? 0 : -1;
 }
 
 static const struct probe_ops ops = {
-	.usage = "TARGET: a path; -m fopen mode; -x release by freopen",
+	.usage = "TARGET: a path; -m fopen mode; -x release by " PROBE_NAME,
 	.take = take,
 	.give = give,
 };

@@ -3,44 +3,6 @@
  * fclose() gives it back. With -x the slot is taken by fopen(TARGET) and given
  * back by freopen64("/dev/null", "r", stream), an implicit close: the stream
  * stays open on /dev/null through LINGER. */
-#define _GNU_SOURCE
-#include "probe.h"
-
-#include <errno.h>
-#include <stdio.h>
-
-static int take(struct probe *p, int i, struct probe_held *h)
-{
-	if (p->alt) {
-		h->f = fopen(p->target, p->mode);
-	} else {
-		FILE *f = fopen("/dev/null", "r");
-
-		if (!f)
-			return -1;
-		h->f = freopen64(p->target, p->mode, f);
-	}
-	if (!h->f)
-		return -1;
-	h->fd = fileno(h->f);
-	return 0;
-}
-
-static int give(struct probe *p, struct probe_held *h)
-{
-	if (!p->alt)
-		return fclose(h->f);
-	/* The stream is deliberately left open (on /dev/null) until exit. */
-	return freopen64("/dev/null", "r", h->f) ? 0 : -1;
-}
-
-static const struct probe_ops ops = {
-	.usage = "TARGET: a path; -m fopen mode; -x release by freopen64",
-	.take = take,
-	.give = give,
-};
-
-int main(int argc, char **argv)
-{
-	return probe_run(argc, argv, &ops);
-}
+#define PROBE_CALL freopen64
+#define PROBE_NAME "freopen64"
+#include "probe-freopen.c"

@@ -1,6 +1,12 @@
 /* probe-open.c - open(path, flags[, mode]) COUNT times, then close() each.
  * Flags come from -f at run time, so with -O2 -D_FORTIFY_SOURCE=2 the call
  * goes to __open_2; with -D_FILE_OFFSET_BITS=64 it goes to open64. */
+
+/* probe-open64.c defines these and includes this file. */
+#ifndef PROBE_CALL
+#define PROBE_CALL open
+#define PROBE_NAME "open"
+#endif
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -10,9 +16,9 @@
 static int take(struct probe *p, int i, struct probe_held *h)
 {
 	if (probe_needs_mode(p->flags))
-		h->fd = open(p->target, p->flags, 0600);
+		h->fd = PROBE_CALL(p->target, p->flags, 0600);
 	else
-		h->fd = open(p->target, p->flags);
+		h->fd = PROBE_CALL(p->target, p->flags);
 	return h->fd < 0 ? -1 : 0;
 }
 

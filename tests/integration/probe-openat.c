@@ -2,6 +2,12 @@
  * close() each. dirfd is -d DIR (opened without the shim) or AT_FDCWD. With
  * -O2 -D_FORTIFY_SOURCE=2 the call goes to __openat_2; with
  * -D_FILE_OFFSET_BITS=64 to openat64. */
+
+/* probe-openat64.c defines these and includes this file. */
+#ifndef PROBE_CALL
+#define PROBE_CALL openat
+#define PROBE_NAME "openat"
+#endif
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -23,9 +29,9 @@ static int dirfd_of(struct probe *p)
 static int take(struct probe *p, int i, struct probe_held *h)
 {
 	if (probe_needs_mode(p->flags))
-		h->fd = openat(dirfd_of(p), p->target, p->flags, 0600);
+		h->fd = PROBE_CALL(dirfd_of(p), p->target, p->flags, 0600);
 	else
-		h->fd = openat(dirfd_of(p), p->target, p->flags);
+		h->fd = PROBE_CALL(dirfd_of(p), p->target, p->flags);
 	return h->fd < 0 ? -1 : 0;
 }
 
