@@ -2,6 +2,12 @@
  * dup2(fd, 100 + i), close(fd), hold the copy, which close() gives back.
  * With -x: hold fd itself and give it back by dup2()-ing /dev/null over it,
  * an implicit close; the descriptor stays open on /dev/null through LINGER. */
+
+/* probe-dup3.c defines these and includes this file. */
+#ifndef PROBE_DUP
+#define PROBE_DUP(old, new, flags) dup2(old, new)
+#define PROBE_NAME "dup2"
+#endif
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -17,7 +23,7 @@ static int take(struct probe *p, int i, struct probe_held *h)
 		h->fd = fd;
 		return fd < 0 ? -1 : 0;
 	}
-	h->fd = dup2(fd, 100 + i);
+	h->fd = PROBE_DUP(fd, 100 + i, O_CLOEXEC);
 	saved = errno;
 	close(fd);
 	errno = saved;
@@ -33,13 +39,13 @@ static int give(struct probe *p, struct probe_held *h)
 	null = probe_devnull();
 	if (null < 0)
 		return -1;
-	r = dup2(null, h->fd);
+	r = PROBE_DUP(null, h->fd, 0);
 	close(null);
 	return r < 0 ? -1 : 0;
 }
 
 static const struct probe_ops ops = {
-	.usage = "TARGET: a path; -f open flags; -x release by dup2 over it",
+	.usage = "TARGET: a path; -f open flags; -x release by " PROBE_NAME " over it",
 	.take = take,
 	.give = give,
 };
