@@ -11,6 +11,9 @@
 /* refs value while the last holder releases the slots, so that the entry is
  * not handed out again before its holds have been read. */
 #define DYING UINT32_C(0x80000000)
+/* refs value of a description made before its call returned: invisible to
+ * thr_fdtable_each() and unref until thr_fdtable_publish(). */
+#define PENDING UINT32_C(0xc0000000)
 
 static uint32_t *fds;           /* fd -> description id, 0 for none */
 static int nfds;
@@ -66,24 +69,50 @@ bool thr_fdtable_attach(int fd, uint32_t d)
 	return true;
 }
 
-uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
-                         uint16_t n, bool socket, bool stream)
+/* Where to start looking for a free description: a hint, kept low so that
+ * the few descriptions in use stay in the same cache lines. */
+static uint32_t next_free;
+
+static uint32_t make(const uint16_t *pool, const uint32_t *hold, uint16_t n,
+                     bool socket, bool stream, uint32_t refs)
 {
-	for (uint32_t i = 0; i < THR_FD_DESCS; i++) {
-		uint32_t zero = 0;
-		if (!__atomic_compare_exchange_n(&descs[i].refs, &zero, 1, false,
+	uint32_t start = __atomic_load_n(&next_free, __ATOMIC_RELAXED);
+	for (uint32_t k = 0; k < THR_FD_DESCS; k++) {
+		uint32_t i = (start + k) % THR_FD_DESCS, zero = 0;
+		if (__atomic_load_n(&descs[i].refs, __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&descs[i].refs, &zero, refs, false,
 		                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue;
 		descs[i].socket = socket;
 		descs[i].stream = stream;
-		for (uint32_t k = 0; k < n; k++) {
-			descs[i].pool[k] = pool[k];
-			descs[i].hold[k] = hold[k];
+		for (uint32_t h = 0; h < n; h++) {
+			descs[i].pool[h] = pool[h];
+			descs[i].hold[h] = hold[h];
 		}
 		descs[i].n = n;
+		__atomic_store_n(&next_free, (i + 1) % THR_FD_DESCS,
+		                 __ATOMIC_RELAXED);
 		return i + 1;
 	}
 	return 0;
+}
+
+uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
+                         uint16_t n, bool socket, bool stream)
+{
+	return make(pool, hold, n, socket, stream, 1);
+}
+
+uint32_t thr_fdtable_reserve(const uint16_t *pool, const uint32_t *hold,
+                             uint16_t n, bool socket, bool stream)
+{
+	return make(pool, hold, n, socket, stream, PENDING);
+}
+
+void thr_fdtable_publish(uint32_t d)
+{
+	if (d && d <= THR_FD_DESCS)
+		__atomic_store_n(&descs[d - 1].refs, 1, __ATOMIC_RELEASE);
 }
 
 struct thr_fd_desc *thr_fdtable_desc(uint32_t d)
@@ -118,6 +147,8 @@ void thr_fdtable_free(uint32_t d)
 	if (d && d <= THR_FD_DESCS) {
 		descs[d - 1].n = 0;
 		__atomic_store_n(&descs[d - 1].refs, 0, __ATOMIC_RELEASE);
+		if (d - 1 < __atomic_load_n(&next_free, __ATOMIC_RELAXED))
+			__atomic_store_n(&next_free, d - 1, __ATOMIC_RELAXED);
 	}
 }
 

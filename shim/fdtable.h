@@ -40,6 +40,14 @@ bool thr_fdtable_attach(int fd, uint32_t d);
 uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
                          uint16_t n, bool socket, bool stream);
 
+/* The same, made before the call whose descriptor it will describe: it
+ * stays invisible (to thr_fdtable_each(), thr_fdtable_unref()) until
+ * thr_fdtable_publish() gives it refs = 1, or thr_fdtable_free(). So the
+ * work of filling it is done before the call, not after. Async-signal-safe. */
+uint32_t thr_fdtable_reserve(const uint16_t *pool, const uint32_t *hold,
+                             uint16_t n, bool socket, bool stream);
+void thr_fdtable_publish(uint32_t d);
+
 struct thr_fd_desc *thr_fdtable_desc(uint32_t d);
 
 /* Adds a reference to d (a dup). Async-signal-safe. */
