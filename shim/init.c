@@ -141,6 +141,18 @@ static void load(void)
 		state.any_connect |= state.cfg->pools[i].nconnect > 0;
 	}
 	qsort(state.pools, state.npools, sizeof(*state.pools), by_name);
+	for (size_t i = 0; i < state.npools; i++) {
+		const struct thr_config_pool *c = state.pools[i].conf;
+		struct thr_match_cglob *g = calloc(c->nopen ? c->nopen : 1,
+		                                   sizeof(*g));
+		if (!g) {
+			thr_log("cannot set up: out of memory");
+			return;
+		}
+		for (size_t k = 0; k < c->nopen; k++)
+			thr_match_glob_compile(c->open[k], &g[k]);
+		state.pools[i].open = g;
+	}
 	for (size_t i = 0; i < state.npools; i++)
 		attach_pool(&state.pools[i]);
 	for (size_t i = 0; i < state.npools; i++)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "match.h"
 #include "pool.h"
 
 /* Pools one process gates; more in a config are ignored, with a message. */
@@ -24,6 +25,7 @@ struct thr_gate_pool {
 	const struct thr_config_pool *conf;
 	struct thr_pool *pool;  /* NULL when its segment was refused */
 	int reported;           /* a breakage of this pool was logged */
+	struct thr_match_cglob *open; /* conf->open, prepared for matching */
 };
 
 struct thr_init_state {
