@@ -91,14 +91,17 @@ static int take_slots(const struct thr_init_state *st, const uint64_t *match,
 		struct thr_gate_pool *gp = &st->pools[i];
 		const struct thr_config_pool *c = gp->conf;
 		int r = gp->pool ? 0 : broken(st, gp, -EIO);
-		struct thr_pool_req req = request(c, nonblocking, fd, target);
+		struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = fd,
+		                            .target = target };
+		if (!gp->plain || nonblocking)
+			req = request(c, nonblocking, fd, target);
 		uint32_t hold;
 		if (r == 0 && gp->pool)
 			r = thr_pool_acquire(gp->pool, &req, &hold);
 		if (r == 0 && gp->pool) {
 			t->pool[t->n] = (uint16_t)i;
 			t->hold[t->n] = hold;
-			t->call[t->n++] = c->hold == THR_HOLD_CALL;
+			t->call[t->n++] = gp->call;
 			continue;
 		}
 		if (r == -EAGAIN && req.mode == THR_POOL_OBSERVE)
@@ -172,7 +175,7 @@ static inline __attribute__((always_inline))
 bool match_path(const struct thr_gate_pool *gp, const char *path, size_t n)
 {
 	const struct thr_match_cglob *g = gp->open;
-	for (size_t i = 0, k = gp->conf->nopen; i < k; i++)
+	for (size_t i = 0, k = gp->nopen; i < k; i++)
 		if (thr_match_cglob(&g[i], path, n))
 			return true;
 	return false;

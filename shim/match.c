@@ -202,6 +202,8 @@ void thr_match_glob_compile(const char *glob, struct thr_match_cglob *out)
 		stars++;
 	out->glob = glob;
 	out->lit = lit;
+	memset(out->head, 0, sizeof(out->head));
+	memcpy(out->head, glob, lit < sizeof(out->head) ? lit : sizeof(out->head));
 	out->tail = THR_GLOB_GENERAL;
 	if (glob[lit] == '\0')
 		out->tail = THR_GLOB_EXACT;

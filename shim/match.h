@@ -65,6 +65,8 @@ struct thr_match_cglob {
 	const char *glob;       /* not copied: must outlive this */
 	size_t lit;             /* bytes before the first '*', '?' or '[' */
 	enum thr_match_tail tail;
+	char head[16];          /* its first (up to) 16 bytes, so that a
+	                           match need not read the glob itself */
 };
 
 void thr_match_glob_compile(const char *glob, struct thr_match_cglob *out);
@@ -91,11 +93,11 @@ static inline bool thr_match_cglob(const struct thr_match_cglob *g,
 		return false;
 	if (lit >= 8 && lit <= 16) {
 		/* Two (maybe overlapping) words cover the head: no call. */
-		if (thr_match_load8(path) != thr_match_load8(g->glob) ||
+		if (thr_match_load8(path) != thr_match_load8(g->head) ||
 		    thr_match_load8(path + lit - 8) !=
-		    thr_match_load8(g->glob + lit - 8))
+		    thr_match_load8(g->head + lit - 8))
 			return false;
-	} else if (memcmp(path, g->glob, lit) != 0) {
+	} else if (memcmp(path, lit <= 16 ? g->head : g->glob, lit) != 0) {
 		return false;
 	}
 	switch (g->tail) {
@@ -104,7 +106,12 @@ static inline bool thr_match_cglob(const struct thr_match_cglob *g,
 	case THR_GLOB_ANY:
 		return true;
 	case THR_GLOB_FOLDER:
-		return !memchr(path + lit, '/', n - lit);
+		if (n - lit > 16)
+			return !memchr(path + lit, '/', n - lit);
+		for (const char *p = path + lit; *p; p++)
+			if (*p == '/')
+				return false;
+		return true;
 	default:
 		return thr_match_cglob_rest(g, path, n);
 	}
