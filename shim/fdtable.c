@@ -44,9 +44,11 @@ int thr_fdtable_init(void)
 static uint32_t make(const uint16_t *pool, const uint32_t *hold, uint16_t n,
                      bool socket, bool stream, uint32_t refs)
 {
-	uint32_t start = __atomic_load_n(&next_free, __ATOMIC_RELAXED);
-	for (uint32_t k = 0; k < THR_FD_DESCS; k++) {
-		uint32_t i = (start + k) % THR_FD_DESCS, zero = 0;
+	uint32_t start = __atomic_load_n(&next_free, __ATOMIC_RELAXED) %
+	                 THR_FD_DESCS;
+	for (uint32_t i = start, k = 0; k < THR_FD_DESCS;
+	     k++, i = i + 1 < THR_FD_DESCS ? i + 1 : 0) {
+		uint32_t zero = 0;
 		if (__atomic_load_n(&descs[i].refs, __ATOMIC_RELAXED) ||
 		    !__atomic_compare_exchange_n(&descs[i].refs, &zero, refs, false,
 		                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))

@@ -81,7 +81,8 @@ static bool matched(const uint64_t *match, size_t i)
 	return match[i / 64] >> (i % 64) & 1;
 }
 
-static int take_slots(const struct thr_init_state *st, const uint64_t *match,
+static inline __attribute__((always_inline))
+int take_slots(const struct thr_init_state *st, const uint64_t *match,
                       enum kind k, int fd, bool nonblocking,
                       const char *target, struct thr_gate_ticket *t)
 {
@@ -132,12 +133,18 @@ static void reserve(struct thr_gate_ticket *t)
 		pool[n] = t->pool[i];
 		hold[n++] = t->hold[i];
 	}
-	t->d = n ? thr_fdtable_reserve(pool, hold, n, t->socket, t->stream) : 0;
+	if (n == t->n) /* the usual case: none for the call only */
+		t->d = thr_fdtable_reserve(t->pool, t->hold, n, t->socket,
+		                           t->stream);
+	else
+		t->d = n ? thr_fdtable_reserve(pool, hold, n, t->socket,
+		                               t->stream) : 0;
 }
 
 /* The engine and /proc reads run under the guard, so that their own opens
  * pass through; errno is the host program's. */
-static int take(const struct thr_init_state *st, const uint64_t *match,
+static inline __attribute__((always_inline))
+int take(const struct thr_init_state *st, const uint64_t *match,
                 enum kind k, int fd, bool nonblocking, const char *target,
                 struct thr_gate_ticket *t)
 {
@@ -389,22 +396,21 @@ static void release_desc(const struct thr_init_state *st, uint32_t d)
 /* Everything but the descriptor was settled before the call (reserve()):
  * what is left here is the descriptor's number, the table entry, and the
  * slots held for the call only. */
-void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
+/* Nothing here touches errno: the engine's release and set_fd, like the
+ * table's atomics, never do, so errno is the call's own without a save. */
+void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok)
 {
-	if (!t->n)
-		return;
 	const struct thr_init_state *st = thr_init();
-	int saved = errno;
 	if (!ok || !t->d) {
 		/* Failed, or only held for the call, or the table was full
 		 * (then the descriptor cannot keep them either). */
 		give_back(st, t, false);
 		thr_fdtable_free(t->d);
-		errno = saved;
 		return;
 	}
-	give_back(st, t, true);
 	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
+	if (desc->n != t->n)
+		give_back(st, t, true);
 	for (uint32_t i = 0; i < desc->n; i++)
 		thr_pool_set_fd(st->pools[desc->pool[i]].pool, desc->hold[i], fd);
 	/* A stale entry means the fd was closed behind our back. */
@@ -412,7 +418,6 @@ void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 	thr_fdtable_publish(t->d);
 	if (!thr_fdtable_attach(fd, t->d))
 		release_desc(st, t->d);
-	errno = saved;
 }
 
 void thr_gate_release(uint32_t d)

@@ -57,7 +57,12 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 
 /* After the call: ok with descriptor fd keeps the slots on fd (hold =
  * descriptor), otherwise they are given back. */
-void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok);
+void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok);
+static inline void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
+{
+	if (t->n)
+		thr_gate_finish_held(t, fd, ok);
+}
 
 /* close(): detach fd before the real close, drop after it. Async-signal-
  * safe; an untracked fd costs one load. */
