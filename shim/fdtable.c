@@ -8,14 +8,18 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
-/* refs value while the last holder releases the slots, so that the entry is
- * not handed out again before its holds have been read. */
-#define DYING UINT32_C(0x80000000)
+#define DYING THR_FD_DYING
+/* refs value of a description made before its call returned: invisible to
+ * thr_fdtable_each() and unref until thr_fdtable_publish(). */
+#define PENDING UINT32_C(0xc0000000)
 
-static uint32_t *fds;           /* fd -> description id, 0 for none */
-static int nfds;
-static int high;                /* one more than the highest fd attached */
-static struct thr_fd_desc descs[THR_FD_DESCS];
+struct thr_fdtable thr_fdtable_;
+struct thr_fd_desc thr_fdtable_descs[THR_FD_DESCS];
+#define fds thr_fdtable_.fds
+#define nfds thr_fdtable_.nfds
+#define high thr_fdtable_.high
+#define next_free thr_fdtable_.next_free
+#define descs thr_fdtable_descs
 
 int thr_fdtable_init(void)
 {
@@ -37,93 +41,42 @@ int thr_fdtable_init(void)
 	return 0;
 }
 
-uint32_t thr_fdtable_get(int fd)
+static uint32_t make(const uint16_t *pool, const uint32_t *hold, uint16_t n,
+                     bool socket, bool stream, uint32_t refs)
 {
-	if ((unsigned)fd >= (unsigned)__atomic_load_n(&nfds, __ATOMIC_ACQUIRE))
-		return 0;
-	return __atomic_load_n(&fds[fd], __ATOMIC_ACQUIRE);
-}
-
-uint32_t thr_fdtable_detach(int fd)
-{
-	if ((unsigned)fd >= (unsigned)__atomic_load_n(&nfds, __ATOMIC_ACQUIRE))
-		return 0;
-	if (!__atomic_load_n(&fds[fd], __ATOMIC_RELAXED))
-		return 0;
-	return __atomic_exchange_n(&fds[fd], 0, __ATOMIC_ACQ_REL);
-}
-
-bool thr_fdtable_attach(int fd, uint32_t d)
-{
-	if ((unsigned)fd >= (unsigned)__atomic_load_n(&nfds, __ATOMIC_ACQUIRE))
-		return false;
-	__atomic_store_n(&fds[fd], d, __ATOMIC_RELEASE);
-	int h = __atomic_load_n(&high, __ATOMIC_RELAXED);
-	while (fd >= h && !__atomic_compare_exchange_n(&high, &h, fd + 1, true,
-	                                               __ATOMIC_RELAXED,
-	                                               __ATOMIC_RELAXED))
-		;
-	return true;
-}
-
-uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
-                         uint16_t n, bool socket, bool stream)
-{
-	for (uint32_t i = 0; i < THR_FD_DESCS; i++) {
+	uint32_t start = __atomic_load_n(&next_free, __ATOMIC_RELAXED) %
+	                 THR_FD_DESCS;
+	for (uint32_t i = start, k = 0; k < THR_FD_DESCS;
+	     k++, i = i + 1 < THR_FD_DESCS ? i + 1 : 0) {
 		uint32_t zero = 0;
-		if (!__atomic_compare_exchange_n(&descs[i].refs, &zero, 1, false,
+		if (__atomic_load_n(&descs[i].refs, __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&descs[i].refs, &zero, refs, false,
 		                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue;
 		descs[i].socket = socket;
 		descs[i].stream = stream;
-		for (uint32_t k = 0; k < n; k++) {
-			descs[i].pool[k] = pool[k];
-			descs[i].hold[k] = hold[k];
+		for (uint32_t h = 0; h < n; h++) {
+			descs[i].pool[h] = pool[h];
+			descs[i].hold[h] = hold[h];
 		}
 		descs[i].n = n;
+		__atomic_store_n(&next_free, (i + 1) % THR_FD_DESCS,
+		                 __ATOMIC_RELAXED);
 		return i + 1;
 	}
 	return 0;
 }
 
-struct thr_fd_desc *thr_fdtable_desc(uint32_t d)
+uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
+                         uint16_t n, bool socket, bool stream)
 {
-	return d && d <= THR_FD_DESCS ? &descs[d - 1] : NULL;
+	return make(pool, hold, n, socket, stream, 1);
 }
 
-void thr_fdtable_ref(uint32_t d)
+uint32_t thr_fdtable_reserve(const uint16_t *pool, const uint32_t *hold,
+                             uint16_t n, bool socket, bool stream)
 {
-	if (d && d <= THR_FD_DESCS)
-		__atomic_add_fetch(&descs[d - 1].refs, 1, __ATOMIC_ACQ_REL);
-}
-
-bool thr_fdtable_unref(uint32_t d)
-{
-	if (!d || d > THR_FD_DESCS)
-		return false;
-	uint32_t *refs = &descs[d - 1].refs, r = __atomic_load_n(refs,
-	                                                         __ATOMIC_ACQUIRE);
-	uint32_t next;
-	do {
-		if (r == 0 || (r & DYING))
-			return false;
-		next = r == 1 ? DYING : r - 1;
-	} while (!__atomic_compare_exchange_n(refs, &r, next, false,
-	                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-	return next == DYING;
-}
-
-void thr_fdtable_free(uint32_t d)
-{
-	if (d && d <= THR_FD_DESCS) {
-		descs[d - 1].n = 0;
-		__atomic_store_n(&descs[d - 1].refs, 0, __ATOMIC_RELEASE);
-	}
-}
-
-int thr_fdtable_high(void)
-{
-	return __atomic_load_n(&high, __ATOMIC_ACQUIRE);
+	return make(pool, hold, n, socket, stream, PENDING);
 }
 
 void thr_fdtable_each(void (*fn)(uint32_t d, void *ctx), void *ctx)

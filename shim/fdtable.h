@@ -6,6 +6,7 @@
 #define THR_FDTABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define THR_FD_MAX_HOLDS 8      /* pools one call can take a slot in */
@@ -21,37 +22,131 @@ struct thr_fd_desc {
 	uint32_t hold[THR_FD_MAX_HOLDS]; /* thr_pool hold handle in each */
 };
 
+/* The tables, for the inline functions below; fdtable.c owns them. */
+struct thr_fdtable {
+	uint32_t *fds;          /* fd -> description id, 0 for none */
+	int nfds;
+	int high;               /* one more than the highest fd attached */
+	uint32_t next_free;     /* where to look for a free description: a
+	                           hint, kept low so that the descriptions in
+	                           use stay in a few cache lines */
+};
+extern struct thr_fdtable thr_fdtable_;
+extern struct thr_fd_desc thr_fdtable_descs[THR_FD_DESCS];
+
+/* refs value while the last holder releases the slots, so that the entry is
+ * not handed out again before its holds have been read. */
+#define THR_FD_DYING UINT32_C(0x80000000)
+
 /* Maps the tables for descriptors below the hard RLIMIT_NOFILE (at most
  * 2^20). Returns 0 or -errno. Not async-signal-safe; call once. */
 int thr_fdtable_init(void);
 
 /* The description fd names (1-based id), or 0. One load, no lock. */
-uint32_t thr_fdtable_get(int fd);
+static inline uint32_t thr_fdtable_get(int fd)
+{
+	if ((unsigned)fd >= (unsigned)__atomic_load_n(&thr_fdtable_.nfds,
+	                                              __ATOMIC_ACQUIRE))
+		return 0;
+	return __atomic_load_n(&thr_fdtable_.fds[fd], __ATOMIC_ACQUIRE);
+}
 
 /* Takes fd's entry away and returns it (0 if none). Async-signal-safe. */
-uint32_t thr_fdtable_detach(int fd);
+static inline uint32_t thr_fdtable_detach(int fd)
+{
+	if ((unsigned)fd >= (unsigned)__atomic_load_n(&thr_fdtable_.nfds,
+	                                              __ATOMIC_ACQUIRE))
+		return 0;
+	if (!__atomic_load_n(&thr_fdtable_.fds[fd], __ATOMIC_RELAXED))
+		return 0;
+	return __atomic_exchange_n(&thr_fdtable_.fds[fd], 0, __ATOMIC_ACQ_REL);
+}
 
 /* Makes fd name description d, which must hold a reference for it.
  * Returns false when fd is beyond the table. Async-signal-safe. */
-bool thr_fdtable_attach(int fd, uint32_t d);
+static inline bool thr_fdtable_attach(int fd, uint32_t d)
+{
+	if ((unsigned)fd >= (unsigned)__atomic_load_n(&thr_fdtable_.nfds,
+	                                              __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_store_n(&thr_fdtable_.fds[fd], d, __ATOMIC_RELEASE);
+	int h = __atomic_load_n(&thr_fdtable_.high, __ATOMIC_RELAXED);
+	while (fd >= h && !__atomic_compare_exchange_n(&thr_fdtable_.high, &h,
+	                                               fd + 1, true,
+	                                               __ATOMIC_RELAXED,
+	                                               __ATOMIC_RELAXED))
+		;
+	return true;
+}
 
 /* A new description with refs = 1, holding n slots; 0 if the table is
  * full. Async-signal-safe. */
 uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
                          uint16_t n, bool socket, bool stream);
 
-struct thr_fd_desc *thr_fdtable_desc(uint32_t d);
+/* The same, made before the call whose descriptor it will describe: it
+ * stays invisible (to thr_fdtable_each(), thr_fdtable_unref()) until
+ * thr_fdtable_publish() gives it refs = 1, or thr_fdtable_free(). So the
+ * work of filling it is done before the call, not after. Async-signal-safe. */
+uint32_t thr_fdtable_reserve(const uint16_t *pool, const uint32_t *hold,
+                             uint16_t n, bool socket, bool stream);
+
+static inline void thr_fdtable_publish(uint32_t d)
+{
+	if (d && d <= THR_FD_DESCS)
+		__atomic_store_n(&thr_fdtable_descs[d - 1].refs, 1,
+		                 __ATOMIC_RELEASE);
+}
+
+static inline struct thr_fd_desc *thr_fdtable_desc(uint32_t d)
+{
+	return d && d <= THR_FD_DESCS ? &thr_fdtable_descs[d - 1] : NULL;
+}
 
 /* Adds a reference to d (a dup). Async-signal-safe. */
-void thr_fdtable_ref(uint32_t d);
+static inline void thr_fdtable_ref(uint32_t d)
+{
+	if (d && d <= THR_FD_DESCS)
+		__atomic_add_fetch(&thr_fdtable_descs[d - 1].refs, 1,
+		                   __ATOMIC_ACQ_REL);
+}
 
 /* Drops a reference; true when it was the last: the caller then releases
  * the slots and calls thr_fdtable_free(). Async-signal-safe. */
-bool thr_fdtable_unref(uint32_t d);
-void thr_fdtable_free(uint32_t d);
+static inline bool thr_fdtable_unref(uint32_t d)
+{
+	if (!d || d > THR_FD_DESCS)
+		return false;
+	uint32_t *refs = &thr_fdtable_descs[d - 1].refs;
+	uint32_t r = __atomic_load_n(refs, __ATOMIC_ACQUIRE), next;
+	do {
+		if (r == 0 || (r & THR_FD_DYING))
+			return false;
+		next = r == 1 ? THR_FD_DYING : r - 1;
+	} while (!__atomic_compare_exchange_n(refs, &r, next, false,
+	                                      __ATOMIC_ACQ_REL,
+	                                      __ATOMIC_ACQUIRE));
+	return next == THR_FD_DYING;
+}
+
+static inline void thr_fdtable_free(uint32_t d)
+{
+	if (d && d <= THR_FD_DESCS) {
+		thr_fdtable_descs[d - 1].n = 0;
+		__atomic_store_n(&thr_fdtable_descs[d - 1].refs, 0,
+		                 __ATOMIC_RELEASE);
+		if (d - 1 < __atomic_load_n(&thr_fdtable_.next_free,
+		                            __ATOMIC_RELAXED))
+			__atomic_store_n(&thr_fdtable_.next_free, d - 1,
+			                 __ATOMIC_RELAXED);
+	}
+}
 
 /* One more than the highest descriptor ever attached, to bound scans. */
-int thr_fdtable_high(void);
+static inline int thr_fdtable_high(void)
+{
+	return __atomic_load_n(&thr_fdtable_.high, __ATOMIC_ACQUIRE);
+}
 
 /* Calls fn on every live description id (for fork). */
 void thr_fdtable_each(void (*fn)(uint32_t d, void *ctx), void *ctx);

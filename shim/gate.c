@@ -76,24 +76,33 @@ static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
 
 /* Takes a slot in each matching pool, in the global (name) order, all or
  * nothing: a refusal gives back what was taken. */
-static int take_slots(const struct thr_init_state *st, const bool *match,
+static bool matched(const uint64_t *match, size_t i)
+{
+	return match[i / 64] >> (i % 64) & 1;
+}
+
+static inline __attribute__((always_inline))
+int take_slots(const struct thr_init_state *st, const uint64_t *match,
                       enum kind k, int fd, bool nonblocking,
                       const char *target, struct thr_gate_ticket *t)
 {
 	for (size_t i = 0; i < st->npools && t->n < THR_FD_MAX_HOLDS; i++) {
-		if (!match[i])
+		if (!matched(match, i))
 			continue;
 		struct thr_gate_pool *gp = &st->pools[i];
 		const struct thr_config_pool *c = gp->conf;
 		int r = gp->pool ? 0 : broken(st, gp, -EIO);
-		struct thr_pool_req req = request(c, nonblocking, fd, target);
+		struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = fd,
+		                            .target = target };
+		if (!gp->plain || nonblocking)
+			req = request(c, nonblocking, fd, target);
 		uint32_t hold;
 		if (r == 0 && gp->pool)
 			r = thr_pool_acquire(gp->pool, &req, &hold);
 		if (r == 0 && gp->pool) {
 			t->pool[t->n] = (uint16_t)i;
 			t->hold[t->n] = hold;
-			t->call[t->n++] = c->hold == THR_HOLD_CALL;
+			t->call[t->n++] = gp->call;
 			continue;
 		}
 		if (r == -EAGAIN && req.mode == THR_POOL_OBSERVE)
@@ -111,9 +120,31 @@ static int take_slots(const struct thr_init_state *st, const bool *match,
 	return 0;
 }
 
+/* Fills, before the call, the description the kept holds will have, so
+ * that after the call only its descriptor is left to set. */
+static void reserve(struct thr_gate_ticket *t)
+{
+	uint16_t pool[THR_FD_MAX_HOLDS];
+	uint32_t hold[THR_FD_MAX_HOLDS];
+	uint16_t n = 0;
+	for (uint32_t i = 0; i < t->n; i++) {
+		if (t->call[i])
+			continue;
+		pool[n] = t->pool[i];
+		hold[n++] = t->hold[i];
+	}
+	if (n == t->n) /* the usual case: none for the call only */
+		t->d = thr_fdtable_reserve(t->pool, t->hold, n, t->socket,
+		                           t->stream);
+	else
+		t->d = n ? thr_fdtable_reserve(pool, hold, n, t->socket,
+		                               t->stream) : 0;
+}
+
 /* The engine and /proc reads run under the guard, so that their own opens
  * pass through; errno is the host program's. */
-static int take(const struct thr_init_state *st, const bool *match,
+static inline __attribute__((always_inline))
+int take(const struct thr_init_state *st, const uint64_t *match,
                 enum kind k, int fd, bool nonblocking, const char *target,
                 struct thr_gate_ticket *t)
 {
@@ -121,6 +152,8 @@ static int take(const struct thr_init_state *st, const bool *match,
 	thr_guard_enter();
 	int r = take_slots(st, match, k, fd, nonblocking, target, t);
 	thr_guard_leave();
+	if (t->n)
+		reserve(t);
 	errno = saved;
 	return r;
 }
@@ -145,35 +178,74 @@ static int absolute(int dirfd, const char *path, char *out, size_t len)
 	return thr_match_normalize(base, path, out, len);
 }
 
-static bool match_path(const struct thr_config_pool *c, const char *path)
+static inline __attribute__((always_inline))
+bool match_path(const struct thr_gate_pool *gp, const char *path, size_t n)
 {
-	for (size_t i = 0; i < c->nopen; i++)
-		if (thr_match_glob(c->open[i], path))
+	const struct thr_match_cglob *g = gp->open;
+	for (size_t i = 0, k = gp->nopen; i < k; i++)
+		if (thr_match_cglob(&g[i], path, n))
 			return true;
 	return false;
 }
 
-/* An absolute path with no "//", "/." or trailing '/' is its own
- * normal form, and most paths are: they skip the copy. */
-static bool is_normal(const char *path)
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define SLASHES (ONES * '/')
+
+/* Does a '/' followed by '/' or '.' start in p[0..7]? Reads p[0..8].
+ * (v - ONES) & ~v has the high bit of each zero byte of v, and also of a
+ * byte 0x01 right above a zero byte (the borrow). In w ^ "////////" that
+ * is a '.' right after a '/', which is itself an answer of yes; '.' and
+ * '/' differ only in bit 0, so next | ONES turns both into '/' and never
+ * into the 0x01 case. So the answer is exact. */
+static inline bool bad8(const char *p)
 {
-	if (path[0] != '/')
-		return false;
-	const char *p = path;
-	for (; *p; p++)
-		if (*p == '/' && (p[1] == '/' || p[1] == '.'))
-			return false;
-	return p - path == 1 || p[-1] != '/';
+	uint64_t w = thr_match_load8(p) ^ SLASHES;
+	uint64_t next = (thr_match_load8(p + 1) | ONES) ^ SLASHES;
+	return ((w - ONES) & ~w & (next - ONES) & ~next & HIGHS) != 0;
 }
 
-static int match_open(const struct thr_init_state *st, const char *norm,
-                      struct thr_gate_ticket *t)
+/* An absolute path with no "//", "/." or trailing '/' is its own
+ * normal form, and most paths are: they skip the copy. path has length n;
+ * it is read eight bytes at a time, never past its NUL. */
+static bool is_normal(const char *path, size_t n)
 {
-	bool match[THR_GATE_MAX_POOLS];
-	bool any = false;
+	if (path[0] != '/' || (n > 1 && path[n - 1] == '/'))
+		return false;
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			if (path[i] == '/' && (path[i + 1] == '/' || path[i + 1] == '.'))
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8)
+		if (bad8(path + i))
+			return false;
+	return !bad8(path + n - 8);
+}
+
+/* Pool first matches norm; the pools after it may match too. */
+__attribute__((noinline))
+static int take_open(const struct thr_init_state *st, size_t first,
+                     const char *norm, size_t n, struct thr_gate_ticket *t)
+{
+	uint64_t match[THR_GATE_MAX_POOLS / 64] = { 0 };
+	match[first / 64] |= UINT64_C(1) << (first % 64);
+	for (size_t i = first + 1; i < st->npools; i++)
+		if (match_path(&st->pools[i], norm, n))
+			match[i / 64] |= UINT64_C(1) << (i % 64);
+	return take(st, match, KIND_OPEN, -1, false, norm, t);
+}
+
+/* The common case, no pool wanting the path, costs only this loop. */
+static inline __attribute__((always_inline))
+int match_open(const struct thr_init_state *st, const char *norm, size_t n,
+               struct thr_gate_ticket *t)
+{
 	for (size_t i = 0; i < st->npools; i++)
-		any |= match[i] = match_path(st->pools[i].conf, norm);
-	return any ? take(st, match, KIND_OPEN, -1, false, norm, t) : 0;
+		if (match_path(&st->pools[i], norm, n))
+			return take_open(st, i, norm, n, t);
+	return 0;
 }
 
 /* Kept apart so that the common case does not pay for a PATH_MAX frame. */
@@ -189,21 +261,24 @@ static int match_open_slow(const struct thr_init_state *st, int dirfd,
 	errno = saved;
 	if (r < 0)
 		return 0; /* open() will fail or we cannot tell: not ours */
-	return match_open(st, norm, t);
+	return match_open(st, norm, (size_t)r, t);
 }
 
 static int open_begin(const struct thr_init_state *st, int dirfd,
                       const char *path, struct thr_gate_ticket *t)
 {
-	return is_normal(path) ? match_open(st, path, t)
-	                       : match_open_slow(st, dirfd, path, t);
+	size_t n = strlen(path);
+	return is_normal(path, n) ? match_open(st, path, n, t)
+	                          : match_open_slow(st, dirfd, path, t);
 }
 
-int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
+static int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
+                     bool stream)
 {
 	t->n = 0;
 	t->socket = false;
-	t->stream = false;
+	t->stream = stream;
+	t->d = 0;
 	if (thr_guard_active() || !path)
 		return 0;
 	const struct thr_init_state *st = thr_init();
@@ -212,6 +287,11 @@ int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
 	if (st->mode != THR_MODE_ACTIVE || !st->any_open)
 		return 0;
 	return open_begin(st, dirfd, path, t);
+}
+
+int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
+{
+	return gate_open(dirfd, path, t, false);
 }
 
 /* "10.0.0.5:5432", "[::1]:8000" or "unix:/run/x.sock", for the records. */
@@ -258,11 +338,14 @@ static int connect_begin(const struct thr_init_state *st, int fd,
                          const struct sockaddr *sa, socklen_t len,
                          struct thr_gate_ticket *t)
 {
-	bool match[THR_GATE_MAX_POOLS];
+	uint64_t match[THR_GATE_MAX_POOLS / 64] = { 0 };
 	bool any = false, nonblocking = false;
 	for (size_t i = 0; i < st->npools; i++) {
-		any |= match[i] = match_dest(st->pools[i].conf, sa, len);
-		nonblocking |= match[i] && st->pools[i].conf->nonblocking_fail;
+		if (!match_dest(st->pools[i].conf, sa, len))
+			continue;
+		match[i / 64] |= UINT64_C(1) << (i % 64);
+		any = true;
+		nonblocking |= st->pools[i].conf->nonblocking_fail;
 	}
 	if (!any)
 		return 0;
@@ -282,6 +365,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	t->n = 0;
 	t->socket = true;
 	t->stream = false;
+	t->d = 0;
 	if (thr_guard_active() || !sa || len < sizeof(sa_family_t))
 		return 0;
 	const struct thr_init_state *st = thr_init();
@@ -298,45 +382,53 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	return connect_begin(st, fd, sa, len, t);
 }
 
-void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
+/* Gives back the slots of description d, no longer named by anyone. */
+static void release_desc(const struct thr_init_state *st, uint32_t d)
 {
-	if (!t->n)
-		return;
-	const struct thr_init_state *st = thr_init();
-	int saved = errno;
-	struct thr_gate_ticket keep = { 0 };
-	give_back(st, t, ok);
-	for (uint32_t i = 0; ok && i < t->n; i++) {
-		if (t->call[i])
-			continue;
-		thr_pool_set_fd(st->pools[t->pool[i]].pool, t->hold[i], fd);
-		keep.pool[keep.n] = t->pool[i];
-		keep.hold[keep.n++] = t->hold[i];
-	}
-	if (keep.n) {
-		/* A stale entry means the fd was closed behind our back. */
-		thr_gate_drop(thr_fdtable_detach(fd));
-		uint32_t d = thr_fdtable_new(keep.pool, keep.hold, keep.n,
-		                             t->socket, t->stream);
-		if (!d || !thr_fdtable_attach(fd, d)) {
-			give_back(st, &keep, false);
-			thr_fdtable_free(d);
-		}
-	}
-	errno = saved;
-}
-
-void thr_gate_drop(uint32_t d)
-{
-	if (!d || !thr_fdtable_unref(d))
-		return;
-	const struct thr_init_state *st = thr_init();
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
 	for (uint32_t i = 0; desc && i < desc->n; i++)
 		if (desc->pool[i] < st->npools && st->pools[desc->pool[i]].pool)
 			thr_pool_release(st->pools[desc->pool[i]].pool,
 			                 desc->hold[i]);
 	thr_fdtable_free(d);
+}
+
+/* Everything but the descriptor was settled before the call (reserve()):
+ * what is left here is the descriptor's number, the table entry, and the
+ * slots held for the call only. */
+/* Nothing here touches errno: the engine's release and set_fd, like the
+ * table's atomics, never do, so errno is the call's own without a save. */
+void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok)
+{
+	const struct thr_init_state *st = thr_init();
+	if (!ok || !t->d) {
+		/* Failed, or only held for the call, or the table was full
+		 * (then the descriptor cannot keep them either). */
+		give_back(st, t, false);
+		thr_fdtable_free(t->d);
+		return;
+	}
+	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
+	if (desc->n != t->n)
+		give_back(st, t, true);
+	for (uint32_t i = 0; i < desc->n; i++)
+		thr_pool_set_fd(st->pools[desc->pool[i]].pool, desc->hold[i], fd);
+	/* A stale entry means the fd was closed behind our back. */
+	thr_gate_drop(thr_fdtable_detach(fd));
+	thr_fdtable_publish(t->d);
+	if (!thr_fdtable_attach(fd, t->d))
+		release_desc(st, t->d);
+}
+
+void thr_gate_release(uint32_t d)
+{
+	release_desc(thr_init(), d);
+}
+
+void thr_gate_drop(uint32_t d)
+{
+	if (thr_gate_unref(d))
+		release_desc(thr_init(), d);
 }
 
 uint32_t thr_gate_dup_begin(int oldfd)
@@ -404,9 +496,7 @@ int thr_gate_close_range(unsigned first, unsigned last, int flags)
 
 int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t)
 {
-	int r = thr_gate_open_begin(AT_FDCWD, path, t);
-	t->stream = true;
-	return r;
+	return gate_open(AT_FDCWD, path, t, true);
 }
 
 void thr_gate_sweep(void)

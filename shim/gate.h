@@ -17,6 +17,8 @@ struct thr_gate_ticket {
 	uint16_t n;
 	bool socket;                    /* for connect(), not open() */
 	bool stream;                    /* for fopen()/freopen() */
+	uint32_t d;                     /* description reserved for the holds
+	                                   kept on the descriptor, or 0 */
 	uint16_t pool[THR_FD_MAX_HOLDS];
 	uint32_t hold[THR_FD_MAX_HOLDS];
 	bool call[THR_FD_MAX_HOLDS];    /* hold = call: give back on return */
@@ -55,7 +57,12 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 
 /* After the call: ok with descriptor fd keeps the slots on fd (hold =
  * descriptor), otherwise they are given back. */
-void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok);
+void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok);
+static inline void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
+{
+	if (t->n)
+		thr_gate_finish_held(t, fd, ok);
+}
 
 /* close(): detach fd before the real close, drop after it. Async-signal-
  * safe; an untracked fd costs one load. */
@@ -64,6 +71,16 @@ static inline uint32_t thr_gate_detach(int fd)
 	return thr_fdtable_detach(fd);
 }
 void thr_gate_drop(uint32_t d);
+
+/* thr_gate_drop() in two halves, so that close() does the table work
+ * before the real close and only the release after it: unref says whether
+ * d was the last reference; then thr_gate_release() gives its slots back.
+ * Async-signal-safe. */
+static inline bool thr_gate_unref(uint32_t d)
+{
+	return d && thr_fdtable_unref(d);
+}
+void thr_gate_release(uint32_t d);
 
 /* dup()/fcntl(F_DUPFD): reference before, attach or drop after. */
 uint32_t thr_gate_dup_begin(int oldfd);

@@ -187,14 +187,17 @@ EXPORT FILE *freopen64(const char *path, const char *how, FILE *f)
 }
 
 /* Untracked descriptors go straight to libc: nothing runs after the
- * system call, where caches are cold. */
+ * system call, where caches are cold. Tracked ones drop their reference
+ * before it too, leaving only the release of the slots for after. */
 EXPORT int close(int fd)
 {
 	uint32_t d = thr_gate_detach(fd);
 	if (!d)
 		return thr_real_get()->close(fd);
+	bool last = thr_gate_unref(d);
 	int r = thr_real_get()->close(fd);
-	thr_gate_drop(d);
+	if (last)
+		thr_gate_release(d);
 	return r;
 }
 

@@ -23,8 +23,8 @@
 
 __thread int thr_guard_depth;
 unsigned char thr_gate_wants = THR_GATE_OPEN | THR_GATE_CONNECT;
-static struct thr_init_state state;
-static int phase; /* 0 not started, 1 loading, 2 loaded */
+struct thr_init_state thr_init_state_;
+int thr_init_phase; /* 0 not started, 1 loading, 2 loaded */
 
 /* A config that does not parse says nothing reliable, except perhaps that
  * its author asked to fail closed: look for that line alone. */
@@ -74,7 +74,7 @@ static void take_back(size_t pi)
 {
 	uint32_t holds[256];
 	int fds[256];
-	struct thr_pool *p = state.pools[pi].pool;
+	struct thr_pool *p = thr_init_state_.pools[pi].pool;
 	int n = p ? thr_pool_held(p, holds, fds, 256) : 0;
 	for (int i = 0; i < n; i++) {
 		uint32_t d = thr_fdtable_get(fds[i]);
@@ -109,12 +109,12 @@ static int load_config(void)
 		        env_service ? env_service : "");
 	if (r < 0)
 		return r;
-	r = thr_config_load(path, &state.cfg, err, sizeof(err));
+	r = thr_config_load(path, &thr_init_state_.cfg, err, sizeof(err));
 	if (r < 0) {
 		bool closed = r != -ENOENT && asks_closed(path);
 		thr_log("%s", err);
 		if (closed)
-			state.mode = THR_MODE_DENY_ALL;
+			thr_init_state_.mode = THR_MODE_DENY_ALL;
 	}
 	return r;
 }
@@ -124,57 +124,76 @@ static void load(void)
 	if (load_config() < 0)
 		return;
 	if (thr_fdtable_init() < 0 ||
-	    !(state.pools = calloc(state.cfg->npools, sizeof(*state.pools)))) {
+	    !(thr_init_state_.pools = calloc(thr_init_state_.cfg->npools, sizeof(*thr_init_state_.pools)))) {
 		thr_log("cannot set up: out of memory");
 		return;
 	}
-	state.fail_closed = state.cfg->fail_closed;
-	state.npools = state.cfg->npools;
-	if (state.npools > THR_GATE_MAX_POOLS) {
+	thr_init_state_.fail_closed = thr_init_state_.cfg->fail_closed;
+	thr_init_state_.npools = thr_init_state_.cfg->npools;
+	if (thr_init_state_.npools > THR_GATE_MAX_POOLS) {
 		thr_log("%s: %zu pools, only the first %u are used",
-		        state.cfg->path, state.npools, THR_GATE_MAX_POOLS);
-		state.npools = THR_GATE_MAX_POOLS;
+		        thr_init_state_.cfg->path, thr_init_state_.npools, THR_GATE_MAX_POOLS);
+		thr_init_state_.npools = THR_GATE_MAX_POOLS;
 	}
-	for (size_t i = 0; i < state.npools; i++) {
-		state.pools[i].conf = &state.cfg->pools[i];
-		state.any_open |= state.cfg->pools[i].nopen > 0;
-		state.any_connect |= state.cfg->pools[i].nconnect > 0;
+	for (size_t i = 0; i < thr_init_state_.npools; i++) {
+		thr_init_state_.pools[i].conf = &thr_init_state_.cfg->pools[i];
+		thr_init_state_.any_open |= thr_init_state_.cfg->pools[i].nopen > 0;
+		thr_init_state_.any_connect |= thr_init_state_.cfg->pools[i].nconnect > 0;
 	}
-	qsort(state.pools, state.npools, sizeof(*state.pools), by_name);
-	for (size_t i = 0; i < state.npools; i++)
-		attach_pool(&state.pools[i]);
-	for (size_t i = 0; i < state.npools; i++)
+	qsort(thr_init_state_.pools, thr_init_state_.npools, sizeof(*thr_init_state_.pools), by_name);
+	/* All pools' globs in one array, to touch few cache lines. */
+	size_t nglobs = 0;
+	for (size_t i = 0; i < thr_init_state_.npools; i++)
+		nglobs += thr_init_state_.pools[i].conf->nopen;
+	struct thr_match_cglob *g = calloc(nglobs ? nglobs : 1, sizeof(*g));
+	if (!g) {
+		thr_log("cannot set up: out of memory");
+		return;
+	}
+	for (size_t i = 0; i < thr_init_state_.npools; i++) {
+		struct thr_gate_pool *gp = &thr_init_state_.pools[i];
+		const struct thr_config_pool *c = gp->conf;
+		gp->open = g;
+		gp->nopen = c->nopen;
+		gp->plain = c->on_full == THR_FULL_WAIT && !c->timeout_ms;
+		gp->call = c->hold == THR_HOLD_CALL;
+		for (size_t k = 0; k < c->nopen; k++)
+			thr_match_glob_compile(c->open[k], g++);
+	}
+	for (size_t i = 0; i < thr_init_state_.npools; i++)
+		attach_pool(&thr_init_state_.pools[i]);
+	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		take_back(i);
-	state.mode = THR_MODE_ACTIVE;
+	thr_init_state_.mode = THR_MODE_ACTIVE;
 }
 
-const struct thr_init_state *thr_init(void)
+const struct thr_init_state *thr_init_load(void)
 {
 	static const struct thr_init_state inert;
-	int p = __atomic_load_n(&phase, __ATOMIC_ACQUIRE);
-	if (__builtin_expect(p == 2, 1))
-		return &state;
+	int p = __atomic_load_n(&thr_init_phase, __ATOMIC_ACQUIRE);
+	if (p == 2)
+		return &thr_init_state_;
 	if (p == 1 || thr_guard_active())
 		return &inert;
 	int zero = 0;
-	if (!__atomic_compare_exchange_n(&phase, &zero, 1, false,
+	if (!__atomic_compare_exchange_n(&thr_init_phase, &zero, 1, false,
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return zero == 2 ? &state : &inert;
+		return zero == 2 ? &thr_init_state_ : &inert;
 	int saved = errno;
 	thr_guard_enter();
 	thr_real_get();
 	load();
 	thr_guard_leave();
 	errno = saved;
-	__atomic_store_n(&phase, 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&thr_init_phase, 2, __ATOMIC_RELEASE);
 	unsigned char wants = 0;
-	if (state.mode == THR_MODE_DENY_ALL)
+	if (thr_init_state_.mode == THR_MODE_DENY_ALL)
 		wants = THR_GATE_OPEN | THR_GATE_CONNECT;
-	if (state.mode == THR_MODE_ACTIVE)
-		wants = (state.any_open ? THR_GATE_OPEN : 0) |
-		        (state.any_connect ? THR_GATE_CONNECT : 0);
+	if (thr_init_state_.mode == THR_MODE_ACTIVE)
+		wants = (thr_init_state_.any_open ? THR_GATE_OPEN : 0) |
+		        (thr_init_state_.any_connect ? THR_GATE_CONNECT : 0);
 	__atomic_store_n(&thr_gate_wants, wants, __ATOMIC_RELEASE);
-	return &state;
+	return &thr_init_state_;
 }
 
 __attribute__((constructor)) static void at_load(void)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "match.h"
 #include "pool.h"
 
 /* Pools one process gates; more in a config are ignored, with a message. */
@@ -24,6 +25,11 @@ struct thr_gate_pool {
 	const struct thr_config_pool *conf;
 	struct thr_pool *pool;  /* NULL when its segment was refused */
 	int reported;           /* a breakage of this pool was logged */
+	/* What the hot path needs, here rather than in conf: */
+	struct thr_match_cglob *open; /* conf->open, prepared for matching */
+	size_t nopen;
+	bool plain;             /* on-full = wait with no timeout */
+	bool call;              /* hold = call */
 };
 
 struct thr_init_state {
@@ -41,6 +47,16 @@ struct thr_init_state {
  * whichever hook runs first). While another thread loads it, or when a
  * call comes from inside the loading itself, the state reads as inert.
  * Async-signal-safe once loaded (one load of a flag). */
-const struct thr_init_state *thr_init(void);
+const struct thr_init_state *thr_init_load(void);
+extern struct thr_init_state thr_init_state_;
+extern int thr_init_phase;
+
+static inline const struct thr_init_state *thr_init(void)
+{
+	if (__builtin_expect(__atomic_load_n(&thr_init_phase,
+	                                     __ATOMIC_ACQUIRE) == 2, 1))
+		return &thr_init_state_;
+	return thr_init_load();
+}
 
 #endif

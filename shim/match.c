@@ -156,15 +156,11 @@ static bool backtrack(struct gstate *g, const char *s, size_t n)
 
 /* Iterative, so a hostile pattern costs time bounded by a polynomial in the
  * lengths and no stack. s need not be NUL-terminated (abstract names). */
-static bool gmatch(const char *pat, const char *s, size_t n)
+static bool gmatch_rest(const char *pat, const char *s, size_t n, size_t lit)
 {
 	struct gstate g = { .star_p = NONE, .deep_p = NONE };
 	size_t adv;
 
-	/* Most patterns open with a literal folder: compare it in one go. */
-	size_t lit = strcspn(pat, "*?[");
-	if (lit > n || memcmp(pat, s, lit) != 0)
-		return false;
 	g.p = g.i = lit;
 	for (;;) {
 		if (pat[g.p] == '\0' && g.i == n)
@@ -183,11 +179,42 @@ static bool gmatch(const char *pat, const char *s, size_t n)
 	}
 }
 
+static bool gmatch(const char *pat, const char *s, size_t n)
+{
+	/* Most patterns open with a literal folder: compare it in one go. */
+	size_t lit = strcspn(pat, "*?[");
+	if (lit > n || memcmp(pat, s, lit) != 0)
+		return false;
+	return gmatch_rest(pat, s, n, lit);
+}
+
 bool thr_match_glob(const char *glob, const char *path)
 {
 	if (!glob || !path)
 		return false;
 	return gmatch(glob, path, strlen(path));
+}
+
+void thr_match_glob_compile(const char *glob, struct thr_match_cglob *out)
+{
+	size_t lit = strcspn(glob, "*?["), stars = 0;
+	while (glob[lit + stars] == '*')
+		stars++;
+	out->glob = glob;
+	out->lit = lit;
+	memset(out->head, 0, sizeof(out->head));
+	memcpy(out->head, glob, lit < sizeof(out->head) ? lit : sizeof(out->head));
+	out->tail = THR_GLOB_GENERAL;
+	if (glob[lit] == '\0')
+		out->tail = THR_GLOB_EXACT;
+	else if (glob[lit + stars] == '\0')
+		out->tail = stars == 1 ? THR_GLOB_FOLDER : THR_GLOB_ANY;
+}
+
+bool thr_match_cglob_rest(const struct thr_match_cglob *g, const char *path,
+                          size_t n)
+{
+	return gmatch_rest(g->glob, path, n, g->lit);
 }
 
 /* Syntax shared by path globs and abstract socket names. */

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 enum thr_match_kind {
@@ -49,6 +50,72 @@ bool thr_match_dest_matches(const struct thr_match_dest *rule,
 /* Does the normalised absolute path match glob? '*' and '?' stay inside one
  * folder, '**' crosses folders, '[...]' is a class. Async-signal-safe. */
 bool thr_match_glob(const char *glob, const char *path);
+
+/* A path glob prepared once (at load) for thr_match_cglob(): the length of
+ * its literal head and what follows it, so that most paths are told apart
+ * by a compare of the head alone. */
+enum thr_match_tail {
+	THR_GLOB_GENERAL,       /* anything: the full matcher runs */
+	THR_GLOB_EXACT,         /* no wildcard at all */
+	THR_GLOB_FOLDER,        /* head then one '*': no '/' in the rest */
+	THR_GLOB_ANY,           /* head then only "**..": any rest */
+};
+
+struct thr_match_cglob {
+	const char *glob;       /* not copied: must outlive this */
+	size_t lit;             /* bytes before the first '*', '?' or '[' */
+	enum thr_match_tail tail;
+	char head[16];          /* its first (up to) 16 bytes, so that a
+	                           match need not read the glob itself */
+};
+
+void thr_match_glob_compile(const char *glob, struct thr_match_cglob *out);
+
+/* The general matcher, for a path whose first g->lit bytes are known to
+ * equal the glob's. */
+bool thr_match_cglob_rest(const struct thr_match_cglob *g, const char *path,
+                          size_t n);
+
+static inline uint64_t thr_match_load8(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* thr_match_glob(g->glob, path) for path of length n (NUL-terminated).
+ * Async-signal-safe. */
+static inline bool thr_match_cglob(const struct thr_match_cglob *g,
+                                   const char *path, size_t n)
+{
+	size_t lit = g->lit;
+	if (lit > n)
+		return false;
+	if (lit >= 8 && lit <= 16) {
+		/* Two (maybe overlapping) words cover the head: no call. */
+		if (thr_match_load8(path) != thr_match_load8(g->head) ||
+		    thr_match_load8(path + lit - 8) !=
+		    thr_match_load8(g->head + lit - 8))
+			return false;
+	} else if (memcmp(path, lit <= 16 ? g->head : g->glob, lit) != 0) {
+		return false;
+	}
+	switch (g->tail) {
+	case THR_GLOB_EXACT:
+		return n == lit;
+	case THR_GLOB_ANY:
+		return true;
+	case THR_GLOB_FOLDER:
+		if (n - lit > 16)
+			return !memchr(path + lit, '/', n - lit);
+		for (const char *p = path + lit; *p; p++)
+			if (*p == '/')
+				return false;
+		return true;
+	default:
+		return thr_match_cglob_rest(g, path, n);
+	}
+}
 
 /* Writes the absolute, lexically normalised form of path into out (outlen
  * bytes): a relative path is joined to base (an absolute folder), '.' and

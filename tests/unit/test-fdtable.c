@@ -92,6 +92,38 @@ static void test_fdtable_each_sees_live_descriptions(void **state)
 	thr_fdtable_free(b);
 }
 
+/* Reserved before its call returns, a description is filled but stays out
+ * of sight (fork, unref) until published. */
+static void test_fdtable_reserve_then_publish(void **state)
+{
+	int n = 0;
+	uint32_t d = thr_fdtable_reserve(pools, holds, 2, false, true);
+	assert_int_not_equal(d, 0);
+	assert_int_equal(thr_fdtable_desc(d)->n, 2);
+	assert_true(thr_fdtable_desc(d)->stream);
+	assert_int_equal(thr_fdtable_desc(d)->hold[1], 4242);
+	thr_fdtable_each(count, &n);
+	assert_int_equal(n, 0);
+	assert_false(thr_fdtable_unref(d));
+	uint32_t other = thr_fdtable_new(pools, holds, 1, false, false);
+	assert_int_not_equal(other, d); /* nor handed out again */
+	assert_true(thr_fdtable_unref(other));
+	thr_fdtable_free(other);
+	thr_fdtable_publish(d);
+	thr_fdtable_each(count, &n);
+	assert_int_equal(n, 1);
+	assert_true(thr_fdtable_attach(7, d));
+	assert_int_equal(thr_fdtable_detach(7), d);
+	assert_true(thr_fdtable_unref(d));
+	thr_fdtable_free(d);
+	/* Given back unpublished, it is free again. */
+	d = thr_fdtable_reserve(pools, holds, 1, false, false);
+	thr_fdtable_free(d);
+	assert_int_equal(thr_fdtable_new(pools, holds, 1, false, false), d);
+	assert_true(thr_fdtable_unref(d));
+	thr_fdtable_free(d);
+}
+
 static void test_fdtable_fills_up_cleanly(void **state)
 {
 	uint32_t got = 0;
@@ -114,6 +146,7 @@ int main(void)
 		cmocka_unit_test_setup(test_fdtable_attach_get_detach, setup),
 		cmocka_unit_test_setup(test_fdtable_last_reference_releases, setup),
 		cmocka_unit_test_setup(test_fdtable_each_sees_live_descriptions, setup),
+		cmocka_unit_test_setup(test_fdtable_reserve_then_publish, setup),
 		cmocka_unit_test_setup(test_fdtable_fills_up_cleanly, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

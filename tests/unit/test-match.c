@@ -866,6 +866,35 @@ static void test_match_glob_agrees_with_reference(void **state)
 	}
 }
 
+/* A glob prepared with thr_match_glob_compile() matches what the glob
+ * itself does, for heads of every length (word compares, memcmp) and every
+ * kind of tail. */
+static void test_match_cglob_agrees_with_glob(void **state)
+{
+	static const char *const tok[] = { "a", "b", "/", "*", "**", "?",
+	                                   "abcdefgh", "[ab]" };
+	static const char *const ptok[] = { "a", "b", "/", "abcdefgh" };
+	unsigned seed = 20261125, it, k, len;
+	char pat[128], path[128];
+	struct thr_match_cglob g;
+
+	for (it = 0; it < 200000; it++) {
+		strcpy(pat, "/");
+		len = next_rand(&seed) % 8;
+		for (k = 0; k < len; k++)
+			strcat(pat, tok[next_rand(&seed) % 8]);
+		strcpy(path, "/");
+		len = next_rand(&seed) % 10;
+		for (k = 0; k < len; k++)
+			strcat(path, ptok[next_rand(&seed) % 4]);
+		thr_match_glob_compile(pat, &g);
+		if (thr_match_cglob(&g, path, strlen(path)) !=
+		    thr_match_glob(pat, path))
+			fail_msg("glob '%s' path '%s': got %d", pat, path,
+			         thr_match_cglob(&g, path, strlen(path)));
+	}
+}
+
 static void test_match_check_glob_accepts(void **state)
 {
 	static const char *const ok[] = {
@@ -1050,6 +1079,7 @@ int main(void)
 		cmocka_unit_test(test_match_glob_unterminated_class_is_literal),
 		cmocka_unit_test(test_match_glob_pathological),
 		cmocka_unit_test(test_match_glob_agrees_with_reference),
+		cmocka_unit_test(test_match_cglob_agrees_with_glob),
 		cmocka_unit_test(test_match_check_glob_accepts),
 		cmocka_unit_test(test_match_check_glob_rejects),
 		cmocka_unit_test(test_match_normalize_folds),
