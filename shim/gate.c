@@ -74,13 +74,13 @@ static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
 	return st->fail_closed ? -EACCES : 0;
 }
 
-/* Takes a slot in each matching pool, in the global (name) order, all or
- * nothing: a refusal gives back what was taken. */
 static bool matched(const uint64_t *match, size_t i)
 {
 	return match[i / 64] >> (i % 64) & 1;
 }
 
+/* Takes a slot in each matching pool, in the global (name) order, all or
+ * nothing: a refusal gives back what was taken. */
 static inline __attribute__((always_inline))
 int take_slots(const struct thr_init_state *st, const uint64_t *match,
                       enum kind k, int fd, bool nonblocking,
@@ -395,9 +395,9 @@ static void release_desc(const struct thr_init_state *st, uint32_t d)
 
 /* Everything but the descriptor was settled before the call (reserve()):
  * what is left here is the descriptor's number, the table entry, and the
- * slots held for the call only. */
-/* Nothing here touches errno: the engine's release and set_fd, like the
- * table's atomics, never do, so errno is the call's own without a save. */
+ * slots held for the call only. Nothing here touches errno: the engine's
+ * release and set_fd, like the table's atomics, never do, so errno is the
+ * call's own without a save. */
 void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok)
 {
 	const struct thr_init_state *st = thr_init();

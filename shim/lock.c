@@ -4,6 +4,7 @@
  * dead one. Must never allocate or block without a bound. */
 #include "lock.h"
 
+#include "clock.h"
 #include "futex.h"
 
 #include <errno.h>
@@ -17,13 +18,6 @@ static bool cas(uint32_t *word, uint32_t *expected, uint32_t desired)
 {
 	return __atomic_compare_exchange_n(word, expected, desired, false,
 	                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool try_fast(uint32_t *word, uint32_t me)
@@ -64,7 +58,7 @@ int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
 				return 1;
 			continue;
 		}
-		uint64_t now = now_ns();
+		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (owner != seen_owner) {
 			seen_owner = owner;
 			seen_since = now;

@@ -4,6 +4,7 @@
  * nothing read from the segment is used before it is bounds-checked. */
 #include "poolint.h"
 
+#include "clock.h"
 #include "futex.h"
 #include "lock.h"
 #include "segment.h"
@@ -47,17 +48,6 @@ static uint32_t slot_of(uint32_t hold)
 /* A lock owned by pid (bit set) instead of a process entry: only while a
  * process registers, before it has an entry. */
 #define LOCK_BY_PID UINT32_C(0x40000000)
-
-/* Keeps errno: clock_gettime() sets it if it fails, which a valid clock id
- * and pointer never do, but the contract is absolute. */
-static inline uint64_t clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-	int saved = errno;
-	clock_gettime(clk, &ts);
-	errno = saved;
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 bool thr_pool_name_is_valid(const char *name)
 {
@@ -365,11 +355,12 @@ static inline uint32_t new_holder(struct thr_pool *pool, uint32_t slot,
 	return THR_NONE;
 }
 
-static void set_target(struct thr_shm_slot *s, const char *target)
+/* Copies target (NULL for none) into a THR_TARGET_LEN record, cut to fit. */
+static void copy_target(char *dst, const char *target)
 {
 	size_t n = target ? strnlen(target, THR_TARGET_LEN - 1) : 0;
-	memcpy(s->target, target ? target : "", n);
-	s->target[n] = '\0';
+	memcpy(dst, target ? target : "", n);
+	dst[n] = '\0';
 }
 
 static unsigned log2_bucket(uint64_t us)
@@ -422,9 +413,8 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	if (h == THR_NONE)
 		return -ENOSPC;
 	struct thr_shm_slot *slot = &shm->slots[s];
-	w->target[THR_TARGET_LEN - 1] = '\0';
-	set_target(slot, w->target);
-	slot->taken_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+	copy_target(slot->target, w->target); /* bounded: w may be scribbled */
+	slot->taken_ns = thr_clock_ns(CLOCK_MONOTONIC_COARSE);
 	slot->refs = 1;
 	/* The waiter names its record before the record goes live, so a repair
 	 * can roll a half-done hand-off forward or back. */
@@ -436,7 +426,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 		shm->waiting--;
 	shm->stats.granted++;
 	shm->stats.handoffs++;
-	uint64_t waited = clock_ns(CLOCK_MONOTONIC) - w->since_ns;
+	uint64_t waited = thr_clock_ns(CLOCK_MONOTONIC) - w->since_ns;
 	shm->stats.wait_hist[log2_bucket(waited / 1000)]++;
 	thr_pool_defer_wake(shm, wakes, wi);
 	return 0;
@@ -536,8 +526,8 @@ static inline __attribute__((always_inline)) int take_free(
 		return -ENOSPC;
 	STEP("acquire.holder");
 	struct thr_shm_slot *slot = &shm->slots[s];
-	set_target(slot, req->target);
-	slot->taken_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+	copy_target(slot->target, req->target);
+	slot->taken_ns = thr_clock_ns(CLOCK_MONOTONIC_COARSE);
 	slot->refs = 1;
 	slot->state = THR_SLOT_HELD;
 	count_in_use(shm, 1);
@@ -559,12 +549,10 @@ static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
 			continue;
 		w->proc = pool->me;
 		w->ticket = shm->next_ticket++;
-		w->since_ns = clock_ns(CLOCK_MONOTONIC);
+		w->since_ns = thr_clock_ns(CLOCK_MONOTONIC);
 		w->hold = THR_NONE;
 		w->fd = req->fd;
-		size_t n = req->target ? strnlen(req->target, THR_TARGET_LEN - 1) : 0;
-		memcpy(w->target, req->target ? req->target : "", n);
-		w->target[n] = '\0';
+		copy_target(w->target, req->target);
 		thr_store(&w->state, THR_WAITER_WAITING);
 		shm->waiting++;
 		*ret_waiter = i;
@@ -615,11 +603,6 @@ static int cancel(struct thr_pool *pool, uint32_t wi, int why,
 	return r;
 }
 
-static uint64_t ts_ns(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
-}
-
 /* Every TICK_NS of waiting: take back slots of dead holders, and recount
  * the gauges, so that a scribbled count cannot keep a waiter queued. */
 static void tick(struct thr_pool *pool)
@@ -640,7 +623,7 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 {
 	struct thr_shm_waiter *w = &pool->shm->waiters[wi];
 	bool has_deadline = req->mode == THR_POOL_DEADLINE;
-	uint64_t deadline = has_deadline ? ts_ns(&req->deadline) : UINT64_MAX;
+	uint64_t deadline = has_deadline ? thr_clock_ts_ns(&req->deadline) : UINT64_MAX;
 	STEP("wait.queued");
 	for (;;) {
 		uint32_t st = thr_load(&w->state);
@@ -648,7 +631,7 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 			return collect(pool->shm, w, ret_hold);
 		if (st != THR_WAITER_WAITING)
 			return -EBADMSG;
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return cancel(pool, wi, -ETIMEDOUT, ret_hold);
 		uint64_t nap = deadline - now < TICK_NS ? deadline - now : TICK_NS;

@@ -3,6 +3,8 @@
  * processes. Never trusts a count when the tables can be recounted. */
 #include "poolint.h"
 
+#include "clock.h"
+
 #include <string.h>
 
 static bool holder_counts(uint32_t st)
@@ -148,13 +150,6 @@ static void suspects(const struct thr_shm_pool *shm,
 			mark(set, i);
 }
 
-static uint64_t coarse_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A reaped process is caught at once by the cheap check; a zombie or a
  * reused pid needs /proc, which a busy full pool would otherwise read on
  * every acquire, so a process seen alive recently is taken as alive. */
@@ -164,7 +159,7 @@ static bool is_dead(struct thr_pool *pool, uint32_t i, uint32_t gen,
 	if (thr_proc_is_gone(id))
 		return true;
 	struct thr_pool_seen *seen = pool->seen ? &pool->seen[i] : NULL;
-	uint64_t now = coarse_ns();
+	uint64_t now = thr_clock_ns(CLOCK_MONOTONIC_COARSE);
 	if (cached && seen && seen->gen == gen && seen->at_ns &&
 	    now - seen->at_ns < THR_SEEN_NS)
 		return false;

@@ -3,6 +3,8 @@
  * not checked, and never leaves a temporary file behind. */
 #include "segment.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -61,8 +63,6 @@ int thr_segment_check(const struct thr_shm_pool *shm, const char *name,
 static void init_header(struct thr_shm_pool *shm, const char *name,
                         uint32_t limit)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	shm->version = THR_LAYOUT_VERSION;
 	shm->size = sizeof(*shm);
 	shm->nslots = THR_SLOTS;
@@ -71,8 +71,7 @@ static void init_header(struct thr_shm_pool *shm, const char *name,
 	shm->nprocs = THR_PROCS;
 	snprintf(shm->name, sizeof(shm->name), "%s", name);
 	shm->limit = limit;
-	shm->created_ns = (uint64_t)ts.tv_sec * 1000000000ull +
-	                  (uint64_t)ts.tv_nsec;
+	shm->created_ns = thr_clock_ns(CLOCK_REALTIME);
 	/* Published last, though link() already orders it for other openers. */
 	__atomic_store_n(&shm->magic, THR_LAYOUT_MAGIC, __ATOMIC_RELEASE);
 }

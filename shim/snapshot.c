@@ -2,6 +2,8 @@
  * its lock, so observers never slow down or block users. A copy is taken
  * between two equal even values of the seqlock, and checked like any input. */
 #include "poolint.h"
+
+#include "clock.h"
 #include "segment.h"
 
 #include <errno.h>
@@ -31,9 +33,7 @@ static void copy_consistent(const struct thr_shm_pool *shm,
 
 static uint64_t age_ms(uint64_t since_ns, clockid_t clk)
 {
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint64_t now = thr_clock_ns(clk);
 	return now > since_ns ? (now - since_ns) / 1000000ull : 0;
 }
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "pool.h"
 
 #define ROUNDS 31u              /* interleaved; the best round counts */
@@ -50,13 +51,6 @@ struct board {
 	uint64_t worst_ns[PROCS];
 	int failed;
 };
-
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void die(const char *what, int e)
 {
@@ -104,7 +98,7 @@ static inline int release(struct gates *g, enum impl impl, uint32_t hold)
 /* Nanoseconds per acquire+release over n operations. */
 static double timed_run(struct gates *g, enum impl impl, uint64_t n)
 {
-	uint64_t t0 = clock_ns();
+	uint64_t t0 = thr_clock_ns(CLOCK_MONOTONIC);
 	for (uint64_t i = 0; i < n; i++) {
 		uint32_t hold = 0;
 		int r = acquire(g, impl, &hold);
@@ -113,7 +107,7 @@ static double timed_run(struct gates *g, enum impl impl, uint64_t n)
 		if (r < 0)
 			die(impl_names[impl], -r);
 	}
-	return (double)(clock_ns() - t0) / (double)n;
+	return (double)(thr_clock_ns(CLOCK_MONOTONIC) - t0) / (double)n;
 }
 
 /* Best-of-ROUNDS ns/op for each impl, in interleaved rounds: noise on a
@@ -152,14 +146,14 @@ static int contender(struct gates *g, enum impl impl, struct board *b,
 		return 4;
 	uint64_t deadline = __atomic_load_n(&b->deadline_ns, __ATOMIC_SEQ_CST);
 	uint64_t count = 0, worst = 0;
-	for (uint64_t now = clock_ns(); now < deadline; now = clock_ns()) {
+	for (uint64_t now = thr_clock_ns(CLOCK_MONOTONIC); now < deadline; now = thr_clock_ns(CLOCK_MONOTONIC)) {
 		if (acquire(g, impl, &hold) < 0)
 			return 5;
-		uint64_t t = clock_ns();
+		uint64_t t = thr_clock_ns(CLOCK_MONOTONIC);
 		if (t - now > worst)
 			worst = t - now;
 		count++;
-		while (clock_ns() - t < HOLD_NS)
+		while (thr_clock_ns(CLOCK_MONOTONIC) - t < HOLD_NS)
 			;
 		if (release(g, impl, hold) < 0)
 			return 6;
@@ -193,7 +187,7 @@ static void contended(struct gates *g, enum impl impl, struct board *b,
 	close(go[0]);
 	while (__atomic_load_n(&b->ready, __ATOMIC_SEQ_CST) < PROCS)
 		usleep(1000);
-	uint64_t t0 = clock_ns();
+	uint64_t t0 = thr_clock_ns(CLOCK_MONOTONIC);
 	__atomic_store_n(&b->deadline_ns, t0 + RUN_MS * 1000000ull,
 	                 __ATOMIC_SEQ_CST);
 	close(go[1]);
@@ -207,7 +201,7 @@ static void contended(struct gates *g, enum impl impl, struct board *b,
 			failed = true;
 		}
 	}
-	double secs = (double)(clock_ns() - t0) / 1e9;
+	double secs = (double)(thr_clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	if (failed)
 		exit(1);
 	uint64_t total = 0, lo = UINT64_MAX, hi = 0, worst = 0;

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "pool.h"
 #include "testutil.h"
 
@@ -71,22 +72,22 @@ static int worker(struct board *b, const char *name, int go_fd, unsigned me)
 	char c;
 	if (read(go_fd, &c, 1) != 0) /* EOF is the start signal */
 		return 4;
-	uint64_t seed = ((uint64_t)getpid() << 32) ^ clock_ns() ^ 0x9e3779b97f4a7c15ull;
+	uint64_t seed = ((uint64_t)getpid() << 32) ^ thr_clock_ns(CLOCK_MONOTONIC) ^ 0x9e3779b97f4a7c15ull;
 	uint64_t deadline = __atomic_load_n(&b->deadline_ns, __ATOMIC_SEQ_CST);
 	uint64_t grants = 0, worst = 0, sleeps0 = nvcsw();
-	for (uint64_t now = clock_ns(); now < deadline; now = clock_ns()) {
+	for (uint64_t now = thr_clock_ns(CLOCK_MONOTONIC); now < deadline; now = thr_clock_ns(CLOCK_MONOTONIC)) {
 		int r = thr_pool_acquire(pool, &req, &hold);
 		if (r < 0) {
 			fprintf(stderr, "worker %u: acquire: %s\n", me, strerror(-r));
 			return 5;
 		}
-		uint64_t t = clock_ns();
+		uint64_t t = thr_clock_ns(CLOCK_MONOTONIC);
 		if (t - now > worst)
 			worst = t - now;
 		grants++;
 		uint64_t until = t + HOLD_MIN_NS +
 		                 rnd(&seed) % (HOLD_MAX_NS - HOLD_MIN_NS + 1);
-		while (clock_ns() < until)
+		while (thr_clock_ns(CLOCK_MONOTONIC) < until)
 			;
 		if ((r = thr_pool_release(pool, hold)) < 0) {
 			fprintf(stderr, "worker %u: release: %s\n", me, strerror(-r));
@@ -128,13 +129,13 @@ static void test_fairness_fifo_even_grants_one_wake_each(void **state)
 		pids[started] = pid;
 	}
 	close(go[0]);
-	uint64_t wait_until = clock_ns() + 30 * 1000000000ull;
+	uint64_t wait_until = thr_clock_ns(CLOCK_MONOTONIC) + 30 * 1000000000ull;
 	while (__atomic_load_n(&b->ready, __ATOMIC_SEQ_CST) < started &&
-	       clock_ns() < wait_until)
+	       thr_clock_ns(CLOCK_MONOTONIC) < wait_until)
 		usleep(1000);
 	struct thr_pool_snapshot s0, s1;
 	int r0 = thr_pool_snapshot(pool, &s0);
-	__atomic_store_n(&b->deadline_ns, clock_ns() + RUN_MS * 1000000ull,
+	__atomic_store_n(&b->deadline_ns, thr_clock_ns(CLOCK_MONOTONIC) + RUN_MS * 1000000ull,
 	                 __ATOMIC_SEQ_CST);
 	close(go[1]); /* everybody starts */
 	unsigned bad = 0;

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "clock.h"
 #include "layout.h"
 #include "pool.h"
 
@@ -26,9 +27,7 @@ static char name[64];
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return thr_clock_ns(CLOCK_MONOTONIC) / 1000000;
 }
 
 static int setup(void **state)

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "layout.h"
+#include "clock.h"
 #include "pool.h"
 #include "testutil.h"
 
@@ -150,7 +151,7 @@ static int worker(struct board *b, const char *pool_name, const char *wpath,
 	signal(SIGBUS, SIG_DFL);
 	signal(SIGILL, SIG_DFL);
 	signal(SIGFPE, SIG_DFL);
-	uint64_t seed = ((uint64_t)getpid() << 32) ^ clock_ns() ^ 0x9e3779b97f4a7c15ull;
+	uint64_t seed = ((uint64_t)getpid() << 32) ^ thr_clock_ns(CLOCK_MONOTONIC) ^ 0x9e3779b97f4a7c15ull;
 	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = -1,
 	                            .target = "stress" };
 	for (unsigned c = 0; c < cycles; c++) {
@@ -320,8 +321,8 @@ static uint32_t lock_owner_pid(const struct thr_shm_pool *shm)
  * Returns false if no owner was caught within LOCK_WATCH_MS. */
 static bool kill_lock_owner(struct run *run)
 {
-	uint64_t until = clock_ns() + LOCK_WATCH_MS * 1000000ull;
-	while (clock_ns() < until) {
+	uint64_t until = thr_clock_ns(CLOCK_MONOTONIC) + LOCK_WATCH_MS * 1000000ull;
+	while (thr_clock_ns(CLOCK_MONOTONIC) < until) {
 		uint32_t pid = lock_owner_pid(run->shm);
 		unsigned w = 0;
 		while (pid && w < run->nkids &&
@@ -357,7 +358,7 @@ static void kill_all(struct run *run)
 
 static void drive(struct run *run)
 {
-	uint64_t seed = clock_ns() | 1, start = clock_ns();
+	uint64_t seed = thr_clock_ns(CLOCK_MONOTONIC) | 1, start = thr_clock_ns(CLOCK_MONOTONIC);
 	uint64_t next_kill = start + 100 * 1000000ull;
 	unsigned tries = 0;
 	for (unsigned i = 0; i < run->workers; i++)
@@ -365,7 +366,7 @@ static void drive(struct run *run)
 			run->bad++;
 	while (live_count(run)) {
 		reap(run, false);
-		uint64_t now = clock_ns();
+		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (now - start > RUN_LIMIT_S * 1000000000ull) {
 			run->timed_out = true;
 			kill_all(run);
@@ -421,9 +422,9 @@ static void run_open(struct run *run, const char *tag)
  * nothing behind. */
 static void run_all(struct run *run, struct outcome *out)
 {
-	uint64_t t0 = clock_ns();
+	uint64_t t0 = thr_clock_ns(CLOCK_MONOTONIC);
 	drive(run);
-	run->secs = (double)(clock_ns() - t0) / 1e9;
+	run->secs = (double)(thr_clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	out->reclaim_r = thr_pool_reclaim(run->pool);
 	out->snap_r = thr_pool_snapshot(run->pool, &out->snap);
 	for (unsigned w = 0; w < run->nkids; w++)
