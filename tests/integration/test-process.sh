@@ -36,9 +36,11 @@ test_process_fork_parent_first() {
 	witness_not_above 1
 }
 
-test_process_fork_child_first() {
+# The child lets go first (-x: it exits at once): the parent's slot stays
+# held until the parent closes.
+child_exits_first() {
 	setup_one
-	start a "$(probe_path fork)" -x "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	start a "$(probe_path "$1")" -x "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
 	wait_line a child-exited
 	expect_line a 'ok fd='
 	is_held 1
@@ -48,6 +50,10 @@ test_process_fork_child_first() {
 	release la
 	finish a
 	quiet a
+}
+
+test_process_fork_child_first() {
+	child_exits_first fork
 }
 
 # test_process_fork_killed_child: a co-holder killed with -9 takes nothing
@@ -85,17 +91,7 @@ test_process_vfork_exec() {
 }
 
 test_process_vfork_exit() {
-	setup_one
-	start a "$(probe_path vfork)" -x "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
-	wait_line a child-exited
-	expect_line a 'ok fd='
-	is_held 1
-	release ra
-	wait_line a parent-released
-	is_free 1
-	release la
-	finish a
-	quiet a
+	child_exits_first vfork
 }
 
 # test_process_exec_keeps_slot EXEC-FUNCTION
