@@ -24,12 +24,45 @@
 
 enum kind { KIND_OPEN, KIND_CONNECT };
 
-static void give_back(const struct thr_init_state *st,
-                      const struct thr_gate_ticket *t, bool only_call)
+/* One gated call: what it reaches, for matching and for the records. */
+struct call {
+	enum kind k;
+	const char *path;       /* open: absolute and normalised */
+	size_t n;               /* its length */
+	const struct sockaddr *sa; /* connect */
+	socklen_t len;
+	int fd;                 /* connect's socket; -1 for open */
+	int nonblocking;        /* connect's socket is O_NONBLOCK; -1: not
+	                           asked yet, since only some pools care */
+	const char *target;     /* what the records say it is held for */
+};
+
+static void release_holds(const struct thr_init_state *st,
+                          const uint16_t *pool, const uint32_t *hold,
+                          uint32_t n)
 {
-	for (uint32_t i = 0; i < t->n; i++)
-		if (!only_call || t->call[i])
-			thr_pool_release(st->pools[t->pool[i]].pool, t->hold[i]);
+	for (uint32_t i = 0; i < n; i++)
+		if (pool[i] < st->npools && st->pools[pool[i]].pool)
+			thr_pool_release(st->pools[pool[i]].pool, hold[i]);
+}
+
+/* Gives back the slots of description d, no longer named by anyone. */
+static void release_desc(const struct thr_init_state *st, uint32_t d)
+{
+	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	if (desc)
+		release_holds(st, desc->pool, desc->hold, desc->n);
+	thr_fdtable_free(d);
+}
+
+/* Everything the ticket holds goes back: the call failed or was refused. */
+static void give_back(const struct thr_init_state *st,
+                      struct thr_gate_ticket *t)
+{
+	release_holds(st, t->pool, t->hold, t->ncall);
+	t->ncall = 0;
+	release_desc(st, t->d);
+	t->d = 0;
 }
 
 static int refusal(const struct thr_config_pool *c, enum kind k, int why)
@@ -74,86 +107,103 @@ static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
 	return st->fail_closed ? -EACCES : 0;
 }
 
-static bool matched(const uint64_t *match, size_t i)
+static bool is_nonblocking(struct call *c)
 {
-	return match[i / 64] >> (i % 64) & 1;
+	if (c->nonblocking < 0)
+		c->nonblocking = (thr_real_get()->fcntl(c->fd, F_GETFL) &
+		                  O_NONBLOCK) != 0;
+	return c->nonblocking;
 }
 
-/* Takes a slot in each matching pool, in the global (name) order, all or
- * nothing: a refusal gives back what was taken. */
-static inline __attribute__((always_inline))
-int take_slots(const struct thr_init_state *st, const uint64_t *match,
-                      enum kind k, int fd, bool nonblocking,
-                      const char *target, struct thr_gate_ticket *t)
+/* Keeps hold of pool i on the description reserved for the descriptor,
+ * or, for hold = call or when the table is full, for the call only. */
+static void keep(struct thr_gate_ticket *t, const struct thr_gate_pool *gp,
+                 uint16_t i, uint32_t hold)
 {
-	for (size_t i = 0; i < st->npools && t->n < THR_FD_MAX_HOLDS; i++) {
-		if (!matched(match, i))
-			continue;
-		struct thr_gate_pool *gp = &st->pools[i];
-		const struct thr_config_pool *c = gp->conf;
-		int r = gp->pool ? 0 : broken(st, gp, -EIO);
-		struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = fd,
-		                            .target = target };
-		if (!gp->plain || nonblocking)
-			req = request(c, nonblocking, fd, target);
-		uint32_t hold;
-		if (r == 0 && gp->pool)
-			r = thr_pool_acquire(gp->pool, &req, &hold);
-		if (r == 0 && gp->pool) {
-			t->pool[t->n] = (uint16_t)i;
-			t->hold[t->n] = hold;
-			t->call[t->n++] = gp->call;
-			continue;
-		}
-		if (r == -EAGAIN && req.mode == THR_POOL_OBSERVE)
-			continue;
-		if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)
-			r = refusal(c, k, r);
-		else if (r < 0 && r != -EACCES)
-			r = broken(st, gp, r);
-		if (r < 0) {
-			give_back(st, t, false);
-			t->n = 0;
-			return r;
-		}
+	if (!t->d && !gp->call)
+		t->d = thr_fdtable_reserve(NULL, NULL, 0, t->socket, t->stream);
+	struct thr_fd_desc *desc = gp->call ? NULL : thr_fdtable_desc(t->d);
+	if (desc) {
+		desc->pool[desc->n] = i;
+		desc->hold[desc->n++] = hold;
+	} else {
+		t->pool[t->ncall] = i;
+		t->hold[t->ncall++] = hold;
 	}
-	return 0;
 }
 
-/* Fills, before the call, the description the kept holds will have, so
- * that after the call only its descriptor is left to set. */
-static void reserve(struct thr_gate_ticket *t)
+/* A slot in pool i for call c, met as the pool's policy says. Returns 0
+ * (taken, or let through) or -errno to fail the call with. */
+static int take_one(const struct thr_init_state *st, uint16_t i,
+                    struct call *c, struct thr_gate_ticket *t)
 {
-	uint16_t pool[THR_FD_MAX_HOLDS];
-	uint32_t hold[THR_FD_MAX_HOLDS];
-	uint16_t n = 0;
-	for (uint32_t i = 0; i < t->n; i++) {
-		if (t->call[i])
-			continue;
-		pool[n] = t->pool[i];
-		hold[n++] = t->hold[i];
+	struct thr_gate_pool *gp = &st->pools[i];
+	const struct thr_config_pool *conf = gp->conf;
+	if (!gp->pool)
+		return broken(st, gp, -EIO);
+	bool nonblocking = conf->nonblocking_fail && is_nonblocking(c);
+	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = c->fd,
+	                            .target = c->target };
+	if (!gp->plain || nonblocking)
+		req = request(conf, nonblocking, c->fd, c->target);
+	uint32_t hold;
+	int r = thr_pool_acquire(gp->pool, &req, &hold);
+	if (r == 0) {
+		keep(t, gp, i, hold);
+		return 0;
 	}
-	if (n == t->n) /* the usual case: none for the call only */
-		t->d = thr_fdtable_reserve(t->pool, t->hold, n, t->socket,
-		                           t->stream);
-	else
-		t->d = n ? thr_fdtable_reserve(pool, hold, n, t->socket,
-		                               t->stream) : 0;
+	if (r == -EAGAIN && req.mode == THR_POOL_OBSERVE)
+		return 0;
+	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)
+		return refusal(conf, c->k, r);
+	return r == -EACCES ? r : broken(st, gp, r);
 }
 
-/* The engine and /proc reads run under the guard, so that their own opens
- * pass through; errno is the host program's. */
 static inline __attribute__((always_inline))
-int take(const struct thr_init_state *st, const uint64_t *match,
-                enum kind k, int fd, bool nonblocking, const char *target,
-                struct thr_gate_ticket *t)
+bool match_path(const struct thr_gate_pool *gp, const char *path, size_t n)
 {
-	int saved = errno;
+	const struct thr_match_cglob *g = gp->open;
+	for (size_t i = 0, k = gp->nopen; i < k; i++)
+		if (thr_match_cglob(&g[i], path, n))
+			return true;
+	return false;
+}
+
+static bool match_dest(const struct thr_config_pool *c,
+                       const struct sockaddr *sa, socklen_t len)
+{
+	for (size_t i = 0; i < c->nconnect; i++)
+		if (thr_match_dest_matches(&c->connect[i], sa, len))
+			return true;
+	return false;
+}
+
+static bool wants(const struct thr_gate_pool *gp, const struct call *c)
+{
+	return c->k == KIND_OPEN ? match_path(gp, c->path, c->n)
+	                         : match_dest(gp->conf, c->sa, c->len);
+}
+
+/* Pool first wants call c; the pools after it may too. Takes a slot in
+ * each, in the global (name) order the pools are sorted in, all or
+ * nothing. The engine and /proc reads run under the guard, so that their
+ * own opens pass through; errno is the host program's. */
+static inline __attribute__((always_inline))
+int take(const struct thr_init_state *st, size_t first,
+                struct call *c, struct thr_gate_ticket *t)
+{
+	int saved = errno, r = 0;
 	thr_guard_enter();
-	int r = take_slots(st, match, k, fd, nonblocking, target, t);
+	for (size_t i = first; i < st->npools && r == 0; i++) {
+		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
+		if ((desc ? desc->n : 0) + t->ncall >= THR_FD_MAX_HOLDS)
+			break;
+		if (i == first || wants(&st->pools[i], c))
+			r = take_one(st, (uint16_t)i, c, t);
+	}
 	thr_guard_leave();
-	if (t->n)
-		reserve(t);
+	if (r < 0)
+		give_back(st, t);
 	errno = saved;
 	return r;
 }
@@ -176,16 +226,6 @@ static int absolute(int dirfd, const char *path, char *out, size_t len)
 		base[n] = '\0';
 	}
 	return thr_match_normalize(base, path, out, len);
-}
-
-static inline __attribute__((always_inline))
-bool match_path(const struct thr_gate_pool *gp, const char *path, size_t n)
-{
-	const struct thr_match_cglob *g = gp->open;
-	for (size_t i = 0, k = gp->nopen; i < k; i++)
-		if (thr_match_cglob(&g[i], path, n))
-			return true;
-	return false;
 }
 
 #define ONES UINT64_C(0x0101010101010101)
@@ -224,17 +264,15 @@ static bool is_normal(const char *path, size_t n)
 	return !bad8(path + n - 8);
 }
 
-/* Pool first matches norm; the pools after it may match too. */
+/* Pool first wants the path: not inline, so that the common case (no pool
+ * wants it) keeps a small frame. */
 __attribute__((noinline))
 static int take_open(const struct thr_init_state *st, size_t first,
                      const char *norm, size_t n, struct thr_gate_ticket *t)
 {
-	uint64_t match[THR_GATE_MAX_POOLS / 64] = { 0 };
-	match[first / 64] |= UINT64_C(1) << (first % 64);
-	for (size_t i = first + 1; i < st->npools; i++)
-		if (match_path(&st->pools[i], norm, n))
-			match[i / 64] |= UINT64_C(1) << (i % 64);
-	return take(st, match, KIND_OPEN, -1, false, norm, t);
+	struct call c = { .k = KIND_OPEN, .path = norm, .n = n, .fd = -1,
+	                  .target = norm };
+	return take(st, first, &c, t);
 }
 
 /* The common case, no pool wanting the path, costs only this loop. */
@@ -275,10 +313,10 @@ static int open_begin(const struct thr_init_state *st, int dirfd,
 static int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
                      bool stream)
 {
-	t->n = 0;
+	t->d = 0;
+	t->ncall = 0;
 	t->socket = false;
 	t->stream = stream;
-	t->d = 0;
 	if (thr_guard_active() || !path)
 		return 0;
 	const struct thr_init_state *st = thr_init();
@@ -325,47 +363,29 @@ static void describe(const struct sockaddr *sa, socklen_t len, char *out,
 	}
 }
 
-static bool match_dest(const struct thr_config_pool *c,
-                       const struct sockaddr *sa, socklen_t len)
-{
-	for (size_t i = 0; i < c->nconnect; i++)
-		if (thr_match_dest_matches(&c->connect[i], sa, len))
-			return true;
-	return false;
-}
-
 static int connect_begin(const struct thr_init_state *st, int fd,
                          const struct sockaddr *sa, socklen_t len,
                          struct thr_gate_ticket *t)
 {
-	uint64_t match[THR_GATE_MAX_POOLS / 64] = { 0 };
-	bool any = false, nonblocking = false;
 	for (size_t i = 0; i < st->npools; i++) {
 		if (!match_dest(st->pools[i].conf, sa, len))
 			continue;
-		match[i / 64] |= UINT64_C(1) << (i % 64);
-		any = true;
-		nonblocking |= st->pools[i].conf->nonblocking_fail;
+		char target[128];
+		describe(sa, len, target, sizeof(target));
+		struct call c = { .k = KIND_CONNECT, .sa = sa, .len = len,
+		                  .fd = fd, .nonblocking = -1, .target = target };
+		return take(st, i, &c, t);
 	}
-	if (!any)
-		return 0;
-	if (nonblocking) {
-		int saved = errno;
-		nonblocking = (thr_real_get()->fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
-		errno = saved;
-	}
-	char target[128];
-	describe(sa, len, target, sizeof(target));
-	return take(st, match, KIND_CONNECT, fd, nonblocking, target, t);
+	return 0;
 }
 
 int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
                            struct thr_gate_ticket *t)
 {
-	t->n = 0;
+	t->d = 0;
+	t->ncall = 0;
 	t->socket = true;
 	t->stream = false;
-	t->d = 0;
 	if (thr_guard_active() || !sa || len < sizeof(sa_family_t))
 		return 0;
 	const struct thr_init_state *st = thr_init();
@@ -382,35 +402,22 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	return connect_begin(st, fd, sa, len, t);
 }
 
-/* Gives back the slots of description d, no longer named by anyone. */
-static void release_desc(const struct thr_init_state *st, uint32_t d)
-{
-	struct thr_fd_desc *desc = thr_fdtable_desc(d);
-	for (uint32_t i = 0; desc && i < desc->n; i++)
-		if (desc->pool[i] < st->npools && st->pools[desc->pool[i]].pool)
-			thr_pool_release(st->pools[desc->pool[i]].pool,
-			                 desc->hold[i]);
-	thr_fdtable_free(d);
-}
-
-/* Everything but the descriptor was settled before the call (reserve()):
- * what is left here is the descriptor's number, the table entry, and the
- * slots held for the call only. Nothing here touches errno: the engine's
- * release and set_fd, like the table's atomics, never do, so errno is the
- * call's own without a save. */
+/* Everything but the descriptor was settled before the call: what is left
+ * here is the descriptor's number, the table entry, and the slots held for
+ * the call only. Nothing here touches errno: the engine's release and
+ * set_fd, like the table's atomics, never do, so errno is the call's own
+ * without a save. */
 void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok)
 {
 	const struct thr_init_state *st = thr_init();
-	if (!ok || !t->d) {
-		/* Failed, or only held for the call, or the table was full
-		 * (then the descriptor cannot keep them either). */
-		give_back(st, t, false);
-		thr_fdtable_free(t->d);
+	release_holds(st, t->pool, t->hold, t->ncall);
+	if (!ok) {
+		release_desc(st, t->d);
 		return;
 	}
 	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
-	if (desc->n != t->n)
-		give_back(st, t, true);
+	if (!desc)
+		return;
 	for (uint32_t i = 0; i < desc->n; i++)
 		thr_pool_set_fd(st->pools[desc->pool[i]].pool, desc->hold[i], fd);
 	/* A stale entry means the fd was closed behind our back. */

@@ -12,17 +12,23 @@
 
 #include "fdtable.h"
 
-/* Slots taken for one call, in one pool each. */
+/* Slots taken for one call, in one pool each: those the descriptor will
+ * keep go straight into a description reserved for it, the rest here. */
 struct thr_gate_ticket {
-	uint16_t n;
-	bool socket;                    /* for connect(), not open() */
-	bool stream;                    /* for fopen()/freopen() */
 	uint32_t d;                     /* description reserved for the holds
 	                                   kept on the descriptor, or 0 */
-	uint16_t pool[THR_FD_MAX_HOLDS];
-	uint32_t hold[THR_FD_MAX_HOLDS];
-	bool call[THR_FD_MAX_HOLDS];    /* hold = call: give back on return */
+	uint16_t ncall;                 /* holds for the call only: hold = call,
+	                                   or the description table was full */
+	bool socket;                    /* for connect(), not open() */
+	bool stream;                    /* for fopen()/freopen() */
+	uint16_t pool[THR_FD_MAX_HOLDS]; /* those holds: index of the pool */
+	uint32_t hold[THR_FD_MAX_HOLDS]; /* and the hold handle in it */
 };
+
+static inline bool thr_gate_ticket_empty(const struct thr_gate_ticket *t)
+{
+	return !t->d && !t->ncall;
+}
 
 /* What this process gates, for hooks to skip the gate in one load: set
  * once loading is done; until then every bit is set, so that the first
@@ -60,7 +66,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok);
 static inline void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 {
-	if (t->n)
+	if (!thr_gate_ticket_empty(t))
 		thr_gate_finish_held(t, fd, ok);
 }
 

@@ -300,7 +300,7 @@ EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	int r = thr_gate_connect_begin(fd, sa, len, &t);
 	if (r < 0)
 		return refuse(r);
-	if (!t.n)
+	if (thr_gate_ticket_empty(&t))
 		return thr_real_get()->connect(fd, sa, len);
 	r = thr_real_get()->connect(fd, sa, len);
 	/* In progress (non-blocking, or interrupted) is connected enough. */

@@ -940,9 +940,11 @@ int thr_pool_unlink(const char *name, const char *dir)
 
 /* ---- the shim's bookkeeping ------------------------------------------------ */
 
+/* Called right after the acquire that made hold, in the same process: the
+ * record's own fields are the whole check. */
 int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd)
 {
-	if (!holds(pool, hold))
+	if (slot_of(hold) >= THR_SLOTS || !holder_is_ours(pool, hold))
 		return -ESTALE;
 	pool->shm->holders[holder_of(hold)].fd = fd;
 	return 0;
