@@ -18,6 +18,9 @@ struct thr_fd_desc {
 	uint16_t n;             /* pools it holds slots in */
 	uint8_t socket;         /* made by connect(), not open() */
 	uint8_t stream;         /* opened by fopen()/freopen(): a FILE owns it */
+	int32_t fd;             /* the descriptor its pool records name, -1
+	                           before the call returns: exec keeps the
+	                           slots only while that one stays open */
 	uint16_t pool[THR_FD_MAX_HOLDS]; /* index into the gate's pools */
 	uint32_t hold[THR_FD_MAX_HOLDS]; /* thr_pool hold handle in each */
 };

@@ -46,6 +46,17 @@ static void release_holds(const struct thr_init_state *st,
 			thr_pool_release(st->pools[pool[i]].pool, hold[i]);
 }
 
+/* Makes d's records name fd, and d remember it. Async-signal-safe. */
+static void record_fd(const struct thr_init_state *st,
+                      struct thr_fd_desc *desc, int fd)
+{
+	desc->fd = fd;
+	for (uint32_t i = 0; i < desc->n; i++)
+		if (desc->pool[i] < st->npools && st->pools[desc->pool[i]].pool)
+			thr_pool_set_fd(st->pools[desc->pool[i]].pool,
+			                desc->hold[i], fd);
+}
+
 /* Gives back the slots of description d, no longer named by anyone. */
 static void release_desc(const struct thr_init_state *st, uint32_t d)
 {
@@ -398,7 +409,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	if (desc && desc->socket)
 		return 0; /* a connect already in progress holds its slots */
 	if (desc) /* a file closed behind our back, its number now a socket */
-		thr_gate_drop(thr_fdtable_detach(fd));
+		thr_gate_drop(thr_fdtable_detach(fd), fd);
 	return connect_begin(st, fd, sa, len, t);
 }
 
@@ -418,10 +429,9 @@ void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok)
 	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
 	if (!desc)
 		return;
-	for (uint32_t i = 0; i < desc->n; i++)
-		thr_pool_set_fd(st->pools[desc->pool[i]].pool, desc->hold[i], fd);
+	record_fd(st, desc, fd);
 	/* A stale entry means the fd was closed behind our back. */
-	thr_gate_drop(thr_fdtable_detach(fd));
+	thr_gate_drop(thr_fdtable_detach(fd), fd);
 	thr_fdtable_publish(t->d);
 	if (!thr_fdtable_attach(fd, t->d))
 		release_desc(st, t->d);
@@ -432,10 +442,22 @@ void thr_gate_release(uint32_t d)
 	release_desc(thr_init(), d);
 }
 
-void thr_gate_drop(uint32_t d)
+void thr_gate_drop(uint32_t d, int fd)
 {
-	if (thr_gate_unref(d))
+	if (thr_gate_unref(d, fd))
 		release_desc(thr_init(), d);
+}
+
+void thr_gate_moved(uint32_t d, int fd)
+{
+	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	if (!desc || fd < 0 || desc->fd != fd)
+		return;
+	for (int other = 0, high = thr_fdtable_high(); other < high; other++)
+		if (other != fd && thr_fdtable_get(other) == d) {
+			record_fd(thr_init(), desc, other);
+			return;
+		}
 }
 
 uint32_t thr_gate_dup_begin(int oldfd)
@@ -445,12 +467,14 @@ uint32_t thr_gate_dup_begin(int oldfd)
 	return d;
 }
 
-void thr_gate_dup_end(uint32_t d, int newfd)
+void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec)
 {
 	if (!d)
 		return;
 	if (newfd < 0 || !thr_fdtable_attach(newfd, d))
-		thr_gate_drop(d);
+		thr_gate_drop(d, -1);
+	else if (!cloexec)
+		record_fd(thr_init(), thr_fdtable_desc(d), newfd);
 }
 
 void thr_gate_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
@@ -460,17 +484,18 @@ void thr_gate_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
 	*ret_victim = oldfd == newfd ? 0 : thr_fdtable_detach(newfd);
 }
 
-void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok)
+void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok,
+                       bool cloexec)
 {
 	if (!ok) {
 		/* newfd was left as it was: so is its entry. */
 		if (victim)
 			thr_fdtable_attach(newfd, victim);
-		thr_gate_drop(d);
+		thr_gate_drop(d, -1);
 		return;
 	}
-	thr_gate_drop(victim);
-	thr_gate_dup_end(d, newfd);
+	thr_gate_drop(victim, newfd);
+	thr_gate_dup_end(d, newfd, cloexec);
 }
 
 /* Closes [first, last] in pieces, each ending after at most 32 tracked
@@ -481,10 +506,11 @@ int thr_gate_close_range(unsigned first, unsigned last, int flags)
 	unsigned high = (unsigned)thr_fdtable_high();
 	for (;;) {
 		uint32_t ds[32];
+		int fds[32];
 		unsigned n = 0, end = first;
 		for (; end <= last && end < high && n < 32; end++)
 			if ((ds[n] = thr_fdtable_detach((int)end)))
-				n++;
+				fds[n++] = (int)end;
 		if (end > last || end >= high)
 			end = last;
 		else
@@ -493,7 +519,7 @@ int thr_gate_close_range(unsigned first, unsigned last, int flags)
 		                          : -1;
 		int e = errno;
 		for (unsigned i = 0; i < n; i++)
-			thr_gate_drop(ds[i]);
+			thr_gate_drop(ds[i], fds[i]);
 		errno = e;
 		if (r < 0 || end == last)
 			return r;
@@ -515,7 +541,7 @@ void thr_gate_sweep(void)
 		if (desc && (desc->stream ||
 		             (thr_real_get()->fcntl(fd, F_GETFD) < 0 &&
 		              errno == EBADF)))
-			thr_gate_drop(thr_fdtable_detach(fd));
+			thr_gate_drop(thr_fdtable_detach(fd), fd);
 	}
 	errno = saved;
 }

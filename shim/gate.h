@@ -76,26 +76,41 @@ static inline uint32_t thr_gate_detach(int fd)
 {
 	return thr_fdtable_detach(fd);
 }
-void thr_gate_drop(uint32_t d);
 
-/* thr_gate_drop() in two halves, so that close() does the table work
- * before the real close and only the release after it: unref says whether
- * d was the last reference; then thr_gate_release() gives its slots back.
+/* fd, detached, was a name of d that others still share: if d's records
+ * named fd, they name one of the others now, so that an exec which keeps
+ * that one keeps the slots too. Async-signal-safe. */
+void thr_gate_moved(uint32_t d, int fd);
+
+/* Drops the reference fd (detached already; -1 for none) had on d, and says
+ * whether it was the last: then thr_gate_release() gives d's slots back.
+ * close() does this before the real close and only the release after it.
  * Async-signal-safe. */
-static inline bool thr_gate_unref(uint32_t d)
+static inline bool thr_gate_unref(uint32_t d, int fd)
 {
-	return d && thr_fdtable_unref(d);
+	if (!d)
+		return false;
+	if (thr_fdtable_unref(d))
+		return true;
+	thr_gate_moved(d, fd);
+	return false;
 }
 void thr_gate_release(uint32_t d);
 
-/* dup()/fcntl(F_DUPFD): reference before, attach or drop after. */
+/* thr_gate_unref(), then thr_gate_release() if it was the last. */
+void thr_gate_drop(uint32_t d, int fd);
+
+/* dup()/fcntl(F_DUPFD): reference before, attach or drop after. A copy
+ * made without close-on-exec becomes the descriptor d's records name, as
+ * the one most likely to outlive an exec. */
 uint32_t thr_gate_dup_begin(int oldfd);
-void thr_gate_dup_end(uint32_t d, int newfd);
+void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec);
 
 /* dup2()/dup3() onto a tracked newfd close it implicitly. */
 void thr_gate_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
                          uint32_t *ret_victim);
-void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok);
+void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok,
+                       bool cloexec);
 
 /* close_range()/closefrom(): closes [first, last] with real_close_range,
  * releasing tracked descriptors in it. Async-signal-safe. */

@@ -171,7 +171,7 @@ static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
 	int old = path && f ? fileno(f) : -1;
 	uint32_t d = old >= 0 ? thr_gate_detach(old) : 0;
 	FILE *nf = real(path, how, f);
-	thr_gate_drop(d);
+	thr_gate_drop(d, old);
 	thr_gate_finish(&t, nf ? fileno(nf) : -1, nf != NULL);
 	return nf;
 }
@@ -194,7 +194,7 @@ EXPORT int close(int fd)
 	uint32_t d = thr_gate_detach(fd);
 	if (!d)
 		return thr_real_get()->close(fd);
-	bool last = thr_gate_unref(d);
+	bool last = thr_gate_unref(d, fd);
 	int r = thr_real_get()->close(fd);
 	if (last)
 		thr_gate_release(d);
@@ -206,7 +206,7 @@ EXPORT int fclose(FILE *f)
 	int fd = f ? fileno(f) : -1;
 	uint32_t d = fd >= 0 ? thr_gate_detach(fd) : 0;
 	int r = thr_real_get()->fclose(f);
-	thr_gate_drop(d);
+	thr_gate_drop(d, fd);
 	return r;
 }
 
@@ -239,7 +239,7 @@ EXPORT int dup(int oldfd)
 	if (!d)
 		return thr_real_get()->dup(oldfd);
 	int fd = thr_real_get()->dup(oldfd);
-	thr_gate_dup_end(d, fd);
+	thr_gate_dup_end(d, fd, false);
 	return fd;
 }
 
@@ -248,7 +248,7 @@ EXPORT int dup2(int oldfd, int newfd)
 	uint32_t d, victim;
 	thr_gate_dup2_begin(oldfd, newfd, &d, &victim);
 	int fd = thr_real_get()->dup2(oldfd, newfd);
-	thr_gate_dup2_end(d, victim, newfd, fd >= 0);
+	thr_gate_dup2_end(d, victim, newfd, fd >= 0, false);
 	return fd;
 }
 
@@ -257,7 +257,7 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 	uint32_t d, victim;
 	thr_gate_dup2_begin(oldfd, newfd, &d, &victim);
 	int fd = thr_real_get()->dup3(oldfd, newfd, flags);
-	thr_gate_dup2_end(d, victim, newfd, fd >= 0);
+	thr_gate_dup2_end(d, victim, newfd, fd >= 0, flags & O_CLOEXEC);
 	return fd;
 }
 
@@ -268,7 +268,7 @@ static int gated_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 		return real(fd, cmd, arg);
 	uint32_t d = thr_gate_dup_begin(fd);
 	int nfd = real(fd, cmd, arg);
-	thr_gate_dup_end(d, nfd);
+	thr_gate_dup_end(d, nfd, cmd == F_DUPFD_CLOEXEC);
 	return nfd;
 }
 

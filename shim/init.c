@@ -87,7 +87,7 @@ static void take_back(size_t pi)
 			desc->hold[desc->n++] = holds[i];
 		} else if (open && !d && (d = thr_fdtable_new(&pool, &holds[i], 1, false, false)) &&
 		           thr_fdtable_attach(fds[i], d)) {
-			continue;
+			thr_fdtable_desc(d)->fd = fds[i];
 		} else {
 			thr_pool_release(p, holds[i]);
 		}

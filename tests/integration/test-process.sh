@@ -1,6 +1,7 @@
 # test-process.sh - slots across process boundaries: a fork child co-holds
 # (whoever closes first frees nothing), a vfork child that execs or exits,
-# descriptors that survive exec keep their slot, O_CLOEXEC ones give it back.
+# descriptors that survive exec keep their slot (also when only a dup'd copy
+# survives), O_CLOEXEC ones give it back.
 # Pool of 1, on-full = fail; a second probe tells whether the slot is held.
 . "$(dirname "$0")/lib.sh"
 
@@ -120,6 +121,52 @@ test_process_exec_cloexec_frees() {
 	release ra la
 	finish a
 	quiet a
+}
+
+# sleeping: pid waits in clock_nanosleep, so its constructors (the shim's
+# taking back of its records after exec) have run.
+sleeping() {
+	local i
+	for i in $(seq 500); do
+		case $(cat "/proc/$1/syscall" 2>/dev/null) in 230\ *) return 0 ;; esac
+		sleep 0.01
+	done
+	fail "pid $1 never slept"
+}
+
+# kept_after_exec FD: program a, now sleep(1), has only descriptor FD on
+# the target and holds the slot until it dies.
+kept_after_exec() {
+	local pid=${PID_OF[a]}
+	sleeping "$pid"
+	[ "$(readlink "/proc/$pid/fd/$1")" = "$TARGET" ] ||
+		fail "sleep has no fd $1 on $TARGET"
+	is_held 1
+	witness_not_above 1
+	kill -KILL "$pid"
+	finish a
+	is_free 1
+}
+
+# bash's "exec 4<file" opens the file on 3, dup2s it to 4 and closes 3: the
+# program bash then execs has only 4, and keeps the slot while it is open.
+test_process_exec_moved_descriptor() {
+	setup_one
+	start a bash -c 'exec 4<"$1"; exec sleep 30' bash "$TARGET"
+	kept_after_exec 4
+}
+
+# Python opens with O_CLOEXEC; os.dup2 makes an inheritable copy, which is
+# all that the exec'd program keeps of the file: the slot stays with it.
+test_process_exec_dup_survives() {
+	[ -x "${THR_PYTHON:-}" ] || skip "no python3"
+	setup_one
+	start a "$THR_PYTHON" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.dup2(fd, 5)
+os.execv("/bin/sleep", ["sleep", "30"])' "$TARGET"
+	kept_after_exec 5
 }
 
 run_case "$@"
