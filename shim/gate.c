@@ -546,31 +546,62 @@ void thr_gate_sweep(void)
 	errno = saved;
 }
 
+/* Who inherits the descriptors: a fork child (pid > 0, from the parent's
+ * side), this process as a fork child (pid 0), or a spawned program, which
+ * gets only what survives its exec. */
+struct heir {
+	pid_t pid;
+	bool exec;
+};
+
+/* Is fd open here without close-on-exec? Keeps errno. */
+static bool inherited(int fd)
+{
+	int saved = errno;
+	int flags = fd >= 0 ? thr_real_get()->fcntl(fd, F_GETFD) : -1;
+	errno = saved;
+	return flags >= 0 && !(flags & FD_CLOEXEC);
+}
+
 static void cohold(uint32_t d, void *ctx)
 {
 	const struct thr_init_state *st = thr_init();
+	const struct heir *heir = ctx;
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
-	pid_t child = *(pid_t *)ctx;
+	if (heir->exec && !inherited(desc->fd))
+		return;
 	for (uint32_t i = 0; i < desc->n; i++) {
 		struct thr_pool *p = desc->pool[i] < st->npools
 		                     ? st->pools[desc->pool[i]].pool : NULL;
 		uint32_t mine;
 		if (!p)
 			continue;
-		if (child > 0)
-			thr_pool_cohold(p, desc->hold[i], child, &mine);
+		if (heir->pid > 0)
+			thr_pool_cohold(p, desc->hold[i], heir->pid, &mine);
 		else if (thr_pool_adopt(p, desc->hold[i], &mine) == 0)
 			desc->hold[i] = mine;
 	}
 }
 
-void thr_gate_forked(pid_t pid)
+static void bequeath(pid_t pid, bool exec)
 {
 	if (thr_init()->mode != THR_MODE_ACTIVE)
 		return;
+	struct heir heir = { pid, exec };
 	int saved = errno;
 	thr_guard_enter();
-	thr_fdtable_each(cohold, &pid);
+	thr_fdtable_each(cohold, &heir);
 	thr_guard_leave();
 	errno = saved;
+}
+
+void thr_gate_forked(pid_t pid)
+{
+	bequeath(pid, false);
+}
+
+void thr_gate_spawned(pid_t pid)
+{
+	if (pid > 0)
+		bequeath(pid, true);
 }

@@ -125,4 +125,9 @@ void thr_gate_sweep(void);
  * sides, so whichever runs first does it). */
 void thr_gate_forked(pid_t pid);
 
+/* After posix_spawn() (a clone that execs at once, no fork): the child
+ * becomes co-holder of the slots of descriptors it inherits, those open
+ * here without close-on-exec. Keeps errno. */
+void thr_gate_spawned(pid_t pid);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -321,4 +322,36 @@ EXPORT pid_t fork(void)
 EXPORT pid_t vfork(void)
 {
 	return fork();
+}
+
+/* posix_spawn() clones and execs without fork(): the child co-holds what it
+ * inherits, as a fork child would, before the parent can close its copy. */
+static int spawned(int r, const pid_t *child, pid_t *pid)
+{
+	if (r == 0)
+		thr_gate_spawned(*child);
+	if (r == 0 && pid)
+		*pid = *child;
+	return r;
+}
+
+EXPORT int posix_spawn(pid_t *pid, const char *path,
+                       const posix_spawn_file_actions_t *acts,
+                       const posix_spawnattr_t *attr, char *const argv[],
+                       char *const envp[])
+{
+	pid_t child = -1;
+	int r = thr_real_get()->posix_spawn(&child, path, acts, attr, argv, envp);
+	return spawned(r, &child, pid);
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file,
+                        const posix_spawn_file_actions_t *acts,
+                        const posix_spawnattr_t *attr, char *const argv[],
+                        char *const envp[])
+{
+	pid_t child = -1;
+	int r = thr_real_get()->posix_spawnp(&child, file, acts, attr, argv,
+	                                     envp);
+	return spawned(r, &child, pid);
 }

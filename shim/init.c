@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef THR_CONFDIR
 #define THR_CONFDIR "/etc/throttle"
@@ -67,30 +69,86 @@ static void attach_pool(struct thr_gate_pool *gp)
 	}
 }
 
+static bool is_open(int fd)
+{
+	return fd >= 0 && thr_real_get()->fcntl(fd, F_GETFD) >= 0;
+}
+
+/* Does fd's description hold a slot of pool pi already? */
+static bool tracked_in(int fd, uint16_t pi)
+{
+	const struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
+	for (uint32_t i = 0; desc && i < desc->n; i++)
+		if (desc->pool[i] == pi)
+			return true;
+	return false;
+}
+
+/* Puts hold, of pool pi, on open descriptor fd's description, made if fd
+ * has none. Returns false when the table has no room. */
+static bool keep_on(uint16_t pi, uint32_t hold, int fd)
+{
+	struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
+	if (desc) {
+		if (desc->n >= THR_FD_MAX_HOLDS)
+			return false;
+		desc->pool[desc->n] = pi;
+		desc->hold[desc->n++] = hold;
+		return true;
+	}
+	uint32_t d = thr_fdtable_new(&pi, &hold, 1, false, false);
+	if (d && !thr_fdtable_attach(fd, d)) {
+		thr_fdtable_free(d);
+		d = 0;
+	}
+	if (d)
+		thr_fdtable_desc(d)->fd = fd;
+	return d != 0;
+}
+
 /* After exec the process is the same (pid and start time), so records it
  * held before are found again: kept for descriptors still open, released
  * for those closed on exec. */
-static void take_back(size_t pi)
+static void take_back(uint16_t pi)
 {
 	uint32_t holds[256];
 	int fds[256];
 	struct thr_pool *p = thr_init_state_.pools[pi].pool;
 	int n = p ? thr_pool_held(p, holds, fds, 256) : 0;
-	for (int i = 0; i < n; i++) {
-		uint32_t d = thr_fdtable_get(fds[i]);
-		uint16_t pool = (uint16_t)pi;
-		bool open = fds[i] >= 0 &&
-		            thr_real_get()->fcntl(fds[i], F_GETFD) >= 0;
-		struct thr_fd_desc *desc = thr_fdtable_desc(d);
-		if (open && desc && desc->n < THR_FD_MAX_HOLDS) {
-			desc->pool[desc->n] = pool;
-			desc->hold[desc->n++] = holds[i];
-		} else if (open && !d && (d = thr_fdtable_new(&pool, &holds[i], 1, false, false)) &&
-		           thr_fdtable_attach(fds[i], d)) {
-			thr_fdtable_desc(d)->fd = fds[i];
-		} else {
+	for (int i = 0; i < n; i++)
+		if (!is_open(fds[i]) || !keep_on(pi, holds[i], fds[i]))
 			thr_pool_release(p, holds[i]);
-		}
+}
+
+/* Is our fd the file that the parent's fd of the same number is? */
+static bool shared_with(pid_t parent, int fd)
+{
+	char path[64];
+	struct stat ours, theirs;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)parent, fd);
+	return fd >= 0 && fstat(fd, &ours) == 0 && stat(path, &theirs) == 0 &&
+	       ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
+/* A child its parent started without fork() (posix_spawn, system, popen)
+ * often gets here before the parent has made it co-holder, or the parent
+ * cannot hook the call at all (glibc's system and popen): it joins the
+ * slots of descriptors it shares with its parent itself. Joining twice is
+ * harmless: a process has one record per slot. */
+static void join_parent(uint16_t pi)
+{
+	uint32_t holds[256], mine;
+	int fds[256];
+	struct thr_pool *p = thr_init_state_.pools[pi].pool;
+	pid_t parent = getppid();
+	int n = p && parent > 1 ? thr_pool_held_by(p, parent, holds, fds, 256)
+	                        : 0;
+	for (int i = 0; i < n; i++) {
+		if (tracked_in(fds[i], pi) || !shared_with(parent, fds[i]) ||
+		    thr_pool_adopt(p, holds[i], &mine) < 0)
+			continue;
+		if (!keep_on(pi, mine, fds[i]))
+			thr_pool_release(p, mine);
 	}
 }
 
@@ -162,8 +220,10 @@ static void load(void)
 	}
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);
-	for (size_t i = 0; i < thr_init_state_.npools; i++)
-		take_back(i);
+	for (size_t i = 0; i < thr_init_state_.npools; i++) {
+		take_back((uint16_t)i);
+		join_parent((uint16_t)i);
+	}
 	thr_init_state_.mode = THR_MODE_ACTIVE;
 }
 

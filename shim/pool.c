@@ -950,25 +950,47 @@ int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd)
 	return 0;
 }
 
+/* The live records of process id: up to max handles and descriptors. */
+static size_t records_of(const struct thr_shm_pool *shm,
+                         const struct thr_proc_id *id, uint32_t *ret_holds,
+                         int *ret_fds, size_t max)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; i < THR_HOLDERS && n < max; i++) {
+		const struct thr_shm_holder *h = &shm->holders[i];
+		if (thr_load(&h->state) != THR_HOLDER_LIVE ||
+		    h->slot >= THR_SLOTS || !is_proc(shm, h->proc, id))
+			continue;
+		ret_holds[n] = hold_of(i, h->slot);
+		ret_fds[n++] = h->fd;
+	}
+	return n;
+}
+
 int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
                   size_t max)
 {
 	int saved = errno;
 	struct thr_proc_id id;
-	struct thr_shm_pool *shm = pool->shm;
 	size_t n = 0;
 	/* Most processes hold nothing yet: look before registering. */
 	int r = thr_proc_self(&id);
-	for (uint32_t i = 0; r == 0 && i < THR_HOLDERS && n < max; i++) {
-		struct thr_shm_holder *h = &shm->holders[i];
-		if (thr_load(&h->state) != THR_HOLDER_LIVE ||
-		    h->slot >= THR_SLOTS || !is_proc(shm, h->proc, &id))
-			continue;
-		if (n == 0 && (r = register_self(pool)) < 0)
-			break;
-		ret_holds[n] = hold_of(i, h->slot);
-		ret_fds[n++] = h->fd;
-	}
+	if (r == 0)
+		n = records_of(pool->shm, &id, ret_holds, ret_fds, max);
+	if (n > 0)
+		r = register_self(pool);
 	errno = saved;
 	return r < 0 ? r : (int)n;
+}
+
+int thr_pool_held_by(struct thr_pool *pool, pid_t pid, uint32_t *ret_holds,
+                     int *ret_fds, size_t max)
+{
+	int saved = errno;
+	struct thr_proc_id id;
+	int r = thr_proc_identify(pid, &id);
+	if (r == 0)
+		r = (int)records_of(pool->shm, &id, ret_holds, ret_fds, max);
+	errno = saved;
+	return r;
 }

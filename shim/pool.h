@@ -135,6 +135,11 @@ int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd);
 int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
                   size_t max);
 
+/* The same for the live process pid (a parent, say), without registering
+ * anything. Returns how many, -ESRCH if pid is gone, or -errno. */
+int thr_pool_held_by(struct thr_pool *pool, pid_t pid, uint32_t *ret_holds,
+                     int *ret_fds, size_t max);
+
 /* Sets the limit, 1..THR_SLOTS. Growing hands the new slots to waiters at
  * once; shrinking revokes nothing: in_use drains to the new limit. */
 int thr_pool_set_limit(struct thr_pool *pool, uint32_t limit);

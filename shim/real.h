@@ -4,6 +4,7 @@
 #ifndef THR_REAL_H
 #define THR_REAL_H
 
+#include <spawn.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -35,6 +36,14 @@ struct thr_real {
 	int (*fcntl64)(int, int, ...);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	pid_t (*fork)(void);
+	int (*posix_spawn)(pid_t *, const char *,
+	                   const posix_spawn_file_actions_t *,
+	                   const posix_spawnattr_t *, char *const[],
+	                   char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *,
+	                    const posix_spawn_file_actions_t *,
+	                    const posix_spawnattr_t *, char *const[],
+	                    char *const[]);
 };
 
 /* Resolved on first use; safe to call from any hook, before constructors,

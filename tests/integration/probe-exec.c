@@ -22,18 +22,9 @@ int main(int argc, char **argv)
 	static char fds[PROBE_MAX * 8];
 	char *hargv[5];
 	const char *holder, *v;
-	size_t len = 0;
 
 	probe_parse(&p, argc, argv, "TARGET: a path; -e exec variant");
-	for (int i = 0; i < p.count; i++) {
-		uint64_t t0 = probe_now_ms();
-		int fd = p.flags & O_CREAT ? open(p.target, p.flags, 0600)
-		                           : open(p.target, p.flags);
-
-		probe_report(fd, errno, t0);
-		len += (size_t)snprintf(fds + len, sizeof(fds) - len, "%s%d",
-		                        len ? "," : "", fd);
-	}
+	probe_open_list(&p, fds, sizeof(fds));
 	holder = probe_sibling("holder");
 	hargv[0] = (char *)"holder";
 	hargv[1] = fds;

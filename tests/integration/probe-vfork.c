@@ -33,20 +33,11 @@ int main(int argc, char **argv)
 	static char fds[PROBE_MAX * 8];
 	char *hargv[5];
 	const char *holder;
-	size_t len = 0;
 	pid_t pid;
 	int status;
 
 	probe_parse(&p, argc, argv, "TARGET: a path; -x child _exit()s at once");
-	for (int i = 0; i < p.count; i++) {
-		uint64_t t0 = probe_now_ms();
-		int fd = open(p.target, p.flags);
-
-		probe_report(fd, errno, t0);
-		p.held[p.nheld++].fd = fd;
-		len += (size_t)snprintf(fds + len, sizeof(fds) - len, "%s%d",
-		                        len ? "," : "", fd);
-	}
+	probe_open_list(&p, fds, sizeof(fds));
 	/* Everything the child needs is ready before vfork(): it may only
 	 * exec or _exit. */
 	holder = probe_sibling("holder");

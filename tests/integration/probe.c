@@ -314,3 +314,21 @@ int probe_run(int argc, char **argv, const struct probe_ops *ops)
 	probe_emit("done");
 	return 0;
 }
+
+void probe_open_list(struct probe *p, char *fds, size_t len)
+{
+	size_t used = 0;
+
+	fds[0] = '\0';
+	for (int i = 0; i < p->count && p->nheld < PROBE_MAX; i++) {
+		uint64_t t0 = probe_now_ms();
+		int fd = probe_needs_mode(p->flags) ? open(p->target, p->flags, 0600)
+		                                    : open(p->target, p->flags);
+
+		probe_report(fd, errno, t0);
+		p->held[p->nheld++].fd = fd;
+		if (used < len)
+			used += (size_t)snprintf(fds + used, len - used, "%s%d",
+			                         used ? "," : "", fd);
+	}
+}

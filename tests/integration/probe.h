@@ -96,6 +96,12 @@ int probe_devnull(void);
 void probe_witness_take(struct probe *p);
 void probe_witness_give(struct probe *p);
 
+/* Opens the target COUNT times with open() (the mode too if the flags need
+ * it), reporting each and keeping it in p->held, and writes the
+ * descriptors as "3,4,..." into fds (len bytes): for probes that hand them
+ * to ./holder. */
+void probe_open_list(struct probe *p, char *fds, size_t len);
+
 /* The path of a program next to this one (for exec targets). */
 const char *probe_sibling(const char *name);
 

@@ -82,13 +82,7 @@ test_process_vfork_exec() {
 	wait_line a parent-released
 	wait_line a 'held fd=|lost fd='
 	expect_line a 'held fd='
-	is_held 1
-	release ra
-	wait_line a released
-	is_free 1
-	release la
-	finish a
-	quiet a
+	child_keeps_slot
 }
 
 test_process_vfork_exit() {
@@ -121,6 +115,60 @@ test_process_exec_cloexec_frees() {
 	release ra la
 	finish a
 	quiet a
+}
+
+# child_keeps_slot: the parent of probe a has let go; its child, holder.c,
+# keeps the slot until told to release (ra), then lingers (la).
+child_keeps_slot() {
+	is_held 1
+	witness_not_above 1
+	release ra
+	wait_line a released
+	is_free 1
+	release la
+	finish a
+	quiet a
+}
+
+# posix_spawn (what Rust's Command and Java start programs with) makes no
+# fork: the child co-holds all the same, so the parent closing first frees
+# nothing. test_process_spawn_parent_first spawn|spawnp
+test_process_spawn_parent_first() {
+	setup_one
+	start a "$(probe_path posix_spawn)" -e "$1" "$TARGET" 1 "@$TMP/ra" \
+		"@$TMP/la"
+	wait_line a parent-released
+	wait_line a 'held fd=|lost fd='
+	expect_line a 'held fd='
+	child_keeps_slot
+}
+
+# A close-on-exec descriptor never reaches the spawned child: once the
+# parent closes it, the slot is free.
+test_process_spawn_cloexec_frees() {
+	setup_one
+	start a "$(probe_path posix_spawn)" -f rdonly,cloexec "$TARGET" 1 \
+		"@$TMP/ra" "@$TMP/la"
+	wait_line a parent-released
+	wait_line a 'lost fd='
+	is_free 1
+	release ra la
+	finish a
+	quiet a
+}
+
+# glibc's popen() and system() start their child with a clone of their own
+# that no shim can hook: the child joins the slots of what it shares with
+# its parent when it starts, so the parent closing afterwards frees nothing.
+test_process_popen_child_joins() {
+	setup_one
+	start a "$(probe_path posix_spawn)" -e popen -d "@$TMP/go" "$TARGET" 1 \
+		"@$TMP/ra" "@$TMP/la"
+	wait_line a 'held fd=|lost fd='
+	expect_line a 'held fd='
+	release go
+	wait_line a parent-released
+	child_keeps_slot
 }
 
 # sleeping: pid waits in clock_nanosleep, so its constructors (the shim's

@@ -1,0 +1,84 @@
+/* probe-posix_spawn.c - open(path, flags) COUNT times (without O_CLOEXEC
+ * unless -f says so), then starts ./holder with posix_spawn (-e spawnp:
+ * posix_spawnp; -e popen: glibc's popen, through sh, after which the probe
+ * waits for -d GO before it goes on), handing it the descriptors, and
+ * closes its own copies: the child, not a fork, must keep the slots. Lines,
+ * besides the "ok"/"err" of each open and the holder's own (see holder.c):
+ *     spawned child=PID    posix_spawn returned (PID 0 for popen)
+ *     parent-released      the parent has closed its copies
+ *     done                 the parent has reaped the child */
+#define _GNU_SOURCE
+#include "probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void close_all(struct probe *p)
+{
+	for (int i = 0; i < p->nheld; i++)
+		if (p->held[i].fd >= 0)
+			close(p->held[i].fd);
+	probe_emit("parent-released");
+}
+
+static int by_popen(struct probe *p, const char *fds)
+{
+	static char cmd[PROBE_MAX * 8 + 4096];
+	FILE *child;
+
+	snprintf(cmd, sizeof(cmd), "exec %s %s %s %s", probe_sibling("holder"),
+	         fds, p->hold, p->linger);
+	child = popen(cmd, "w");
+	if (!child) {
+		probe_emit("spawn-failed errno=%s", strerrorname_np(errno));
+		return 1;
+	}
+	probe_emit("spawned child=0");
+	if (p->dir)
+		probe_wait(p->dir);
+	close_all(p);
+	pclose(child);
+	probe_emit("done");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct probe p;
+	static char fds[PROBE_MAX * 8];
+	char *hargv[5];
+	pid_t pid;
+	int r, status;
+
+	probe_parse(&p, argc, argv, "TARGET: a path; -e spawnp");
+	probe_open_list(&p, fds, sizeof(fds));
+	hargv[0] = (char *)"holder";
+	hargv[1] = fds;
+	hargv[2] = (char *)p.hold;
+	hargv[3] = (char *)p.linger;
+	hargv[4] = NULL;
+	if (p.variant && strcmp(p.variant, "popen") == 0)
+		return by_popen(&p, fds);
+	if (p.variant && strcmp(p.variant, "spawnp") == 0)
+		r = posix_spawnp(&pid, probe_sibling("holder"), NULL, NULL, hargv,
+		                 environ);
+	else
+		r = posix_spawn(&pid, probe_sibling("holder"), NULL, NULL, hargv,
+		                environ);
+	if (r != 0) {
+		probe_emit("spawn-failed errno=%s", strerrorname_np(r));
+		return 1;
+	}
+	probe_emit("spawned child=%d", (int)pid);
+	close_all(&p);
+	waitpid(pid, &status, 0);
+	probe_emit("done");
+	return 0;
+}
