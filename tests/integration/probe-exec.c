@@ -20,17 +20,13 @@ int main(int argc, char **argv)
 {
 	static struct probe p;
 	static char fds[PROBE_MAX * 8];
-	char *hargv[5];
+	char **hargv;
 	const char *holder, *v;
 
 	probe_parse(&p, argc, argv, "TARGET: a path; -e exec variant");
 	probe_open_list(&p, fds, sizeof(fds));
 	holder = probe_sibling("holder");
-	hargv[0] = (char *)"holder";
-	hargv[1] = fds;
-	hargv[2] = (char *)p.hold;
-	hargv[3] = (char *)p.linger;
-	hargv[4] = NULL;
+	hargv = probe_holder_argv(&p, fds);
 	v = p.variant ? p.variant : "execve";
 	probe_emit("exec");
 	if (strcmp(v, "execve") == 0)

@@ -22,14 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void close_all(struct probe *p)
-{
-	for (int i = 0; i < p->nheld; i++)
-		if (p->held[i].fd >= 0 && close(p->held[i].fd) < 0)
-			probe_emit("relerr fd=%d errno=%s", p->held[i].fd,
-			           strerrorname_np(errno));
-}
-
 int main(int argc, char **argv)
 {
 	static struct probe p;
@@ -52,12 +44,12 @@ int main(int argc, char **argv)
 	if (p.variant && strcmp(p.variant, "both") == 0) {
 		if (pid == 0) {
 			probe_wait(p.hold);
-			close_all(&p);
+			probe_close_held(&p);
 			_exit(0);
 		}
 		probe_emit("forked child=%d", (int)pid);
 		probe_wait(p.linger);
-		close_all(&p);
+		probe_close_held(&p);
 		probe_emit("parent-released");
 		waitpid(pid, &status, 0);
 		probe_emit("done");
@@ -66,7 +58,7 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		if (!p.alt)
 			probe_wait(p.hold);
-		close_all(&p);
+		probe_close_held(&p);
 		if (p.alt)
 			_exit(0);
 		probe_emit("child-released");
@@ -77,11 +69,11 @@ int main(int argc, char **argv)
 		waitpid(pid, &status, 0);
 		probe_emit("child-exited");
 		probe_wait(p.hold);
-		close_all(&p);
+		probe_close_held(&p);
 		probe_emit("parent-released");
 		probe_wait(p.linger);
 	} else {
-		close_all(&p);
+		probe_close_held(&p);
 		probe_emit("parent-released");
 		waitpid(pid, &status, 0);
 	}

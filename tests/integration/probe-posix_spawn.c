@@ -22,9 +22,7 @@ extern char **environ;
 
 static void close_all(struct probe *p)
 {
-	for (int i = 0; i < p->nheld; i++)
-		if (p->held[i].fd >= 0)
-			close(p->held[i].fd);
+	probe_close_held(p);
 	probe_emit("parent-released");
 }
 
@@ -53,25 +51,21 @@ int main(int argc, char **argv)
 {
 	static struct probe p;
 	static char fds[PROBE_MAX * 8];
-	char *hargv[5];
+	char **hargv;
+	const char *holder;
 	pid_t pid;
 	int r, status;
 
 	probe_parse(&p, argc, argv, "TARGET: a path; -e spawnp");
 	probe_open_list(&p, fds, sizeof(fds));
-	hargv[0] = (char *)"holder";
-	hargv[1] = fds;
-	hargv[2] = (char *)p.hold;
-	hargv[3] = (char *)p.linger;
-	hargv[4] = NULL;
+	holder = probe_sibling("holder");
+	hargv = probe_holder_argv(&p, fds);
 	if (p.variant && strcmp(p.variant, "popen") == 0)
 		return by_popen(&p, fds);
 	if (p.variant && strcmp(p.variant, "spawnp") == 0)
-		r = posix_spawnp(&pid, probe_sibling("holder"), NULL, NULL, hargv,
-		                 environ);
+		r = posix_spawnp(&pid, holder, NULL, NULL, hargv, environ);
 	else
-		r = posix_spawn(&pid, probe_sibling("holder"), NULL, NULL, hargv,
-		                environ);
+		r = posix_spawn(&pid, holder, NULL, NULL, hargv, environ);
 	if (r != 0) {
 		probe_emit("spawn-failed errno=%s", strerrorname_np(r));
 		return 1;

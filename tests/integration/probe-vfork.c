@@ -19,19 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void close_all(struct probe *p)
-{
-	for (int i = 0; i < p->nheld; i++)
-		if (p->held[i].fd >= 0 && close(p->held[i].fd) < 0)
-			probe_emit("relerr fd=%d errno=%s", p->held[i].fd,
-			           strerrorname_np(errno));
-}
-
 int main(int argc, char **argv)
 {
 	static struct probe p;
 	static char fds[PROBE_MAX * 8];
-	char *hargv[5];
+	char **hargv;
 	const char *holder;
 	pid_t pid;
 	int status;
@@ -41,11 +33,7 @@ int main(int argc, char **argv)
 	/* Everything the child needs is ready before vfork(): it may only
 	 * exec or _exit. */
 	holder = probe_sibling("holder");
-	hargv[0] = (char *)"holder";
-	hargv[1] = fds;
-	hargv[2] = (char *)p.hold;
-	hargv[3] = (char *)p.linger;
-	hargv[4] = NULL;
+	hargv = probe_holder_argv(&p, fds);
 	pid = vfork();
 	if (pid < 0) {
 		probe_emit("vfork-failed errno=%s", strerrorname_np(errno));
@@ -60,11 +48,11 @@ int main(int argc, char **argv)
 		waitpid(pid, &status, 0);
 		probe_emit("child-exited");
 		probe_wait(p.hold);
-		close_all(&p);
+		probe_close_held(&p);
 		probe_emit("parent-released");
 		probe_wait(p.linger);
 	} else {
-		close_all(&p);
+		probe_close_held(&p);
 		probe_emit("parent-released");
 		waitpid(pid, &status, 0);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

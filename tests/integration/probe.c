@@ -332,3 +332,23 @@ void probe_open_list(struct probe *p, char *fds, size_t len)
 			                         used ? "," : "", fd);
 	}
 }
+
+char **probe_holder_argv(const struct probe *p, char *fds)
+{
+	static char *argv[5];
+
+	argv[0] = (char *)"holder";
+	argv[1] = fds;
+	argv[2] = (char *)p->hold;
+	argv[3] = (char *)p->linger;
+	argv[4] = NULL;
+	return argv;
+}
+
+void probe_close_held(struct probe *p)
+{
+	for (int i = 0; i < p->nheld; i++)
+		if (p->held[i].fd >= 0 && close(p->held[i].fd) < 0)
+			probe_emit("relerr fd=%d errno=%s", p->held[i].fd,
+			           strerrorname_np(errno));
+}

@@ -102,6 +102,13 @@ void probe_witness_give(struct probe *p);
  * to ./holder. */
 void probe_open_list(struct probe *p, char *fds, size_t len);
 
+/* The argument vector that starts ./holder with the descriptors of
+ * probe_open_list() (fds) and the probe's HOLD and LINGER. Static storage. */
+char **probe_holder_argv(const struct probe *p, char *fds);
+
+/* Closes every descriptor in p->held, printing "relerr" for a failure. */
+void probe_close_held(struct probe *p);
+
 /* The path of a program next to this one (for exec targets). */
 const char *probe_sibling(const char *name);
 
