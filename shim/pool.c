@@ -983,9 +983,24 @@ int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
 	return r < 0 ? r : (int)n;
 }
 
+/* Does any live record belong to a process entry with this pid? A look at
+ * the tables, before paying for a /proc read to tell who pid is. */
+static bool pid_holds(const struct thr_shm_pool *shm, pid_t pid)
+{
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		const struct thr_shm_holder *h = &shm->holders[i];
+		if (thr_load(&h->state) == THR_HOLDER_LIVE && h->proc < THR_PROCS &&
+		    shm->procs[h->proc].pid == (uint32_t)pid)
+			return true;
+	}
+	return false;
+}
+
 int thr_pool_held_by(struct thr_pool *pool, pid_t pid, uint32_t *ret_holds,
                      int *ret_fds, size_t max)
 {
+	if (!pid_holds(pool->shm, pid))
+		return 0; /* most parents hold nothing */
 	int saved = errno;
 	struct thr_proc_id id;
 	int r = thr_proc_identify(pid, &id);

@@ -136,7 +136,8 @@ int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
                   size_t max);
 
 /* The same for the live process pid (a parent, say), without registering
- * anything. Returns how many, -ESRCH if pid is gone, or -errno. */
+ * anything; pid is read from /proc only if the tables name it. Returns how
+ * many, -ESRCH if pid is gone, or -errno. */
 int thr_pool_held_by(struct thr_pool *pool, pid_t pid, uint32_t *ret_holds,
                      int *ret_fds, size_t max);
 
