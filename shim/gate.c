@@ -35,6 +35,7 @@ struct call {
 	int nonblocking;        /* connect's socket is O_NONBLOCK; -1: not
 	                           asked yet, since only some pools care */
 	const char *target;     /* what the records say it is held for */
+	size_t tlen;            /* its length */
 };
 
 static void release_holds(const struct thr_init_state *st,
@@ -88,11 +89,11 @@ static int refusal(const struct thr_config_pool *c, enum kind k, int why)
 }
 
 static struct thr_pool_req request(const struct thr_config_pool *c,
-                                   bool nonblocking, int fd,
-                                   const char *target)
+                                   bool nonblocking, const struct call *call)
 {
-	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = fd,
-	                            .target = target };
+	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = call->fd,
+	                            .target = call->target,
+	                            .target_len = call->tlen };
 	if (c->on_full == THR_FULL_FAIL || (nonblocking && c->nonblocking_fail))
 		req.mode = THR_POOL_TRY;
 	else if (c->on_full == THR_FULL_OBSERVE)
@@ -154,9 +155,9 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 		return broken(st, gp, -EIO);
 	bool nonblocking = conf->nonblocking_fail && is_nonblocking(c);
 	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = c->fd,
-	                            .target = c->target };
+	                            .target = c->target, .target_len = c->tlen };
 	if (!gp->plain || nonblocking)
-		req = request(conf, nonblocking, c->fd, c->target);
+		req = request(conf, nonblocking, c);
 	uint32_t hold;
 	int r = thr_pool_acquire(gp->pool, &req, &hold);
 	if (r == 0) {
@@ -198,7 +199,8 @@ static bool wants(const struct thr_gate_pool *gp, const struct call *c)
 /* Pool first wants call c; the pools after it may too. Takes a slot in
  * each, in the global (name) order the pools are sorted in, all or
  * nothing. The engine and /proc reads run under the guard, so that their
- * own opens pass through; errno is the host program's. */
+ * own opens pass through; errno is the host program's. Returns -errno, 1
+ * if t holds anything, else 0. */
 static inline __attribute__((always_inline))
 int take(const struct thr_init_state *st, size_t first,
                 struct call *c, struct thr_gate_ticket *t)
@@ -216,7 +218,7 @@ int take(const struct thr_init_state *st, size_t first,
 	if (r < 0)
 		give_back(st, t);
 	errno = saved;
-	return r;
+	return r < 0 ? r : t->d || t->ncall;
 }
 
 /* The absolute, normalised form of path as open() would see it. */
@@ -282,7 +284,10 @@ static int take_open(const struct thr_init_state *st, size_t first,
                      const char *norm, size_t n, struct thr_gate_ticket *t)
 {
 	struct call c = { .k = KIND_OPEN, .path = norm, .n = n, .fd = -1,
-	                  .target = norm };
+	                  .target = norm, .tlen = n };
+	t->d = 0;
+	t->ncall = 0;
+	t->socket = false;
 	return take(st, first, &c, t);
 }
 
@@ -291,9 +296,10 @@ static inline __attribute__((always_inline))
 int match_open(const struct thr_init_state *st, const char *norm, size_t n,
                struct thr_gate_ticket *t)
 {
-	for (size_t i = 0; i < st->npools; i++)
-		if (match_path(&st->pools[i], norm, n))
-			return take_open(st, i, norm, n, t);
+	const struct thr_match_cglob *g = st->globs;
+	for (size_t i = 0, k = st->nglobs; i < k; i++)
+		if (thr_match_cglob(&g[i], norm, n))
+			return take_open(st, st->glob_pool[i], norm, n, t);
 	return 0;
 }
 
@@ -313,20 +319,19 @@ static int match_open_slow(const struct thr_init_state *st, int dirfd,
 	return match_open(st, norm, (size_t)r, t);
 }
 
-static int open_begin(const struct thr_init_state *st, int dirfd,
-                      const char *path, struct thr_gate_ticket *t)
+static inline __attribute__((always_inline))
+int open_begin(const struct thr_init_state *st, int dirfd, const char *path,
+               struct thr_gate_ticket *t)
 {
 	size_t n = strlen(path);
 	return is_normal(path, n) ? match_open(st, path, n, t)
 	                          : match_open_slow(st, dirfd, path, t);
 }
 
-static int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
-                     bool stream)
+static inline __attribute__((always_inline))
+int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
+              bool stream)
 {
-	t->d = 0;
-	t->ncall = 0;
-	t->socket = false;
 	t->stream = stream;
 	if (thr_guard_active() || !path)
 		return 0;
@@ -384,7 +389,11 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 		char target[128];
 		describe(sa, len, target, sizeof(target));
 		struct call c = { .k = KIND_CONNECT, .sa = sa, .len = len,
-		                  .fd = fd, .nonblocking = -1, .target = target };
+		                  .fd = fd, .nonblocking = -1, .target = target,
+		                  .tlen = strlen(target) };
+		t->d = 0;
+		t->ncall = 0;
+		t->socket = true;
 		return take(st, i, &c, t);
 	}
 	return 0;
@@ -393,9 +402,6 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
                            struct thr_gate_ticket *t)
 {
-	t->d = 0;
-	t->ncall = 0;
-	t->socket = true;
 	t->stream = false;
 	if (thr_guard_active() || !sa || len < sizeof(sa_family_t))
 		return 0;
@@ -404,7 +410,6 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 		return -EACCES;
 	if (st->mode != THR_MODE_ACTIVE || !st->any_connect)
 		return 0;
-	t->socket = true;
 	struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
 	if (desc && desc->socket)
 		return 0; /* a connect already in progress holds its slots */
@@ -418,7 +423,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
  * the call only. Nothing here touches errno: the engine's release and
  * set_fd, like the table's atomics, never do, so errno is the call's own
  * without a save. */
-void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok)
+void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 {
 	const struct thr_init_state *st = thr_init();
 	release_holds(st, t->pool, t->hold, t->ncall);

@@ -25,11 +25,6 @@ struct thr_gate_ticket {
 	uint32_t hold[THR_FD_MAX_HOLDS]; /* and the hold handle in it */
 };
 
-static inline bool thr_gate_ticket_empty(const struct thr_gate_ticket *t)
-{
-	return !t->d && !t->ncall;
-}
-
 /* What this process gates, for hooks to skip the gate in one load: set
  * once loading is done; until then every bit is set, so that the first
  * call goes through the gate and loads the config. */
@@ -48,9 +43,10 @@ static inline bool thr_gate_wants_connect(void)
 }
 
 /* Before open()/openat()/fopen() of path (relative to dirfd): takes a slot
- * in every pool whose patterns match. Returns 0 (go ahead; t may be empty)
- * or -errno to fail the call with: the pool's policy errno, -EINTR, or
- * -EACCES (on-error = closed). Blocks as the pool's policy says. */
+ * in every pool whose patterns match. Returns 1 (go ahead, then
+ * thr_gate_finish() t), 0 (go ahead, t holds nothing) or -errno to fail
+ * the call with: the pool's policy errno, -EINTR, or -EACCES (on-error =
+ * closed). Blocks as the pool's policy says. */
 int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t);
 
 /* The same for fopen()/freopen(): the descriptor will belong to a stream. */
@@ -61,14 +57,9 @@ int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t);
 int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
                            struct thr_gate_ticket *t);
 
-/* After the call: ok with descriptor fd keeps the slots on fd (hold =
- * descriptor), otherwise they are given back. */
-void thr_gate_finish_held(struct thr_gate_ticket *t, int fd, bool ok);
-static inline void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
-{
-	if (!thr_gate_ticket_empty(t))
-		thr_gate_finish_held(t, fd, ok);
-}
+/* After a call whose begin returned 1: ok with descriptor fd keeps the
+ * slots on fd (hold = descriptor), otherwise they are given back. */
+void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok);
 
 /* close(): detach fd before the real close, drop after it. Async-signal-
  * safe; an untracked fd costs one load. */

@@ -39,29 +39,33 @@ static int refuse(int r)
 	return -1;
 }
 
-__attribute__((noinline))
-static int gated_openat(int (*real)(int, const char *, int, ...), int dirfd,
-                        const char *path, int flags, mode_t mode)
+/* Inline in each hook: the common case (no pool wants the path) then
+ * costs no frame of its own. */
+static inline __attribute__((always_inline))
+int gated_openat(int (*real)(int, const char *, int, ...), int dirfd,
+                 const char *path, int flags, mode_t mode)
 {
 	struct thr_gate_ticket t;
 	int r = thr_gate_open_begin(dirfd, path, &t);
 	if (r < 0)
 		return refuse(r);
 	int fd = real(dirfd, path, flags, mode);
-	thr_gate_finish(&t, fd, fd >= 0);
+	if (r > 0)
+		thr_gate_finish(&t, fd, fd >= 0);
 	return fd;
 }
 
-__attribute__((noinline))
-static int gated_open(int (*real)(const char *, int, ...), const char *path,
-                      int flags, mode_t mode)
+static inline __attribute__((always_inline))
+int gated_open(int (*real)(const char *, int, ...), const char *path,
+               int flags, mode_t mode)
 {
 	struct thr_gate_ticket t;
 	int r = thr_gate_open_begin(AT_FDCWD, path, &t);
 	if (r < 0)
 		return refuse(r);
 	int fd = real(path, flags, mode);
-	thr_gate_finish(&t, fd, fd >= 0);
+	if (r > 0)
+		thr_gate_finish(&t, fd, fd >= 0);
 	return fd;
 }
 
@@ -144,7 +148,8 @@ static FILE *gated_fopen(FILE *(*real)(const char *, const char *),
 		return NULL;
 	}
 	FILE *f = real(path, how);
-	thr_gate_finish(&t, f ? fileno(f) : -1, f != NULL);
+	if (r > 0)
+		thr_gate_finish(&t, f ? fileno(f) : -1, f != NULL);
 	return f;
 }
 
@@ -173,7 +178,8 @@ static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
 	uint32_t d = old >= 0 ? thr_gate_detach(old) : 0;
 	FILE *nf = real(path, how, f);
 	thr_gate_drop(d, old);
-	thr_gate_finish(&t, nf ? fileno(nf) : -1, nf != NULL);
+	if (r > 0)
+		thr_gate_finish(&t, nf ? fileno(nf) : -1, nf != NULL);
 	return nf;
 }
 
@@ -301,7 +307,7 @@ EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	int r = thr_gate_connect_begin(fd, sa, len, &t);
 	if (r < 0)
 		return refuse(r);
-	if (thr_gate_ticket_empty(&t))
+	if (r == 0)
 		return thr_real_get()->connect(fd, sa, len);
 	r = thr_real_get()->connect(fd, sa, len);
 	/* In progress (non-blocking, or interrupted) is connected enough. */

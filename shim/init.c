@@ -204,10 +204,16 @@ static void load(void)
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		nglobs += thr_init_state_.pools[i].conf->nopen;
 	struct thr_match_cglob *g = calloc(nglobs ? nglobs : 1, sizeof(*g));
-	if (!g) {
+	uint16_t *owner = calloc(nglobs ? nglobs : 1, sizeof(*owner));
+	if (!g || !owner) {
+		free(g);
+		free(owner);
 		thr_log("cannot set up: out of memory");
 		return;
 	}
+	thr_init_state_.globs = g;
+	thr_init_state_.glob_pool = owner;
+	thr_init_state_.nglobs = nglobs;
 	for (size_t i = 0; i < thr_init_state_.npools; i++) {
 		struct thr_gate_pool *gp = &thr_init_state_.pools[i];
 		const struct thr_config_pool *c = gp->conf;
@@ -215,8 +221,10 @@ static void load(void)
 		gp->nopen = c->nopen;
 		gp->plain = c->on_full == THR_FULL_WAIT && !c->timeout_ms;
 		gp->call = c->hold == THR_HOLD_CALL;
-		for (size_t k = 0; k < c->nopen; k++)
+		for (size_t k = 0; k < c->nopen; k++) {
+			*owner++ = (uint16_t)i;
 			thr_match_glob_compile(c->open[k], g++);
+		}
 	}
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "match.h"
@@ -40,6 +41,10 @@ struct thr_init_state {
 	size_t npools;
 	struct thr_gate_pool *pools; /* sorted by name: the order in which a
 	                                call matching several takes its slots */
+	struct thr_match_cglob *globs; /* every pool's open globs, pool by pool,
+	                                  so that a miss is one loop */
+	uint16_t *glob_pool;    /* index in pools of each glob's pool */
+	size_t nglobs;
 	struct thr_config *cfg;
 };
 

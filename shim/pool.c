@@ -355,11 +355,15 @@ static inline uint32_t new_holder(struct thr_pool *pool, uint32_t slot,
 	return THR_NONE;
 }
 
-/* Copies target (NULL for none) into a THR_TARGET_LEN record, cut to fit. */
-static void copy_target(char *dst, const char *target)
+/* Copies target (NULL for none) of length len (0: not known) into a
+ * THR_TARGET_LEN record, cut to fit. */
+static inline void copy_target(char *dst, const char *target, size_t len)
 {
-	size_t n = target ? strnlen(target, THR_TARGET_LEN - 1) : 0;
-	memcpy(dst, target ? target : "", n);
+	size_t n = len && len < THR_TARGET_LEN ? len : THR_TARGET_LEN - 1;
+	if (!len)
+		n = target ? strnlen(target, n) : 0;
+	if (n)
+		memcpy(dst, target, n);
 	dst[n] = '\0';
 }
 
@@ -413,7 +417,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	if (h == THR_NONE)
 		return -ENOSPC;
 	struct thr_shm_slot *slot = &shm->slots[s];
-	copy_target(slot->target, w->target); /* bounded: w may be scribbled */
+	copy_target(slot->target, w->target, 0); /* bounded: w may be scribbled */
 	slot->taken_ns = thr_clock_ns(CLOCK_MONOTONIC_COARSE);
 	slot->refs = 1;
 	/* The waiter names its record before the record goes live, so a repair
@@ -526,7 +530,7 @@ static inline __attribute__((always_inline)) int take_free(
 		return -ENOSPC;
 	STEP("acquire.holder");
 	struct thr_shm_slot *slot = &shm->slots[s];
-	copy_target(slot->target, req->target);
+	copy_target(slot->target, req->target, req->target_len);
 	slot->taken_ns = thr_clock_ns(CLOCK_MONOTONIC_COARSE);
 	slot->refs = 1;
 	slot->state = THR_SLOT_HELD;
@@ -552,7 +556,7 @@ static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
 		w->since_ns = thr_clock_ns(CLOCK_MONOTONIC);
 		w->hold = THR_NONE;
 		w->fd = req->fd;
-		copy_target(w->target, req->target);
+		copy_target(w->target, req->target, req->target_len);
 		thr_store(&w->state, THR_WAITER_WAITING);
 		shm->waiting++;
 		*ret_waiter = i;
@@ -717,20 +721,26 @@ static inline bool holder_is_ours(const struct thr_pool *pool, uint32_t hold)
 	       h->proc == pool->me && h->slot == slot_of(hold);
 }
 
+/* Could hold be this handle's at all? The checks on the handle alone. */
+static inline bool handle_fits(const struct thr_pool *pool, uint32_t hold)
+{
+	return slot_of(hold) < THR_SLOTS && pool->me != THR_NONE &&
+	       pool->fork_gen == thr_proc_fork_gen();
+}
+
 static inline bool holds(const struct thr_pool *pool, uint32_t hold)
 {
-	if (slot_of(hold) >= THR_SLOTS || pool->me == THR_NONE ||
-	    pool->fork_gen != thr_proc_fork_gen())
-		return false;
-	return holder_is_ours(pool, hold);
+	return handle_fits(pool, hold) && holder_is_ours(pool, hold);
 }
 
 int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	if (!holds(pool, hold))
+	if (!handle_fits(pool, hold))
 		return -ESTALE;
 	if (lock_held == shm) {
+		if (!holder_is_ours(pool, hold))
+			return -ESTALE;
 		uint32_t live = THR_HOLDER_LIVE;
 		__atomic_compare_exchange_n(&shm->holders[holder_of(hold)].state,
 		                            &live,

@@ -44,6 +44,8 @@ struct thr_pool_req {
 	struct timespec deadline; /* CLOCK_MONOTONIC, for THR_POOL_DEADLINE */
 	int fd;                 /* recorded with the holder; -1 if none */
 	const char *target;     /* recorded with the slot; cut to 63 bytes; NULL ok */
+	size_t target_len;      /* its length if the caller knows it (saves a
+	                           strnlen on the fast path), else 0 */
 };
 
 /* Reads of one pool at one moment, for throttlectl and the API. */
