@@ -48,7 +48,7 @@ static void release_holds(const struct thr_init_state *st,
 }
 
 /* Makes d's records name fd, and d remember it. Async-signal-safe. */
-static void record_fd(const struct thr_init_state *st,
+static inline void record_fd(const struct thr_init_state *st,
                       struct thr_fd_desc *desc, int fd)
 {
 	desc->fd = fd;
@@ -59,7 +59,7 @@ static void record_fd(const struct thr_init_state *st,
 }
 
 /* Gives back the slots of description d, no longer named by anyone. */
-static void release_desc(const struct thr_init_state *st, uint32_t d)
+static inline void release_desc(const struct thr_init_state *st, uint32_t d)
 {
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
 	if (desc)
@@ -121,9 +121,12 @@ static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
 
 static bool is_nonblocking(struct call *c)
 {
-	if (c->nonblocking < 0)
+	if (c->nonblocking < 0) {
+		int saved = errno;
 		c->nonblocking = (thr_real_get()->fcntl(c->fd, F_GETFL) &
 		                  O_NONBLOCK) != 0;
+		errno = saved;
+	}
 	return c->nonblocking;
 }
 
@@ -199,13 +202,14 @@ static bool wants(const struct thr_gate_pool *gp, const struct call *c)
 /* Pool first wants call c; the pools after it may too. Takes a slot in
  * each, in the global (name) order the pools are sorted in, all or
  * nothing. The engine and /proc reads run under the guard, so that their
- * own opens pass through; errno is the host program's. Returns -errno, 1
- * if t holds anything, else 0. */
+ * own opens pass through. Nothing here changes errno: the engine, the log
+ * and is_nonblocking() keep it. Returns -errno, 1 if t holds anything,
+ * else 0. */
 static inline __attribute__((always_inline))
 int take(const struct thr_init_state *st, size_t first,
-                struct call *c, struct thr_gate_ticket *t)
+         struct call *c, struct thr_gate_ticket *t)
 {
-	int saved = errno, r = 0;
+	int r = 0;
 	thr_guard_enter();
 	for (size_t i = first; i < st->npools && r == 0; i++) {
 		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
@@ -217,7 +221,6 @@ int take(const struct thr_init_state *st, size_t first,
 	thr_guard_leave();
 	if (r < 0)
 		give_back(st, t);
-	errno = saved;
 	return r < 0 ? r : t->d || t->ncall;
 }
 
@@ -239,42 +242,6 @@ static int absolute(int dirfd, const char *path, char *out, size_t len)
 		base[n] = '\0';
 	}
 	return thr_match_normalize(base, path, out, len);
-}
-
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-#define SLASHES (ONES * '/')
-
-/* Does a '/' followed by '/' or '.' start in p[0..7]? Reads p[0..8].
- * (v - ONES) & ~v has the high bit of each zero byte of v, and also of a
- * byte 0x01 right above a zero byte (the borrow). In w ^ "////////" that
- * is a '.' right after a '/', which is itself an answer of yes; '.' and
- * '/' differ only in bit 0, so next | ONES turns both into '/' and never
- * into the 0x01 case. So the answer is exact. */
-static inline bool bad8(const char *p)
-{
-	uint64_t w = thr_match_load8(p) ^ SLASHES;
-	uint64_t next = (thr_match_load8(p + 1) | ONES) ^ SLASHES;
-	return ((w - ONES) & ~w & (next - ONES) & ~next & HIGHS) != 0;
-}
-
-/* An absolute path with no "//", "/." or trailing '/' is its own
- * normal form, and most paths are: they skip the copy. path has length n;
- * it is read eight bytes at a time, never past its NUL. */
-static bool is_normal(const char *path, size_t n)
-{
-	if (path[0] != '/' || (n > 1 && path[n - 1] == '/'))
-		return false;
-	if (n < 8) {
-		for (size_t i = 0; i < n; i++)
-			if (path[i] == '/' && (path[i + 1] == '/' || path[i + 1] == '.'))
-				return false;
-		return true;
-	}
-	for (size_t i = 0; i + 8 < n; i += 8)
-		if (bad8(path + i))
-			return false;
-	return !bad8(path + n - 8);
 }
 
 /* Pool first wants the path: not inline, so that the common case (no pool
@@ -323,9 +290,9 @@ static inline __attribute__((always_inline))
 int open_begin(const struct thr_init_state *st, int dirfd, const char *path,
                struct thr_gate_ticket *t)
 {
-	size_t n = strlen(path);
-	return is_normal(path, n) ? match_open(st, path, n, t)
-	                          : match_open_slow(st, dirfd, path, t);
+	ptrdiff_t n = thr_match_normal_length(path);
+	return n >= 0 ? match_open(st, path, (size_t)n, t)
+	              : match_open_slow(st, dirfd, path, t);
 }
 
 static inline __attribute__((always_inline))
@@ -426,7 +393,8 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 {
 	const struct thr_init_state *st = thr_init();
-	release_holds(st, t->pool, t->hold, t->ncall);
+	if (t->ncall)
+		release_holds(st, t->pool, t->hold, t->ncall);
 	if (!ok) {
 		release_desc(st, t->d);
 		return;

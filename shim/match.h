@@ -117,6 +117,13 @@ static inline bool thr_match_cglob(const struct thr_match_cglob *g,
 	}
 }
 
+/* The length of path if it is absolute and its own normal form (no "//",
+ * no '/' before a '.', no trailing '/'), else -1: a path like "/a/.b" is
+ * normal but answered -1 too, which only costs it the slow way. One pass;
+ * may read past the NUL within the same 16-byte block, never across a
+ * page. Async-signal-safe. */
+ptrdiff_t thr_match_normal_length(const char *path);
+
 /* Writes the absolute, lexically normalised form of path into out (outlen
  * bytes): a relative path is joined to base (an absolute folder), '.' and
  * '..' are folded, repeated '/' collapse. No I/O. Returns the length, or

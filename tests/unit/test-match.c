@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/un.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -940,6 +942,89 @@ static void test_match_check_glob_rejects(void **state)
 
 /* ---- normalisation ---- */
 
+/* ---- thr_match_normal_length ---- */
+
+/* The answer the fast check must give: strlen for a path that is its own
+ * normal form and has no '/' before a '.', else -1. */
+static ptrdiff_t normal_reference(const char *path)
+{
+	char out[4096];
+	size_t n = strlen(path);
+	if (path[0] != '/' || strstr(path, "/.") ||
+	    thr_match_normalize(NULL, path, out, sizeof(out)) != (int)n ||
+	    strcmp(out, path) != 0)
+		return -1;
+	return (ptrdiff_t)n;
+}
+
+static void test_match_normal_length_agrees(void **state)
+{
+	static const char *const paths[] = {
+		"/", "//", "/a", "/a/", "/a//b", "/a/./b", "/a/../b", "/.", "/..",
+		"/a/.hidden", "/tmp/bab/file", "relative/x", "", "a", "/a/b/c/d",
+		"/abcdefghijklmno", "/abcdefghijklmn/", "/abcdefghijklmnop/q",
+		"/abcdefghijklmno/", "/abcdefghijklmno//", "/abcdefghijklmno/.",
+		"/srv/data/some/long/folder/name/with/many/parts/file.txt",
+		"/srv/data/some/long/folder/name/with/many/parts/.file.txt",
+		"/srv/data/some/long/folder/name/with/many//parts/file.txt",
+		"/srv/data/some/long/folder/name/with/many/parts/file.txt/",
+		"/a.b/c..d/e.", "/x/y./z", "/..a", "/a/b..",
+	};
+	/* Every alignment, so that each pair also straddles a block edge. */
+	char buf[160];
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		for (size_t off = 0; off < 32; off++) {
+			memset(buf, '/', sizeof(buf));
+			strcpy(buf + off, paths[i]);
+			ptrdiff_t want = normal_reference(paths[i]);
+			if (thr_match_normal_length(buf + off) != want)
+				fail_msg("'%s' at offset %zu: %td, want %td", paths[i],
+				         off, thr_match_normal_length(buf + off), want);
+		}
+	}
+}
+
+/* Every "/x" pair of every byte at every position of a 40-byte path. */
+static void test_match_normal_length_each_pair(void **state)
+{
+	static const char bytes[] = { '/', '.', 'a', '-' };
+	char path[48];
+	for (size_t pos = 1; pos < 40; pos++) {
+		for (size_t a = 0; a < sizeof(bytes); a++) {
+			for (size_t b = 0; b < sizeof(bytes); b++) {
+				memset(path, 'q', 40);
+				path[0] = '/';
+				path[40] = '\0';
+				path[pos] = bytes[a];
+				path[pos + 1] = bytes[b];
+				ptrdiff_t want = normal_reference(path);
+				assert_int_equal(thr_match_normal_length(path), want);
+			}
+		}
+	}
+}
+
+/* A path that ends at the end of a page, with nothing mapped after it, of
+ * every length up to 40: no read may cross into the next page. */
+static void test_match_normal_length_page_end(void **state)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+	for (size_t len = 1; len <= 40; len++) {
+		char *p = map + page - len - 1;
+		memset(p, 'z', len);
+		p[0] = '/';
+		p[len] = '\0';
+		assert_int_equal(thr_match_normal_length(p), (ptrdiff_t)len);
+		p[len - 1] = '/';
+		assert_int_equal(thr_match_normal_length(p), len > 1 ? -1 : 1);
+	}
+	munmap(map, (size_t)page * 2);
+}
+
 static void test_match_normalize_folds(void **state)
 {
 	static const struct {
@@ -1082,6 +1167,9 @@ int main(void)
 		cmocka_unit_test(test_match_cglob_agrees_with_glob),
 		cmocka_unit_test(test_match_check_glob_accepts),
 		cmocka_unit_test(test_match_check_glob_rejects),
+		cmocka_unit_test(test_match_normal_length_agrees),
+		cmocka_unit_test(test_match_normal_length_each_pair),
+		cmocka_unit_test(test_match_normal_length_page_end),
 		cmocka_unit_test(test_match_normalize_folds),
 		cmocka_unit_test(test_match_normalize_too_long),
 		cmocka_unit_test(test_match_normalize_needs_base),
