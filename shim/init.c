@@ -74,12 +74,15 @@ static bool is_open(int fd)
 	return fd >= 0 && thr_real_get()->fcntl(fd, F_GETFD) >= 0;
 }
 
-/* Does fd's description hold a slot of pool pi already? */
-static bool tracked_in(int fd, uint16_t pi)
+#define ANY_HOLD UINT32_MAX
+
+/* Does fd's description hold a slot of pool pi already: hold, or any when
+ * hold is ANY_HOLD? */
+static bool tracked_in(int fd, uint16_t pi, uint32_t hold)
 {
 	const struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
 	for (uint32_t i = 0; desc && i < desc->n; i++)
-		if (desc->pool[i] == pi)
+		if (desc->pool[i] == pi && (hold == ANY_HOLD || desc->hold[i] == hold))
 			return true;
 	return false;
 }
@@ -108,7 +111,8 @@ static bool keep_on(uint16_t pi, uint32_t hold, int fd)
 
 /* After exec the process is the same (pid and start time), so records it
  * held before are found again: kept for descriptors still open, released
- * for those closed on exec. */
+ * for those closed on exec. A record join_parent() has just put on its
+ * descriptor is ours already. */
 static void take_back(uint16_t pi)
 {
 	uint32_t holds[256];
@@ -116,7 +120,8 @@ static void take_back(uint16_t pi)
 	struct thr_pool *p = thr_init_state_.pools[pi].pool;
 	int n = p ? thr_pool_held(p, holds, fds, 256) : 0;
 	for (int i = 0; i < n; i++)
-		if (!is_open(fds[i]) || !keep_on(pi, holds[i], fds[i]))
+		if (!tracked_in(fds[i], pi, holds[i]) &&
+		    (!is_open(fds[i]) || !keep_on(pi, holds[i], fds[i])))
 			thr_pool_release(p, holds[i]);
 }
 
@@ -134,7 +139,10 @@ static bool shared_with(pid_t parent, int fd)
  * often gets here before the parent has made it co-holder, or the parent
  * cannot hook the call at all (glibc's system and popen): it joins the
  * slots of descriptors it shares with its parent itself. Joining twice is
- * harmless: a process has one record per slot. */
+ * harmless: a process has one record per slot. It runs before take_back():
+ * the other way round, a co-hold landing between the two, with the parent
+ * closing right after, would leave a record that no descriptor here names
+ * (take_back too early to see it, the parent's gone when joining). */
 static void join_parent(uint16_t pi)
 {
 	uint32_t holds[256], mine;
@@ -144,7 +152,8 @@ static void join_parent(uint16_t pi)
 	int n = p && parent > 1 ? thr_pool_held_by(p, parent, holds, fds, 256)
 	                        : 0;
 	for (int i = 0; i < n; i++) {
-		if (tracked_in(fds[i], pi) || !shared_with(parent, fds[i]) ||
+		if (tracked_in(fds[i], pi, ANY_HOLD) ||
+		    !shared_with(parent, fds[i]) ||
 		    thr_pool_adopt(p, holds[i], &mine) < 0)
 			continue;
 		if (!keep_on(pi, mine, fds[i]))
@@ -229,8 +238,8 @@ static void load(void)
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);
 	for (size_t i = 0; i < thr_init_state_.npools; i++) {
-		take_back((uint16_t)i);
 		join_parent((uint16_t)i);
+		take_back((uint16_t)i);
 	}
 	thr_init_state_.mode = THR_MODE_ACTIVE;
 }
