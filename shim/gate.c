@@ -49,7 +49,7 @@ static void release_holds(const struct thr_init_state *st,
 
 /* Makes d's records name fd, and d remember it. Async-signal-safe. */
 static inline void record_fd(const struct thr_init_state *st,
-                      struct thr_fd_desc *desc, int fd)
+                             struct thr_fd_desc *desc, int fd)
 {
 	desc->fd = fd;
 	for (uint32_t i = 0; i < desc->n; i++)

@@ -360,8 +360,10 @@ static inline uint32_t new_holder(struct thr_pool *pool, uint32_t slot,
 static inline void copy_target(char *dst, const char *target, size_t len)
 {
 	size_t n = len && len < THR_TARGET_LEN ? len : THR_TARGET_LEN - 1;
-	if (!len)
-		n = target ? strnlen(target, n) : 0;
+	if (!target)
+		n = 0;
+	else if (!len)
+		n = strnlen(target, n);
 	if (n)
 		memcpy(dst, target, n);
 	dst[n] = '\0';
