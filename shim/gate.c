@@ -295,19 +295,30 @@ int open_begin(const struct thr_init_state *st, int dirfd, const char *path,
 	              : match_open_slow(st, dirfd, path, t);
 }
 
+/* The state to gate a call with (open or connect), or NULL with *r what
+ * the call gets instead: 0, let through (the shim's own call, nothing to
+ * gate), or -EACCES (a broken config with on-error = closed). */
+static inline __attribute__((always_inline))
+const struct thr_init_state *gating(bool open, int *r)
+{
+	const struct thr_init_state *st = thr_guard_active() ? NULL : thr_init();
+	if (st && st->mode == THR_MODE_ACTIVE &&
+	    (open ? st->any_open : st->any_connect))
+		return st;
+	*r = st && st->mode == THR_MODE_DENY_ALL ? -EACCES : 0;
+	return NULL;
+}
+
 static inline __attribute__((always_inline))
 int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
               bool stream)
 {
 	t->stream = stream;
-	if (thr_guard_active() || !path)
+	if (!path)
 		return 0;
-	const struct thr_init_state *st = thr_init();
-	if (st->mode == THR_MODE_DENY_ALL)
-		return -EACCES;
-	if (st->mode != THR_MODE_ACTIVE || !st->any_open)
-		return 0;
-	return open_begin(st, dirfd, path, t);
+	int r;
+	const struct thr_init_state *st = gating(true, &r);
+	return st ? open_begin(st, dirfd, path, t) : r;
 }
 
 int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
@@ -370,13 +381,12 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
                            struct thr_gate_ticket *t)
 {
 	t->stream = false;
-	if (thr_guard_active() || !sa || len < sizeof(sa_family_t))
+	if (!sa || len < sizeof(sa_family_t))
 		return 0;
-	const struct thr_init_state *st = thr_init();
-	if (st->mode == THR_MODE_DENY_ALL)
-		return -EACCES;
-	if (st->mode != THR_MODE_ACTIVE || !st->any_connect)
-		return 0;
+	int r;
+	const struct thr_init_state *st = gating(false, &r);
+	if (!st)
+		return r;
 	struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
 	if (desc && desc->socket)
 		return 0; /* a connect already in progress holds its slots */
