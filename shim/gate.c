@@ -9,6 +9,7 @@
 #include "init.h"
 #include "log.h"
 #include "match.h"
+#include "procfd.h"
 #include "real.h"
 
 #include <arpa/inet.h>
@@ -531,10 +532,15 @@ void thr_gate_sweep(void)
 
 /* Who inherits the descriptors: a fork child (pid > 0, from the parent's
  * side), this process as a fork child (pid 0), or a spawned program, which
- * gets only what survives its exec. */
+ * gets only what survives its exec, on whatever numbers its file actions
+ * put them: its descriptors are listed into fds (room of them) when first
+ * needed; nfds is -2 until then, -errno if we may not look. */
 struct heir {
 	pid_t pid;
 	bool exec;
+	int *fds;
+	int room;
+	int nfds;
 };
 
 /* Is fd open here without close-on-exec? Keeps errno. */
@@ -546,12 +552,35 @@ static bool inherited(int fd)
 	return flags >= 0 && !(flags & FD_CLOEXEC);
 }
 
+/* The heir's descriptor for our descriptor fd's open file description, or
+ * -1 if it has none. A spawned program is asked by kcmp; where kcmp cannot
+ * tell, it has fd's number if fd was open without close-on-exec. */
+static int heir_fd(struct heir *heir, int fd)
+{
+	if (!heir->exec)
+		return fd;
+	if (heir->nfds == -2)
+		heir->nfds = thr_procfd_list(heir->pid, heir->fds,
+		                             (size_t)heir->room);
+	for (int i = 0; i < heir->nfds; i++) {
+		int same = thr_procfd_same(0, fd, heir->pid, heir->fds[i]);
+		if (same == 1)
+			return heir->fds[i];
+		if (same < 0 && same != -EBADF) /* EBADF: closed since listed */
+			return inherited(fd) ? fd : -1;
+	}
+	if (heir->nfds < 0)
+		return inherited(fd) ? fd : -1;
+	return -1;
+}
+
 static void cohold(uint32_t d, void *ctx)
 {
 	const struct thr_init_state *st = thr_init();
-	const struct heir *heir = ctx;
+	struct heir *heir = ctx;
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
-	if (heir->exec && !inherited(desc->fd))
+	int fd = heir_fd(heir, desc->fd);
+	if (fd < 0)
 		return;
 	for (uint32_t i = 0; i < desc->n; i++) {
 		struct thr_pool *p = desc->pool[i] < st->npools
@@ -560,31 +589,37 @@ static void cohold(uint32_t d, void *ctx)
 		if (!p)
 			continue;
 		if (heir->pid > 0)
-			thr_pool_cohold(p, desc->hold[i], heir->pid, &mine);
-		else if (thr_pool_adopt(p, desc->hold[i], &mine) == 0)
+			thr_pool_cohold(p, desc->hold[i], heir->pid, fd, &mine);
+		else if (thr_pool_adopt(p, desc->hold[i], fd, &mine) == 0)
 			desc->hold[i] = mine;
 	}
 }
 
-static void bequeath(pid_t pid, bool exec)
+static void bequeath(struct heir *heir)
 {
 	if (thr_init()->mode != THR_MODE_ACTIVE)
 		return;
-	struct heir heir = { pid, exec };
 	int saved = errno;
 	thr_guard_enter();
-	thr_fdtable_each(cohold, &heir);
+	thr_fdtable_each(cohold, heir);
 	thr_guard_leave();
 	errno = saved;
 }
 
 void thr_gate_forked(pid_t pid)
 {
-	bequeath(pid, false);
+	struct heir heir = { .pid = pid };
+	bequeath(&heir);
 }
 
+/* A spawned child has run its file actions and exec'd by the time
+ * posix_spawn returns (glibc's clone waits for the exec), so the
+ * descriptors listed now are the ones it keeps. */
 void thr_gate_spawned(pid_t pid)
 {
+	int fds[512];
+	struct heir heir = { .pid = pid, .exec = true, .fds = fds,
+	                     .room = sizeof(fds) / sizeof(fds[0]), .nfds = -2 };
 	if (pid > 0)
-		bequeath(pid, true);
+		bequeath(&heir);
 }

@@ -117,8 +117,10 @@ void thr_gate_sweep(void);
 void thr_gate_forked(pid_t pid);
 
 /* After posix_spawn() (a clone that execs at once, no fork): the child
- * becomes co-holder of the slots of descriptors it inherits, those open
- * here without close-on-exec. Keeps errno. */
+ * becomes co-holder of the slots of the descriptors it has after its exec,
+ * its record naming the number it has each on (found by kcmp, so file
+ * actions that move a descriptor are followed); where kcmp cannot tell, of
+ * those open here without close-on-exec. Keeps errno. */
 void thr_gate_spawned(pid_t pid);
 
 #endif

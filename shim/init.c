@@ -8,6 +8,7 @@
 #include "gate.h"
 #include "guard.h"
 #include "log.h"
+#include "procfd.h"
 #include "real.h"
 
 #include <errno.h>
@@ -126,13 +127,41 @@ static void take_back(uint16_t pi)
 }
 
 /* Is our fd the file that the parent's fd of the same number is? */
-static bool shared_with(pid_t parent, int fd)
+static bool same_file(pid_t parent, int fd)
 {
 	char path[64];
 	struct stat ours, theirs;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)parent, fd);
 	return fd >= 0 && fstat(fd, &ours) == 0 && stat(path, &theirs) == 0 &&
 	       ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
+/* This process's descriptors, listed when a parent's record first needs
+ * them: n is -2 until then. */
+struct own_fds {
+	int n;
+	int fds[512];
+};
+
+/* Our descriptor for the open file description that is the parent's pfd,
+ * or -1: the same number first, else any (posix_spawn file actions and
+ * shells move descriptors). kcmp tells exactly; where it cannot, the same
+ * number if it is the same file. */
+static int shared_fd(pid_t parent, int pfd, struct own_fds *own)
+{
+	int same = thr_procfd_same(parent, pfd, 0, pfd);
+	if (same == 1)
+		return pfd;
+	if (same < 0 && same != -EBADF)
+		return same_file(parent, pfd) ? pfd : -1;
+	if (own->n == -2)
+		own->n = thr_procfd_list(0, own->fds, sizeof(own->fds) /
+		                                      sizeof(own->fds[0]));
+	for (int i = 0; i < own->n; i++)
+		if (own->fds[i] != pfd &&
+		    thr_procfd_same(parent, pfd, 0, own->fds[i]) == 1)
+			return own->fds[i];
+	return -1;
 }
 
 /* A child its parent started without fork() (posix_spawn, system, popen)
@@ -143,20 +172,20 @@ static bool shared_with(pid_t parent, int fd)
  * the other way round, a co-hold landing between the two, with the parent
  * closing right after, would leave a record that no descriptor here names
  * (take_back too early to see it, the parent's gone when joining). */
-static void join_parent(uint16_t pi)
+static void join_parent(uint16_t pi, struct own_fds *own)
 {
 	uint32_t holds[256], mine;
-	int fds[256];
+	int pfds[256];
 	struct thr_pool *p = thr_init_state_.pools[pi].pool;
 	pid_t parent = getppid();
-	int n = p && parent > 1 ? thr_pool_held_by(p, parent, holds, fds, 256)
+	int n = p && parent > 1 ? thr_pool_held_by(p, parent, holds, pfds, 256)
 	                        : 0;
 	for (int i = 0; i < n; i++) {
-		if (tracked_in(fds[i], pi, ANY_HOLD) ||
-		    !shared_with(parent, fds[i]) ||
-		    thr_pool_adopt(p, holds[i], &mine) < 0)
+		int fd = pfds[i] >= 0 ? shared_fd(parent, pfds[i], own) : -1;
+		if (fd < 0 || tracked_in(fd, pi, ANY_HOLD) ||
+		    thr_pool_adopt(p, holds[i], fd, &mine) < 0)
 			continue;
-		if (!keep_on(pi, mine, fds[i]))
+		if (!keep_on(pi, mine, fd))
 			thr_pool_release(p, mine);
 	}
 }
@@ -237,8 +266,9 @@ static void load(void)
 	}
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);
+	struct own_fds own = { .n = -2 };
 	for (size_t i = 0; i < thr_init_state_.npools; i++) {
-		join_parent((uint16_t)i);
+		join_parent((uint16_t)i, &own);
 		take_back((uint16_t)i);
 	}
 	thr_init_state_.mode = THR_MODE_ACTIVE;

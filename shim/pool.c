@@ -780,9 +780,9 @@ static bool is_proc(const struct thr_shm_pool *shm, uint32_t idx,
 }
 
 /* Under the lock: the record of process id on the slot of hold, created
- * if absent, provided hold's own record still holds that slot. */
+ * naming fd if absent, provided hold's own record still holds that slot. */
 static int join_slot(struct thr_pool *pool, uint32_t hold,
-                     const struct thr_proc_id *id, uint32_t *ret_hold,
+                     const struct thr_proc_id *id, int fd, uint32_t *ret_hold,
                      struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
@@ -803,7 +803,7 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
 	uint32_t proc = entry_of(pool, id, wakes);
 	if (proc == THR_NONE)
 		return -ENOSPC;
-	uint32_t h = new_holder(pool, s, proc, shm->holders[from].fd);
+	uint32_t h = new_holder(pool, s, proc, fd);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	shm->slots[s].refs++;
@@ -813,18 +813,18 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
 }
 
 static int join(struct thr_pool *pool, uint32_t hold,
-                const struct thr_proc_id *id, uint32_t *ret_hold)
+                const struct thr_proc_id *id, int fd, uint32_t *ret_hold)
 {
 	struct thr_wakes wakes = { 0 };
 	int r = thr_pool_lock(pool);
 	if (r < 0)
 		return r;
-	r = join_slot(pool, hold, id, ret_hold, &wakes);
+	r = join_slot(pool, hold, id, fd, ret_hold, &wakes);
 	thr_pool_unlock(pool, &wakes);
 	return r;
 }
 
-int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid,
+int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid, int fd,
                     uint32_t *ret_hold)
 {
 	int saved = errno;
@@ -833,17 +833,18 @@ int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid,
 	if (r == 0)
 		r = holds(pool, hold) ? thr_proc_identify(pid, &id) : -ESTALE;
 	if (r == 0)
-		r = join(pool, hold, &id, ret_hold);
+		r = join(pool, hold, &id, fd, ret_hold);
 	errno = saved;
 	return r;
 }
 
-int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, uint32_t *ret_hold)
+int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, int fd,
+                   uint32_t *ret_hold)
 {
 	int saved = errno;
 	int r = register_self(pool);
 	if (r == 0)
-		r = join(pool, hold, &pool->id, ret_hold);
+		r = join(pool, hold, &pool->id, fd, ret_hold);
 	errno = saved;
 	return r;
 }

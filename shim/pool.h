@@ -114,17 +114,20 @@ int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 int thr_pool_release(struct thr_pool *pool, uint32_t hold);
 
 /* Makes process pid a co-holder of the slot of this process's record hold
- * (for a fork child), so the slot stays held until both let go. Idempotent:
- * a second call for the same pid returns the same record. Returns 0 and
+ * (for a fork or spawned child), so the slot stays held until both let go;
+ * its record names pid's descriptor fd. Idempotent: a second call for the
+ * same pid returns the same record, naming what it named. Returns 0 and
  * *ret_hold, -ESTALE if hold is not live, -ESRCH if pid is gone, -ENOSPC.
  * Reads /proc; not async-signal-safe. */
-int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid,
+int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid, int fd,
                     uint32_t *ret_hold);
 
 /* Finds this process's record on the slot of record hold (which may belong
- * to the parent it was forked from), creating it if the parent has not yet.
- * Returns 0 and *ret_hold, or -ESTALE if the slot is no longer held. */
-int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, uint32_t *ret_hold);
+ * to the parent it was forked from), creating it, naming our descriptor fd,
+ * if the parent has not yet. Returns 0 and *ret_hold, or -ESTALE if the
+ * slot is no longer held. */
+int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, int fd,
+                   uint32_t *ret_hold);
 
 /* Records fd as the descriptor of this process's record hold (open()
  * learns its fd only after the slot is taken). Returns 0 or -ESTALE.

@@ -217,4 +217,33 @@ os.execv("/bin/sleep", ["sleep", "30"])' "$TARGET"
 	kept_after_exec 5
 }
 
+# A posix_spawn file action may put a close-on-exec descriptor on another
+# number in the child: Python opens with O_CLOEXEC and the action dup2s it
+# to the child's stdin. The parent closes its copy at once: the child, and
+# only the child, holds the file now, and the slot with it.
+test_process_spawn_file_action() {
+	[ -x "${THR_PYTHON:-}" ] || skip "no python3"
+	setup_one
+	start a "$THR_PYTHON" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+pid = os.posix_spawn("/bin/sleep", ["sleep", "30"], os.environ,
+                     file_actions=[(os.POSIX_SPAWN_DUP2, fd, 0)])
+os.close(fd)
+print("child", pid, flush=True)
+os.waitpid(pid, 0)' "$TARGET"
+	wait_line a 'child [0-9]+'
+	local child
+	child=$(sed -n 's/^child //p' "$TMP/a.out")
+	BG+=("$child")
+	sleeping "$child"
+	[ "$(readlink "/proc/$child/fd/0")" = "$TARGET" ] ||
+		fail "sleep has no fd 0 on $TARGET"
+	is_held 1
+	witness_not_above 1
+	kill -KILL "$child"
+	finish a
+	is_free 1
+}
+
 run_case "$@"

@@ -536,8 +536,8 @@ static void test_pool_fork_child_co_holds(void **state)
 		/* A fork child cannot release its parent's record, only its own. */
 		if (thr_pool_release(p, a) != -ESTALE)
 			_exit(2);
-		if (thr_pool_adopt(p, a, &mine) < 0 ||
-		    thr_pool_adopt(p, a, &again) < 0 || mine != again)
+		if (thr_pool_adopt(p, a, -1, &mine) < 0 ||
+		    thr_pool_adopt(p, a, -1, &again) < 0 || mine != again)
 			_exit(3);
 		if (write(done[1], "a", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(4);
@@ -545,10 +545,15 @@ static void test_pool_fork_child_co_holds(void **state)
 	}
 	close(go[0]);
 	close(done[1]);
-	uint32_t c1, c2;
-	assert_int_equal(thr_pool_cohold(p, a, kid, &c1), 0);
-	assert_int_equal(thr_pool_cohold(p, a, kid, &c2), 0);
+	uint32_t c1, c2, held;
+	int fd;
+	assert_int_equal(thr_pool_cohold(p, a, kid, 7, &c1), 0);
+	assert_int_equal(thr_pool_cohold(p, a, kid, 9, &c2), 0);
 	assert_int_equal(c1, c2);
+	/* The child's record names the child's descriptor, the first one given. */
+	assert_int_equal(thr_pool_held_by(p, kid, &held, &fd, 1), 1);
+	assert_int_equal(held, c1);
+	assert_int_equal(fd, 7);
 	/* The parent lets go first: the child still holds the slot. */
 	assert_int_equal(thr_pool_release(p, a), 0);
 	assert_int_equal(in_use(p), 1);
@@ -580,7 +585,7 @@ static void test_pool_co_holder_death_frees_slot(void **state)
 		char ch;
 		_exit(read(go[0], &ch, 1) == 1 ? 0 : 1);
 	}
-	assert_int_equal(thr_pool_cohold(p, a, kid, &c), 0);
+	assert_int_equal(thr_pool_cohold(p, a, kid, -1, &c), 0);
 	assert_int_equal(thr_pool_release(p, a), 0);
 	assert_int_equal(in_use(p), 1);
 	assert_int_equal(write(go[1], "x", 1), 1);
@@ -1092,7 +1097,7 @@ static void test_pool_release_after_fork_before_exec(void **state)
 	if (kid == 0) {
 		uint32_t mine;
 		/* As the shim does: adopt in the child, release, exec. */
-		if (thr_pool_adopt(p, a, &mine) < 0 ||
+		if (thr_pool_adopt(p, a, -1, &mine) < 0 ||
 		    thr_pool_release(p, mine) < 0)
 			_exit(1);
 		execl("/bin/true", "true", (char *)NULL);
