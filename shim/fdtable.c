@@ -80,6 +80,23 @@ uint32_t thr_fdtable_reserve(const uint16_t *pool, const uint32_t *hold,
 	return make(pool, hold, n, socket, stream, PENDING);
 }
 
+uint32_t thr_fdtable_promote(int fd, uint32_t e)
+{
+	uint16_t pool = thr_fdtable_direct_pool(e);
+	uint32_t hold = thr_fdtable_direct_hold(e);
+	uint32_t d = make(&pool, &hold, 1, false, false, 2);
+	if (!d || (unsigned)fd >= (unsigned)__atomic_load_n(&nfds,
+	                                                   __ATOMIC_ACQUIRE))
+		goto free_desc;
+	descs[d - 1].fd = fd;
+	if (__atomic_compare_exchange_n(&fds[fd], &e, d, false, __ATOMIC_ACQ_REL,
+	                                __ATOMIC_RELAXED))
+		return d;
+free_desc:
+	thr_fdtable_free(d);
+	return 0;
+}
+
 void thr_fdtable_each(void (*fn)(uint32_t d, void *ctx), void *ctx)
 {
 	for (uint32_t i = 0; i < THR_FD_DESCS; i++) {

@@ -37,6 +37,35 @@ struct thr_fdtable {
 extern struct thr_fdtable thr_fdtable_;
 extern struct thr_fd_desc thr_fdtable_descs[THR_FD_DESCS];
 
+/* A descriptor that holds one slot and shares its file with no other
+ * descriptor here (the common case: one open, one close) needs no
+ * description: its entry is the hold itself, marked with THR_FD_DIRECT. A
+ * dup turns it into a description (thr_fdtable_promote()). */
+#define THR_FD_DIRECT UINT32_C(0x80000000)
+#define THR_FD_HOLD_BITS 22     /* THR_POOL_HOLD_BITS, checked in gate.c */
+#define THR_FD_POOL_BITS 8      /* THR_GATE_MAX_POOLS, checked in gate.c */
+
+static inline uint32_t thr_fdtable_direct(uint16_t pool, uint32_t hold)
+{
+	return THR_FD_DIRECT | (uint32_t)pool << THR_FD_HOLD_BITS | hold;
+}
+
+static inline bool thr_fdtable_is_direct(uint32_t e)
+{
+	return (e & THR_FD_DIRECT) != 0;
+}
+
+static inline uint16_t thr_fdtable_direct_pool(uint32_t e)
+{
+	return (uint16_t)((e >> THR_FD_HOLD_BITS) &
+	                  ((1u << THR_FD_POOL_BITS) - 1));
+}
+
+static inline uint32_t thr_fdtable_direct_hold(uint32_t e)
+{
+	return e & ((1u << THR_FD_HOLD_BITS) - 1);
+}
+
 /* refs value while the last holder releases the slots, so that the entry is
  * not handed out again before its holds have been read. */
 #define THR_FD_DYING UINT32_C(0x80000000)
@@ -45,7 +74,8 @@ extern struct thr_fd_desc thr_fdtable_descs[THR_FD_DESCS];
  * 2^20). Returns 0 or -errno. Not async-signal-safe; call once. */
 int thr_fdtable_init(void);
 
-/* The description fd names (1-based id), or 0. One load, no lock. */
+/* fd's entry: the description it names (1-based id), a direct hold, or 0.
+ * One load, no lock. */
 static inline uint32_t thr_fdtable_get(int fd)
 {
 	if ((unsigned)fd >= (unsigned)__atomic_load_n(&thr_fdtable_.nfds,
@@ -65,8 +95,9 @@ static inline uint32_t thr_fdtable_detach(int fd)
 	return __atomic_exchange_n(&thr_fdtable_.fds[fd], 0, __ATOMIC_ACQ_REL);
 }
 
-/* Makes fd name description d, which must hold a reference for it.
- * Returns false when fd is beyond the table. Async-signal-safe. */
+/* Makes fd's entry d: a description, which must hold a reference for it,
+ * or a direct hold. Returns false when fd is beyond the table.
+ * Async-signal-safe. */
 static inline bool thr_fdtable_attach(int fd, uint32_t d)
 {
 	if ((unsigned)fd >= (unsigned)__atomic_load_n(&thr_fdtable_.nfds,
@@ -101,10 +132,17 @@ static inline void thr_fdtable_publish(uint32_t d)
 		                 __ATOMIC_RELEASE);
 }
 
+/* The description d, or NULL for 0 or a direct hold. */
 static inline struct thr_fd_desc *thr_fdtable_desc(uint32_t d)
 {
 	return d && d <= THR_FD_DESCS ? &thr_fdtable_descs[d - 1] : NULL;
 }
+
+/* Turns fd's direct entry e into a description with two references, fd's
+ * and one for a copy about to be made, naming fd. Returns its id, or 0 if
+ * fd's entry is no longer e (closed meanwhile: whoever took e gives its
+ * slot back) or the table is full. Async-signal-safe. */
+uint32_t thr_fdtable_promote(int fd, uint32_t e);
 
 /* Adds a reference to d (a dup). Async-signal-safe. */
 static inline void thr_fdtable_ref(uint32_t d)

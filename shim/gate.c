@@ -59,13 +59,24 @@ static inline void record_fd(const struct thr_init_state *st,
 			                desc->hold[i], fd);
 }
 
-/* Gives back the slots of description d, no longer named by anyone. */
-static inline void release_desc(const struct thr_init_state *st, uint32_t d)
+_Static_assert(THR_FD_HOLD_BITS == THR_POOL_HOLD_BITS, "direct entry holds");
+_Static_assert(THR_GATE_MAX_POOLS <= 1u << THR_FD_POOL_BITS,
+               "direct entry pools");
+
+/* Gives back the slots of entry e (a description, or a direct hold), no
+ * longer named by anyone. */
+static inline void release_desc(const struct thr_init_state *st, uint32_t e)
 {
-	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	if (thr_fdtable_is_direct(e)) {
+		uint16_t pool = thr_fdtable_direct_pool(e);
+		uint32_t hold = thr_fdtable_direct_hold(e);
+		release_holds(st, &pool, &hold, 1);
+		return;
+	}
+	struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	if (desc)
 		release_holds(st, desc->pool, desc->hold, desc->n);
-	thr_fdtable_free(d);
+	thr_fdtable_free(e);
 }
 
 /* Everything the ticket holds goes back: the call failed or was refused. */
@@ -148,6 +159,19 @@ static void keep(struct thr_gate_ticket *t, const struct thr_gate_pool *gp,
 	}
 }
 
+/* What acquire error r, for req in pool gp, does to the call: 0 lets it
+ * through (observe found the pool full; a broken pool under on-error =
+ * open), else the -errno to fail it with. */
+static int failed(const struct thr_init_state *st, struct thr_gate_pool *gp,
+                  enum kind k, const struct thr_pool_req *req, int r)
+{
+	if (r == -EAGAIN && req->mode == THR_POOL_OBSERVE)
+		return 0;
+	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)
+		return refusal(gp->conf, k, r);
+	return r == -EACCES ? r : broken(st, gp, r);
+}
+
 /* A slot in pool i for call c, met as the pool's policy says. Returns 0
  * (taken, or let through) or -errno to fail the call with. */
 static int take_one(const struct thr_init_state *st, uint16_t i,
@@ -168,11 +192,7 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 		keep(t, gp, i, hold);
 		return 0;
 	}
-	if (r == -EAGAIN && req.mode == THR_POOL_OBSERVE)
-		return 0;
-	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)
-		return refusal(conf, c->k, r);
-	return r == -EACCES ? r : broken(st, gp, r);
+	return failed(st, gp, c->k, &req, r);
 }
 
 static inline __attribute__((always_inline))
@@ -245,17 +265,38 @@ static int absolute(int dirfd, const char *path, char *out, size_t len)
 	return thr_match_normalize(base, path, out, len);
 }
 
+/* take() for a pool that is open_alone, as take() would do it: one slot,
+ * waited for without a deadline, kept as the descriptor's direct entry
+ * (a stream's goes into a description, which says whose it is). */
+static int take_alone(const struct thr_init_state *st, size_t i,
+                      const char *norm, size_t n, struct thr_gate_ticket *t)
+{
+	struct thr_gate_pool *gp = &st->pools[i];
+	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = -1,
+	                            .target = norm, .target_len = n };
+	uint32_t hold;
+	thr_guard_enter();
+	int r = thr_pool_acquire(gp->pool, &req, &hold);
+	thr_guard_leave();
+	if (r < 0)
+		return failed(st, gp, KIND_OPEN, &req, r);
+	t->d = thr_fdtable_direct((uint16_t)i, hold);
+	return 1;
+}
+
 /* Pool first wants the path: not inline, so that the common case (no pool
  * wants it) keeps a small frame. */
 __attribute__((noinline))
 static int take_open(const struct thr_init_state *st, size_t first,
                      const char *norm, size_t n, struct thr_gate_ticket *t)
 {
-	struct call c = { .k = KIND_OPEN, .path = norm, .n = n, .fd = -1,
-	                  .target = norm, .tlen = n };
 	t->d = 0;
 	t->ncall = 0;
 	t->socket = false;
+	if (st->pools[first].open_alone && !t->stream)
+		return take_alone(st, first, norm, n, t);
+	struct call c = { .k = KIND_OPEN, .path = norm, .n = n, .fd = -1,
+	                  .target = norm, .tlen = n };
 	return take(st, first, &c, t);
 }
 
@@ -388,10 +429,11 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	const struct thr_init_state *st = gating(false, &r);
 	if (!st)
 		return r;
-	struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
+	uint32_t e = thr_fdtable_get(fd);
+	struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	if (desc && desc->socket)
 		return 0; /* a connect already in progress holds its slots */
-	if (desc) /* a file closed behind our back, its number now a socket */
+	if (e) /* a file closed behind our back, its number now a socket */
 		thr_gate_drop(thr_fdtable_detach(fd), fd);
 	return connect_begin(st, fd, sa, len, t);
 }
@@ -406,14 +448,16 @@ void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 	const struct thr_init_state *st = thr_init();
 	if (t->ncall)
 		release_holds(st, t->pool, t->hold, t->ncall);
-	if (!ok) {
+	if (!ok || !t->d) {
 		release_desc(st, t->d);
 		return;
 	}
 	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
-	if (!desc)
-		return;
-	record_fd(st, desc, fd);
+	if (desc)
+		record_fd(st, desc, fd);
+	else
+		thr_pool_set_fd(st->pools[thr_fdtable_direct_pool(t->d)].pool,
+		                thr_fdtable_direct_hold(t->d), fd);
 	/* A stale entry means the fd was closed behind our back. */
 	thr_gate_drop(thr_fdtable_detach(fd), fd);
 	thr_fdtable_publish(t->d);
@@ -446,9 +490,19 @@ void thr_gate_moved(uint32_t d, int fd)
 
 uint32_t thr_gate_dup_begin(int oldfd)
 {
-	uint32_t d = thr_fdtable_get(oldfd);
-	thr_fdtable_ref(d);
-	return d;
+	for (;;) {
+		uint32_t e = thr_fdtable_get(oldfd);
+		if (!thr_fdtable_is_direct(e)) {
+			thr_fdtable_ref(e);
+			return e;
+		}
+		/* Lost only to a close of oldfd meanwhile: look again. */
+		uint32_t d = thr_fdtable_promote(oldfd, e);
+		if (d)
+			return d;
+		if (thr_fdtable_get(oldfd) == e)
+			return 0; /* no room for a description: untracked copy */
+	}
 }
 
 void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec)
@@ -521,10 +575,11 @@ void thr_gate_sweep(void)
 	int saved = errno;
 	int high = thr_fdtable_high();
 	for (int fd = 0; fd < high; fd++) {
-		struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
-		if (desc && (desc->stream ||
-		             (thr_real_get()->fcntl(fd, F_GETFD) < 0 &&
-		              errno == EBADF)))
+		uint32_t e = thr_fdtable_get(fd);
+		struct thr_fd_desc *desc = thr_fdtable_desc(e);
+		if (e && ((desc && desc->stream) ||
+		          (thr_real_get()->fcntl(fd, F_GETFD) < 0 &&
+		           errno == EBADF)))
 			thr_gate_drop(thr_fdtable_detach(fd), fd);
 	}
 	errno = saved;
@@ -574,24 +629,41 @@ static int heir_fd(struct heir *heir, int fd)
 	return -1;
 }
 
-static void cohold(uint32_t d, void *ctx)
+/* Makes the heir co-holder of *hold, of pool pi, which our descriptor fd
+ * keeps; a fork child adopting its parent's record keeps its own instead. */
+static void pass_on(struct heir *heir, int fd, uint16_t pi, uint32_t *hold)
 {
 	const struct thr_init_state *st = thr_init();
-	struct heir *heir = ctx;
-	struct thr_fd_desc *desc = thr_fdtable_desc(d);
-	int fd = heir_fd(heir, desc->fd);
-	if (fd < 0)
+	struct thr_pool *p = pi < st->npools ? st->pools[pi].pool : NULL;
+	int theirs = p ? heir_fd(heir, fd) : -1;
+	uint32_t mine;
+	if (theirs < 0)
 		return;
-	for (uint32_t i = 0; i < desc->n; i++) {
-		struct thr_pool *p = desc->pool[i] < st->npools
-		                     ? st->pools[desc->pool[i]].pool : NULL;
-		uint32_t mine;
-		if (!p)
+	if (heir->pid > 0)
+		thr_pool_cohold(p, *hold, heir->pid, theirs, &mine);
+	else if (thr_pool_adopt(p, *hold, theirs, &mine) == 0)
+		*hold = mine;
+}
+
+static void cohold(uint32_t d, void *ctx)
+{
+	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	for (uint32_t i = 0; i < desc->n; i++)
+		pass_on(ctx, desc->fd, desc->pool[i], &desc->hold[i]);
+}
+
+/* The same for descriptors whose entry is a direct hold. */
+static void cohold_direct(struct heir *heir)
+{
+	for (int fd = 0, high = thr_fdtable_high(); fd < high; fd++) {
+		uint32_t e = thr_fdtable_get(fd);
+		if (!thr_fdtable_is_direct(e))
 			continue;
-		if (heir->pid > 0)
-			thr_pool_cohold(p, desc->hold[i], heir->pid, fd, &mine);
-		else if (thr_pool_adopt(p, desc->hold[i], fd, &mine) == 0)
-			desc->hold[i] = mine;
+		uint16_t pi = thr_fdtable_direct_pool(e);
+		uint32_t hold = thr_fdtable_direct_hold(e);
+		pass_on(heir, fd, pi, &hold);
+		if (heir->pid == 0)
+			thr_fdtable_attach(fd, thr_fdtable_direct(pi, hold));
 	}
 }
 
@@ -602,6 +674,7 @@ static void bequeath(struct heir *heir)
 	int saved = errno;
 	thr_guard_enter();
 	thr_fdtable_each(cohold, heir);
+	cohold_direct(heir);
 	thr_guard_leave();
 	errno = saved;
 }

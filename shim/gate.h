@@ -15,8 +15,9 @@
 /* Slots taken for one call, in one pool each: those the descriptor will
  * keep go straight into a description reserved for it, the rest here. */
 struct thr_gate_ticket {
-	uint32_t d;                     /* description reserved for the holds
-	                                   kept on the descriptor, or 0 */
+	uint32_t d;                     /* the descriptor's entry to be: a
+	                                   description reserved for the holds
+	                                   kept on it, a direct hold, or 0 */
 	uint16_t ncall;                 /* holds for the call only: hold = call,
 	                                   or the description table was full */
 	bool socket;                    /* for connect(), not open() */
@@ -81,6 +82,8 @@ static inline bool thr_gate_unref(uint32_t d, int fd)
 {
 	if (!d)
 		return false;
+	if (thr_fdtable_is_direct(d))
+		return true; /* a direct hold has no other names */
 	if (thr_fdtable_unref(d))
 		return true;
 	thr_gate_moved(d, fd);

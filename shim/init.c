@@ -77,37 +77,45 @@ static bool is_open(int fd)
 
 #define ANY_HOLD UINT32_MAX
 
-/* Does fd's description hold a slot of pool pi already: hold, or any when
- * hold is ANY_HOLD? */
+/* Does fd's entry hold a slot of pool pi already: hold, or any when hold is
+ * ANY_HOLD? */
 static bool tracked_in(int fd, uint16_t pi, uint32_t hold)
 {
-	const struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
+	uint32_t e = thr_fdtable_get(fd);
+	if (thr_fdtable_is_direct(e))
+		return thr_fdtable_direct_pool(e) == pi &&
+		       (hold == ANY_HOLD || thr_fdtable_direct_hold(e) == hold);
+	const struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	for (uint32_t i = 0; desc && i < desc->n; i++)
 		if (desc->pool[i] == pi && (hold == ANY_HOLD || desc->hold[i] == hold))
 			return true;
 	return false;
 }
 
-/* Puts hold, of pool pi, on open descriptor fd's description, made if fd
- * has none. Returns false when the table has no room. */
+/* Puts hold, of pool pi, on open descriptor fd: its direct entry if it has
+ * none, else into its description, made from a direct entry it had.
+ * Returns false when the table has no room. */
 static bool keep_on(uint16_t pi, uint32_t hold, int fd)
 {
-	struct thr_fd_desc *desc = thr_fdtable_desc(thr_fdtable_get(fd));
-	if (desc) {
-		if (desc->n >= THR_FD_MAX_HOLDS)
+	uint32_t e = thr_fdtable_get(fd);
+	if (!e)
+		return thr_fdtable_attach(fd, thr_fdtable_direct(pi, hold));
+	struct thr_fd_desc *desc = thr_fdtable_desc(e);
+	if (thr_fdtable_is_direct(e)) {
+		uint16_t pools[2] = { thr_fdtable_direct_pool(e), pi };
+		uint32_t holds[2] = { thr_fdtable_direct_hold(e), hold };
+		uint32_t d = thr_fdtable_new(pools, holds, 2, false, false);
+		if (!d)
 			return false;
-		desc->pool[desc->n] = pi;
-		desc->hold[desc->n++] = hold;
+		thr_fdtable_desc(d)->fd = fd;
+		thr_fdtable_attach(fd, d);
 		return true;
 	}
-	uint32_t d = thr_fdtable_new(&pi, &hold, 1, false, false);
-	if (d && !thr_fdtable_attach(fd, d)) {
-		thr_fdtable_free(d);
-		d = 0;
-	}
-	if (d)
-		thr_fdtable_desc(d)->fd = fd;
-	return d != 0;
+	if (!desc || desc->n >= THR_FD_MAX_HOLDS)
+		return false;
+	desc->pool[desc->n] = pi;
+	desc->hold[desc->n++] = hold;
+	return true;
 }
 
 /* After exec the process is the same (pid and start time), so records it
@@ -190,6 +198,17 @@ static void join_parent(uint16_t pi, struct own_fds *own)
 	}
 }
 
+/* Which pools an open they want can take the short way (open_alone). */
+static void mark_alone(void)
+{
+	bool later_open = false;
+	for (size_t i = thr_init_state_.npools; i-- > 0;) {
+		struct thr_gate_pool *gp = &thr_init_state_.pools[i];
+		gp->open_alone = gp->plain && !gp->call && gp->pool && !later_open;
+		later_open |= gp->nopen > 0;
+	}
+}
+
 static int load_config(void)
 {
 	const char *env_config = secure_getenv("THROTTLE_CONFIG");
@@ -266,6 +285,7 @@ static void load(void)
 	}
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);
+	mark_alone();
 	struct own_fds own = { .n = -2 };
 	for (size_t i = 0; i < thr_init_state_.npools; i++) {
 		join_parent((uint16_t)i, &own);

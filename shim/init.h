@@ -31,6 +31,9 @@ struct thr_gate_pool {
 	size_t nopen;
 	bool plain;             /* on-full = wait with no timeout */
 	bool call;              /* hold = call */
+	bool open_alone;        /* plain, hold = descriptor, attached, and no
+	                           pool after it has open patterns: an open it
+	                           wants takes one slot, the short way */
 };
 
 struct thr_init_state {

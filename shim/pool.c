@@ -29,7 +29,8 @@ static __thread struct thr_shm_pool *lock_held;
  * can find its own record on the slot after its parent's is gone. */
 #define HOLD_SHIFT 12
 _Static_assert(THR_HOLDERS == 1u << HOLD_SHIFT, "holder index bits");
-_Static_assert(THR_SLOTS <= 1u << (32 - HOLD_SHIFT), "slot index bits");
+_Static_assert(THR_SLOTS <= 1u << (THR_POOL_HOLD_BITS - HOLD_SHIFT),
+               "slot index bits");
 
 static uint32_t hold_of(uint32_t holder, uint32_t slot)
 {

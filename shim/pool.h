@@ -95,6 +95,10 @@ void thr_pool_close(struct thr_pool *pool);
 
 const char *thr_pool_name(const struct thr_pool *pool);
 
+/* Hold handles fit in this many bits, so that a caller may pack one with
+ * other bits into a word. */
+#define THR_POOL_HOLD_BITS 22
+
 /* Takes a slot as req->mode says. Returns 0 and *ret_hold, a holder record for
  * thr_pool_release(), or: -EAGAIN full (TRY, OBSERVE); -ETIMEDOUT deadline
  * passed; -EINTR a signal handler ran while waiting; -ENOSPC the waiter or

@@ -1,5 +1,6 @@
 /* test-fdtable.c - the descriptor table behind close() and dup(): entries,
- * shared descriptions, the last reference, and bounds. */
+ * shared descriptions, direct holds and their promotion, the last
+ * reference, and bounds. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -139,6 +140,70 @@ static void test_fdtable_fills_up_cleanly(void **state)
 	}
 }
 
+/* A descriptor with one slot and no copies is its hold, with no
+ * description; every field survives the packing. */
+static void test_fdtable_direct_round_trip(void **state)
+{
+	uint32_t top = (1u << THR_FD_HOLD_BITS) - 1;
+	uint32_t e = thr_fdtable_direct(255, top);
+	assert_true(thr_fdtable_is_direct(e));
+	assert_int_equal(thr_fdtable_direct_pool(e), 255);
+	assert_int_equal(thr_fdtable_direct_hold(e), top);
+	assert_null(thr_fdtable_desc(e));
+	e = thr_fdtable_direct(0, 0);
+	assert_true(thr_fdtable_is_direct(e));
+	assert_int_equal(thr_fdtable_direct_hold(e), 0);
+	assert_false(thr_fdtable_is_direct(1));
+	assert_true(thr_fdtable_attach(11, e));
+	assert_int_equal(thr_fdtable_get(11), e);
+	assert_int_equal(thr_fdtable_detach(11), e);
+	assert_int_equal(thr_fdtable_get(11), 0);
+}
+
+/* A dup turns the direct entry into a description shared by two names,
+ * the original's and the copy's, naming the original. */
+static void test_fdtable_promote_shares(void **state)
+{
+	uint32_t e = thr_fdtable_direct(3, 4242);
+	int n = 0;
+	assert_true(thr_fdtable_attach(12, e));
+	uint32_t d = thr_fdtable_promote(12, e);
+	assert_int_not_equal(d, 0);
+	assert_int_equal(thr_fdtable_get(12), d);
+	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	assert_int_equal(desc->n, 1);
+	assert_int_equal(desc->pool[0], 3);
+	assert_int_equal(desc->hold[0], 4242);
+	assert_int_equal(desc->fd, 12);
+	thr_fdtable_each(count, &n);
+	assert_int_equal(n, 1);
+	assert_false(thr_fdtable_unref(d)); /* the copy's name goes */
+	assert_true(thr_fdtable_unref(d));  /* then the original's: last */
+	thr_fdtable_free(d);
+	assert_int_equal(thr_fdtable_detach(12), d);
+}
+
+/* Closed before the promotion landed: nothing is made, nothing leaks, and
+ * the entry the close took is left to it. */
+static void test_fdtable_promote_lost_to_close(void **state)
+{
+	uint32_t e = thr_fdtable_direct(1, 77);
+	int n = 0;
+	assert_true(thr_fdtable_attach(13, e));
+	assert_int_equal(thr_fdtable_detach(13), e);
+	assert_int_equal(thr_fdtable_promote(13, e), 0);
+	assert_int_equal(thr_fdtable_get(13), 0);
+	/* Replaced by another file's entry: not promoted either. */
+	assert_true(thr_fdtable_attach(13, thr_fdtable_direct(1, 78)));
+	assert_int_equal(thr_fdtable_promote(13, e), 0);
+	assert_int_equal(thr_fdtable_detach(13), thr_fdtable_direct(1, 78));
+	thr_fdtable_each(count, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(thr_fdtable_promote(-1, e), 0);
+	thr_fdtable_each(count, &n);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +213,9 @@ int main(void)
 		cmocka_unit_test_setup(test_fdtable_each_sees_live_descriptions, setup),
 		cmocka_unit_test_setup(test_fdtable_reserve_then_publish, setup),
 		cmocka_unit_test_setup(test_fdtable_fills_up_cleanly, setup),
+		cmocka_unit_test_setup(test_fdtable_direct_round_trip, setup),
+		cmocka_unit_test_setup(test_fdtable_promote_shares, setup),
+		cmocka_unit_test_setup(test_fdtable_promote_lost_to_close, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
