@@ -363,11 +363,6 @@ int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
 	return st ? open_begin(st, dirfd, path, t) : r;
 }
 
-int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t)
-{
-	return gate_open(dirfd, path, t, false);
-}
-
 /* "10.0.0.5:5432", "[::1]:8000" or "unix:/run/x.sock", for the records. */
 static void describe(const struct sockaddr *sa, socklen_t len, char *out,
                      size_t n)
@@ -443,7 +438,8 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
  * the call only. Nothing here touches errno: the engine's release and
  * set_fd, like the table's atomics, never do, so errno is the call's own
  * without a save. */
-void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
+static inline __attribute__((always_inline))
+void finish(struct thr_gate_ticket *t, int fd, bool ok)
 {
 	const struct thr_init_state *st = thr_init();
 	if (t->ncall)
@@ -463,6 +459,48 @@ void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 	thr_fdtable_publish(t->d);
 	if (!thr_fdtable_attach(fd, t->d))
 		release_desc(st, t->d);
+}
+
+void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
+{
+	finish(t, fd, ok);
+}
+
+/* The real function an open hook was called for: one of the two. */
+struct real_open {
+	int (*open)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+};
+
+/* The open hooks' gate: begin and finish around the call, in one frame. */
+static inline __attribute__((always_inline))
+int gate_open_call(const struct real_open *real, int dirfd, const char *path,
+                   int flags, mode_t mode, int *ret_fd)
+{
+	struct thr_gate_ticket t;
+	int r = gate_open(dirfd, path, &t, false);
+	if (r < 0)
+		return r;
+	int fd = real->open ? real->open(path, flags, mode)
+	                    : real->openat(dirfd, path, flags, mode);
+	if (r > 0)
+		finish(&t, fd, fd >= 0);
+	*ret_fd = fd;
+	return 0;
+}
+
+int thr_gate_open(int (*real)(const char *, int, ...), const char *path,
+                  int flags, mode_t mode, int *ret_fd)
+{
+	struct real_open call = { .open = real };
+	return gate_open_call(&call, AT_FDCWD, path, flags, mode, ret_fd);
+}
+
+int thr_gate_openat(int (*real)(int, const char *, int, ...), int dirfd,
+                    const char *path, int flags, mode_t mode, int *ret_fd)
+{
+	struct real_open call = { .openat = real };
+	return gate_open_call(&call, dirfd, path, flags, mode, ret_fd);
 }
 
 void thr_gate_release(uint32_t d)

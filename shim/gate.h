@@ -43,14 +43,23 @@ static inline bool thr_gate_wants_connect(void)
 	       THR_GATE_CONNECT;
 }
 
-/* Before open()/openat()/fopen() of path (relative to dirfd): takes a slot
- * in every pool whose patterns match. Returns 1 (go ahead, then
- * thr_gate_finish() t), 0 (go ahead, t holds nothing) or -errno to fail
- * the call with: the pool's policy errno, -EINTR, or -EACCES (on-error =
- * closed). Blocks as the pool's policy says. */
-int thr_gate_open_begin(int dirfd, const char *path, struct thr_gate_ticket *t);
+/* open(), open64(), creat() and their fortify forms: calls real(path,
+ * flags, mode) with a slot taken first in every pool whose patterns match
+ * path, kept on the descriptor it returns or given back if it fails.
+ * Returns 0 with *ret_fd what real returned (errno is then real's), or
+ * -errno to fail the call with, real not called: the pool's policy errno,
+ * -EINTR, or -EACCES (on-error = closed). Blocks as the policy says. */
+int thr_gate_open(int (*real)(const char *, int, ...), const char *path,
+                  int flags, mode_t mode, int *ret_fd);
 
-/* The same for fopen()/freopen(): the descriptor will belong to a stream. */
+/* openat(), openat64() and their fortify forms: the same, path relative
+ * to dirfd. */
+int thr_gate_openat(int (*real)(int, const char *, int, ...), int dirfd,
+                    const char *path, int flags, mode_t mode, int *ret_fd);
+
+/* Before fopen()/freopen() of path, whose descriptor a stream will own:
+ * takes the slots. Returns 1 (go ahead, then thr_gate_finish() t), 0 (go
+ * ahead, t holds nothing) or -errno to fail the call with, as above. */
 int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t);
 
 /* Before connect(fd, sa): the same for connect patterns. An fd that holds

@@ -45,28 +45,18 @@ static __attribute__((noinline))
 int gated_openat(int (*real)(int, const char *, int, ...), int dirfd,
                  const char *path, int flags, mode_t mode)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_open_begin(dirfd, path, &t);
-	if (r < 0)
-		return refuse(r);
-	int fd = real(dirfd, path, flags, mode);
-	if (r > 0)
-		thr_gate_finish(&t, fd, fd >= 0);
-	return fd;
+	int fd;
+	int r = thr_gate_openat(real, dirfd, path, flags, mode, &fd);
+	return r < 0 ? refuse(r) : fd;
 }
 
 static __attribute__((noinline))
 int gated_open(int (*real)(const char *, int, ...), const char *path,
                int flags, mode_t mode)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_open_begin(AT_FDCWD, path, &t);
-	if (r < 0)
-		return refuse(r);
-	int fd = real(path, flags, mode);
-	if (r > 0)
-		thr_gate_finish(&t, fd, fd >= 0);
-	return fd;
+	int fd;
+	int r = thr_gate_open(real, path, flags, mode, &fd);
+	return r < 0 ? refuse(r) : fd;
 }
 
 EXPORT int open(const char *path, int flags, ...)
