@@ -526,21 +526,31 @@ void thr_gate_moved(uint32_t d, int fd)
 		}
 }
 
-uint32_t thr_gate_dup_begin(int oldfd)
+/* oldfd's entry was direct hold e: a description shared with the copy to
+ * be, or 0 (no room for one: the copy goes untracked). Apart from
+ * thr_gate_dup_begin(), which most dups leave at once. */
+static __attribute__((noinline)) uint32_t promote(int oldfd, uint32_t e)
 {
 	for (;;) {
-		uint32_t e = thr_fdtable_get(oldfd);
+		uint32_t d = thr_fdtable_promote(oldfd, e);
+		if (d || thr_fdtable_get(oldfd) == e)
+			return d;
+		/* Lost to a close of oldfd meanwhile: look again. */
+		e = thr_fdtable_get(oldfd);
 		if (!thr_fdtable_is_direct(e)) {
 			thr_fdtable_ref(e);
 			return e;
 		}
-		/* Lost only to a close of oldfd meanwhile: look again. */
-		uint32_t d = thr_fdtable_promote(oldfd, e);
-		if (d)
-			return d;
-		if (thr_fdtable_get(oldfd) == e)
-			return 0; /* no room for a description: untracked copy */
 	}
+}
+
+uint32_t thr_gate_dup_begin(int oldfd)
+{
+	uint32_t e = thr_fdtable_get(oldfd);
+	if (thr_fdtable_is_direct(e))
+		return promote(oldfd, e);
+	thr_fdtable_ref(e);
+	return e;
 }
 
 void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec)

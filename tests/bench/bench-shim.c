@@ -1,12 +1,14 @@
 /* bench-shim.c - what the preload shim costs on the calls it watches, as
  * ratios against the same calls made raw in the same run. Each variant runs
  * in a child process (with or without LD_PRELOAD and a config); rounds are
- * interleaved and the best round of each is kept, since noise only adds. */
+ * interleaved, all on one CPU, and the best round of each is kept, since
+ * noise only adds. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +118,23 @@ static double measure(const char *self, const struct variant *v,
 	return r > 0 ? atof(buf) : -1;
 }
 
+/* Every variant on the same CPU (children inherit it): on a shared machine
+ * two CPUs differ, and the ratios compare variants, not CPUs. The last CPU
+ * we may use, as the first is where the system's own work tends to land. */
+static void pin_to_one_cpu(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return;
+	for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
+		if (CPU_ISSET(cpu, &set)) {
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+			return;
+		}
+}
+
 static void write_config(const char *file, const char *pattern_open,
                          const char *pattern_connect)
 {
@@ -147,6 +166,7 @@ int main(int argc, char **argv)
 	char glob[160];
 	snprintf(glob, sizeof(glob), "%s/*", dir);
 	write_config(hit, glob, "127.0.0.1:*");
+	pin_to_one_cpu();
 	const struct variant vs[] = {
 		{ "raw", NULL, false },
 		{ "shim, no config", NULL, true },
