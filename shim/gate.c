@@ -514,16 +514,54 @@ void thr_gate_drop(uint32_t d, int fd)
 		release_desc(thr_init(), d);
 }
 
+/* Is fd open here without close-on-exec? Keeps errno. */
+static bool inherited(int fd)
+{
+	int saved = errno;
+	int flags = fd >= 0 ? thr_real_get()->fcntl(fd, F_GETFD) : -1;
+	errno = saved;
+	return flags >= 0 && !(flags & FD_CLOEXEC);
+}
+
+/* A descriptor other than fd naming description d, one that an exec keeps
+ * if there is one, or -1. */
+static int other_name(uint32_t d, int fd)
+{
+	int any = -1;
+	for (int other = 0, high = thr_fdtable_high(); other < high; other++) {
+		if (other == fd || thr_fdtable_get(other) != d)
+			continue;
+		if (inherited(other))
+			return other;
+		if (any < 0)
+			any = other;
+	}
+	return any;
+}
+
 void thr_gate_moved(uint32_t d, int fd)
 {
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
 	if (!desc || fd < 0 || desc->fd != fd)
 		return;
-	for (int other = 0, high = thr_fdtable_high(); other < high; other++)
-		if (other != fd && thr_fdtable_get(other) == d) {
-			record_fd(thr_init(), desc, other);
-			return;
-		}
+	int other = other_name(d, fd);
+	if (other >= 0)
+		record_fd(thr_init(), desc, other);
+}
+
+void thr_gate_setfd(int fd, bool cloexec)
+{
+	uint32_t d = thr_fdtable_get(fd);
+	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	if (!desc)
+		return; /* untracked, or a direct hold: its only name */
+	if (!cloexec) {
+		record_fd(thr_init(), desc, fd);
+		return;
+	}
+	int other = desc->fd == fd ? other_name(d, fd) : -1;
+	if (other >= 0 && inherited(other))
+		record_fd(thr_init(), desc, other);
 }
 
 /* oldfd's entry was direct hold e: a description shared with the copy to
@@ -645,15 +683,6 @@ struct heir {
 	int room;
 	int nfds;
 };
-
-/* Is fd open here without close-on-exec? Keeps errno. */
-static bool inherited(int fd)
-{
-	int saved = errno;
-	int flags = fd >= 0 ? thr_real_get()->fcntl(fd, F_GETFD) : -1;
-	errno = saved;
-	return flags >= 0 && !(flags & FD_CLOEXEC);
-}
 
 /* The heir's descriptor for our descriptor fd's open file description, or
  * -1 if it has none. A spawned program is asked by kcmp; where kcmp cannot

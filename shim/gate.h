@@ -79,9 +79,16 @@ static inline uint32_t thr_gate_detach(int fd)
 }
 
 /* fd, detached, was a name of d that others still share: if d's records
- * named fd, they name one of the others now, so that an exec which keeps
- * that one keeps the slots too. Async-signal-safe. */
+ * named fd, they name one of the others now (one without close-on-exec if
+ * there is one), so that an exec which keeps that one keeps the slots too.
+ * Async-signal-safe. */
 void thr_gate_moved(uint32_t d, int fd);
+
+/* After fcntl(fd, F_SETFD) succeeded: a descriptor cleared of close-on-exec
+ * becomes the one its records name, and the named one marked close-on-exec
+ * hands that to a copy an exec keeps, if there is one. Async-signal-safe;
+ * keeps errno. */
+void thr_gate_setfd(int fd, bool cloexec);
 
 /* Drops the reference fd (detached already; -1 for none) had on d, and says
  * whether it was the last: then thr_gate_release() gives d's slots back.

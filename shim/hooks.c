@@ -261,6 +261,12 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 /* Every fcntl argument is an int or a pointer: pass one word through. */
 static int gated_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 {
+	if (cmd == F_SETFD) {
+		int r = real(fd, cmd, arg);
+		if (r == 0)
+			thr_gate_setfd(fd, ((intptr_t)arg & FD_CLOEXEC) != 0);
+		return r;
+	}
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
 	uint32_t d = thr_gate_dup_begin(fd);

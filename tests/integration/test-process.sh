@@ -246,4 +246,41 @@ os.waitpid(pid, 0)' "$TARGET"
 	is_free 1
 }
 
+# perl_exec_keeps FD SCRIPT: Perl runs SCRIPT with the target as $ARGV[0],
+# then execs sleep, which has only descriptor FD on it and keeps the slot.
+perl_exec_keeps() {
+	command -v perl >/dev/null || skip "no perl"
+	setup_one
+	start a perl -e "$2"'
+exec("sleep", "30") or die "exec: $!";' "$TARGET"
+	kept_after_exec "$1"
+}
+
+# A record names one descriptor of its file, the latest copy made without
+# close-on-exec; a program may change its mind with fcntl(F_SETFD). Here the
+# plain copy (4) is marked close-on-exec and the original (3) cleared: 3 is
+# what outlives exec, and the slot stays with it.
+test_process_exec_setfd_survives() {
+	perl_exec_keeps 3 '
+use Fcntl;
+use POSIX ();
+open(my $f, "<", $ARGV[0]) or die "open: $!";
+my $copy = POSIX::dup(fileno($f)) // die "dup: $!";
+open(my $g, "<&=", $copy) or die "fdopen: $!";
+fcntl($g, F_SETFD, FD_CLOEXEC) or die "fcntl: $!";
+fcntl($f, F_SETFD, 0) or die "fcntl: $!";'
+}
+
+# When the descriptor a record names is closed, the record moves to a copy
+# an exec keeps: here 3 (close-on-exec, as Perl opens) and 4 remain after 5
+# is closed, and only 4 outlives exec.
+test_process_exec_close_named() {
+	perl_exec_keeps 4 '
+use POSIX ();
+open(my $f, "<", $ARGV[0]) or die "open: $!";
+POSIX::dup(fileno($f)) == 4 or die "dup: $!";
+POSIX::dup(fileno($f)) == 5 or die "dup: $!";
+POSIX::close(5) or die "close: $!";'
+}
+
 run_case "$@"
