@@ -523,15 +523,16 @@ static bool inherited(int fd)
 	return flags >= 0 && !(flags & FD_CLOEXEC);
 }
 
-/* A descriptor other than fd naming description d, one that an exec keeps
- * if there is one, or -1. */
-static int other_name(uint32_t d, int fd)
+/* A descriptor other than fd naming description d, or -1. When there are
+ * several (others > 1), one that an exec keeps if there is one: that asks
+ * the kernel about each, which a lone copy, the common case, is spared. */
+static int other_name(uint32_t d, int fd, uint32_t others)
 {
 	int any = -1;
 	for (int other = 0, high = thr_fdtable_high(); other < high; other++) {
 		if (other == fd || thr_fdtable_get(other) != d)
 			continue;
-		if (inherited(other))
+		if (others <= 1 || inherited(other))
 			return other;
 		if (any < 0)
 			any = other;
@@ -539,12 +540,18 @@ static int other_name(uint32_t d, int fd)
 	return any;
 }
 
+/* How many descriptors name d, counting those being made by a dup. */
+static uint32_t names_of(const struct thr_fd_desc *desc)
+{
+	return __atomic_load_n(&desc->refs, __ATOMIC_ACQUIRE) & ~THR_FD_DYING;
+}
+
 void thr_gate_moved(uint32_t d, int fd)
 {
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
 	if (!desc || fd < 0 || desc->fd != fd)
 		return;
-	int other = other_name(d, fd);
+	int other = other_name(d, fd, names_of(desc));
 	if (other >= 0)
 		record_fd(thr_init(), desc, other);
 }
@@ -559,7 +566,7 @@ void thr_gate_setfd(int fd, bool cloexec)
 		record_fd(thr_init(), desc, fd);
 		return;
 	}
-	int other = desc->fd == fd ? other_name(d, fd) : -1;
+	int other = desc->fd == fd ? other_name(d, fd, names_of(desc) - 1) : -1;
 	if (other >= 0 && inherited(other))
 		record_fd(thr_init(), desc, other);
 }
