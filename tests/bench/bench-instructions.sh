@@ -2,12 +2,18 @@
 # bench-instructions.sh - the shim's cost counted in instructions (callgrind),
 # which, unlike time on a shared machine, does not move between runs: a
 # regression of a few instructions shows here before any ratio can see it.
-# Usage: bench-instructions.sh LIBTHROTTLE.so BENCH-SHIM. Reports, never fails
-# on a number; skips (77) without valgrind.
+# Usage: bench-instructions.sh [--check-syscalls] LIBTHROTTLE.so BENCH-SHIM.
+# Reports, never fails on a number; skips (77) without valgrind. With
+# --check-syscalls it is a test instead: system calls per call pair only
+# (strace), failing if the shim adds one to any; skips without strace.
 set -u
+check=
+[ "$1" = --check-syscalls ] && { check=1; shift; }
 lib=$1 bench=$2
-if ! command -v valgrind >/dev/null; then
-	echo "valgrind is not installed: no instruction counts" >&2
+tool=valgrind
+[ -n "$check" ] && tool=strace
+if ! command -v "$tool" >/dev/null; then
+	echo "$tool is not installed: nothing counted" >&2
 	exit 77
 fi
 dir=$(mktemp -d /tmp/bench-instructions-XXXXXX)
@@ -25,26 +31,63 @@ count() {
 		sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
+# variant V: name and envs, the row's title and environment.
+variant() {
+	case $1 in
+	raw) name="raw"; envs=() ;;
+	none) name="shim, no config"; envs=(LD_PRELOAD="$lib") ;;
+	miss) name="shim, no matching pool"
+	      envs=(LD_PRELOAD="$lib" THROTTLE_CONFIG="$dir/miss.conf") ;;
+	hit) name="shim, matching pool"
+	     envs=(LD_PRELOAD="$lib" THROTTLE_CONFIG="$dir/hit.conf") ;;
+	esac
+}
+
+# System calls of one child run, under env "$@": callgrind cannot see time
+# in the kernel, so a shim that adds a system call shows here instead.
+syscalls() {
+	local op=$1 n=$2; shift 2
+	command -v strace >/dev/null || return
+	env -u LD_PRELOAD -u THROTTLE_CONFIG "$@" strace -f -c -o "$dir/strace" \
+		"$bench" --child "$op" "$n" "$dir/file" >/dev/null 2>&1 &&
+		awk '$NF == "total" { print $(NF - 2) }' "$dir/strace"
+}
+
 # Per call: the difference of 11000 and 1000 calls, so start-up cancels out.
+# COUNT=syscalls counts system calls instead (exact: 1100 and 100 calls).
 per_call() {
 	local op=$1; shift
-	local a b
-	a=$(count "$op" 1000 "$@") b=$(count "$op" 11000 "$@")
+	local a b n=${COUNT:+100}
+	n=${n:-1000}
+	a=$(${COUNT:-count} "$op" "$n" "$@") b=$(${COUNT:-count} "$op" $((11 * n)) "$@")
 	[ -n "$a" ] && [ -n "$b" ] || { echo "?"; return; }
-	echo $(((b - a) / 10000))
+	echo $(((b - a) / (10 * n)))
 }
+
+# --check-syscalls: every variant makes the raw calls' system calls, no more.
+if [ -n "$check" ]; then
+	declare -A base
+	bad=0
+	for v in raw none miss hit; do
+		variant "$v"
+		for op in open dup; do
+			n=$(COUNT=syscalls per_call "$op" "${envs[@]}")
+			[ "$v" = raw ] && base[$op]=$n
+			echo "$name, $op+close: $n system calls per pair (raw ${base[$op]})"
+			[[ $n =~ ^[0-9]+$ ]] || { echo "strace could not count" >&2; exit 77; }
+			[ "$n" = "${base[$op]}" ] || bad=1
+		done
+	done
+	exit $bad
+fi
 
 echo
 echo "| Variant | open+close instructions | over raw | dup+close instructions | over raw |"
 echo "|---|---:|---:|---:|---:|"
 declare -A raw
 for v in raw none miss hit; do
-	case $v in
-	raw) name="raw"; set -- ;;
-	none) name="shim, no config"; set -- LD_PRELOAD="$lib" ;;
-	miss) name="shim, no matching pool"; set -- LD_PRELOAD="$lib" THROTTLE_CONFIG="$dir/miss.conf" ;;
-	hit) name="shim, matching pool"; set -- LD_PRELOAD="$lib" THROTTLE_CONFIG="$dir/hit.conf" ;;
-	esac
+	variant "$v"
+	set -- "${envs[@]}"
 	row="| $name |"
 	for op in open dup; do
 		n=$(per_call "$op" "$@")
@@ -61,3 +104,13 @@ echo
 echo "callgrind, instructions per call pair in the benchmark loop (the loop's own"
 echo "included), from the difference of runs of 11000 and 1000 pairs. In the"
 echo "matching-pool row, dup copies a tracked descriptor."
+
+# The same rows in system calls per pair: 2 raw, and the shim adds none.
+echo
+echo "| Variant | open+close system calls | dup+close system calls |"
+echo "|---|---:|---:|"
+for v in raw none miss hit; do
+	variant "$v"
+	set -- "${envs[@]}"
+	echo "| $name | $(COUNT=syscalls per_call open "$@") | $(COUNT=syscalls per_call dup "$@") |"
+done
