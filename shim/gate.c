@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "gate.h"
 
+#include "describe.h"
 #include "guard.h"
 #include "init.h"
 #include "log.h"
@@ -12,14 +13,12 @@
 #include "procfd.h"
 #include "real.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -363,37 +362,6 @@ int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
 	return st ? open_begin(st, dirfd, path, t) : r;
 }
 
-/* "10.0.0.5:5432", "[::1]:8000" or "unix:/run/x.sock", for the records. */
-static void describe(const struct sockaddr *sa, socklen_t len, char *out,
-                     size_t n)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		snprintf(out, n, "%s:%u", ip, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6 &&
-	           len >= sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		snprintf(out, n, "[%s]:%u", ip, ntohs(in6->sin6_port));
-	} else if (sa->sa_family == AF_UNIX) {
-		const struct sockaddr_un *un = (const void *)sa;
-		size_t plen = len > offsetof(struct sockaddr_un, sun_path)
-		              ? len - offsetof(struct sockaddr_un, sun_path) : 0;
-		if (plen > sizeof(un->sun_path))
-			plen = sizeof(un->sun_path);
-		if (plen && un->sun_path[0] == '\0')
-			snprintf(out, n, "unix:@%.*s", (int)plen - 1,
-			         un->sun_path + 1);
-		else
-			snprintf(out, n, "unix:%.*s", (int)strnlen(un->sun_path, plen),
-			         un->sun_path);
-	} else {
-		snprintf(out, n, "family %d", sa->sa_family);
-	}
-}
-
 static int connect_begin(const struct thr_init_state *st, int fd,
                          const struct sockaddr *sa, socklen_t len,
                          struct thr_gate_ticket *t)
@@ -402,10 +370,10 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 		if (!match_dest(st->pools[i].conf, sa, len))
 			continue;
 		char target[128];
-		describe(sa, len, target, sizeof(target));
+		size_t tlen = thr_describe(sa, len, target, sizeof(target));
 		struct call c = { .k = KIND_CONNECT, .sa = sa, .len = len,
 		                  .fd = fd, .nonblocking = -1, .target = target,
-		                  .tlen = strlen(target) };
+		                  .tlen = tlen };
 		t->d = 0;
 		t->ncall = 0;
 		t->socket = true;

@@ -44,13 +44,14 @@ variant() {
 }
 
 # System calls of one child run, under env "$@": callgrind cannot see time
-# in the kernel, so a shim that adds a system call shows here instead.
+# in the kernel, so a shim that adds a system call shows here instead. The
+# summary's total line is "% seconds usecs/call calls [errors] total".
 syscalls() {
 	local op=$1 n=$2; shift 2
 	command -v strace >/dev/null || return
 	env -u LD_PRELOAD -u THROTTLE_CONFIG "$@" strace -f -c -o "$dir/strace" \
 		"$bench" --child "$op" "$n" "$dir/file" >/dev/null 2>&1 &&
-		awk '$NF == "total" { print $(NF - 2) }' "$dir/strace"
+		awk '$NF == "total" { print $4 }' "$dir/strace"
 }
 
 # Per call: the difference of 11000 and 1000 calls, so start-up cancels out.

@@ -6,6 +6,8 @@
  * prints one line:
  *     limit=L in_use=U waiting=W peak=P granted=G timeouts=T refused=R
  *     over=O reclaimed=C interrupted=I holders=H
+ * then one line per holder record:
+ *     holder pid=P fd=F target=T
  * or exits 1 with a message when the pool does not exist. */
 #define _GNU_SOURCE
 #include "pool.h"
@@ -45,6 +47,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)s.refused, (unsigned long long)s.over,
 	       (unsigned long long)s.reclaimed,
 	       (unsigned long long)s.interrupted, s.nholders);
+	for (size_t i = 0; i < s.nholders; i++)
+		printf("holder pid=%d fd=%d target=%s\n", (int)s.holders[i].pid,
+		       s.holders[i].fd, s.holders[i].target);
 	thr_pool_snapshot_free(&s);
 	thr_pool_close(pool);
 	return 0;

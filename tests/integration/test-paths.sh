@@ -104,10 +104,14 @@ test_paths_unmatched_free() {
 	quiet a b c
 }
 
-# connect_case PATTERN TARGET: a pool of 1 on PATTERN covers TARGET.
+# connect_case PATTERN TARGET: a pool of 1 on PATTERN covers TARGET, and
+# the holder's record says TARGET, written as the probe was given it.
 connect_case() {
 	conf_pool 1 fail "connect = \"$1\""
 	hold a "$(probe_path connect)" "$2"
+	"$THR_BIN/poolstat" "$POOL" |
+		awk -v t="target=$2" '$1 == "holder" && $NF == t { ok = 1 } END { exit !ok }' ||
+		fail "no holder record for $2: $("$THR_BIN/poolstat" "$POOL")"
 	refused b EAGAIN "$(probe_path connect)" "$2"
 	witness_not_above 1
 	quiet a b
