@@ -133,8 +133,8 @@ static char *put_addr(char *p, const struct sockaddr *sa, socklen_t len)
 	return put_dec(p, sa->sa_family);
 }
 
-size_t thr_describe(const struct sockaddr *sa, socklen_t len, char *out,
-                    size_t n)
+size_t thr_describe_sockaddr(const struct sockaddr *sa, socklen_t len,
+                             char *out, size_t n)
 {
 	char text[LONGEST];
 	size_t k = (size_t)(put_addr(text, sa, len) - text);

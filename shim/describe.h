@@ -11,7 +11,7 @@
  * fit: IPv6 as inet_ntop writes it (zero runs folded, mapped IPv4 dotted),
  * any family it does not know as "family N". Returns the length written.
  * Never allocates or touches errno; async-signal-safe. */
-size_t thr_describe(const struct sockaddr *sa, socklen_t len, char *out,
-                    size_t n);
+size_t thr_describe_sockaddr(const struct sockaddr *sa, socklen_t len,
+                             char *out, size_t n);
 
 #endif

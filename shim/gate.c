@@ -370,7 +370,8 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 		if (!match_dest(st->pools[i].conf, sa, len))
 			continue;
 		char target[128];
-		size_t tlen = thr_describe(sa, len, target, sizeof(target));
+		size_t tlen = thr_describe_sockaddr(sa, len, target,
+		                                    sizeof(target));
 		struct call c = { .k = KIND_CONNECT, .sa = sa, .len = len,
 		                  .fd = fd, .nonblocking = -1, .target = target,
 		                  .tlen = tlen };

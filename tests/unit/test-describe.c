@@ -51,7 +51,7 @@ static void same_as_reference(const void *sa, socklen_t len, size_t n)
 {
 	char got[160], want[160];
 	memset(got, 'x', sizeof(got));
-	size_t r = thr_describe(sa, len, got, n);
+	size_t r = thr_describe_sockaddr(sa, len, got, n);
 	reference(sa, len, want, n);
 	if (strcmp(got, want) != 0)
 		fail_msg("got '%s', want '%s'", got, want);
@@ -82,7 +82,7 @@ static void test_describe_ipv4(void **state)
 	                          .sin_port = htons(5432) };
 	inet_pton(AF_INET, "10.0.0.5", &in.sin_addr);
 	char out[32];
-	thr_describe((void *)&in, sizeof(in), out, sizeof(out));
+	thr_describe_sockaddr((void *)&in, sizeof(in), out, sizeof(out));
 	assert_string_equal(out, "10.0.0.5:5432");
 }
 
@@ -103,7 +103,7 @@ static void test_describe_ipv6_folding(void **state)
 	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6,
 	                            .sin6_port = htons(8000) };
 	inet_pton(AF_INET6, "::1", &in6.sin6_addr);
-	thr_describe((void *)&in6, sizeof(in6), out, sizeof(out));
+	thr_describe_sockaddr((void *)&in6, sizeof(in6), out, sizeof(out));
 	assert_string_equal(out, "[::1]:8000");
 }
 
@@ -138,7 +138,8 @@ static void test_describe_unix(void **state)
 	memcpy(un.sun_path, "\0name", 5);
 	same_as_reference(&un, (socklen_t)(off + 5), 128);
 	char out[64];
-	thr_describe((void *)&un, (socklen_t)(off + 5), out, sizeof(out));
+	thr_describe_sockaddr((void *)&un, (socklen_t)(off + 5), out,
+	                      sizeof(out));
 	assert_string_equal(out, "unix:@name");
 	/* Unnamed, and a full path with no NUL in the struct. */
 	same_as_reference(&un, (socklen_t)off, 128);
