@@ -682,27 +682,54 @@ static int heir_fd(struct heir *heir, int fd)
 	return -1;
 }
 
-/* Makes the heir co-holder of *hold, of pool pi, which our descriptor fd
- * keeps; a fork child adopting its parent's record keeps its own instead. */
-static void pass_on(struct heir *heir, int fd, uint16_t pi, uint32_t *hold)
+/* Did the heir close its copy of our descriptor fd (its number theirs)
+ * before its co-hold landed? Its own release then came first, and the
+ * record we made for it has no descriptor behind it. Where kcmp cannot
+ * tell, it did not. */
+static bool heir_closed(const struct heir *heir, int fd, int theirs)
+{
+	int same = thr_procfd_same(0, fd, heir->pid, theirs);
+	if (same == -EBADF) /* theirs, or ours closed by another thread? */
+		return thr_procfd_same(0, fd, 0, fd) == 1;
+	return same == 0;
+}
+
+/* Makes the heir co-holder of the n holds (of pools pi) that our
+ * descriptor fd keeps; a fork child adopting its parent's records keeps
+ * its own instead. From the parent's side, a record made after the heir
+ * had closed its copy is taken back. */
+static void pass_on(struct heir *heir, int fd, const uint16_t *pi,
+                    uint32_t *hold, uint32_t n)
 {
 	const struct thr_init_state *st = thr_init();
-	struct thr_pool *p = pi < st->npools ? st->pools[pi].pool : NULL;
-	int theirs = p ? heir_fd(heir, fd) : -1;
-	uint32_t mine;
+	struct thr_pool *p[THR_FD_MAX_HOLDS];
+	uint32_t mine[THR_FD_MAX_HOLDS];
+	bool made[THR_FD_MAX_HOLDS] = { false };
+	int theirs = heir_fd(heir, fd);
 	if (theirs < 0)
 		return;
-	if (heir->pid > 0)
-		thr_pool_cohold(p, *hold, heir->pid, theirs, &mine);
-	else if (thr_pool_adopt(p, *hold, theirs, &mine) == 0)
-		*hold = mine;
+	for (uint32_t i = 0; i < n; i++) {
+		p[i] = pi[i] < st->npools ? st->pools[pi[i]].pool : NULL;
+		if (!p[i])
+			continue;
+		if (heir->pid > 0)
+			made[i] = thr_pool_cohold(p[i], hold[i], heir->pid, theirs,
+			                          &mine[i]) == 0;
+		else if (thr_pool_adopt(p[i], hold[i], theirs, &mine[i]) == 0)
+			hold[i] = mine[i];
+	}
+	if (heir->pid <= 0 || !heir_closed(heir, fd, theirs))
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		if (made[i])
+			thr_pool_uncohold(p[i], mine[i], heir->pid);
 }
 
 static void cohold(uint32_t d, void *ctx)
 {
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
-	for (uint32_t i = 0; i < desc->n; i++)
-		pass_on(ctx, desc->fd, desc->pool[i], &desc->hold[i]);
+	pass_on(ctx, desc->fd, desc->pool, desc->hold,
+	        desc->n < THR_FD_MAX_HOLDS ? desc->n : THR_FD_MAX_HOLDS);
 }
 
 /* The same for descriptors whose entry is a direct hold. */
@@ -714,7 +741,7 @@ static void cohold_direct(struct heir *heir)
 			continue;
 		uint16_t pi = thr_fdtable_direct_pool(e);
 		uint32_t hold = thr_fdtable_direct_hold(e);
-		pass_on(heir, fd, pi, &hold);
+		pass_on(heir, fd, &pi, &hold, 1);
 		if (heir->pid == 0)
 			thr_fdtable_attach(fd, thr_fdtable_direct(pi, hold));
 	}

@@ -850,6 +850,32 @@ int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, int fd,
 	return r;
 }
 
+/* Under the lock: is record hold live, on its slot, and process pid's? */
+static bool holder_is_pids(const struct thr_shm_pool *shm, uint32_t hold,
+                           pid_t pid)
+{
+	const struct thr_shm_holder *h = &shm->holders[holder_of(hold)];
+	return slot_of(hold) < THR_SLOTS &&
+	       thr_load(&h->state) == THR_HOLDER_LIVE &&
+	       h->slot == slot_of(hold) && h->proc < THR_PROCS &&
+	       shm->procs[h->proc].pid == (uint32_t)pid;
+}
+
+int thr_pool_uncohold(struct thr_pool *pool, uint32_t hold, pid_t pid)
+{
+	int saved = errno;
+	struct thr_wakes wakes = { 0 };
+	int r = register_self(pool);
+	if (r == 0 && (r = thr_pool_lock(pool)) == 0) {
+		r = holder_is_pids(pool->shm, hold, pid)
+		        ? drop_locked(pool, holder_of(hold), &wakes)
+		        : -ESTALE;
+		thr_pool_unlock(pool, &wakes);
+	}
+	errno = saved;
+	return r;
+}
+
 int thr_pool_set_limit(struct thr_pool *pool, uint32_t limit)
 {
 	if (limit < 1 || limit > THR_SLOTS)

@@ -126,6 +126,12 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold);
 int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid, int fd,
                     uint32_t *ret_hold);
 
+/* Takes back record hold that thr_pool_cohold() made for process pid, when
+ * pid turned out to have closed that descriptor first: its own release came
+ * before the record existed. Returns 0, or -ESTALE if hold is not a live
+ * record of pid's (pid released it itself). Not async-signal-safe. */
+int thr_pool_uncohold(struct thr_pool *pool, uint32_t hold, pid_t pid);
+
 /* Finds this process's record on the slot of record hold (which may belong
  * to the parent it was forked from), creating it, naming our descriptor fd,
  * if the parent has not yet. Returns 0 and *ret_hold, or -ESTALE if the

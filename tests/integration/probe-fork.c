@@ -12,15 +12,52 @@
  *   -e both (both hold; for killing the child):
  *     forked child=PID   the child holds until HOLD, then closes, exits
  *     parent-released    the parent, after LINGER, has closed
- *     done               the parent has reaped the child */
+ *     done               the parent has reaped the child
+ *   -e race (COUNT rounds of: open, fork, the child closes its copy at once
+ *   and lives on, the parent closes too, then opens again, which a pool of
+ *   1 refuses if the child's co-hold outlived the child's close):
+ *     race held=H rounds=N  H reopens refused of N */
 #define _GNU_SOURCE
 #include "probe.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* One round of -e race: true if the reopen found the slot still held. The
+ * parent reopens only once the child says it has closed its copy. */
+static bool race_round(const struct probe *p)
+{
+	int fd = open(p->target, p->flags), closed[2];
+	char c;
+	if (fd < 0 || pipe(closed) < 0)
+		return true;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd);
+		if (write(closed[1], "c", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(fd);
+	close(closed[1]);
+	if (pid < 0 || read(closed[0], &c, 1) != 1)
+		c = 0;
+	close(closed[0]);
+	int again = open(p->target, p->flags);
+	if (again >= 0)
+		close(again);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return again < 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -29,6 +66,13 @@ int main(int argc, char **argv)
 	int status;
 
 	probe_parse(&p, argc, argv, "TARGET: a path; -x child lets go first");
+	if (p.variant && strcmp(p.variant, "race") == 0) {
+		int held = 0;
+		for (int i = 0; i < p.count; i++)
+			held += race_round(&p);
+		probe_emit("race held=%d rounds=%d", held, p.count);
+		return 0;
+	}
 	for (int i = 0; i < p.count; i++) {
 		uint64_t t0 = probe_now_ms();
 		int fd = open(p.target, p.flags);

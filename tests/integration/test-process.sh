@@ -283,4 +283,22 @@ POSIX::dup(fileno($f)) == 5 or die "dup: $!";
 POSIX::close(5) or die "close: $!";'
 }
 
+# A fork child that closes its copy at once can do so before the parent's
+# co-hold lands; the record made too late must be taken back, or the slot
+# stays held for as long as the child lives. It is a race: many fresh
+# rounds, with the other CPU kept busy to widen it.
+test_process_fork_child_closes_at_once() {
+	setup_one
+	sh -c 'while :; do :; done' &
+	local busy=$! i held=0
+	BG+=("$busy")
+	for i in $(seq 300); do
+		run r "$(probe_path fork)" -e race "$TARGET" 1 0 0
+		grep -q '^race held=0 rounds=1' "$TMP/r.out" || held=$((held + 1))
+	done
+	kill "$busy"
+	[ "$held" -eq 0 ] || fail "$held of 300 rounds found the slot held"
+	is_free 1
+}
+
 run_case "$@"

@@ -518,16 +518,27 @@ static void test_pool_records_holders_and_waiters(void **state)
 	thr_pool_close(p);
 }
 
-static void test_pool_fork_child_co_holds(void **state)
+/* A pool of 1 whose slot this process holds (*ret_hold), then a fork; go
+ * and done are pipes for the two sides to step each other. Returns what
+ * fork() returned. */
+static pid_t fork_holding(struct thr_pool **ret_pool, uint32_t *ret_hold,
+                          int go[2], int done[2])
 {
-	struct thr_pool *p = open_limit(1);
-	uint32_t a, b;
-	int go[2], done[2];
+	*ret_pool = open_limit(1);
 	assert_int_equal(pipe(go), 0);
 	assert_int_equal(pipe(done), 0);
-	assert_int_equal(try_take(p, &a), 0);
+	assert_int_equal(try_take(*ret_pool, ret_hold), 0);
 	pid_t kid = fork();
 	assert_true(kid >= 0);
+	return kid;
+}
+
+static void test_pool_fork_child_co_holds(void **state)
+{
+	struct thr_pool *p;
+	uint32_t a, b;
+	int go[2], done[2];
+	pid_t kid = fork_holding(&p, &a, go, done);
 	if (kid == 0) {
 		char c;
 		uint32_t mine, again;
@@ -569,6 +580,43 @@ static void test_pool_fork_child_co_holds(void **state)
 	struct thr_pool_snapshot s = snap_of(p);
 	assert_int_equal(s.nholders, 0);
 	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
+/* A fork child that let its copy go before the parent's co-hold landed:
+ * the parent takes back the record it made too late, and the slot frees
+ * with the parent's own release; a record the child still has is kept. */
+static void test_pool_uncohold_late_record(void **state)
+{
+	struct thr_pool *p;
+	uint32_t a, c, b;
+	int go[2], done[2];
+	pid_t kid = fork_holding(&p, &a, go, done);
+	if (kid == 0) {
+		char ch;
+		uint32_t mine;
+		/* Adopt and let go at once, before the parent co-holds. */
+		if (thr_pool_adopt(p, a, 3, &mine) < 0 ||
+		    thr_pool_release(p, mine) < 0)
+			_exit(1);
+		if (write(done[1], "d", 1) != 1)
+			_exit(2);
+		_exit(read(go[0], &ch, 1) == 1 ? 0 : 3);
+	}
+	char ch;
+	assert_int_equal(read(done[0], &ch, 1), 1);
+	/* The late co-hold makes a record the child will never release. */
+	assert_int_equal(thr_pool_cohold(p, a, kid, 3, &c), 0);
+	assert_int_equal(thr_pool_uncohold(p, c, kid), 0);
+	assert_int_equal(thr_pool_uncohold(p, c, kid), -ESTALE);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(try_take(p, &b), 0);
+	/* Only kid's own records: not the parent's. */
+	assert_int_equal(thr_pool_uncohold(p, b, kid), -ESTALE);
+	assert_int_equal(in_use(p), 1);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(exit_code(kid), 0);
+	assert_int_equal(thr_pool_release(p, b), 0);
 	thr_pool_close(p);
 }
 
@@ -1135,6 +1183,7 @@ int main(void)
 		T(test_pool_records_holders_and_waiters),
 		T(test_pool_fork_child_co_holds),
 		T(test_pool_co_holder_death_frees_slot),
+		T(test_pool_uncohold_late_record),
 		T(test_pool_reclaims_killed_holder),
 		T(test_pool_zombie_holder_is_dead),
 		T(test_pool_waiter_notices_dead_holder),
