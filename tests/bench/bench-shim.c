@@ -21,7 +21,7 @@
 #define ROUNDS 15
 
 static const char *ops[] = { "open", "dup", "connect" };
-static const int iters[] = { 20000, 50000, 3000 };
+static const int iters[] = { 20000, 50000, 10000 };
 
 struct variant {
 	const char *name;
