@@ -716,12 +716,21 @@ int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 
 /* ---- release, co-holders, resize ------------------------------------------ */
 
+/* Record hold if it is live and still on the slot its handle names, else
+ * NULL. slot_of(hold) must be in range. */
+static inline const struct thr_shm_holder *live_holder(
+	const struct thr_shm_pool *shm, uint32_t hold)
+{
+	const struct thr_shm_holder *h = &shm->holders[holder_of(hold)];
+	return thr_load(&h->state) == THR_HOLDER_LIVE &&
+	       h->slot == slot_of(hold) ? h : NULL;
+}
+
 /* Is record hold live and this process's? slot_of(hold) must be in range. */
 static inline bool holder_is_ours(const struct thr_pool *pool, uint32_t hold)
 {
-	const struct thr_shm_holder *h = &pool->shm->holders[holder_of(hold)];
-	return thr_load(&h->state) == THR_HOLDER_LIVE &&
-	       h->proc == pool->me && h->slot == slot_of(hold);
+	const struct thr_shm_holder *h = live_holder(pool->shm, hold);
+	return h && h->proc == pool->me;
 }
 
 /* Could hold be this handle's at all? The checks on the handle alone. */
@@ -787,7 +796,7 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
                      struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
-	uint32_t s = slot_of(hold), from = holder_of(hold);
+	uint32_t s = slot_of(hold);
 	if (s >= THR_SLOTS)
 		return -ESTALE;
 	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
@@ -798,8 +807,7 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
 			return 0;
 		}
 	}
-	if (thr_load(&shm->holders[from].state) != THR_HOLDER_LIVE ||
-	    shm->holders[from].slot != s)
+	if (!live_holder(shm, hold))
 		return -ESTALE;
 	uint32_t proc = entry_of(pool, id, wakes);
 	if (proc == THR_NONE)
@@ -854,10 +862,9 @@ int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, int fd,
 static bool holder_is_pids(const struct thr_shm_pool *shm, uint32_t hold,
                            pid_t pid)
 {
-	const struct thr_shm_holder *h = &shm->holders[holder_of(hold)];
-	return slot_of(hold) < THR_SLOTS &&
-	       thr_load(&h->state) == THR_HOLDER_LIVE &&
-	       h->slot == slot_of(hold) && h->proc < THR_PROCS &&
+	const struct thr_shm_holder *h =
+		slot_of(hold) < THR_SLOTS ? live_holder(shm, hold) : NULL;
+	return h && h->proc < THR_PROCS &&
 	       shm->procs[h->proc].pid == (uint32_t)pid;
 }
 
