@@ -182,18 +182,24 @@ sleeping() {
 	fail "pid $1 never slept"
 }
 
-# kept_after_exec FD: program a, now sleep(1), has only descriptor FD on
-# the target and holds the slot until it dies.
-kept_after_exec() {
-	local pid=${PID_OF[a]}
+# kept_by PID FD: process PID (program a, or a child program a waits for),
+# now sleep(1), has only descriptor FD on the target and holds the slot
+# until it dies.
+kept_by() {
+	local pid=$1
 	sleeping "$pid"
-	[ "$(readlink "/proc/$pid/fd/$1")" = "$TARGET" ] ||
-		fail "sleep has no fd $1 on $TARGET"
+	[ "$(readlink "/proc/$pid/fd/$2")" = "$TARGET" ] ||
+		fail "sleep has no fd $2 on $TARGET"
 	is_held 1
 	witness_not_above 1
 	kill -KILL "$pid"
 	finish a
 	is_free 1
+}
+
+# kept_after_exec FD: kept_by for program a itself, after its exec.
+kept_after_exec() {
+	kept_by "${PID_OF[a]}" "$1"
 }
 
 # bash's "exec 4<file" opens the file on 3, dup2s it to 4 and closes 3: the
@@ -236,14 +242,7 @@ os.waitpid(pid, 0)' "$TARGET"
 	local child
 	child=$(sed -n 's/^child //p' "$TMP/a.out")
 	BG+=("$child")
-	sleeping "$child"
-	[ "$(readlink "/proc/$child/fd/0")" = "$TARGET" ] ||
-		fail "sleep has no fd 0 on $TARGET"
-	is_held 1
-	witness_not_above 1
-	kill -KILL "$child"
-	finish a
-	is_free 1
+	kept_by "$child" 0
 }
 
 # perl_exec_keeps FD SCRIPT: Perl runs SCRIPT with the target as $ARGV[0],
