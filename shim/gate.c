@@ -776,3 +776,33 @@ void thr_gate_spawned(pid_t pid)
 	if (pid > 0)
 		bequeath(&heir);
 }
+
+void thr_gate_kids_before(struct thr_gate_kids *kids)
+{
+	kids->n = -1;
+	if (thr_guard_active() || thr_init()->mode != THR_MODE_ACTIVE ||
+	    thr_fdtable_high() == 0)
+		return;
+	int n = thr_procfd_children(kids->pid, THR_GATE_KIDS);
+	/* A full list may have left out the child the new one looks like. */
+	kids->n = n < (int)THR_GATE_KIDS ? n : -1;
+}
+
+static bool listed(const struct thr_gate_kids *kids, pid_t pid)
+{
+	for (int i = 0; i < kids->n; i++)
+		if (kids->pid[i] == pid)
+			return true;
+	return false;
+}
+
+void thr_gate_kids_spawned(const struct thr_gate_kids *kids)
+{
+	pid_t now[THR_GATE_KIDS];
+	if (kids->n < 0)
+		return;
+	int n = thr_procfd_children(now, THR_GATE_KIDS);
+	for (int i = 0; i < n; i++)
+		if (!listed(kids, now[i]))
+			thr_gate_spawned(now[i]);
+}

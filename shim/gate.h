@@ -142,4 +142,23 @@ void thr_gate_forked(pid_t pid);
  * those open here without close-on-exec. Keeps errno. */
 void thr_gate_spawned(pid_t pid);
 
+/* popen() starts its child with a clone of glibc's own, which no hook sees,
+ * and returns once the child has exec'd. The calling thread's children
+ * before the call tell which is new after it: that one is treated as
+ * spawned (above), before the caller can close its copy. */
+#define THR_GATE_KIDS 256
+struct thr_gate_kids {
+	int n;                  /* pids listed; -1 when there is nothing to
+	                           pass on, or no way to tell the new child */
+	pid_t pid[THR_GATE_KIDS];
+};
+
+/* Lists the children before the call; cheap (no system call) when no
+ * descriptor is tracked. Keeps errno. */
+void thr_gate_kids_before(struct thr_gate_kids *kids);
+
+/* After the call succeeded: every child not listed before co-holds what it
+ * shares with us. Keeps errno. */
+void thr_gate_kids_spawned(const struct thr_gate_kids *kids);
+
 #endif

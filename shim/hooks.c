@@ -337,6 +337,18 @@ static int spawned(int r, const pid_t *child, pid_t *pid)
 	return r;
 }
 
+/* glibc's popen() spawns its child with a clone no hook sees: the child
+ * co-holds what it inherits all the same, before popen returns. */
+EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	struct thr_gate_kids kids;
+	thr_gate_kids_before(&kids);
+	FILE *f = thr_real_get()->popen(cmd, mode);
+	if (f)
+		thr_gate_kids_spawned(&kids);
+	return f;
+}
+
 EXPORT int posix_spawn(pid_t *pid, const char *path,
                        const posix_spawn_file_actions_t *acts,
                        const posix_spawnattr_t *attr, char *const argv[],

@@ -87,6 +87,45 @@ restore_errno:
 	errno = saved;
 	return r;
 }
+/* Appends the pids of one piece of a children file; a number cut at the
+ * piece's end carries over in *partial (-1: none). */
+static size_t add_pids(const char *buf, long len, pid_t *ret, size_t n,
+                       size_t max, long *partial)
+{
+	for (long i = 0; i < len && n < max; i++) {
+		if (buf[i] >= '0' && buf[i] <= '9') {
+			*partial = (*partial < 0 ? 0 : *partial * 10) +
+			           (buf[i] - '0');
+		} else if (*partial >= 0) {
+			ret[n++] = (pid_t)*partial;
+			*partial = -1;
+		}
+	}
+	return n;
+}
+
+int thr_procfd_children(pid_t *ret_pids, size_t max)
+{
+	char buf[512];
+	int saved = errno, r;
+	long f = syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/children",
+	                 O_RDONLY | O_CLOEXEC);
+	if (f < 0) {
+		r = -errno;
+		goto restore_errno;
+	}
+	size_t n = 0;
+	long len = 0, partial = -1;
+	while (n < max && (len = syscall(SYS_read, (int)f, buf, sizeof(buf))) > 0)
+		n = add_pids(buf, len, ret_pids, n, max, &partial);
+	if (partial >= 0 && n < max)
+		ret_pids[n++] = (pid_t)partial;
+	r = len < 0 ? -errno : (int)n;
+	syscall(SYS_close, (int)f);
+restore_errno:
+	errno = saved;
+	return r;
+}
 
 int thr_procfd_same(pid_t a, int fa, pid_t b, int fb)
 {

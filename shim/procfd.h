@@ -15,6 +15,12 @@
  * with snprintf: not for signal handlers. */
 int thr_procfd_list(pid_t pid, int *ret_fds, size_t max);
 
+/* The live children of the calling thread, read from
+ * /proc/thread-self/children: up to max of them. Returns how many, or
+ * -errno (-ENOENT on a kernel built without that file). Allocates nothing;
+ * not for signal handlers (it reads a file of unbounded length in pieces). */
+int thr_procfd_children(pid_t *ret_pids, size_t max);
+
 /* Do descriptor fa of process a and fb of process b (0 for this one) name
  * one open file description? Exact, by kcmp(KCMP_FILE): dup'd and inherited
  * copies do, two opens of one file do not. Returns 1, 0, or -errno when it

@@ -44,6 +44,7 @@ struct thr_real {
 	                    const posix_spawn_file_actions_t *,
 	                    const posix_spawnattr_t *, char *const[],
 	                    char *const[]);
+	FILE *(*popen)(const char *, const char *);
 };
 
 /* Resolved on first use; safe to call from any hook, before constructors,

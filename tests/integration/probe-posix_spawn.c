@@ -1,10 +1,9 @@
 /* probe-posix_spawn.c - open(path, flags) COUNT times (without O_CLOEXEC
  * unless -f says so), then starts ./holder with posix_spawn (-e spawnp:
- * posix_spawnp; -e popen: glibc's popen, through sh, after which the probe
- * waits for -d GO before it goes on), handing it the descriptors, and
- * closes its own copies: the child, not a fork, must keep the slots. Lines,
- * besides the "ok"/"err" of each open and the holder's own (see holder.c):
- *     spawned child=PID    posix_spawn returned (PID 0 for popen)
+ * posix_spawnp), handing it the descriptors, and closes its own copies: the
+ * child, not a fork, must keep the slots. Lines, besides the "ok"/"err" of
+ * each open and the holder's own (see holder.c):
+ *     spawned child=PID    posix_spawn returned
  *     parent-released      the parent has closed its copies
  *     done                 the parent has reaped the child */
 #define _GNU_SOURCE
@@ -26,27 +25,6 @@ static void close_all(struct probe *p)
 	probe_emit("parent-released");
 }
 
-static int by_popen(struct probe *p, const char *fds)
-{
-	static char cmd[PROBE_MAX * 8 + 4096];
-	FILE *child;
-
-	snprintf(cmd, sizeof(cmd), "exec %s %s %s %s", probe_sibling("holder"),
-	         fds, p->hold, p->linger);
-	child = popen(cmd, "w");
-	if (!child) {
-		probe_emit("spawn-failed errno=%s", strerrorname_np(errno));
-		return 1;
-	}
-	probe_emit("spawned child=0");
-	if (p->dir)
-		probe_wait(p->dir);
-	close_all(p);
-	pclose(child);
-	probe_emit("done");
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static struct probe p;
@@ -60,8 +38,6 @@ int main(int argc, char **argv)
 	probe_open_list(&p, fds, sizeof(fds));
 	holder = probe_sibling("holder");
 	hargv = probe_holder_argv(&p, fds);
-	if (p.variant && strcmp(p.variant, "popen") == 0)
-		return by_popen(&p, fds);
 	if (p.variant && strcmp(p.variant, "spawnp") == 0)
 		r = posix_spawnp(&pid, holder, NULL, NULL, hargv, environ);
 	else

@@ -157,12 +157,24 @@ test_process_spawn_cloexec_frees() {
 	quiet a
 }
 
-# glibc's popen() and system() start their child with a clone of their own
-# that no shim can hook: the child joins the slots of what it shares with
-# its parent when it starts, so the parent closing afterwards frees nothing.
-test_process_popen_child_joins() {
+# glibc's popen() starts its child with a clone of its own, which no hook
+# sees: the child co-holds before popen returns all the same, so the parent
+# closing at once, long before the shim starts in the child, frees nothing.
+test_process_popen_parent_first() {
 	setup_one
-	start a "$(probe_path posix_spawn)" -e popen -d "@$TMP/go" "$TARGET" 1 \
+	start a "$(probe_path popen)" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	wait_line a parent-released
+	wait_line a 'held fd=|lost fd='
+	expect_line a 'held fd='
+	child_keeps_slot
+}
+
+# system() waits for its child, so only another thread can close the
+# parent's copy meanwhile. Nothing is hooked around it: the child joins the
+# slots of what it shares with its parent when the shim starts in it.
+test_process_system_child_joins() {
+	setup_one
+	start a "$(probe_path popen)" -e system -d "@$TMP/go" "$TARGET" 1 \
 		"@$TMP/ra" "@$TMP/la"
 	wait_line a 'held fd=|lost fd='
 	expect_line a 'held fd='
