@@ -84,10 +84,10 @@ static inline uint32_t thr_gate_detach(int fd)
  * Async-signal-safe. */
 void thr_gate_moved(uint32_t d, int fd);
 
-/* After fcntl(fd, F_SETFD) succeeded: a descriptor cleared of close-on-exec
- * becomes the one its records name, and the named one marked close-on-exec
- * hands that to a copy an exec keeps, if there is one. Async-signal-safe;
- * keeps errno. */
+/* After fcntl(fd, F_SETFD) or ioctl(fd, FIOCLEX/FIONCLEX) succeeded: a
+ * descriptor cleared of close-on-exec becomes the one its records name,
+ * and the named one marked close-on-exec hands that to a copy an exec
+ * keeps, if there is one. Async-signal-safe; keeps errno. */
 void thr_gate_setfd(int fd, bool cloexec);
 
 /* Drops the reference fd (detached already; -1 for none) had on d, and says

@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -291,6 +292,23 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	return gated_fcntl(thr_real_get()->fcntl64, fd, cmd, arg);
+}
+
+/* ioctl(FIOCLEX/FIONCLEX) is fcntl(F_SETFD) by another name (Python's
+ * os.set_inheritable): the records follow it the same way. Any other
+ * request goes straight to libc, nothing left to run after the call. */
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	va_start(ap, request);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (__builtin_expect(request != FIOCLEX && request != FIONCLEX, 1))
+		return thr_real_get()->ioctl(fd, request, arg);
+	int r = thr_real_get()->ioctl(fd, request, arg);
+	if (r == 0)
+		thr_gate_setfd(fd, request == FIOCLEX);
+	return r;
 }
 
 /* With _GNU_SOURCE, glibc declares the address as a transparent union. */

@@ -45,6 +45,7 @@ struct thr_real {
 	                    const posix_spawnattr_t *, char *const[],
 	                    char *const[]);
 	FILE *(*popen)(const char *, const char *);
+	int (*ioctl)(int, unsigned long, ...);
 };
 
 /* Resolved on first use; safe to call from any hook, before constructors,

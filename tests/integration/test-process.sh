@@ -89,10 +89,11 @@ test_process_vfork_exit() {
 	child_exits_first vfork
 }
 
-# test_process_exec_keeps_slot EXEC-FUNCTION
-test_process_exec_keeps_slot() {
+# exec_keeps PROBE OPTIONS...: PROBE opens the target and execs ./holder,
+# which keeps the slot until it closes what survived the exec.
+exec_keeps() {
 	setup_one
-	start a "$(probe_path exec)" -e "$1" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	start a "$(probe_path "$1")" "${@:2}" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
 	wait_line a 'held fd=|lost fd=|exec-failed'
 	expect_line a 'held fd='
 	is_held 1
@@ -103,6 +104,18 @@ test_process_exec_keeps_slot() {
 	finish a
 	[ "$STATUS" -eq 0 ] || fail "holder exited $STATUS"
 	quiet a
+}
+
+# test_process_exec_keeps_slot EXEC-FUNCTION
+test_process_exec_keeps_slot() {
+	exec_keeps exec -e "$1"
+}
+
+# ioctl(FIONCLEX)/ioctl(FIOCLEX) change close-on-exec as fcntl(F_SETFD)
+# does: the records follow to the copy an exec keeps.
+# test_process_exec_ioctl_keeps fionclex|fioclex OPEN-FLAGS
+test_process_exec_ioctl_keeps() {
+	exec_keeps ioctl -e "$1" -f "$2"
 }
 
 test_process_exec_cloexec_frees() {
@@ -255,6 +268,21 @@ os.waitpid(pid, 0)' "$TARGET"
 	child=$(sed -n 's/^child //p' "$TMP/a.out")
 	BG+=("$child")
 	kept_by "$child" 0
+}
+
+# Python's os.set_inheritable is ioctl(FIONCLEX): here on a close-on-exec
+# copy (os.dup), while the original is marked close-on-exec the same way.
+# Only the copy outlives exec, and the slot stays with it.
+test_process_exec_set_inheritable() {
+	[ -x "${THR_PYTHON:-}" ] || skip "no python3"
+	setup_one
+	start a "$THR_PYTHON" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+copy = os.dup(fd)
+os.set_inheritable(copy, True)
+os.execv("/bin/sleep", ["sleep", "30"])' "$TARGET"
+	kept_after_exec 4
 }
 
 # perl_exec_keeps FD SCRIPT: Perl runs SCRIPT with the target as $ARGV[0],
