@@ -235,17 +235,24 @@ test_process_exec_moved_descriptor() {
 	kept_after_exec 4
 }
 
-# Python opens with O_CLOEXEC; os.dup2 makes an inheritable copy, which is
-# all that the exec'd program keeps of the file: the slot stays with it.
-test_process_exec_dup_survives() {
+# python_exec_keeps FD SCRIPT: Python opens the target as fd (with
+# O_CLOEXEC, as Python does), runs SCRIPT, then execs sleep, which has only
+# descriptor FD on it and keeps the slot.
+python_exec_keeps() {
 	[ -x "${THR_PYTHON:-}" ] || skip "no python3"
 	setup_one
 	start a "$THR_PYTHON" -c '
 import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-os.dup2(fd, 5)
+fd = os.open(sys.argv[1], os.O_RDONLY)'"$2"'
 os.execv("/bin/sleep", ["sleep", "30"])' "$TARGET"
-	kept_after_exec 5
+	kept_after_exec "$1"
+}
+
+# os.dup2 makes an inheritable copy, which is all that the exec'd program
+# keeps of the file: the slot stays with it.
+test_process_exec_dup_survives() {
+	python_exec_keeps 5 '
+os.dup2(fd, 5)'
 }
 
 # A posix_spawn file action may put a close-on-exec descriptor on another
@@ -271,18 +278,11 @@ os.waitpid(pid, 0)' "$TARGET"
 }
 
 # Python's os.set_inheritable is ioctl(FIONCLEX): here on a close-on-exec
-# copy (os.dup), while the original is marked close-on-exec the same way.
-# Only the copy outlives exec, and the slot stays with it.
+# copy (os.dup) of the close-on-exec original. Only the copy outlives exec,
+# and the slot stays with it.
 test_process_exec_set_inheritable() {
-	[ -x "${THR_PYTHON:-}" ] || skip "no python3"
-	setup_one
-	start a "$THR_PYTHON" -c '
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-copy = os.dup(fd)
-os.set_inheritable(copy, True)
-os.execv("/bin/sleep", ["sleep", "30"])' "$TARGET"
-	kept_after_exec 4
+	python_exec_keeps 4 '
+os.set_inheritable(os.dup(fd), True)'
 }
 
 # perl_exec_keeps FD SCRIPT: Perl runs SCRIPT with the target as $ARGV[0],
