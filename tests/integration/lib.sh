@@ -164,7 +164,7 @@ expect_ms() {
 # The lines a probe may print; anything else on stdout came from elsewhere.
 PROBE_LINES='ok fd=[0-9]+ ms=[0-9]+( inprogress)?|err errno=[A-Z0-9]+( ms=[0-9]+)?'
 PROBE_LINES+='|released|done|close2 fd=[0-9]+ (ok|errno=[A-Z0-9]+)'
-PROBE_LINES+='|relerr( fd=[0-9]+)? errno=[A-Z0-9]+|connected fd=[0-9]+'
+PROBE_LINES+='|(rel|copy)err( fd=[0-9]+)? errno=[A-Z0-9]+|connected fd=[0-9]+'
 PROBE_LINES+='|connerr fd=[0-9]+ errno=[A-Z0-9]+|parent-released'
 PROBE_LINES+='|child-released|child-exited|(held|lost) fd=-?[0-9]+|exec'
 PROBE_LINES+='|forked child=[0-9]+|spawned( child=[0-9]+)?'
@@ -172,7 +172,8 @@ PROBE_LINES+='|exec-failed errno=[A-Z0-9]+|holder-failed status=[0-9]+|signal'
 PROBE_LINES+='|threads max=[0-9]+ takes=[0-9]+ errors=[0-9]+'
 
 # quiet NAME...: the shim wrote nothing: stderr empty, stdout only probe
-# lines, and no "relerr" (a release call that failed).
+# lines, and no "relerr" or "copyerr" (a release call or a copy that
+# failed).
 quiet() {
 	local n bad
 	for n in "$@"; do
@@ -182,6 +183,8 @@ quiet() {
 		[ -z "$bad" ] || fail "$n: unexpected stdout lines: $bad"
 		grep -q '^relerr' "$TMP/$n.out" &&
 			fail "$n: a release call failed: $(grep '^relerr' "$TMP/$n.out")"
+		grep -q '^copyerr' "$TMP/$n.out" &&
+			fail "$n: a copy failed: $(grep '^copyerr' "$TMP/$n.out")"
 	done
 	return 0
 }

@@ -7,8 +7,8 @@
  *                         target with -f rdonly,cloexec)
  *     fioclex             the copy is made without close-on-exec and
  *                         FIOCLEX sets it: the originals are handed on
- * Prints "exec" just before the exec, "exec-failed errno=NAME" if it
- * returns. */
+ * Prints "copyerr fd=N errno=NAME" for a copy or ioctl that failed, "exec"
+ * just before the exec, "exec-failed errno=NAME" if it returns. */
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -27,7 +27,7 @@ static int copy(int fd, bool set)
 {
 	int c = fcntl(fd, set ? F_DUPFD : F_DUPFD_CLOEXEC, 0);
 	if (c < 0 || ioctl(c, set ? FIOCLEX : FIONCLEX) != 0) {
-		probe_emit("relerr fd=%d errno=%s", fd, strerrorname_np(errno));
+		probe_emit("copyerr fd=%d errno=%s", fd, strerrorname_np(errno));
 		return -1;
 	}
 	return set ? fd : c;
