@@ -101,14 +101,9 @@ unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
 {
 	struct thr_shm_pool *shm = pool->shm;
 	unsigned slots = 0;
-	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
-		struct thr_shm_holder *h = &shm->holders[i];
-		if (thr_load(&h->state) == THR_HOLDER_FREE || h->proc != idx)
-			continue;
-		if (h->slot < THR_SLOTS && shm->slots[h->slot].refs <= 1)
-			slots++;
-		thr_pool_drop_locked(pool, i, wakes);
-	}
+	/* Its places in the queue go first: a slot its holders free must not
+	 * be handed to a waiter that died with them. A grant it never
+	 * collected is one of its holder records, dropped below. */
 	for (uint32_t i = 0; i < THR_WAITERS; i++) {
 		struct thr_shm_waiter *w = &shm->waiters[i];
 		uint32_t st = thr_load(&w->state);
@@ -117,6 +112,14 @@ unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
 		thr_store(&w->state, THR_WAITER_FREE);
 		if (st == THR_WAITER_WAITING && shm->waiting)
 			shm->waiting--;
+	}
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		struct thr_shm_holder *h = &shm->holders[i];
+		if (thr_load(&h->state) == THR_HOLDER_FREE || h->proc != idx)
+			continue;
+		if (h->slot < THR_SLOTS && shm->slots[h->slot].refs <= 1)
+			slots++;
+		thr_pool_drop_locked(pool, i, wakes);
 	}
 	struct thr_shm_proc *e = &shm->procs[idx];
 	e->gen++;

@@ -743,6 +743,37 @@ static void test_pool_killed_waiter_leaves_no_trace(void **state)
 	thr_pool_close(p);
 }
 
+/* A process killed while it holds the only slot and waits for another:
+ * its slot must not go to its own queued place, which dies with it. */
+static void test_pool_killed_holder_and_waiter_frees_slot(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t b;
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		struct thr_pool_opts o = { .limit = 1 };
+		struct thr_pool *q;
+		uint32_t h1, h2;
+		if (thr_pool_open(name, &o, &q, NULL) < 0 || try_take(q, &h1) < 0)
+			_exit(1);
+		wait_take(q, &h2); /* queues behind itself until killed */
+		_exit(2);
+	}
+	await_waiting(p, 1);
+	kill(kid, SIGKILL);
+	assert_int_equal(exit_code(kid), 128 + SIGKILL);
+	assert_int_equal(try_take(p, &b), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.in_use, 1);
+	assert_int_equal(s.waiting, 0);
+	assert_int_equal(s.nwaiters, 0);
+	assert_int_equal(s.nholders, 1);
+	assert_int_equal(s.holders[0].pid, getpid());
+	thr_pool_snapshot_free(&s);
+	thr_pool_close(p);
+}
+
 static const char *stop_at;
 
 static void stop_here(const char *step)
@@ -1188,6 +1219,7 @@ int main(void)
 		T(test_pool_zombie_holder_is_dead),
 		T(test_pool_waiter_notices_dead_holder),
 		T(test_pool_killed_waiter_leaves_no_trace),
+		T(test_pool_killed_holder_and_waiter_frees_slot),
 		T(test_pool_survives_kill_after_acquire_lock),
 		T(test_pool_survives_kill_mid_acquire_holder),
 		T(test_pool_survives_kill_mid_acquire_slot),
