@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +172,28 @@ static int failed(const struct thr_init_state *st, struct thr_gate_pool *gp,
 	return r == -EACCES ? r : broken(st, gp, r);
 }
 
+/* Takes freopen's donor's hold in pool i, if it has one: the donor's
+ * release then skips it (a direct donor is given whole, and t->donor
+ * cleared). */
+static bool donated(struct thr_gate_ticket *t, uint16_t i, uint32_t *ret_hold)
+{
+	if (thr_fdtable_is_direct(t->donor)) {
+		if (thr_fdtable_direct_pool(t->donor) != i)
+			return false;
+		*ret_hold = thr_fdtable_direct_hold(t->donor);
+		t->donor = 0;
+		return true;
+	}
+	struct thr_fd_desc *old = thr_fdtable_desc(t->donor);
+	for (uint16_t k = 0; old && k < old->n; k++)
+		if (old->pool[k] == i) {
+			*ret_hold = old->hold[k];
+			old->pool[k] = UINT16_MAX;
+			return true;
+		}
+	return false;
+}
+
 /* A slot in pool i for call c, met as the pool's policy says. Returns 0
  * (taken, or let through) or -errno to fail the call with. */
 static int take_one(const struct thr_init_state *st, uint16_t i,
@@ -186,6 +209,10 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 	if (!gp->plain || nonblocking)
 		req = request(conf, nonblocking, c);
 	uint32_t hold;
+	if (donated(t, i, &hold)) {
+		keep(t, gp, i, hold);
+		return 0;
+	}
 	int r = thr_pool_acquire(gp->pool, &req, &hold);
 	if (r == 0) {
 		keep(t, gp, i, hold);
@@ -352,9 +379,10 @@ const struct thr_init_state *gating(bool open, int *r)
 
 static inline __attribute__((always_inline))
 int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
-              bool stream)
+              bool stream, uint32_t donor)
 {
 	t->stream = stream;
+	t->donor = donor;
 	if (!path)
 		return 0;
 	int r;
@@ -383,6 +411,17 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 	return 0;
 }
 
+/* Is fd a socket? Asked only of a descriptor whose entry says file.
+ * Keeps errno. */
+static bool is_socket(int fd)
+{
+	struct stat sb;
+	int saved = errno;
+	bool sock = fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	errno = saved;
+	return sock;
+}
+
 int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
                            struct thr_gate_ticket *t)
 {
@@ -397,6 +436,9 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	if (desc && desc->socket)
 		return 0; /* a connect already in progress holds its slots */
+	if (e && !is_socket(fd))
+		return 0; /* a file: connect fails with ENOTSOCK, the file's
+		             slots stay */
 	if (e) /* a file closed behind our back, its number now a socket */
 		thr_gate_drop(thr_fdtable_detach(fd), fd);
 	return connect_begin(st, fd, sa, len, t);
@@ -447,7 +489,7 @@ int gate_open_call(const struct real_open *real, int dirfd, const char *path,
                    int flags, mode_t mode, int *ret_fd)
 {
 	struct thr_gate_ticket t;
-	int r = gate_open(dirfd, path, &t, false);
+	int r = gate_open(dirfd, path, &t, false, 0);
 	if (r < 0)
 		return r;
 	int fd = real->open ? real->open(path, flags, mode)
@@ -598,11 +640,20 @@ void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok,
 	thr_gate_dup_end(d, newfd, cloexec);
 }
 
+/* libc's close_range, or -1 and ENOSYS where it has none (before 2.34). */
+static int real_close_range(unsigned first, unsigned last, int flags)
+{
+	const struct thr_real *real = thr_real_get();
+	if (real->close_range)
+		return real->close_range(first, last, flags);
+	errno = ENOSYS;
+	return -1;
+}
+
 /* Closes [first, last] in pieces, each ending after at most 32 tracked
  * descriptors, so their entries fit on the stack without allocation. */
 int thr_gate_close_range(unsigned first, unsigned last, int flags)
 {
-	const struct thr_real *real = thr_real_get();
 	unsigned high = (unsigned)thr_fdtable_high();
 	for (;;) {
 		uint32_t ds[32];
@@ -615,11 +666,13 @@ int thr_gate_close_range(unsigned first, unsigned last, int flags)
 			end = last;
 		else
 			end--;
-		int r = real->close_range ? real->close_range(first, end, flags)
-		                          : -1;
+		int r = real_close_range(first, end, flags);
 		int e = errno;
 		for (unsigned i = 0; i < n; i++)
-			thr_gate_drop(ds[i], fds[i]);
+			if (r < 0) /* nothing was closed: the entries go back */
+				thr_fdtable_attach(fds[i], ds[i]);
+			else
+				thr_gate_drop(ds[i], fds[i]);
 		errno = e;
 		if (r < 0 || end == last)
 			return r;
@@ -627,19 +680,49 @@ int thr_gate_close_range(unsigned first, unsigned last, int flags)
 	}
 }
 
-int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t)
+int thr_gate_cloexec_range(unsigned first, unsigned last, int flags)
 {
-	return gate_open(AT_FDCWD, path, t, true);
+	int r = real_close_range(first, last, flags);
+	if (r < 0)
+		return r;
+	unsigned high = (unsigned)thr_fdtable_high();
+	for (unsigned fd = first; fd <= last && fd < high; fd++)
+		if (thr_fdtable_get((int)fd))
+			thr_gate_setfd((int)fd, true);
+	return r;
 }
 
-void thr_gate_sweep(void)
+int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t)
+{
+	return gate_open(AT_FDCWD, path, t, true, 0);
+}
+
+/* Is entry e (detached) named by nothing else, so that closing the
+ * descriptor it came from lets its slots go? */
+static bool last_name(uint32_t e)
+{
+	struct thr_fd_desc *desc = thr_fdtable_desc(e);
+	return thr_fdtable_is_direct(e) || (desc && names_of(desc) == 1);
+}
+
+int thr_gate_freopen_begin(const char *path, uint32_t *old,
+                           struct thr_gate_ticket *t)
+{
+	int r = gate_open(AT_FDCWD, path, t, true,
+	                  last_name(*old) ? *old : 0);
+	if (thr_fdtable_is_direct(*old) && !t->donor)
+		*old = 0; /* its one hold went to the new file */
+	return r;
+}
+
+void thr_gate_sweep(bool streams)
 {
 	int saved = errno;
 	int high = thr_fdtable_high();
 	for (int fd = 0; fd < high; fd++) {
 		uint32_t e = thr_fdtable_get(fd);
 		struct thr_fd_desc *desc = thr_fdtable_desc(e);
-		if (e && ((desc && desc->stream) ||
+		if (e && ((streams && desc && desc->stream) ||
 		          (thr_real_get()->fcntl(fd, F_GETFD) < 0 &&
 		           errno == EBADF)))
 			thr_gate_drop(thr_fdtable_detach(fd), fd);

@@ -22,6 +22,9 @@ struct thr_gate_ticket {
 	                                   or the description table was full */
 	bool socket;                    /* for connect(), not open() */
 	bool stream;                    /* for fopen()/freopen() */
+	uint32_t donor;                 /* freopen: the stream's old entry,
+	                                   whose holds the new file may take
+	                                   over (thr_gate_freopen_begin), or 0 */
 	uint16_t pool[THR_FD_MAX_HOLDS]; /* those holds: index of the pool */
 	uint32_t hold[THR_FD_MAX_HOLDS]; /* and the hold handle in it */
 };
@@ -62,6 +65,14 @@ int thr_gate_openat(int (*real)(int, const char *, int, ...), int dirfd,
  * ahead, t holds nothing) or -errno to fail the call with, as above. */
 int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t);
 
+/* The same for freopen(), with *old the entry detached from the stream's
+ * descriptor. glibc opens the new file before it lets the old one go: where
+ * the descriptor is the old file's last name, its slot in a pool that path
+ * also wants passes to the new file, rather than the call waiting for a
+ * slot its own stream holds. *old is left with the rest, or 0. */
+int thr_gate_freopen_begin(const char *path, uint32_t *old,
+                           struct thr_gate_ticket *t);
+
 /* Before connect(fd, sa): the same for connect patterns. An fd that holds
  * slots already (a connect in progress) is let through. */
 int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
@@ -76,6 +87,14 @@ void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok);
 static inline uint32_t thr_gate_detach(int fd)
 {
 	return thr_fdtable_detach(fd);
+}
+
+/* Gives fd back the entry d detached from it, when the call that was to
+ * close it did not. Async-signal-safe. */
+static inline void thr_gate_reattach(int fd, uint32_t d)
+{
+	if (d)
+		thr_fdtable_attach(fd, d);
 }
 
 /* fd, detached, was a name of d that others still share: if d's records
@@ -123,13 +142,21 @@ void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok,
                        bool cloexec);
 
 /* close_range()/closefrom(): closes [first, last] with real_close_range,
- * releasing tracked descriptors in it. Async-signal-safe. */
+ * releasing tracked descriptors in it; a failed call leaves them tracked.
+ * Returns what close_range returns (-1 and ENOSYS where libc has none).
+ * Async-signal-safe. */
 int thr_gate_close_range(unsigned first, unsigned last, int flags);
 
-/* After fcloseall(): gives back the slots of descriptors that streams
- * owned (glibc's fcloseall flushes them but leaves the descriptors open)
- * and of descriptors now closed. */
-void thr_gate_sweep(void);
+/* close_range(CLOSE_RANGE_CLOEXEC): marks [first, last] close-on-exec with
+ * real_close_range, then moves the records as fcntl(F_SETFD) would, so
+ * that an exec keeps the slots of copies it keeps. Returns what
+ * close_range returns (-1 and ENOSYS where libc has none). */
+int thr_gate_cloexec_range(unsigned first, unsigned last, int flags);
+
+/* Gives back the slots of descriptors now closed and, with streams (after
+ * fcloseall(), which flushes the streams but leaves their descriptors
+ * open), of descriptors that streams owned. Keeps errno. */
+void thr_gate_sweep(bool streams);
 
 /* After fork(): the child becomes co-holder of every slot (from both
  * sides, so whichever runs first does it). */

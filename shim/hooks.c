@@ -129,6 +129,16 @@ EXPORT int creat64(const char *path, mode_t mode)
 	                  O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
+/* fileno() sets errno (EBADF) for a stream without a descriptor, such as
+ * fmemopen's: the caller of fclose() must not see that. */
+static int stream_fd(FILE *f)
+{
+	int saved = errno;
+	int fd = f ? fileno(f) : -1;
+	errno = saved;
+	return fd;
+}
+
 static FILE *gated_fopen(FILE *(*real)(const char *, const char *),
                          const char *path, const char *how)
 {
@@ -140,7 +150,7 @@ static FILE *gated_fopen(FILE *(*real)(const char *, const char *),
 	}
 	FILE *f = real(path, how);
 	if (r > 0)
-		thr_gate_finish(&t, f ? fileno(f) : -1, f != NULL);
+		thr_gate_finish(&t, stream_fd(f), f != NULL);
 	return f;
 }
 
@@ -155,22 +165,27 @@ EXPORT FILE *fopen64(const char *path, const char *how)
 }
 
 /* freopen closes the stream's descriptor and opens path, usually on the
- * same number: the old slots go, the new ones stay. */
+ * same number: the old slots go, the new ones stay (or move over, see
+ * thr_gate_freopen_begin). Refused, the stream is closed all the same, as
+ * a freopen that fails closes it. */
 static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
                            const char *path, const char *how, FILE *f)
 {
 	struct thr_gate_ticket t;
-	int r = thr_gate_fopen_begin(path, &t);
+	int old = path ? stream_fd(f) : -1;
+	uint32_t d = old >= 0 ? thr_gate_detach(old) : 0;
+	int r = thr_gate_freopen_begin(path, &d, &t);
 	if (r < 0) {
+		thr_gate_reattach(old, d);
+		if (f)
+			fclose(f);
 		errno = -r;
 		return NULL;
 	}
-	int old = path && f ? fileno(f) : -1;
-	uint32_t d = old >= 0 ? thr_gate_detach(old) : 0;
 	FILE *nf = real(path, how, f);
 	thr_gate_drop(d, old);
 	if (r > 0)
-		thr_gate_finish(&t, nf ? fileno(nf) : -1, nf != NULL);
+		thr_gate_finish(&t, stream_fd(nf), nf != NULL);
 	return nf;
 }
 
@@ -201,7 +216,7 @@ EXPORT int close(int fd)
 
 EXPORT int fclose(FILE *f)
 {
-	int fd = f ? fileno(f) : -1;
+	int fd = stream_fd(f);
 	uint32_t d = fd >= 0 ? thr_gate_detach(fd) : 0;
 	int r = thr_real_get()->fclose(f);
 	thr_gate_drop(d, fd);
@@ -211,24 +226,28 @@ EXPORT int fclose(FILE *f)
 EXPORT int fcloseall(void)
 {
 	int r = thr_real_get()->fcloseall();
-	thr_gate_sweep();
+	thr_gate_sweep(true);
 	return r;
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	if (flags & CLOSE_RANGE_CLOEXEC)
-		return thr_real_get()->close_range(first, last, flags);
+		return thr_gate_cloexec_range(first, last, flags);
 	return thr_gate_close_range(first, last, flags);
 }
 
+/* Where close_range fails (an old kernel), libc's closefrom closes what
+ * is left its own way, and the slots of what it closed go back after. */
 EXPORT void closefrom(int lowfd)
 {
 	if (lowfd < 0)
 		lowfd = 0;
 	if (thr_gate_close_range((unsigned)lowfd, ~0u, 0) < 0 &&
-	    thr_real_get()->closefrom)
+	    thr_real_get()->closefrom) {
 		thr_real_get()->closefrom(lowfd);
+		thr_gate_sweep(false);
+	}
 }
 
 EXPORT int dup(int oldfd)

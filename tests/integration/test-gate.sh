@@ -115,4 +115,57 @@ test_gate_failed_call_gives_back() {
 	quiet e f
 }
 
+# slot_stays NAME RELEASE LINGER: probe NAME, still alive, keeps its one
+# slot of a pool of 1 (a second caller is refused, the watcher never sees
+# two files) until its release call (RELEASE) and exit (LINGER).
+slot_stays() {
+	run c "$(probe_path open)" "$TARGET" 1 0
+	expect_line c "err errno=$REFUSED"
+	release "$2" "$3"
+	finish "$1"
+	run d "$(probe_path open)" "$TARGET" 1 0
+	expect_line d 'ok fd='
+	witness_not_above 1
+}
+
+# test_gate_freopen_again PROBE: a stream reopened onto the file it has
+# open takes its own slot over, rather than waiting for (or, on-full =
+# fail, being refused) the slot it holds itself.
+test_gate_freopen_again() {
+	gate_target open
+	conf_pool 1 fail "$MATCH"
+	start a "$(probe_path "$1")" -e again "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	wait_line a 'ok|err'
+	expect_line a 'ok fd='
+	slot_stays a ra la
+	quiet a c d
+}
+
+# test_gate_failed_close_range_keeps_slot: a close_range the kernel refuses
+# (EINVAL) closes nothing, so it gives nothing back.
+test_gate_failed_close_range_keeps_slot() {
+	gate_target open
+	conf_pool 1 fail "$MATCH"
+	start a "$(probe_path close_range)" -e badflags "$TARGET" 1 0 "@$TMP/la"
+	wait_line a released
+	expect_line a 'relerr errno=EINVAL'
+	slot_stays a ra la
+	quiet c d
+}
+
+# test_gate_connect_on_file_keeps_slot: connect() on a gated file fails
+# with ENOTSOCK and leaves the file its slot. The pool gates connect too
+# (elsewhere), so that the connect goes through the gate.
+test_gate_connect_on_file_keeps_slot() {
+	gate_target open
+	conf_pool 1 fail "$MATCH" 'connect = "10.255.255.1:1"'
+	start a "$(probe_path open)" -e connect "$TARGET" 1 "@$TMP/ra" \
+		"@$TMP/la"
+	wait_line a 'ok|err'
+	expect_line a 'ok fd='
+	expect_count a connerr 0
+	slot_stays a ra la
+	quiet a c d
+}
+
 run_case "$@"
