@@ -10,6 +10,7 @@
 #include "init.h"
 #include "log.h"
 #include "match.h"
+#include "proc.h"
 #include "procfd.h"
 #include "real.h"
 
@@ -846,6 +847,13 @@ void thr_gate_forked(pid_t pid)
 {
 	struct heir heir = { .pid = pid };
 	bequeath(&heir);
+}
+
+void thr_gate_bare_forked(pid_t pid)
+{
+	if (pid == 0)
+		thr_proc_fork_child();
+	thr_gate_forked(pid);
 }
 
 /* A spawned child has run its file actions and exec'd by the time

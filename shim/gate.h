@@ -162,6 +162,11 @@ void thr_gate_sweep(bool streams);
  * sides, so whichever runs first does it). */
 void thr_gate_forked(pid_t pid);
 
+/* The same after _Fork(), which runs no atfork handlers: in the child,
+ * the process's cached identity is dropped first, as fork's handler
+ * does. */
+void thr_gate_bare_forked(pid_t pid);
+
 /* After posix_spawn() (a clone that execs at once, no fork): the child
  * becomes co-holder of the slots of the descriptors it has after its exec,
  * its record naming the number it has each on (found by kcmp, so file

@@ -356,6 +356,19 @@ EXPORT pid_t fork(void)
 	return pid;
 }
 
+/* glibc's _Fork (2.34): fork without the atfork handlers. */
+EXPORT pid_t _Fork(void)
+{
+	if (!thr_real_get()->bare_fork) {
+		errno = ENOSYS;
+		return -1;
+	}
+	pid_t pid = thr_real_get()->bare_fork();
+	if (pid >= 0)
+		thr_gate_bare_forked(pid);
+	return pid;
+}
+
 /* A vfork child borrows its parent's memory, where our tables live: give
  * it a copy of its own, at the cost of a real fork. */
 EXPORT pid_t vfork(void)

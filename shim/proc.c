@@ -18,14 +18,14 @@ static unsigned self_fork_gen = ~0u; /* self is valid while it equals fork_gen *
 unsigned thr_proc_fork_gen_count;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void on_fork_child(void)
+void thr_proc_fork_child(void)
 {
 	__atomic_add_fetch(&thr_proc_fork_gen_count, 1, __ATOMIC_RELAXED);
 }
 
 static void register_atfork(void)
 {
-	pthread_atfork(NULL, NULL, on_fork_child);
+	pthread_atfork(NULL, NULL, thr_proc_fork_child);
 }
 
 /* Reads up to len-1 bytes of a small /proc file. Returns length or -errno. */

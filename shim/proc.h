@@ -24,12 +24,17 @@ int thr_proc_self(struct thr_proc_id *ret);
 
 /* Counts forks this process has come out of as the child: a handle caching
  * anything per process compares it. Async-signal-safe. Inline, because every
- * acquire and release asks; bumped only by the atfork child handler. */
+ * acquire and release asks; bumped by the atfork child handler, or by
+ * thr_proc_fork_child(). */
 extern unsigned thr_proc_fork_gen_count;
 static inline unsigned thr_proc_fork_gen(void)
 {
 	return __atomic_load_n(&thr_proc_fork_gen_count, __ATOMIC_RELAXED);
 }
+
+/* In a fork child made without atfork handlers (glibc's _Fork): what the
+ * handler would have done. Async-signal-safe. */
+void thr_proc_fork_child(void);
 
 /* Is the process id certainly gone (reaped): one kill(pid, 0), ~0.5 us.
  * A zombie or a reused pid is not caught; thr_proc_is_dead() does that. */

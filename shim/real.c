@@ -48,6 +48,7 @@ void thr_real_resolve(void)
 	RESOLVE(fcntl64, "fcntl64");
 	RESOLVE(connect, "connect");
 	RESOLVE(fork, "fork");
+	RESOLVE(bare_fork, "_Fork");
 	RESOLVE(posix_spawn, "posix_spawn");
 	RESOLVE(posix_spawnp, "posix_spawnp");
 	RESOLVE(popen, "popen");

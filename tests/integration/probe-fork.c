@@ -13,6 +13,8 @@
  *     forked child=PID   the child holds until HOLD, then closes, exits
  *     parent-released    the parent, after LINGER, has closed
  *     done               the parent has reaped the child
+ *   -e _Fork: the same as the default (or -x), with glibc's _Fork(), which
+ *   runs no atfork handlers, in place of fork()
  *   -e race (COUNT rounds of: open, fork, the child closes its copy at once
  *   and lives on, the parent closes too, then opens again, which a pool of
  *   1 refuses if the child's co-hold outlived the child's close):
@@ -65,7 +67,8 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int status;
 
-	probe_parse(&p, argc, argv, "TARGET: a path; -x child lets go first");
+	probe_parse(&p, argc, argv,
+	            "TARGET: a path; -x child lets go first; -e both|race|_Fork");
 	if (p.variant && strcmp(p.variant, "race") == 0) {
 		int held = 0;
 		for (int i = 0; i < p.count; i++)
@@ -80,7 +83,7 @@ int main(int argc, char **argv)
 		probe_report(fd, errno, t0);
 		p.held[p.nheld++].fd = fd;
 	}
-	pid = fork();
+	pid = p.variant && strcmp(p.variant, "_Fork") == 0 ? _Fork() : fork();
 	if (pid < 0) {
 		probe_emit("fork-failed errno=%s", strerrorname_np(errno));
 		return 1;

@@ -22,9 +22,10 @@ is_free() {
 	expect_line "d$1" 'ok fd='
 }
 
+# test_process_fork_parent_first [-e _Fork]
 test_process_fork_parent_first() {
 	setup_one
-	start a "$(probe_path fork)" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	start a "$(probe_path fork)" "$@" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
 	wait_line a parent-released
 	expect_line a 'ok fd='
 	is_held 1
@@ -41,7 +42,8 @@ test_process_fork_parent_first() {
 # held until the parent closes.
 child_exits_first() {
 	setup_one
-	start a "$(probe_path "$1")" -x "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
+	start a "$(probe_path "$1")" -x "${@:2}" "$TARGET" 1 "@$TMP/ra" \
+		"@$TMP/la"
 	wait_line a child-exited
 	expect_line a 'ok fd='
 	is_held 1
@@ -53,8 +55,9 @@ child_exits_first() {
 	quiet a
 }
 
+# test_process_fork_child_first [-e _Fork]
 test_process_fork_child_first() {
-	child_exits_first fork
+	child_exits_first fork "$@"
 }
 
 # test_process_fork_killed_child: a co-holder killed with -9 takes nothing
