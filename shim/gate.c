@@ -106,7 +106,7 @@ static struct thr_pool_req request(const struct thr_config_pool *c,
 {
 	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = call->fd,
 	                            .target = call->target,
-	                            .target_len = call->tlen };
+	                            .target_len = call->tlen, .restart = true };
 	if (c->on_full == THR_FULL_FAIL || (nonblocking && c->nonblocking_fail))
 		req.mode = THR_POOL_TRY;
 	else if (c->on_full == THR_FULL_OBSERVE)
@@ -206,7 +206,8 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 		return broken(st, gp, -EIO);
 	bool nonblocking = conf->nonblocking_fail && is_nonblocking(c);
 	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = c->fd,
-	                            .target = c->target, .target_len = c->tlen };
+	                            .target = c->target, .target_len = c->tlen,
+	                            .restart = true };
 	if (!gp->plain || nonblocking)
 		req = request(conf, nonblocking, c);
 	uint32_t hold;
@@ -300,7 +301,8 @@ static int take_alone(const struct thr_init_state *st, size_t i,
 {
 	struct thr_gate_pool *gp = &st->pools[i];
 	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = -1,
-	                            .target = norm, .target_len = n };
+	                            .target = norm, .target_len = n,
+	                            .restart = true };
 	uint32_t hold;
 	thr_guard_enter();
 	int r = thr_pool_acquire(gp->pool, &req, &hold);

@@ -10,6 +10,7 @@
 #include "segment.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -623,6 +624,23 @@ static void tick(struct thr_pool *pool)
 	thr_pool_unlock(pool, &wakes);
 }
 
+/* Would the kernel have restarted a system call that a signal handler
+ * interrupted? Only if that handler has SA_RESTART; which signal it was is
+ * not known, so only if every handler has. Changes errno (its caller
+ * restores it). */
+static bool handlers_restart(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) < 0)
+			continue; /* SIGKILL, SIGSTOP, libc's own */
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
+		    !(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
 /* Sleeps on our own futex word until granted, waking every TICK_NS to look
  * for dead holders, so a killed holder's slot comes back within 250 ms. */
 static int wait_grant(struct thr_pool *pool, uint32_t wi,
@@ -645,7 +663,7 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 		struct timespec rel = { (time_t)(nap / 1000000000ull),
 		                        (long)(nap % 1000000000ull) };
 		int r = thr_futex_wait(&w->state, THR_WAITER_WAITING, &rel);
-		if (r == -EINTR)
+		if (r == -EINTR && !(req->restart && handlers_restart()))
 			return cancel(pool, wi, -EINTR, ret_hold);
 		if (r == -ETIMEDOUT && nap == TICK_NS)
 			tick(pool);

@@ -46,6 +46,11 @@ struct thr_pool_req {
 	const char *target;     /* recorded with the slot; cut to 63 bytes; NULL ok */
 	size_t target_len;      /* its length if the caller knows it (saves a
 	                           strnlen on the fast path), else 0 */
+	bool restart;           /* a signal whose handler has SA_RESTART does
+	                           not end the wait, as the kernel restarts a
+	                           system call it interrupts; since which signal
+	                           it was is not known, only when every handler
+	                           has SA_RESTART */
 };
 
 /* Reads of one pool at one moment, for throttlectl and the API. */
@@ -101,7 +106,8 @@ const char *thr_pool_name(const struct thr_pool *pool);
 
 /* Takes a slot as req->mode says. Returns 0 and *ret_hold, a holder record for
  * thr_pool_release(), or: -EAGAIN full (TRY, OBSERVE); -ETIMEDOUT deadline
- * passed; -EINTR a signal handler ran while waiting; -ENOSPC the waiter or
+ * passed; -EINTR a signal handler ran while waiting (see req->restart);
+ * -ENOSPC the waiter or
  * holder table is full; -EBADMSG the segment is corrupted; -EDEADLK the pool
  * lock is held by a live process for seconds. Served first come, first
  * served: while anyone waits, nobody takes a free slot past them. A full pool

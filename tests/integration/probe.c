@@ -205,7 +205,7 @@ static void usage(const char *prog, const char *extra)
 {
 	fprintf(stderr,
 	        "usage: %s [-f FLAGS] [-m MODE] [-d DIR] [-e VARIANT] [-x] [-n] "
-	        "[-s] [-w FILE] TARGET COUNT HOLD [LINGER]\n"
+	        "[-s|-S] [-w FILE] TARGET COUNT HOLD [LINGER]\n"
 	        "  HOLD, LINGER: milliseconds, or @FILE to wait for FILE\n"
 	        "  %s\n", prog, extra ? extra : "");
 	exit(2);
@@ -220,7 +220,7 @@ void probe_parse(struct probe *p, int argc, char **argv, const char *extra)
 	p->flags = O_RDONLY;
 	p->mode = "r";
 	p->linger = "0";
-	while ((c = getopt(argc, argv, "+f:m:d:e:xnsw:")) != -1) {
+	while ((c = getopt(argc, argv, "+f:m:d:e:xnsSw:")) != -1) {
 		switch (c) {
 		case 'f':
 			p->flags = probe_parse_flags(optarg);
@@ -233,6 +233,7 @@ void probe_parse(struct probe *p, int argc, char **argv, const char *extra)
 		case 'x': p->alt = true; break;
 		case 'n': p->nonblock = true; break;
 		case 's': p->sigusr1 = true; break;
+		case 'S': p->sigusr1 = p->sa_restart = true; break;
 		case 'w': p->witness = optarg; break;
 		default: usage(argv[0], extra);
 		}
@@ -254,7 +255,9 @@ void probe_parse(struct probe *p, int argc, char **argv, const char *extra)
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_sigusr1;
 		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = 0;        /* no SA_RESTART: a wait must see EINTR */
+		/* Without SA_RESTART a wait must see EINTR; with it (-S), a
+		 * blocked call is restarted, and so is the wait. */
+		sa.sa_flags = p->sa_restart ? SA_RESTART : 0;
 		sigaction(SIGUSR1, &sa, NULL);
 	}
 }

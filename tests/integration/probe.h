@@ -46,6 +46,7 @@ struct probe {
 	bool alt;               /* -x: the probe's alternative behaviour */
 	bool nonblock;          /* -n: non-blocking connect */
 	bool sigusr1;           /* -s: SIGUSR1 handler without SA_RESTART */
+	bool sa_restart;        /* -S: the same handler, with SA_RESTART */
 	const char *witness;    /* -w: shared counter file (see below) */
 	struct probe_held held[PROBE_MAX];
 	int nheld;              /* results kept, successes and failures */

@@ -157,6 +157,28 @@ test_policy_eintr() {
 	quiet a b c
 }
 
+# test_policy_sa_restart KIND: a signal whose handler has SA_RESTART, which
+# would restart the real call, does not end the wait either: the call goes
+# on waiting and gets its slot when the holder lets go.
+test_policy_sa_restart() {
+	gate_target "$1"
+	conf_pool 1 wait "$MATCH"
+	hold_one "$1" a
+	start b "$(probe_for "$1")" -S "$TARGET" 1 0
+	wait_waiting 1
+	kill -USR1 "${PID_OF[b]}"
+	wait_line b signal
+	sleep 0.3
+	wait_waiting 1
+	expect_count b err 0
+	release ra
+	wait_line b 'ok|err'
+	expect_line b 'ok fd='
+	finish a
+	finish b
+	quiet a b
+}
+
 # test_policy_nonblocking_fail: a non-blocking connect on a full pool fails
 # at once; a blocking one still waits (and here times out).
 test_policy_nonblocking_fail() {

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,6 +403,58 @@ static void test_pool_signal_interrupts_wait(void **state)
 	assert_int_equal(s.interrupted, 1);
 	assert_int_equal(s.waiting, 0);
 	thr_pool_snapshot_free(&s);
+	signal(SIGALRM, SIG_DFL);
+	thr_pool_close(p);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void count_alarm(int sig)
+{
+	alarms++;
+}
+
+struct late_release {
+	struct thr_pool *p;
+	uint32_t hold;
+};
+
+static void *release_late(void *arg)
+{
+	struct late_release *l = arg;
+	usleep(1500 * 1000);
+	thr_pool_release(l->p, l->hold);
+	return NULL;
+}
+
+/* With req->restart, a handler with SA_RESTART does not end the wait (the
+ * release 0.5 s after the alarm does); one handler without it anywhere,
+ * and the alarm's EINTR ends it, since which signal came is not known. */
+static void test_pool_restart_follows_sa_restart(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	struct late_release l = { .p = p };
+	uint32_t b;
+	assert_int_equal(try_take(p, &l.hold), 0);
+	struct sigaction sa = { .sa_handler = count_alarm,
+	                        .sa_flags = SA_RESTART };
+	sigaction(SIGALRM, &sa, NULL);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, release_late, &l), 0);
+	struct thr_pool_req r = req_of(THR_POOL_WAIT, -1, "restart");
+	r.restart = true;
+	alarms = 0;
+	alarm(1);
+	assert_int_equal(thr_pool_acquire(p, &r, &b), 0);
+	assert_int_equal(alarms, 1);
+	pthread_join(t, NULL);
+
+	struct sigaction plain = { .sa_handler = count_alarm };
+	sigaction(SIGUSR2, &plain, NULL);
+	alarm(1);
+	assert_int_equal(thr_pool_acquire(p, &r, &l.hold), -EINTR);
+	assert_int_equal(alarms, 2);
+	signal(SIGUSR2, SIG_DFL);
 	signal(SIGALRM, SIG_DFL);
 	thr_pool_close(p);
 }
@@ -1207,6 +1260,7 @@ int main(void)
 		T(test_pool_observe_counts_over),
 		T(test_pool_deadline_times_out),
 		T(test_pool_signal_interrupts_wait),
+		T(test_pool_restart_follows_sa_restart),
 		T(test_pool_keeps_errno),
 		T(test_pool_release_rejects_stale_records),
 		T(test_pool_serves_in_arrival_order),
