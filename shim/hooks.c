@@ -5,6 +5,7 @@
 #include "gate.h"
 #include "real.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -219,6 +220,19 @@ EXPORT int fclose(FILE *f)
 	int fd = stream_fd(f);
 	uint32_t d = fd >= 0 ? thr_gate_detach(fd) : 0;
 	int r = thr_real_get()->fclose(f);
+	thr_gate_drop(d, fd);
+	return r;
+}
+
+/* A directory stream made by fdopendir() owns its descriptor, which
+ * closedir() closes inside libc. */
+EXPORT int closedir(DIR *dir)
+{
+	int saved = errno;
+	int fd = dirfd(dir);
+	errno = saved;
+	uint32_t d = fd >= 0 ? thr_gate_detach(fd) : 0;
+	int r = thr_real_get()->closedir(dir);
 	thr_gate_drop(d, fd);
 	return r;
 }

@@ -4,6 +4,7 @@
 #ifndef THR_REAL_H
 #define THR_REAL_H
 
+#include <dirent.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -46,6 +47,7 @@ struct thr_real {
 	                    const posix_spawnattr_t *, char *const[],
 	                    char *const[]);
 	FILE *(*popen)(const char *, const char *);
+	int (*closedir)(DIR *);
 	int (*ioctl)(int, unsigned long, ...);
 };
 
