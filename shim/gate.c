@@ -700,6 +700,11 @@ int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t)
 	return gate_open(AT_FDCWD, path, t, true, 0);
 }
 
+int thr_gate_opendir_begin(const char *path, struct thr_gate_ticket *t)
+{
+	return gate_open(AT_FDCWD, path, t, false, 0);
+}
+
 /* Is entry e (detached) named by nothing else, so that closing the
  * descriptor it came from lets its slots go? */
 static bool last_name(uint32_t e)

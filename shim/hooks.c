@@ -224,8 +224,24 @@ EXPORT int fclose(FILE *f)
 	return r;
 }
 
-/* A directory stream made by fdopendir() owns its descriptor, which
- * closedir() closes inside libc. */
+/* glibc's opendir opens the directory with an internal call no hook sees:
+ * the gate goes around opendir itself. */
+EXPORT DIR *opendir(const char *path)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_opendir_begin(path, &t);
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	DIR *dir = thr_real_get()->opendir(path);
+	if (r > 0)
+		thr_gate_finish(&t, dir ? dirfd(dir) : -1, dir != NULL);
+	return dir;
+}
+
+/* A directory stream (opendir's, or fdopendir's of a gated descriptor)
+ * owns its descriptor, which closedir() closes inside libc. */
 EXPORT int closedir(DIR *dir)
 {
 	int saved = errno;

@@ -52,6 +52,7 @@ void thr_real_resolve(void)
 	RESOLVE(posix_spawn, "posix_spawn");
 	RESOLVE(posix_spawnp, "posix_spawnp");
 	RESOLVE(popen, "popen");
+	RESOLVE(opendir, "opendir");
 	RESOLVE(closedir, "closedir");
 	RESOLVE(ioctl, "ioctl");
 	/* Published last: thr_real_get() tests it to know the rest is there.

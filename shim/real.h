@@ -47,6 +47,7 @@ struct thr_real {
 	                    const posix_spawnattr_t *, char *const[],
 	                    char *const[]);
 	FILE *(*popen)(const char *, const char *);
+	DIR *(*opendir)(const char *);
 	int (*closedir)(DIR *);
 	int (*ioctl)(int, unsigned long, ...);
 };

@@ -1,7 +1,7 @@
 /* probe-closedir.c - open(dir, O_RDONLY | O_DIRECTORY) COUNT times and wraps
  * each descriptor in a directory stream with fdopendir(), then gives each
  * back with closedir(), whose own close is internal to libc. TARGET is a
- * directory. */
+ * directory. probe-opendir.c builds this with opendir() in their place. */
 #define _GNU_SOURCE
 #include "probe.h"
 
@@ -12,21 +12,31 @@
 
 static DIR *dirs[PROBE_MAX];
 
-static int take(struct probe *p, int i, struct probe_held *h)
+/* The directory stream for TARGET: opendir(), or fdopendir() of open(). */
+static DIR *open_dir(const char *target)
 {
-	int fd = open(p->target, O_RDONLY | O_DIRECTORY);
+#ifdef PROBE_OPENDIR
+	return opendir(target);
+#else
+	int fd = open(target, O_RDONLY | O_DIRECTORY);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
 
-	if (fd < 0)
-		return -1;
-	dirs[i] = fdopendir(fd);
-	if (!dirs[i]) {
+	if (fd >= 0 && !dir) {
 		int saved = errno;
 
 		close(fd);
 		errno = saved;
-		return -1;
 	}
-	h->fd = fd;
+	return dir;
+#endif
+}
+
+static int take(struct probe *p, int i, struct probe_held *h)
+{
+	dirs[i] = open_dir(p->target);
+	if (!dirs[i])
+		return -1;
+	h->fd = dirfd(dirs[i]);
 	return 0;
 }
 

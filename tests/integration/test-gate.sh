@@ -168,21 +168,24 @@ test_gate_connect_on_file_keeps_slot() {
 	quiet a c d
 }
 
-# test_gate_closedir: a directory opened under the pool's glob and wrapped
-# by fdopendir() holds its slot until closedir() (libc's own close) gives
-# it back; the probe lives on after.
-test_gate_closedir() {
+# test_gate_dir closedir|opendir: a directory under the pool's glob, opened
+# with open() and wrapped by fdopendir() (closedir), or by opendir(), whose
+# open is libc's own, holds its slot until closedir() (libc's own close)
+# gives it back; the probe lives on after.
+test_gate_dir() {
+	local bin
+	bin=$(probe_path "$1")
 	gate_target open
 	mkdir "$TMP/d/sub"
 	conf_pool 1 fail "$MATCH"
-	start a "$(probe_path closedir)" "$TMP/d/sub" 1 "@$TMP/ra" "@$TMP/la"
+	start a "$bin" "$TMP/d/sub" 1 "@$TMP/ra" "@$TMP/la"
 	wait_line a 'ok|err'
 	expect_line a 'ok fd='
-	run b "$(probe_path closedir)" "$TMP/d/sub" 1 0
+	run b "$bin" "$TMP/d/sub" 1 0
 	expect_line b "err errno=$REFUSED"
 	release ra
 	wait_line a released
-	run c "$(probe_path closedir)" "$TMP/d/sub" 1 0
+	run c "$bin" "$TMP/d/sub" 1 0
 	expect_line c 'ok fd='
 	release la
 	finish a
