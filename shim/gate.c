@@ -700,7 +700,7 @@ int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t)
 	return gate_open(AT_FDCWD, path, t, true, 0);
 }
 
-int thr_gate_opendir_begin(const char *path, struct thr_gate_ticket *t)
+int thr_gate_path_begin(const char *path, struct thr_gate_ticket *t)
 {
 	return gate_open(AT_FDCWD, path, t, false, 0);
 }

@@ -65,10 +65,12 @@ int thr_gate_openat(int (*real)(int, const char *, int, ...), int dirfd,
  * ahead, t holds nothing) or -errno to fail the call with, as above. */
 int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t);
 
-/* The same before opendir() of path: a directory stream owns the
- * descriptor, but closedir() closes it as close() would, so it is kept as
- * an open() descriptor is. */
-int thr_gate_opendir_begin(const char *path, struct thr_gate_ticket *t);
+/* The same before a call that opens path inside libc, where no hook sees
+ * the open, and whose descriptor is kept as an open()'s: opendir() (its
+ * stream's closedir() closes it as close() would), and the mkstemp family
+ * (path is the template: its X's, which the call replaces, are matched as
+ * they stand, and a glob's * matches either). */
+int thr_gate_path_begin(const char *path, struct thr_gate_ticket *t);
 
 /* The same for freopen(), with *old the entry detached from the stream's
  * descriptor. glibc opens the new file before it lets the old one go: where

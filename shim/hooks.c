@@ -11,6 +11,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -229,7 +230,7 @@ EXPORT int fclose(FILE *f)
 EXPORT DIR *opendir(const char *path)
 {
 	struct thr_gate_ticket t;
-	int r = thr_gate_opendir_begin(path, &t);
+	int r = thr_gate_path_begin(path, &t);
 	if (r < 0) {
 		errno = -r;
 		return NULL;
@@ -238,6 +239,83 @@ EXPORT DIR *opendir(const char *path)
 	if (r > 0)
 		thr_gate_finish(&t, dir ? dirfd(dir) : -1, dir != NULL);
 	return dir;
+}
+
+/* After a call that opened a file inside libc, begun with
+ * thr_gate_path_begin(), which returned r (> 0: t holds slots). */
+static int gated_fd(struct thr_gate_ticket *t, int r, int fd)
+{
+	if (r > 0)
+		thr_gate_finish(t, fd, fd >= 0);
+	return fd;
+}
+
+/* glibc's mkstemp family opens the file it names with an internal call:
+ * the gate goes around each, matching the template. */
+EXPORT int mkstemp(char *tmpl)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_path_begin(tmpl, &t);
+	return r < 0 ? refuse(r)
+	             : gated_fd(&t, r, thr_real_get()->mkstemp(tmpl));
+}
+
+EXPORT int mkstemp64(char *tmpl)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_path_begin(tmpl, &t);
+	return r < 0 ? refuse(r)
+	             : gated_fd(&t, r, thr_real_get()->mkstemp64(tmpl));
+}
+
+EXPORT int mkostemp(char *tmpl, int flags)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_path_begin(tmpl, &t);
+	return r < 0 ? refuse(r)
+	             : gated_fd(&t, r, thr_real_get()->mkostemp(tmpl, flags));
+}
+
+EXPORT int mkostemp64(char *tmpl, int flags)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_path_begin(tmpl, &t);
+	return r < 0 ? refuse(r)
+	             : gated_fd(&t, r, thr_real_get()->mkostemp64(tmpl, flags));
+}
+
+EXPORT int mkstemps(char *tmpl, int suffix)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_path_begin(tmpl, &t);
+	return r < 0 ? refuse(r)
+	             : gated_fd(&t, r, thr_real_get()->mkstemps(tmpl, suffix));
+}
+
+EXPORT int mkstemps64(char *tmpl, int suffix)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_path_begin(tmpl, &t);
+	return r < 0 ? refuse(r)
+	             : gated_fd(&t, r, thr_real_get()->mkstemps64(tmpl, suffix));
+}
+
+EXPORT int mkostemps(char *tmpl, int suffix, int flags)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_path_begin(tmpl, &t);
+	return r < 0 ? refuse(r)
+	             : gated_fd(&t, r,
+	                        thr_real_get()->mkostemps(tmpl, suffix, flags));
+}
+
+EXPORT int mkostemps64(char *tmpl, int suffix, int flags)
+{
+	struct thr_gate_ticket t;
+	int r = thr_gate_path_begin(tmpl, &t);
+	return r < 0 ? refuse(r)
+	             : gated_fd(&t, r,
+	                        thr_real_get()->mkostemps64(tmpl, suffix, flags));
 }
 
 /* A directory stream (opendir's, or fdopendir's of a gated descriptor)

@@ -53,6 +53,14 @@ void thr_real_resolve(void)
 	RESOLVE(posix_spawnp, "posix_spawnp");
 	RESOLVE(popen, "popen");
 	RESOLVE(opendir, "opendir");
+	RESOLVE(mkstemp, "mkstemp");
+	RESOLVE(mkstemp64, "mkstemp64");
+	RESOLVE(mkostemp, "mkostemp");
+	RESOLVE(mkostemp64, "mkostemp64");
+	RESOLVE(mkstemps, "mkstemps");
+	RESOLVE(mkstemps64, "mkstemps64");
+	RESOLVE(mkostemps, "mkostemps");
+	RESOLVE(mkostemps64, "mkostemps64");
 	RESOLVE(closedir, "closedir");
 	RESOLVE(ioctl, "ioctl");
 	/* Published last: thr_real_get() tests it to know the rest is there.

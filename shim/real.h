@@ -48,6 +48,14 @@ struct thr_real {
 	                    char *const[]);
 	FILE *(*popen)(const char *, const char *);
 	DIR *(*opendir)(const char *);
+	int (*mkstemp)(char *);
+	int (*mkstemp64)(char *);
+	int (*mkostemp)(char *, int);
+	int (*mkostemp64)(char *, int);
+	int (*mkstemps)(char *, int);
+	int (*mkstemps64)(char *, int);
+	int (*mkostemps)(char *, int, int);
+	int (*mkostemps64)(char *, int, int);
 	int (*closedir)(DIR *);
 	int (*ioctl)(int, unsigned long, ...);
 };
