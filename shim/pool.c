@@ -77,8 +77,8 @@ static bool owner_dead(void *ctx, uint32_t owner)
 	}
 	if (owner == 0 || owner > THR_PROCS)
 		return true; /* not an owner we could have written */
-	if (owner - 1 == pool->me)
-		return false; /* another thread of ours */
+	if (owner - 1 == pool->me && pool->fork_gen == thr_proc_fork_gen())
+		return false; /* another thread of ours, not of a parent's */
 	struct thr_shm_proc *e = &pool->shm->procs[owner - 1];
 	if (thr_load(&e->state) != THR_PROC_LIVE)
 		return true;
@@ -250,6 +250,9 @@ static uint32_t alloc_proc(struct thr_shm_pool *shm, const struct thr_proc_id *i
 		e->pid = (uint32_t)id->pid;
 		e->start = id->start;
 		e->pidns = id->pidns;
+		/* Bumped here too: a reclaim that read the dead owner's gen
+		 * before this entry was taken again must see it change. */
+		e->gen++;
 		thr_store(&e->state, THR_PROC_LIVE);
 		return i;
 	}

@@ -43,9 +43,11 @@ static int read_small(const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
-/* Parses state and start time out of /proc/<pid>/stat. The command name may
- * hold spaces and parentheses, so fields are counted from the last ')'. */
-static int parse_stat(const char *stat, char *ret_state, uint64_t *ret_start)
+/* Parses state, thread count and start time out of /proc/<pid>/stat. The
+ * command name may hold spaces and parentheses, so fields are counted from
+ * the last ')'. */
+static int parse_stat(const char *stat, char *ret_state, long *ret_threads,
+                      uint64_t *ret_start)
 {
 	const char *p = strrchr(stat, ')');
 	if (!p || p[1] != ' ')
@@ -57,6 +59,8 @@ static int parse_stat(const char *stat, char *ret_state, uint64_t *ret_start)
 		if (!p)
 			return -EINVAL;
 		p++;
+		if (field + 1 == 20)
+			*ret_threads = strtol(p, NULL, 10);
 	}
 	char *end;
 	*ret_start = strtoull(p, &end, 10);
@@ -75,17 +79,21 @@ static uint64_t read_pidns(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-/* The start time of a live pid; -ESRCH if gone or a zombie. */
+/* The start time of a live pid; -ESRCH if gone or a zombie. A process
+ * whose main thread has exited shows as a zombie while its other threads
+ * run on: it is a zombie only once it has no thread left but that one. */
 static int read_start(pid_t pid, uint64_t *ret_start)
 {
 	char path[64], buf[512], state;
+	long threads = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int r = read_small(path, buf, sizeof(buf));
 	if (r == -ENOENT)
 		return -ESRCH;
 	if (r >= 0)
-		r = parse_stat(buf, &state, ret_start);
-	if (r >= 0 && (state == 'Z' || state == 'X' || state == 'x'))
+		r = parse_stat(buf, &state, &threads, ret_start);
+	if (r >= 0 && ((state == 'Z' && threads <= 1) || state == 'X' ||
+	               state == 'x'))
 		return -ESRCH;
 	return r < 0 ? r : 0;
 }

@@ -76,6 +76,21 @@ static void init_header(struct thr_shm_pool *shm, const char *name,
 	__atomic_store_n(&shm->magic, THR_LAYOUT_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* Is the file behind fd a pool segment of another layout version (whose
+ * size, with its capacities, is another too)? Read, not mapped. */
+static bool other_version(int fd, uint32_t *ret_version)
+{
+	struct {
+		uint64_t magic;
+		uint32_t version;
+	} head;
+	if (pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+	    head.magic != THR_LAYOUT_MAGIC || head.version == THR_LAYOUT_VERSION)
+		return false;
+	*ret_version = head.version;
+	return true;
+}
+
 /* Checks the file behind fd before it is mapped: mapping a short file would
  * turn a later access into SIGBUS in the host program. */
 static int check_file(int fd, const char *path, const char *name,
@@ -96,6 +111,12 @@ static int check_file(int fd, const char *path, const char *name,
 		            "not %u: refusing a segment another user could have "
 		            "planted", name, path, (unsigned)st.st_uid,
 		            (unsigned)want);
+	uint32_t version;
+	if (st.st_size != (off_t)sizeof(struct thr_shm_pool) &&
+	    other_version(fd, &version))
+		return fail(err, -EPROTO, "pool '%s': segment has layout "
+		            "version %u, this library speaks %u", name,
+		            version, THR_LAYOUT_VERSION);
 	if (st.st_size != (off_t)sizeof(struct thr_shm_pool))
 		return fail(err, -EBADMSG, "pool '%s': %s is truncated or "
 		            "foreign (%lld bytes, expected %zu)", name, path,

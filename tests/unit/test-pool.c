@@ -280,6 +280,13 @@ static void test_pool_refuses_other_layout_version(void **state)
 	assert_int_equal(reopen(err), -EPROTO);
 	assert_non_null(strstr(err, "layout version 99"));
 	munmap(m, sizeof(*m));
+	/* Another version's capacities give it another size, too: still
+	 * the version is what the message names. */
+	char path[128];
+	snprintf(path, sizeof(path), "/dev/shm/throttle.%s", name);
+	assert_int_equal(truncate(path, 4096), 0);
+	assert_int_equal(reopen(err), -EPROTO);
+	assert_non_null(strstr(err, "layout version 99"));
 }
 
 static void test_pool_refuses_bad_magic(void **state)
@@ -747,6 +754,51 @@ static void test_pool_zombie_holder_is_dead(void **state)
 	thr_pool_close(p);
 }
 
+static void *sleep_forever(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+
+/* A holder whose main thread has exited shows as a zombie while its other
+ * threads run on: it is alive, and its slot stays its own. */
+static void test_pool_holder_without_main_thread_is_alive(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t b;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		struct thr_pool_opts o = { .limit = 1 };
+		struct thr_pool *q;
+		uint32_t h;
+		pthread_t t;
+		if (thr_pool_open(name, &o, &q, NULL) < 0 || try_take(q, &h) < 0 ||
+		    pthread_create(&t, NULL, sleep_forever, NULL) != 0 ||
+		    write(fds[1], "h", 1) != 1)
+			_exit(1);
+		pthread_exit(NULL);
+	}
+	char c;
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	uint64_t until = now_ms() + 5000;
+	while (!is_zombie(kid) && now_ms() < until)
+		usleep(1000);
+	bool zombie = is_zombie(kid); /* its main thread is gone */
+	int r = try_take(p, &b);
+	kill(kid, SIGKILL);
+	assert_int_equal(exit_code(kid), 128 + SIGKILL);
+	assert_true(zombie);
+	assert_int_equal(r, -EAGAIN);
+	assert_int_equal(try_take(p, &b), 0);
+	thr_pool_close(p);
+}
+
 static void test_pool_waiter_notices_dead_holder(void **state)
 {
 	struct thr_pool *p = open_limit(1);
@@ -838,6 +890,61 @@ static void stop_here(const char *step)
 /* Stops a child at step (inside acquire or release, the pool lock held
  * for most steps), kills it there, and checks that the pool recovers:
  * the lock comes back, nothing leaks, and the limit of 1 still holds. */
+/* A fork child whose parent died inside the pool lock takes the lock over
+ * as anybody else would: the parent's entry, which its copied handle
+ * names, is not its own. */
+static void test_pool_fork_child_repairs_parents_lock(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	int go[2], said[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(said), 0);
+	pid_t parent = fork();
+	assert_true(parent >= 0);
+	if (parent == 0) {
+		struct thr_pool_opts o = { .limit = 1 };
+		struct thr_pool *q;
+		uint32_t h;
+		if (thr_pool_open(name, &o, &q, NULL) < 0 || try_take(q, &h) < 0 ||
+		    thr_pool_release(q, h) < 0)
+			_exit(1);
+		if (fork() == 0) {
+			char c;
+			if (read(go[0], &c, 1) != 1)
+				_exit(1);
+			uint64_t t0 = now_ms();
+			int r = try_take(q, &h);
+			uint64_t ms = now_ms() - t0;
+			char line[64];
+			int n = snprintf(line, sizeof(line), "%d %llu", r,
+			                 (unsigned long long)ms);
+			_exit(write(said[1], line, (size_t)n) == n ? 0 : 1);
+		}
+		stop_at = "acquire.locked";
+		thr_pool_test_step = stop_here;
+		try_take(q, &h);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(parent, &st, WUNTRACED), parent);
+	assert_true(WIFSTOPPED(st));
+	kill(parent, SIGKILL);
+	assert_int_equal(exit_code(parent), 128 + SIGKILL);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	char line[64] = { 0 };
+	assert_true(read(said[0], line, sizeof(line) - 1) > 0);
+	int r;
+	unsigned long long ms;
+	assert_int_equal(sscanf(line, "%d %llu", &r, &ms), 2);
+	assert_int_equal(r, 0);
+	assert_true(ms < 1000);
+	close(go[0]);
+	close(go[1]);
+	close(said[0]);
+	close(said[1]);
+	thr_pool_close(p);
+}
+
 static void kill_at(const char *step, bool during_release, bool with_waiter)
 {
 	struct thr_pool *p = open_limit(1);
@@ -1274,6 +1381,8 @@ int main(void)
 		T(test_pool_waiter_notices_dead_holder),
 		T(test_pool_killed_waiter_leaves_no_trace),
 		T(test_pool_killed_holder_and_waiter_frees_slot),
+		T(test_pool_holder_without_main_thread_is_alive),
+		T(test_pool_fork_child_repairs_parents_lock),
 		T(test_pool_survives_kill_after_acquire_lock),
 		T(test_pool_survives_kill_mid_acquire_holder),
 		T(test_pool_survives_kill_mid_acquire_slot),
