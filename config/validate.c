@@ -120,6 +120,11 @@ int thr_validate_on_error(const char *text, long *ret, char *err,
 	               errlen);
 }
 
+/* A century: a deadline is counted in 64-bit nanoseconds of the monotonic
+ * clock, which a larger timeout would overflow (at about 584 years) into a
+ * short one. */
+#define MAX_TIMEOUT_MS (100ull * 365 * 24 * 3600 * 1000)
+
 int thr_validate_timeout(const char *text, long *ret, char *err,
                          size_t errlen)
 {
@@ -135,7 +140,7 @@ int thr_validate_timeout(const char *text, long *ret, char *err,
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(p, units[i].unit) != 0)
 			continue;
-		if (v > (uint64_t)LONG_MAX / units[i].ms) {
+		if (v > MAX_TIMEOUT_MS / units[i].ms) {
 			snprintf(err, errlen, "timeout '%s' is too large", text);
 			return -EINVAL;
 		}

@@ -2,6 +2,7 @@
  * inet_ntop and snprintf cost more than all the rest of a gated connect.
  * Must write exactly what they would; never allocates or touches errno. */
 #include "describe.h"
+#include "match.h"
 
 #include <netinet/in.h>
 #include <stdint.h>
@@ -120,7 +121,7 @@ static char *put_addr(char *p, const struct sockaddr *sa, socklen_t len)
 		*p++ = ':';
 		return put_dec(p, ntohs(in->sin_port));
 	}
-	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+	if (sa->sa_family == AF_INET6 && len >= THR_MATCH_IN6_MIN) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		*p++ = '[';
 		p = put_v6(p, in6->sin6_addr.s6_addr);

@@ -29,8 +29,15 @@ unsigned char thr_gate_wants = THR_GATE_OPEN | THR_GATE_CONNECT;
 struct thr_init_state thr_init_state_;
 int thr_init_phase; /* 0 not started, 1 loading, 2 loaded */
 
+/* A comment starts here: '#', '//' or a slash-star one (libconfuse's). */
+static bool comment_at(const char *p)
+{
+	return *p == '#' || (p[0] == '/' && (p[1] == '/' || p[1] == '*'));
+}
+
 /* A config that does not parse says nothing reliable, except perhaps that
- * its author asked to fail closed: look for that line alone. */
+ * its author asked to fail closed: look for that line alone, as libconfuse
+ * would read it (blanks, quotes of either kind, a comment after). */
 static bool asks_closed(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -38,8 +45,8 @@ static bool asks_closed(const char *path)
 	bool closed = false;
 	while (f && !closed && fgets(line, sizeof(line), f)) {
 		char *p = line, *q = line;
-		for (; *p && *p != '#'; p++)
-			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '"')
+		for (; *p && !comment_at(p); p++)
+			if (!strchr(" \t\r\n\"'", *p))
 				*q++ = *p;
 		*q = '\0';
 		closed = strcmp(line, "on-error=closed") == 0;

@@ -421,8 +421,8 @@ static bool inet_key(const struct sockaddr *sa, socklen_t len, uint8_t a[16],
 		*port = ntohs(in.sin_port);
 		return true;
 	}
-	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(in6)) {
-		memcpy(&in6, sa, sizeof(in6));
+	if (sa->sa_family == AF_INET6 && len >= THR_MATCH_IN6_MIN) {
+		memcpy(&in6, sa, THR_MATCH_IN6_MIN);
 		memcpy(a, &in6.sin6_addr, 16);
 		*port = ntohs(in6.sin6_port);
 		return true;

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* The shortest IPv6 address connect() takes: RFC 2133's sockaddr_in6,
+ * without sin6_scope_id, which Linux still accepts. */
+#define THR_MATCH_IN6_MIN ((socklen_t)24)
+
 enum thr_match_kind {
 	THR_MATCH_INET,         /* an address or CIDR (IPv4 kept as v4-mapped v6) */
 	THR_MATCH_ANY,          /* "*": every IPv4 and IPv6 address */

@@ -111,10 +111,12 @@ test_config_bad_include() {
 	unthrottled_with "throttle: $TMP/inc/x.conf:2: unknown option 'frobnicate'"
 }
 
+# test_config_closed_open [ON-ERROR-LINE]: the line may be written in any
+# way libconfuse reads it (quotes of either kind, a comment after).
 test_config_closed_open() {
 	setup_dir
 	{
-		echo "on-error = closed"
+		echo "${1:-on-error = closed}"
 		echo "pool $POOL {"
 		echo "  limit = 0"
 		echo "  open = \"$TMP/d/*\""

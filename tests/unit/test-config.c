@@ -283,6 +283,7 @@ static void test_config_timeout_units(void **state)
 		{ "timeout = 5s", 5000 },
 		{ "timeout = 2m", 120000 },
 		{ "timeout = 1h", 3600000 },
+		{ "timeout = 876000h", 3153600000000 }, /* a century, the most */
 		{ "timeout = \"3s\"", 3000 },
 	};
 
@@ -744,6 +745,10 @@ static void test_config_error_bad_timeout(void **state)
 	}
 	pool_with_fails("timeout = 9999999999999999h",
 	                "timeout '9999999999999999h' is too large");
+	/* Above a century, which a 64-bit nanosecond deadline would wrap. */
+	pool_with_fails("timeout = 18446744074",
+	                "timeout '18446744074' is too large");
+	pool_with_fails("timeout = 876001h", "timeout '876001h' is too large");
 	pool_with_fails("timeout = 99999999999999999999999",
 	                "bad timeout '99999999999999999999999' (expected a "
 	                "whole number, then ms, s, m or h; a bare number is "

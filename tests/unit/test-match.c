@@ -548,6 +548,18 @@ static void test_match_dest_ipv6_cidr(void **state)
 	free_one(r);
 }
 
+/* Linux takes RFC 2133's 24-byte IPv6 address (no scope id) as well: it
+ * is gated as the full one is; one byte shorter, connect() refuses it. */
+static void test_match_dest_ipv6_short_address(void **state)
+{
+	struct thr_match_dest *r = parse_one("[::1]:47123");
+	struct sockaddr_in6 in6 = sa6("::1", 47123);
+
+	assert_true(thr_match_dest_matches(r, (struct sockaddr *)&in6, 24));
+	assert_false(thr_match_dest_matches(r, (struct sockaddr *)&in6, 23));
+	free_one(r);
+}
+
 static void test_match_dest_port_range_edges(void **state)
 {
 	struct thr_match_dest *r = parse_one("[::1]:8000-8100");
@@ -1145,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_match_dest_ipv4_cidr),
 		cmocka_unit_test(test_match_dest_v4_mapped_v6),
 		cmocka_unit_test(test_match_dest_ipv6_cidr),
+		cmocka_unit_test(test_match_dest_ipv6_short_address),
 		cmocka_unit_test(test_match_dest_port_range_edges),
 		cmocka_unit_test(test_match_dest_any_both_families),
 		cmocka_unit_test(test_match_dest_unix_path),
