@@ -766,22 +766,29 @@ static inline bool holds(const struct thr_pool *pool, uint32_t hold)
 	return handle_fits(pool, hold) && holder_is_ours(pool, hold);
 }
 
+/* Marks our record hold RELEASING for the next lock holder to drop (see
+ * run_deferred): for a release made inside our own critical section (a
+ * signal handler), or one that could not get the lock. */
+static int defer_release(struct thr_pool *pool, uint32_t hold)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (!holder_is_ours(pool, hold))
+		return -ESTALE;
+	uint32_t live = THR_HOLDER_LIVE;
+	__atomic_compare_exchange_n(&shm->holders[holder_of(hold)].state, &live,
+	                            THR_HOLDER_RELEASING, false,
+	                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	thr_store(&shm->deferred, 1);
+	return 0;
+}
+
 int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	if (!handle_fits(pool, hold))
 		return -ESTALE;
-	if (lock_held == shm) {
-		if (!holder_is_ours(pool, hold))
-			return -ESTALE;
-		uint32_t live = THR_HOLDER_LIVE;
-		__atomic_compare_exchange_n(&shm->holders[holder_of(hold)].state,
-		                            &live,
-		                            THR_HOLDER_RELEASING, false,
-		                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-		thr_store(&shm->deferred, 1);
-		return 0;
-	}
+	if (lock_held == shm)
+		return defer_release(pool, hold);
 	/* Nothing here can change errno: the lock's and unlock's slow paths,
 	 * the clock of a hand-off and the futex wrappers keep it. */
 	struct thr_wakes wakes;
@@ -798,6 +805,10 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 		        ? drop_locked(pool, holder_of(hold), &wakes)
 		        : -ESTALE;
 		unlock(pool, &wakes);
+	} else {
+		/* The lock's owner is alive but stuck (stopped, say): the
+		 * release waits for whoever takes the lock next. */
+		r = defer_release(pool, hold);
 	}
 	lock_held = outer;
 	return r;

@@ -945,6 +945,47 @@ static void test_pool_fork_child_repairs_parents_lock(void **state)
 	thr_pool_close(p);
 }
 
+static void stop_here_once(const char *step)
+{
+	if (stop_at && strcmp(step, stop_at) == 0) {
+		stop_at = NULL;
+		raise(SIGSTOP);
+	}
+}
+
+/* A release that cannot get the lock (its owner stopped inside for longer
+ * than the lock's patience) is not lost: the owner, once it goes on, drops
+ * it on its way out. */
+static void test_pool_release_outlives_stuck_lock(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		struct thr_pool_opts o = { .limit = 1 };
+		struct thr_pool *q;
+		uint32_t h;
+		if (thr_pool_open(name, &o, &q, NULL) < 0)
+			_exit(1);
+		stop_at = "acquire.locked";
+		thr_pool_test_step = stop_here_once;
+		try_take(q, &h);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(kid, &st, WUNTRACED), kid);
+	assert_true(WIFSTOPPED(st));
+	int r = thr_pool_release(p, a); /* gives up on the lock after ~2 s */
+	kill(kid, SIGCONT);
+	assert_int_equal(exit_code(kid), 0);
+	assert_int_equal(r, 0);
+	assert_int_equal(try_take(p, &b), 0);
+	assert_int_equal(in_use(p), 1);
+	thr_pool_close(p);
+}
+
 static void kill_at(const char *step, bool during_release, bool with_waiter)
 {
 	struct thr_pool *p = open_limit(1);
@@ -1383,6 +1424,7 @@ int main(void)
 		T(test_pool_killed_holder_and_waiter_frees_slot),
 		T(test_pool_holder_without_main_thread_is_alive),
 		T(test_pool_fork_child_repairs_parents_lock),
+		T(test_pool_release_outlives_stuck_lock),
 		T(test_pool_survives_kill_after_acquire_lock),
 		T(test_pool_survives_kill_mid_acquire_holder),
 		T(test_pool_survives_kill_mid_acquire_slot),
