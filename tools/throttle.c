@@ -269,24 +269,24 @@ static bool find_program(const char *prog, char *out)
  * dynamic loader, or a set-ID or capability exec that puts the loader in
  * secure-execution mode (which ignores LD_PRELOAD paths with slashes). What
  * does not change our credentials is not warned about: a set-ID bit naming
- * our own id, capabilities when we are root, anything on a nosuid mount. A
- * file we cannot read is not looked into. */
+ * our own id, capabilities when we are root, anything on a nosuid mount.
+ * Only the static check reads the file: an execute-only program (mode 4711,
+ * say) is still checked for set-ID bits and capabilities. */
 static void check_program(const char *path)
 {
 	struct stat st;
 	struct statvfs vfs;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (thr_exe_has_interp(fd) == 0)
+			warn(path, "is statically linked: libthrottle cannot "
+			     "load into it");
 		close(fd);
-		return;
 	}
-	if (thr_exe_has_interp(fd) == 0)
-		warn(path, "is statically linked: libthrottle cannot load "
-		     "into it");
-	bool nosuid = fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
+	bool nosuid = statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
 	if (!nosuid && (st.st_mode & S_ISUID) && st.st_uid != geteuid())
 		warn(path, "is set-user-ID: the loader ignores LD_PRELOAD "
 		     "for it");
@@ -296,10 +296,9 @@ static void check_program(const char *path)
 		     "for it");
 	/* root gains no capabilities, so its exec is not secure-execution */
 	if (!nosuid && !(getuid() == 0 && geteuid() == 0) &&
-	    fgetxattr(fd, "security.capability", NULL, 0) > 0)
+	    getxattr(path, "security.capability", NULL, 0) > 0)
 		warn(path, "has file capabilities: the loader ignores "
 		     "LD_PRELOAD for it");
-	close(fd);
 }
 
 /* ---- main --------------------------------------------------------------- */

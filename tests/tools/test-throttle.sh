@@ -242,6 +242,19 @@ else
 			expect 0 "capabilities, as nobody"
 			[ "$err" = "throttle: warning: $tmp/cap has file capabilities: the loader ignores LD_PRELOAD for it, so it will run unthrottled" ] ||
 				fail "capability warning: $err"
+			# Execute-only (no read for us): the set-ID bit and
+			# the capabilities are still seen.
+			chmod 711 "$tmp/cap"
+			cp /bin/true "$tmp/suid-xonly" && chmod 4711 "$tmp/suid-xonly"
+			run setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+				"$T" -c t.conf -- "$tmp/suid-xonly"
+			expect 0 "execute-only setuid program, as nobody"
+			[ "$err" = "throttle: warning: $tmp/suid-xonly is set-user-ID: the loader ignores LD_PRELOAD for it, so it will run unthrottled" ] ||
+				fail "execute-only setuid warning: $err"
+			run setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+				"$T" -c t.conf -- "$tmp/cap"
+			[ "$err" = "throttle: warning: $tmp/cap has file capabilities: the loader ignores LD_PRELOAD for it, so it will run unthrottled" ] ||
+				fail "execute-only capability warning: $err"
 		else
 			echo "SKIP capability warning: no setpriv to run as another user"
 		fi
