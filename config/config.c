@@ -453,10 +453,34 @@ static int include_glob(struct loader *L, const char *pattern,
 	return rc;
 }
 
+#define GLOB_SPECIAL "*?[\\"
+
+/* The folder's first len bytes, then '/' and rel: malloc'd. For a glob,
+ * the folder's own glob characters are escaped, so that a folder named
+ * "d[1]" stands for itself. */
+static char *joined(const char *folder, size_t len, const char *rel,
+                    bool glob)
+{
+	char *out = malloc(2 * len + strlen(rel) + 2), *q = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (glob && strchr(GLOB_SPECIAL, folder[i]))
+			*q++ = '\\';
+		*q++ = folder[i];
+	}
+	*q++ = '/';
+	strcpy(q, rel);
+	return out;
+}
+
 static int include(struct loader *L, const struct file_ctx *from,
                    const struct include_req *req)
 {
 	const char *slash = strrchr(from->name, '/');
+	/* Whether it is a glob is what the include says, not its folder. */
+	bool glob = strpbrk(req->pattern, GLOB_SPECIAL) != NULL;
 	char *pattern;
 	int rc;
 
@@ -464,20 +488,14 @@ static int include(struct loader *L, const struct file_ctx *from,
 		report(L, from->name, req->line, "includes nested too deeply");
 		return -EINVAL;
 	}
-	if (req->pattern[0] != '/' && slash) {
-		int dirlen = (int)(slash - from->name);
-		size_t size = (size_t)dirlen + strlen(req->pattern) + 2;
-
-		pattern = malloc(size);
-		if (pattern)
-			snprintf(pattern, size, "%.*s/%s", dirlen, from->name,
-			         req->pattern);
-	} else {
+	if (req->pattern[0] != '/' && slash)
+		pattern = joined(from->name, (size_t)(slash - from->name),
+		                 req->pattern, glob);
+	else
 		pattern = strdup(req->pattern);
-	}
 	if (!pattern)
 		return -ENOMEM;
-	if (strpbrk(pattern, "*?[\\"))
+	if (glob)
 		rc = include_glob(L, pattern, from, req->line);
 	else
 		rc = load_file(L, pattern, from, req->line);

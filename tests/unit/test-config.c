@@ -1017,6 +1017,32 @@ static void test_config_include_relative_in_buffer(void **state)
 	thr_config_free(cfg);
 }
 
+/* A config in a folder whose name holds glob characters: its relative
+ * includes, plain or glob, are found in that folder, and a missing one is
+ * reported, not taken for a glob that matched nothing. */
+static void test_config_include_relative_in_odd_folder(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX * 2 + 128];
+
+	assert_int_equal(mkdir(tmp_path("d[1]*?"), 0700), 0);
+	write_file("d[1]*?/main.conf", "include \"sub.conf\"\n"
+	           "include \"*.inc\"\n");
+	write_file("d[1]*?/sub.conf", "pool sub { limit = 1 open = \"/s\" }\n");
+	write_file("d[1]*?/more.inc", "pool more { limit = 1 open = \"/m\" }\n");
+	assert_int_equal(load_tmp("d[1]*?/main.conf", &cfg, err, sizeof(err)),
+	                 0);
+	assert_int_equal(cfg->npools, 2);
+	thr_config_free(cfg);
+	cfg = NULL;
+	write_file("d[1]*?/main.conf", "include \"missing.conf\"\n");
+	assert_int_equal(load_tmp("d[1]*?/main.conf", &cfg, err, sizeof(err)),
+	                 -ENOENT);
+	snprintf(want, sizeof(want), "%s/d[1]*?/main.conf:1: %s/d[1]*?/"
+	         "missing.conf: No such file or directory", tmpdir, tmpdir);
+	assert_string_equal(err, want);
+}
+
 static void test_config_error_nul_byte(void **state)
 {
 	struct thr_config *cfg = NULL;
@@ -1229,6 +1255,7 @@ int main(void)
 		TD(test_config_include_on_error_only_in_main),
 		TD(test_config_include_expands_environment),
 		TD(test_config_include_relative_in_buffer),
+		TD(test_config_include_relative_in_odd_folder),
 		TD(test_config_error_nul_byte),
 		TD(test_config_error_file_too_large),
 		T(test_config_example_parses),
