@@ -13,7 +13,12 @@
  *
  * Counting is exact in the direction that matters: a client's close sends
  * its FIN before the shim gives the slot back, so before counting a newly
- * accepted connection every open one is checked for a FIN already queued. */
+ * accepted connection every open one is checked for a FIN. Sent is not yet
+ * arrived, though: loopback packets wait in a per-CPU queue, and under load
+ * the one holding the FIN can be served after another CPU's carrying the
+ * next client's connection. So before a connection would raise the most,
+ * the open ones are given SETTLE_MS for their FINs to arrive; a client the
+ * shim really let in too early stays connected far longer than that. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -153,6 +158,27 @@ static int next_timeout(void)
 	return (int)t;
 }
 
+#define SETTLE_MS 50
+
+/* Waits up to SETTLE_MS for FINs already sent to arrive, dropping the
+ * connections they close. */
+static void settle(void)
+{
+	int64_t until = now_ms() + SETTLE_MS;
+	struct pollfd pfds[MAXCONN];
+
+	for (int64_t left; nconns > 0 && (left = until - now_ms()) > 0;) {
+		for (int i = 0; i < nconns; i++)
+			pfds[i] = (struct pollfd){ .fd = conns[i].fd,
+			                           .events = POLLRDHUP };
+		if (poll(pfds, (nfds_t)nconns, (int)left) <= 0)
+			return;
+		for (int i = nconns - 1; i >= 0; i--)
+			if (pfds[i].revents)
+				drain(i);
+	}
+}
+
 static void accept_all(int lfd)
 {
 	for (;;) {
@@ -161,8 +187,11 @@ static void accept_all(int lfd)
 		if (fd < 0)
 			return;
 		/* Any connection closed before this one was made shows its EOF
-		 * by now: drop those first, so they never count together. */
+		 * by now, or within SETTLE_MS: drop those first, so they never
+		 * count together. */
 		sweep();
+		if (cur + 1 > max) /* only a new most needs the wait */
+			settle();
 		if (nconns == MAXCONN) {
 			close(fd);
 			continue;
