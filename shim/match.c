@@ -242,6 +242,20 @@ static int check_pattern(const struct parse *ps, const char *g)
 
 /* Paths are normalised before matching, so a glob with an empty folder or a
  * trailing '/' could never match: that is a mistake worth reporting. */
+/* Has glob g a component "." or ".."? Paths are matched normalised, so it
+ * could never match. */
+static bool dot_component(const char *g)
+{
+	for (const char *c = g; (c = strchr(c, '/')); ) {
+		c++;
+		size_t len = strcspn(c, "/");
+		if ((len == 1 && c[0] == '.') ||
+		    (len == 2 && c[0] == '.' && c[1] == '.'))
+			return true;
+	}
+	return false;
+}
+
 static int check_path_glob(const struct parse *ps, const char *g)
 {
 	size_t n = strlen(g);
@@ -255,6 +269,9 @@ static int check_path_glob(const struct parse *ps, const char *g)
 	if (n > 1 && g[n - 1] == '/')
 		return fail(ps, -EINVAL, "trailing '/' never matches a path in '%s'",
 		            ps->text);
+	if (dot_component(g))
+		return fail(ps, -EINVAL, "'.' or '..' never matches a normalised "
+		            "path in '%s'", ps->text);
 	return check_pattern(ps, g);
 }
 

@@ -913,7 +913,8 @@ static void test_match_check_glob_accepts(void **state)
 {
 	static const char *const ok[] = {
 		"/", "/a/*", "/mnt/nfs/**", "/a/**/b", "/[a-z]?", "/[]]", "/[!]a]",
-		"/[^x]", "/**", "/a**b",
+		"/[^x]", "/**", "/a**b", "/a/.hidden", "/a/...", "/a/..b/.c",
+		"/a/.*",
 	};
 	char err[128];
 	size_t i;
@@ -937,6 +938,11 @@ static void test_match_check_glob_rejects(void **state)
 		{ "/[z-a]", "backwards range in '[z-a]'", false },
 		{ "/a/", "trailing '/' never matches a path in '/a/'", false },
 		{ "/a//b", "'//' never matches a path in '/a//b'", false },
+		{ "/srv/./data/*", "'.' or '..' never matches a normalised path "
+		  "in '/srv/./data/*'", false },
+		{ "/srv/../data", "'.' or '..' never matches", false },
+		{ "/srv/..", "'.' or '..' never matches", false },
+		{ "/.", "'.' or '..' never matches", false },
 	};
 	char err[128];
 	size_t i;
