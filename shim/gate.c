@@ -429,6 +429,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
                            struct thr_gate_ticket *t)
 {
 	t->stream = false;
+	t->donor = 0; /* take_one() reads it: only freopen passes one */
 	if (!sa || len < sizeof(sa_family_t))
 		return 0;
 	int r;
