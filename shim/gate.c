@@ -101,12 +101,21 @@ static int refusal(const struct thr_config_pool *c, enum kind k, int why)
 	return why == -ETIMEDOUT ? -ETIMEDOUT : -EAGAIN;
 }
 
+/* A wait without a deadline, as the real call would block, for fd and
+ * target: what every pool asks but those with a policy of their own. */
+static inline struct thr_pool_req wait_req(int fd, const char *target,
+                                           size_t len)
+{
+	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = fd,
+	                            .target = target, .target_len = len,
+	                            .restart = true };
+	return req;
+}
+
 static struct thr_pool_req request(const struct thr_config_pool *c,
                                    bool nonblocking, const struct call *call)
 {
-	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = call->fd,
-	                            .target = call->target,
-	                            .target_len = call->tlen, .restart = true };
+	struct thr_pool_req req = wait_req(call->fd, call->target, call->tlen);
 	if (c->on_full == THR_FULL_FAIL || (nonblocking && c->nonblocking_fail))
 		req.mode = THR_POOL_TRY;
 	else if (c->on_full == THR_FULL_OBSERVE)
@@ -205,9 +214,7 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 	if (!gp->pool)
 		return broken(st, gp, -EIO);
 	bool nonblocking = conf->nonblocking_fail && is_nonblocking(c);
-	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = c->fd,
-	                            .target = c->target, .target_len = c->tlen,
-	                            .restart = true };
+	struct thr_pool_req req = wait_req(c->fd, c->target, c->tlen);
 	if (!gp->plain || nonblocking)
 		req = request(conf, nonblocking, c);
 	uint32_t hold;
@@ -300,9 +307,7 @@ static int take_alone(const struct thr_init_state *st, size_t i,
                       const char *norm, size_t n, struct thr_gate_ticket *t)
 {
 	struct thr_gate_pool *gp = &st->pools[i];
-	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = -1,
-	                            .target = norm, .target_len = n,
-	                            .restart = true };
+	struct thr_pool_req req = wait_req(-1, norm, n);
 	uint32_t hold;
 	thr_guard_enter();
 	int r = thr_pool_acquire(gp->pool, &req, &hold);
