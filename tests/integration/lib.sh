@@ -234,6 +234,15 @@ watch_start() {
 	WITNESS=watch
 }
 
+# watch_restart PREFIX: a fresh /proc witness, whose max counts only what
+# happens from now on.
+watch_restart() {
+	kill "${PID_OF[watch]}" 2>/dev/null
+	wait "${PID_OF[watch]}" 2>/dev/null
+	rm -f "$TMP/watch.state"
+	watch_start "$1"
+}
+
 # witness_max: the most connections or files the witness saw open at once.
 witness_max() {
 	state_get "$TMP/$WITNESS.state" max
