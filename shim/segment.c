@@ -38,6 +38,14 @@ int thr_segment_path(const char *name, const char *dir, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* The refusal of a segment of layout version, read mapped or not. */
+static int other_layout(char *err, const char *name, uint32_t version)
+{
+	return fail(err, -EPROTO, "pool '%s': segment has layout version %u, "
+	            "this library speaks %u", name, version,
+	            THR_LAYOUT_VERSION);
+}
+
 int thr_segment_check(const struct thr_shm_pool *shm, const char *name,
                       char *err)
 {
@@ -46,9 +54,7 @@ int thr_segment_check(const struct thr_shm_pool *shm, const char *name,
 		return fail(err, -EBADMSG, "pool '%s': segment is not a "
 		            "libthrottle pool (bad magic)", name);
 	if (shm->version != THR_LAYOUT_VERSION)
-		return fail(err, -EPROTO, "pool '%s': segment has layout "
-		            "version %u, this library speaks %u", name,
-		            shm->version, THR_LAYOUT_VERSION);
+		return other_layout(err, name, shm->version);
 	if (shm->size != sizeof(*shm) || shm->nslots != THR_SLOTS ||
 	    shm->nholders != THR_HOLDERS || shm->nwaiters != THR_WAITERS ||
 	    shm->nprocs != THR_PROCS)
@@ -114,9 +120,7 @@ static int check_file(int fd, const char *path, const char *name,
 	uint32_t version;
 	if (st.st_size != (off_t)sizeof(struct thr_shm_pool) &&
 	    other_version(fd, &version))
-		return fail(err, -EPROTO, "pool '%s': segment has layout "
-		            "version %u, this library speaks %u", name,
-		            version, THR_LAYOUT_VERSION);
+		return other_layout(err, name, version);
 	if (st.st_size != (off_t)sizeof(struct thr_shm_pool))
 		return fail(err, -EBADMSG, "pool '%s': %s is truncated or "
 		            "foreign (%lld bytes, expected %zu)", name, path,
