@@ -55,6 +55,16 @@ static struct thr_pool *open_limit(uint32_t limit)
 	return p;
 }
 
+/* In a forked child: a handle of its own on the test's pool, or exit 1. */
+static struct thr_pool *child_open(void)
+{
+	struct thr_pool_opts o = { .limit = 1 };
+	struct thr_pool *q;
+	if (thr_pool_open(name, &o, &q, NULL) < 0)
+		_exit(1);
+	return q;
+}
+
 static struct thr_pool_req req_of(enum thr_pool_mode mode, int fd,
                                   const char *target)
 {
@@ -118,10 +128,9 @@ static pid_t spawn_waiter(int fd, char tag, int hold_ms)
 	assert_true(pid >= 0);
 	if (pid)
 		return pid;
-	struct thr_pool_opts o = { .limit = 1 };
-	struct thr_pool *p;
+	struct thr_pool *p = child_open();
 	uint32_t h;
-	if (thr_pool_open(name, &o, &p, NULL) < 0 || wait_take(p, &h) < 0)
+	if (wait_take(p, &h) < 0)
 		_exit(1);
 	if (write(fd, &tag, 1) != 1)
 		_exit(2);
@@ -137,10 +146,9 @@ static pid_t spawn_holder(void)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct thr_pool_opts o = { .limit = 1 };
-		struct thr_pool *p;
+		struct thr_pool *p = child_open();
 		uint32_t h;
-		if (thr_pool_open(name, &o, &p, NULL) < 0 || wait_take(p, &h) < 0)
+		if (wait_take(p, &h) < 0)
 			_exit(1);
 		if (write(fds[1], "h", 1) != 1)
 			_exit(2);
@@ -772,11 +780,10 @@ static void test_pool_holder_without_main_thread_is_alive(void **state)
 	pid_t kid = fork();
 	assert_true(kid >= 0);
 	if (kid == 0) {
-		struct thr_pool_opts o = { .limit = 1 };
-		struct thr_pool *q;
+		struct thr_pool *q = child_open();
 		uint32_t h;
 		pthread_t t;
-		if (thr_pool_open(name, &o, &q, NULL) < 0 || try_take(q, &h) < 0 ||
+		if (try_take(q, &h) < 0 ||
 		    pthread_create(&t, NULL, sleep_forever, NULL) != 0 ||
 		    write(fds[1], "h", 1) != 1)
 			_exit(1);
@@ -857,10 +864,9 @@ static void test_pool_killed_holder_and_waiter_frees_slot(void **state)
 	pid_t kid = fork();
 	assert_true(kid >= 0);
 	if (kid == 0) {
-		struct thr_pool_opts o = { .limit = 1 };
-		struct thr_pool *q;
+		struct thr_pool *q = child_open();
 		uint32_t h1, h2;
-		if (thr_pool_open(name, &o, &q, NULL) < 0 || try_take(q, &h1) < 0)
+		if (try_take(q, &h1) < 0)
 			_exit(1);
 		wait_take(q, &h2); /* queues behind itself until killed */
 		_exit(2);
@@ -881,10 +887,21 @@ static void test_pool_killed_holder_and_waiter_frees_slot(void **state)
 
 static const char *stop_at;
 
+/* The step hook: the process stops (SIGSTOP) the first time it reaches
+ * stop_at, and runs on past it once continued. */
 static void stop_here(const char *step)
 {
-	if (stop_at && strcmp(step, stop_at) == 0)
+	if (stop_at && strcmp(step, stop_at) == 0) {
+		stop_at = NULL;
 		raise(SIGSTOP);
+	}
+}
+
+/* In a child: stop at step, inside acquire or release. */
+static void stop_in(const char *step)
+{
+	stop_at = step;
+	thr_pool_test_step = stop_here;
 }
 
 /* Stops a child at step (inside acquire or release, the pool lock held
@@ -902,11 +919,9 @@ static void test_pool_fork_child_repairs_parents_lock(void **state)
 	pid_t parent = fork();
 	assert_true(parent >= 0);
 	if (parent == 0) {
-		struct thr_pool_opts o = { .limit = 1 };
-		struct thr_pool *q;
+		struct thr_pool *q = child_open();
 		uint32_t h;
-		if (thr_pool_open(name, &o, &q, NULL) < 0 || try_take(q, &h) < 0 ||
-		    thr_pool_release(q, h) < 0)
+		if (try_take(q, &h) < 0 || thr_pool_release(q, h) < 0)
 			_exit(1);
 		if (fork() == 0) {
 			char c;
@@ -920,8 +935,7 @@ static void test_pool_fork_child_repairs_parents_lock(void **state)
 			                 (unsigned long long)ms);
 			_exit(write(said[1], line, (size_t)n) == n ? 0 : 1);
 		}
-		stop_at = "acquire.locked";
-		thr_pool_test_step = stop_here;
+		stop_in("acquire.locked");
 		try_take(q, &h);
 		_exit(0);
 	}
@@ -945,14 +959,6 @@ static void test_pool_fork_child_repairs_parents_lock(void **state)
 	thr_pool_close(p);
 }
 
-static void stop_here_once(const char *step)
-{
-	if (stop_at && strcmp(step, stop_at) == 0) {
-		stop_at = NULL;
-		raise(SIGSTOP);
-	}
-}
-
 /* A release that cannot get the lock (its owner stopped inside for longer
  * than the lock's patience) is not lost: the owner, once it goes on, drops
  * it on its way out. */
@@ -964,13 +970,9 @@ static void test_pool_release_outlives_stuck_lock(void **state)
 	pid_t kid = fork();
 	assert_true(kid >= 0);
 	if (kid == 0) {
-		struct thr_pool_opts o = { .limit = 1 };
-		struct thr_pool *q;
+		struct thr_pool *q = child_open();
 		uint32_t h;
-		if (thr_pool_open(name, &o, &q, NULL) < 0)
-			_exit(1);
-		stop_at = "acquire.locked";
-		thr_pool_test_step = stop_here_once;
+		stop_in("acquire.locked");
 		try_take(q, &h);
 		_exit(0);
 	}
@@ -1000,19 +1002,14 @@ static void kill_at(const char *step, bool during_release, bool with_waiter)
 	assert_true(kid >= 0);
 	if (kid == 0) {
 		uint32_t h;
-		struct thr_pool_opts o = { .limit = 1 };
-		struct thr_pool *q;
-		if (thr_pool_open(name, &o, &q, NULL) < 0)
-			_exit(1);
+		struct thr_pool *q = child_open();
 		if (during_release) {
 			if (wait_take(q, &h) < 0)
 				_exit(2);
-			stop_at = step;
-			thr_pool_test_step = stop_here;
+			stop_in(step);
 			thr_pool_release(q, h);
 		} else {
-			stop_at = step;
-			thr_pool_test_step = stop_here;
+			stop_in(step);
 			wait_take(q, &h);
 		}
 		_exit(0);
