@@ -141,6 +141,16 @@ static int stream_fd(FILE *f)
 	return fd;
 }
 
+/* After a call that opened a file inside libc, begun with a
+ * thr_gate_*_begin() that returned r (> 0: t holds slots): fd is the new
+ * descriptor, -1 if the call failed. */
+static int gated_fd(struct thr_gate_ticket *t, int r, int fd)
+{
+	if (r > 0)
+		thr_gate_finish(t, fd, fd >= 0);
+	return fd;
+}
+
 static FILE *gated_fopen(FILE *(*real)(const char *, const char *),
                          const char *path, const char *how)
 {
@@ -151,8 +161,7 @@ static FILE *gated_fopen(FILE *(*real)(const char *, const char *),
 		return NULL;
 	}
 	FILE *f = real(path, how);
-	if (r > 0)
-		thr_gate_finish(&t, stream_fd(f), f != NULL);
+	gated_fd(&t, r, stream_fd(f));
 	return f;
 }
 
@@ -186,8 +195,7 @@ static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
 	}
 	FILE *nf = real(path, how, f);
 	thr_gate_drop(d, old);
-	if (r > 0)
-		thr_gate_finish(&t, stream_fd(nf), nf != NULL);
+	gated_fd(&t, r, stream_fd(nf));
 	return nf;
 }
 
@@ -236,18 +244,8 @@ EXPORT DIR *opendir(const char *path)
 		return NULL;
 	}
 	DIR *dir = thr_real_get()->opendir(path);
-	if (r > 0)
-		thr_gate_finish(&t, dir ? dirfd(dir) : -1, dir != NULL);
+	gated_fd(&t, r, dir ? dirfd(dir) : -1);
 	return dir;
-}
-
-/* After a call that opened a file inside libc, begun with
- * thr_gate_path_begin(), which returned r (> 0: t holds slots). */
-static int gated_fd(struct thr_gate_ticket *t, int r, int fd)
-{
-	if (r > 0)
-		thr_gate_finish(t, fd, fd >= 0);
-	return fd;
 }
 
 /* glibc's mkstemp family opens the file it names with an internal call:
