@@ -33,9 +33,13 @@ enum thr_slot_state   { THR_SLOT_FREE = 0, THR_SLOT_HELD = 1 };
  * interrupted (a signal handler) while it held the pool lock itself. */
 enum thr_holder_state { THR_HOLDER_FREE = 0, THR_HOLDER_PENDING = 1,
                         THR_HOLDER_LIVE = 2, THR_HOLDER_RELEASING = 3 };
-/* The waiter state is the futex word its owner sleeps on. */
+/* The waiter state is the futex word its owner sleeps on. TIMED_OUT and
+ * INTERRUPTED mark a place its owner left without the lock, whose owner was
+ * stuck: the entry still counts in waiting until the next lock holder frees
+ * it and counts why. */
 enum thr_waiter_state { THR_WAITER_FREE = 0, THR_WAITER_WAITING = 1,
-                        THR_WAITER_GRANTED = 2 };
+                        THR_WAITER_GRANTED = 2, THR_WAITER_TIMED_OUT = 3,
+                        THR_WAITER_INTERRUPTED = 4 };
 
 struct thr_shm_proc {
 	uint32_t state;         /* enum thr_proc_state */
@@ -103,7 +107,8 @@ struct thr_shm_pool {
 
 	uint32_t lock;          /* robust futex lock, see THR_LOCK_* */
 	uint32_t seq;           /* seqlock for readers: odd while a writer is inside */
-	uint32_t deferred;      /* nonzero when RELEASING holders await the lock */
+	uint32_t deferred;      /* nonzero when RELEASING holders, or waiters
+	                           that left, await the lock */
 	uint32_t limit;         /* at most this many slots HELD, except right after
 	                           a shrink while in_use drains */
 	uint32_t in_use;        /* HELD slots; derived, recounted by a repair */

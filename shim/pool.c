@@ -161,9 +161,27 @@ static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
 	if (!thr_load(&shm->deferred) ||
 	    !__atomic_exchange_n(&shm->deferred, 0, __ATOMIC_ACQ_REL))
 		return;
+	for (uint32_t i = 0; i < THR_WAITERS; i++)
+		if (thr_pool_free_left(shm, &shm->waiters[i]) && shm->waiting)
+			shm->waiting--;
 	for (uint32_t i = 0; i < THR_HOLDERS; i++)
 		if (thr_load(&shm->holders[i].state) == THR_HOLDER_RELEASING)
 			thr_pool_drop_locked(pool, i, wakes);
+	/* A place that left may have kept others from free slots. */
+	thr_pool_grant_locked(pool, wakes);
+}
+
+bool thr_pool_free_left(struct thr_shm_pool *shm, struct thr_shm_waiter *w)
+{
+	uint32_t st = thr_load(&w->state);
+	if (st == THR_WAITER_TIMED_OUT)
+		shm->stats.timeouts++;
+	else if (st == THR_WAITER_INTERRUPTED)
+		shm->stats.interrupted++;
+	else
+		return false;
+	thr_store(&w->state, THR_WAITER_FREE);
+	return true;
 }
 
 /* Ends the critical section: even seq, the lock word let go (one wake if
@@ -414,7 +432,8 @@ static uint32_t head_waiter(struct thr_shm_pool *shm)
 	return best;
 }
 
-/* Under the lock: gives held slot s to waiter wi, or returns -ENOSPC. */
+/* Under the lock: gives held slot s to waiter wi. Returns 0, -ENOSPC (no
+ * holder record) or -ESRCH (the waiter left). */
 static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
                      struct thr_wakes *wakes)
 {
@@ -432,7 +451,16 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	w->hold = h;
 	STEP("handoff.holder");
 	thr_store(&shm->holders[h].state, THR_HOLDER_LIVE);
-	thr_store(&w->state, THR_WAITER_GRANTED);
+	/* Exchanged, not stored: its owner may leave the queue without the
+	 * lock (see leave()); then the record goes and the slot stays ours. */
+	uint32_t waiting = THR_WAITER_WAITING;
+	if (!__atomic_compare_exchange_n(&w->state, &waiting, THR_WAITER_GRANTED,
+	                                 false, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_ACQUIRE)) {
+		thr_store(&shm->holders[h].state, THR_HOLDER_FREE);
+		slot->refs = 0;
+		return -ESRCH;
+	}
 	if (shm->waiting)
 		shm->waiting--;
 	shm->stats.granted++;
@@ -453,11 +481,13 @@ void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes)
 			return;
 		shm->slots[s].state = THR_SLOT_HELD;
 		count_in_use(shm, 1);
-		if (hand_over(pool, s, wi, wakes) < 0) {
+		int r = hand_over(pool, s, wi, wakes);
+		if (r < 0) {
 			shm->slots[s].state = THR_SLOT_FREE;
 			shm->in_use--;
-			return;
 		}
+		if (r == -ENOSPC)
+			return;
 	}
 }
 
@@ -469,9 +499,15 @@ static __attribute__((noinline)) bool vacate_to_waiter(struct thr_pool *pool,
 	struct thr_shm_pool *shm = pool->shm;
 	if (shm->in_use > limit_of(shm))
 		return false;
-	uint32_t wi = head_waiter(shm);
 	STEP("release.handoff");
-	return wi != THR_NONE && hand_over(pool, s, wi, wakes) == 0;
+	for (;;) {
+		uint32_t wi = head_waiter(shm);
+		if (wi == THR_NONE)
+			return false;
+		int r = hand_over(pool, s, wi, wakes);
+		if (r != -ESRCH)
+			return r == 0;
+	}
 }
 
 /* Under the lock: slot s lost its last holder. It goes straight to the
@@ -584,6 +620,26 @@ static int collect(struct thr_shm_pool *shm, struct thr_shm_waiter *w,
 	return 0;
 }
 
+/* cancel() without the lock, whose owner is stuck (stopped, say): our place
+ * is marked left for the next lock holder to free (see run_deferred), unless
+ * a grant got there first. */
+static int leave(struct thr_pool *pool, struct thr_shm_waiter *w, int why,
+                 uint32_t *ret_hold)
+{
+	uint32_t st = THR_WAITER_WAITING;
+	uint32_t left = why == -ETIMEDOUT ? THR_WAITER_TIMED_OUT
+	                                  : THR_WAITER_INTERRUPTED;
+	if (w->proc != pool->me)
+		return -EBADMSG;
+	if (__atomic_compare_exchange_n(&w->state, &st, left, false,
+	                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		thr_store(&pool->shm->deferred, 1);
+		return why;
+	}
+	return st == THR_WAITER_GRANTED ? collect(pool->shm, w, ret_hold)
+	                                : -EBADMSG;
+}
+
 /* Leaves the queue after a timeout or a signal, unless a grant got there
  * first, in which case the slot is ours after all. */
 static int cancel(struct thr_pool *pool, uint32_t wi, int why,
@@ -592,9 +648,9 @@ static int cancel(struct thr_pool *pool, uint32_t wi, int why,
 	struct thr_shm_pool *shm = pool->shm;
 	struct thr_shm_waiter *w = &shm->waiters[wi];
 	struct thr_wakes wakes = { 0 };
-	int r = thr_pool_lock(pool);
-	if (r < 0)
-		return r;
+	if (thr_pool_lock(pool) < 0)
+		return leave(pool, w, why, ret_hold);
+	int r;
 	uint32_t st = thr_load(&w->state);
 	if (st == THR_WAITER_GRANTED) {
 		r = collect(shm, w, ret_hold);

@@ -75,6 +75,11 @@ int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
 /* Under the lock: hands free capacity to waiters, oldest first. */
 void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes);
 
+/* Under the lock: frees waiter entry w if its owner left it (TIMED_OUT or
+ * INTERRUPTED), counting why. Returns true if it did; the caller counts the
+ * entry out of waiting. */
+bool thr_pool_free_left(struct thr_shm_pool *shm, struct thr_shm_waiter *w);
+
 /* recover.c: under the lock, recount everything from the tables after an
  * owner died mid-update. */
 void thr_recover_repair(struct thr_pool *pool, struct thr_wakes *wakes);
@@ -96,6 +101,14 @@ static inline uint32_t thr_load(const uint32_t *p)
 static inline void thr_store(uint32_t *p, uint32_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* Does a waiter in state st count in waiting: queued, or left and not yet
+ * freed? */
+static inline bool thr_waiter_counts(uint32_t st)
+{
+	return st == THR_WAITER_WAITING || st == THR_WAITER_TIMED_OUT ||
+	       st == THR_WAITER_INTERRUPTED;
 }
 
 #endif

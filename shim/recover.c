@@ -47,6 +47,21 @@ static void recount_slots(struct thr_shm_pool *shm)
 		shm->peak = shm->in_use;
 }
 
+/* Grants waiter w its live record h, unless it left meanwhile without the
+ * lock: then the record goes (recount_slots, after us, frees the slot) and
+ * so does the entry. */
+static bool roll_forward(struct thr_shm_pool *shm, struct thr_shm_waiter *w,
+                         uint32_t h)
+{
+	uint32_t st = THR_WAITER_WAITING;
+	if (__atomic_compare_exchange_n(&w->state, &st, THR_WAITER_GRANTED,
+	                                false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return true;
+	thr_store(&shm->holders[h].state, THR_HOLDER_FREE);
+	thr_pool_free_left(shm, w);
+	return false;
+}
+
 /* A hand-off is done once the waiter's record is live: roll it forward;
  * otherwise roll it back and leave the waiter queued. */
 static void repair_waiters(struct thr_shm_pool *shm, struct thr_wakes *wakes)
@@ -58,18 +73,20 @@ static void repair_waiters(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 		if (st == THR_WAITER_FREE || st == THR_WAITER_GRANTED)
 			continue;
 		if (st != THR_WAITER_WAITING || w->proc >= THR_PROCS) {
-			thr_store(&w->state, THR_WAITER_FREE);
+			if (!thr_pool_free_left(shm, w))
+				thr_store(&w->state, THR_WAITER_FREE);
 			continue;
 		}
 		uint32_t h = w->hold;
 		bool done = h < THR_HOLDERS &&
 		            thr_load(&shm->holders[h].state) == THR_HOLDER_LIVE &&
 		            shm->holders[h].proc == w->proc;
-		if (done) {
-			thr_store(&w->state, THR_WAITER_GRANTED);
+		if (done && roll_forward(shm, w, h)) {
 			thr_pool_defer_wake(shm, wakes, i);
 			continue;
 		}
+		if (done)
+			continue; /* it left meanwhile; its record went */
 		w->hold = THR_NONE;
 		shm->waiting++;
 	}
@@ -81,7 +98,7 @@ void thr_recover_recount(struct thr_shm_pool *shm)
 	for (uint32_t s = 0; s < THR_SLOTS; s++)
 		in_use += shm->slots[s].state == THR_SLOT_HELD;
 	for (uint32_t i = 0; i < THR_WAITERS; i++)
-		waiting += thr_load(&shm->waiters[i].state) == THR_WAITER_WAITING;
+		waiting += thr_waiter_counts(thr_load(&shm->waiters[i].state));
 	shm->in_use = in_use;
 	shm->waiting = waiting;
 }
@@ -110,7 +127,7 @@ unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
 		if (st == THR_WAITER_FREE || w->proc != idx)
 			continue;
 		thr_store(&w->state, THR_WAITER_FREE);
-		if (st == THR_WAITER_WAITING && shm->waiting)
+		if (thr_waiter_counts(st) && shm->waiting)
 			shm->waiting--;
 	}
 	for (uint32_t i = 0; i < THR_HOLDERS; i++) {

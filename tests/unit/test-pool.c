@@ -904,9 +904,6 @@ static void stop_in(const char *step)
 	thr_pool_test_step = stop_here;
 }
 
-/* Stops a child at step (inside acquire or release, the pool lock held
- * for most steps), kills it there, and checks that the pool recovers:
- * the lock comes back, nothing leaks, and the limit of 1 still holds. */
 /* A fork child whose parent died inside the pool lock takes the lock over
  * as anybody else would: the parent's entry, which its copied handle
  * names, is not its own. */
@@ -985,6 +982,67 @@ static void test_pool_release_outlives_stuck_lock(void **state)
 	assert_int_equal(r, 0);
 	assert_int_equal(try_take(p, &b), 0);
 	assert_int_equal(in_use(p), 1);
+	thr_pool_close(p);
+}
+
+/* Stops a child at step (inside acquire or release, the pool lock held
+ * for most steps), kills it there, and checks that the pool recovers:
+ * the lock comes back, nothing leaks, and the limit of 1 still holds. */
+/* A waiter whose deadline passes while the lock's owner is stopped leaves
+ * the queue all the same: its call fails with ETIMEDOUT, and the slot the
+ * holder lets go later stays free instead of going to its empty place. */
+static void test_pool_cancel_outlives_stuck_lock(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	int said[2], go[2];
+	assert_int_equal(pipe(said), 0);
+	assert_int_equal(pipe(go), 0);
+	pid_t waiter = fork();
+	assert_true(waiter >= 0);
+	if (waiter == 0) {
+		alarm(20); /* should the test fail before it says go */
+		struct thr_pool *q = child_open();
+		struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, "late");
+		clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+		r.deadline.tv_nsec += 300 * 1000000L;
+		r.deadline.tv_sec += r.deadline.tv_nsec / 1000000000L;
+		r.deadline.tv_nsec %= 1000000000L;
+		uint32_t h;
+		int got = thr_pool_acquire(q, &r, &h);
+		char c;
+		/* Alive until told, so no reclaim of the dead tidies up. */
+		if (write(said[1], &got, sizeof(got)) != sizeof(got) ||
+		    read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	await_waiting(p, 1);
+	pid_t stuck = fork();
+	assert_true(stuck >= 0);
+	if (stuck == 0) {
+		struct thr_pool *q = child_open();
+		uint32_t h;
+		stop_in("acquire.locked");
+		try_take(q, &h);
+		_exit(0);
+	}
+	int st, got = 0;
+	assert_int_equal(waitpid(stuck, &st, WUNTRACED), stuck);
+	assert_true(WIFSTOPPED(st));
+	assert_int_equal(read(said[0], &got, sizeof(got)), sizeof(got));
+	kill(stuck, SIGCONT);
+	assert_int_equal(exit_code(stuck), 0);
+	assert_int_equal(got, -ETIMEDOUT);
+	assert_int_equal(thr_pool_release(p, a), 0);
+	assert_int_equal(try_take(p, &b), 0);
+	struct thr_pool_snapshot sn = snap_of(p);
+	assert_int_equal(sn.waiting, 0);
+	assert_int_equal(sn.timeouts, 1);
+	thr_pool_snapshot_free(&sn);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(exit_code(waiter), 0);
 	thr_pool_close(p);
 }
 
@@ -1422,6 +1480,7 @@ int main(void)
 		T(test_pool_holder_without_main_thread_is_alive),
 		T(test_pool_fork_child_repairs_parents_lock),
 		T(test_pool_release_outlives_stuck_lock),
+		T(test_pool_cancel_outlives_stuck_lock),
 		T(test_pool_survives_kill_after_acquire_lock),
 		T(test_pool_survives_kill_mid_acquire_holder),
 		T(test_pool_survives_kill_mid_acquire_slot),
