@@ -8,8 +8,14 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Saturates: a time before the epoch is 0, one past 2^64 ns is UINT64_MAX.
+ * tv_nsec must be in 0..999999999. */
 static inline uint64_t thr_clock_ts_ns(const struct timespec *ts)
 {
+	if (ts->tv_sec < 0)
+		return 0;
+	if ((uint64_t)ts->tv_sec >= UINT64_MAX / 1000000000ull)
+		return UINT64_MAX;
 	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
 }
 

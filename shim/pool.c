@@ -451,6 +451,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	w->hold = h;
 	STEP("handoff.holder");
 	thr_store(&shm->holders[h].state, THR_HOLDER_LIVE);
+	STEP("handoff.live");
 	/* Exchanged, not stored: its owner may leave the queue without the
 	 * lock (see leave()); then the record goes and the slot stays ours. */
 	uint32_t waiting = THR_WAITER_WAITING;
@@ -463,12 +464,18 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	}
 	if (shm->waiting)
 		shm->waiting--;
+	thr_pool_count_handoff(shm, w);
+	thr_pool_defer_wake(shm, wakes, wi);
+	return 0;
+}
+
+void thr_pool_count_handoff(struct thr_shm_pool *shm,
+                            const struct thr_shm_waiter *w)
+{
 	shm->stats.granted++;
 	shm->stats.handoffs++;
 	uint64_t waited = thr_clock_ns(CLOCK_MONOTONIC) - w->since_ns;
 	shm->stats.wait_hist[log2_bucket(waited / 1000)]++;
-	thr_pool_defer_wake(shm, wakes, wi);
-	return 0;
 }
 
 void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes)
@@ -701,13 +708,16 @@ static bool handlers_restart(void)
 }
 
 /* Sleeps on our own futex word until granted, waking every TICK_NS to look
- * for dead holders, so a killed holder's slot comes back within 250 ms. */
+ * for dead holders, so a killed holder's slot comes back within 250 ms. The
+ * ticks keep to the clock: signals that cut naps short (and restart them)
+ * must not put them off for ever. */
 static int wait_grant(struct thr_pool *pool, uint32_t wi,
                       const struct thr_pool_req *req, uint32_t *ret_hold)
 {
 	struct thr_shm_waiter *w = &pool->shm->waiters[wi];
 	bool has_deadline = req->mode == THR_POOL_DEADLINE;
 	uint64_t deadline = has_deadline ? thr_clock_ts_ns(&req->deadline) : UINT64_MAX;
+	uint64_t next_tick = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS;
 	STEP("wait.queued");
 	for (;;) {
 		uint32_t st = thr_load(&w->state);
@@ -718,15 +728,24 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return cancel(pool, wi, -ETIMEDOUT, ret_hold);
-		uint64_t nap = deadline - now < TICK_NS ? deadline - now : TICK_NS;
-		struct timespec rel = { (time_t)(nap / 1000000000ull),
-		                        (long)(nap % 1000000000ull) };
+		if (now >= next_tick) {
+			tick(pool);
+			next_tick = now + TICK_NS;
+			continue;
+		}
+		uint64_t until = deadline < next_tick ? deadline : next_tick;
+		struct timespec rel = { (time_t)((until - now) / 1000000000ull),
+		                        (long)((until - now) % 1000000000ull) };
 		int r = thr_futex_wait(&w->state, THR_WAITER_WAITING, &rel);
 		if (r == -EINTR && !(req->restart && handlers_restart()))
 			return cancel(pool, wi, -EINTR, ret_hold);
-		if (r == -ETIMEDOUT && nap == TICK_NS)
-			tick(pool);
 	}
+}
+
+static bool deadline_valid(const struct thr_pool_req *req)
+{
+	return req->mode != THR_POOL_DEADLINE ||
+	       (req->deadline.tv_nsec >= 0 && req->deadline.tv_nsec < 1000000000L);
 }
 
 /* The whole acquire; tried: the first pass was made and found the pool
@@ -758,6 +777,8 @@ static __attribute__((noinline)) int acquire(struct thr_pool *pool,
 		shm->stats.refused++;
 	else if (r == -EAGAIN && req->mode == THR_POOL_OBSERVE)
 		shm->stats.over++;
+	else if (r == -EAGAIN && !deadline_valid(req))
+		r = -EINVAL;
 	else if (r == -EAGAIN)
 		r = enqueue(pool, req, &wi);
 	thr_pool_unlock(pool, &wakes);

@@ -106,8 +106,10 @@ const char *thr_pool_name(const struct thr_pool *pool);
 
 /* Takes a slot as req->mode says. Returns 0 and *ret_hold, a holder record for
  * thr_pool_release(), or: -EAGAIN full (TRY, OBSERVE); -ETIMEDOUT deadline
- * passed; -EINTR a signal handler ran while waiting (see req->restart);
- * -ENOSPC the waiter or
+ * passed (a deadline already past waits not at all, one too far to reach
+ * waits forever); -EINVAL a DEADLINE whose tv_nsec is outside 0..999999999,
+ * found only when the call would wait, as sem_timedwait() does; -EINTR a
+ * signal handler ran while waiting (see req->restart); -ENOSPC the waiter or
  * holder table is full; -EBADMSG the segment is corrupted; -EDEADLK the pool
  * lock is held by a live process for seconds. Served first come, first
  * served: while anyone waits, nobody takes a free slot past them. A full pool

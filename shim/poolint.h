@@ -75,6 +75,10 @@ int thr_pool_drop_locked(struct thr_pool *pool, uint32_t hold,
 /* Under the lock: hands free capacity to waiters, oldest first. */
 void thr_pool_grant_locked(struct thr_pool *pool, struct thr_wakes *wakes);
 
+/* Under the lock: counts the grant of a slot to waiter w. */
+void thr_pool_count_handoff(struct thr_shm_pool *shm,
+                            const struct thr_shm_waiter *w);
+
 /* Under the lock: frees waiter entry w if its owner left it (TIMED_OUT or
  * INTERRUPTED), counting why. Returns true if it did; the caller counts the
  * entry out of waiting. */

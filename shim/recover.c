@@ -55,8 +55,10 @@ static bool roll_forward(struct thr_shm_pool *shm, struct thr_shm_waiter *w,
 {
 	uint32_t st = THR_WAITER_WAITING;
 	if (__atomic_compare_exchange_n(&w->state, &st, THR_WAITER_GRANTED,
-	                                false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	                                false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		thr_pool_count_handoff(shm, w);
 		return true;
+	}
 	thr_store(&shm->holders[h].state, THR_HOLDER_FREE);
 	thr_pool_free_left(shm, w);
 	return false;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -432,14 +433,103 @@ static void count_alarm(int sig)
 struct late_release {
 	struct thr_pool *p;
 	uint32_t hold;
+	int ms;                 /* 0 means 1500 */
 };
 
 static void *release_late(void *arg)
 {
 	struct late_release *l = arg;
-	usleep(1500 * 1000);
+	usleep((useconds_t)(l->ms ? l->ms : 1500) * 1000);
 	thr_pool_release(l->p, l->hold);
 	return NULL;
+}
+
+/* On a full pool whose slot l->hold comes free after 300 ms: what a wait
+ * until the deadline sec, nsec returns, and *took, its ms. */
+static int wait_until(struct late_release *l, time_t sec, long nsec,
+                      uint64_t *took)
+{
+	pthread_t t;
+	l->ms = 300;
+	assert_int_equal(try_take(l->p, &l->hold), 0);
+	assert_int_equal(pthread_create(&t, NULL, release_late, l), 0);
+	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, NULL);
+	r.deadline.tv_sec = sec;
+	r.deadline.tv_nsec = nsec;
+	uint32_t b;
+	uint64_t t0 = now_ms();
+	int got = thr_pool_acquire(l->p, &r, &b);
+	*took = now_ms() - t0;
+	pthread_join(t, NULL);
+	if (got == 0)
+		thr_pool_release(l->p, b);
+	return got;
+}
+
+/* A deadline already past (before the epoch, even) fails at once; one past
+ * what 64 bits of nanoseconds reach waits as if there were none; a bad
+ * tv_nsec is EINVAL, but only when the call would wait. */
+static void test_pool_deadline_out_of_range(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	struct late_release l = { .p = p };
+	uint64_t took;
+	assert_int_equal(wait_until(&l, -1, 0, &took), -ETIMEDOUT);
+	assert_true(took < 250);
+	assert_int_equal(wait_until(&l, (time_t)1 << 62, 0, &took), 0);
+	assert_true(took >= 250);
+	assert_int_equal(wait_until(&l, 18446744074, 0, &took), 0);
+	assert_int_equal(wait_until(&l, 1, -1, &took), -EINVAL);
+	assert_int_equal(wait_until(&l, 1, 1000000000L, &took), -EINVAL);
+	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, NULL);
+	r.deadline.tv_nsec = -1;
+	uint32_t b;
+	assert_int_equal(thr_pool_acquire(p, &r, &b), 0);
+	thr_pool_close(p);
+}
+
+static void *kill_later(void *arg)
+{
+	pid_t pid = *(pid_t *)arg;
+	usleep(200 * 1000);
+	kill(pid, SIGKILL);
+	exit_code(pid);
+	return NULL;
+}
+
+/* A waiter whose naps signals keep cutting short (SA_RESTART handlers, a
+ * profiling timer say) still looks for dead holders on time: here the
+ * holder dies after the waiter queued. */
+static void test_pool_tick_survives_restarted_signals(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	pid_t holder = spawn_holder();
+	pthread_t t;
+	struct sigaction sa = { .sa_handler = count_alarm,
+	                        .sa_flags = SA_RESTART };
+	sigaction(SIGALRM, &sa, NULL);
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL); /* the alarms are the waiter's */
+	assert_int_equal(pthread_create(&t, NULL, kill_later, &holder), 0);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	struct itimerval every = { { 0, 50000 }, { 0, 50000 } }, off = { 0 };
+	setitimer(ITIMER_REAL, &every, NULL);
+	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, NULL);
+	r.restart = true;
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_sec += 3;
+	uint32_t b;
+	uint64_t t0 = now_ms();
+	int got = thr_pool_acquire(p, &r, &b);
+	uint64_t took = now_ms() - t0;
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_DFL);
+	pthread_join(t, NULL);
+	assert_int_equal(got, 0);
+	assert_true(took < 1500);
+	thr_pool_close(p);
 }
 
 /* With req->restart, a handler with SA_RESTART does not end the wait (the
@@ -1098,6 +1188,12 @@ static void kill_at(const char *step, bool during_release, bool with_waiter)
 	assert_int_equal(s.nholders, 1);
 	assert_int_equal(s.holders[0].pid, getpid());
 	assert_int_equal(s.waiting, 0);
+	/* Every grant counted once, with its wait and, if handed, one wake. */
+	uint64_t waits = 0;
+	for (int i = 0; i < 32; i++)
+		waits += s.wait_hist[i];
+	assert_int_equal(waits, s.granted);
+	assert_int_equal(s.wakes, s.handoffs);
 	thr_pool_snapshot_free(&s);
 	assert_int_equal(thr_pool_release(p, b), 0);
 	assert_int_equal(in_use(p), 0);
@@ -1144,6 +1240,13 @@ static void test_pool_survives_kill_mid_handoff(void **state)
 static void test_pool_survives_kill_before_handoff(void **state)
 {
 	kill_at("release.handoff", true, true);
+}
+
+/* The waiter's record is live, but it is not yet told: the repair rolls the
+ * hand-off forward and counts it. */
+static void test_pool_survives_kill_mid_handoff_live(void **state)
+{
+	kill_at("handoff.live", true, true);
 }
 
 /* ---- 6. live resize ---- */
@@ -1464,6 +1567,8 @@ int main(void)
 		T(test_pool_deadline_times_out),
 		T(test_pool_signal_interrupts_wait),
 		T(test_pool_restart_follows_sa_restart),
+		T(test_pool_deadline_out_of_range),
+		T(test_pool_tick_survives_restarted_signals),
 		T(test_pool_keeps_errno),
 		T(test_pool_release_rejects_stale_records),
 		T(test_pool_serves_in_arrival_order),
@@ -1488,6 +1593,7 @@ int main(void)
 		T(test_pool_survives_kill_after_release_lock),
 		T(test_pool_survives_kill_mid_release),
 		T(test_pool_survives_kill_mid_handoff),
+		T(test_pool_survives_kill_mid_handoff_live),
 		T(test_pool_survives_kill_before_handoff),
 		T(test_pool_grow_hands_slots_to_waiters),
 		T(test_pool_shrink_drains_without_revoking),
