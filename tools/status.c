@@ -120,20 +120,61 @@ static void measure_holders(const struct thr_pool_snapshot *snaps, size_t n,
 	}
 }
 
-/* A target as text for a terminal: nothing in it can move the cursor. */
-static void print_target(FILE *out, const char *t)
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if p does not start
+ * one: overlong forms, surrogates and values above U+10FFFF are invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n;
+	uint32_t cp;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* Is the valid n-byte sequence at p a C1 control, U+0080..U+009F? */
+static bool is_c1(const unsigned char *p, size_t n)
+{
+	return n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
+}
+
+void thr_status_text(FILE *out, const char *t)
 {
 	if (!*t) {
 		fputc('-', out);
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+	const unsigned char *p = (const unsigned char *)t;
+	while (*p) {
+		size_t n = utf8_len(p);
 		if (*p == '\\')
 			fputs("\\\\", out);
-		else if (*p < 0x20 || *p == 0x7f)
+		else if (*p < 0x20 || *p == 0x7f || n == 0)
 			fprintf(out, "\\x%02x", *p);
+		else if (is_c1(p, n))
+			fprintf(out, "\\x%02x\\x%02x", p[0], p[1]);
 		else
-			fputc(*p, out);
+			fwrite(p, 1, n, out);
+		p += n ? n : 1;
 	}
 }
 
@@ -147,7 +188,7 @@ static void print_holders(FILE *out, const struct thr_pool_snapshot *s,
 		thr_status_duration(h->held_ms, held, sizeof(held));
 		fprintf(out, "  pid %*d  fd %*s  held %*s  ", w->pid,
 		        (int)h->pid, w->fd, fd, w->held, held);
-		print_target(out, h->target);
+		thr_status_text(out, h->target);
 		fputc('\n', out);
 	}
 }
@@ -188,37 +229,6 @@ int thr_status_table(FILE *out, const struct thr_pool_snapshot *snaps,
 
 /* ---- JSON --------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if p does not start
- * one: overlong forms, surrogates and values above U+10FFFF are invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n;
-	uint32_t cp;
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 void thr_status_json_string(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -238,6 +248,10 @@ void thr_status_json_string(FILE *out, const char *s)
 				fprintf(out, "\\u%04x", *p);
 			} else if ((n = utf8_len(p)) == 0) {
 				fputs("\\ufffd", out);
+			} else if (is_c1(p, n)) {
+				fprintf(out, "\\u%04x", p[1]);
+				p += n;
+				continue;
 			} else {
 				fwrite(p, 1, n, out);
 				p += n;

@@ -30,10 +30,16 @@ int thr_status_table(FILE *out, const struct thr_pool_snapshot *snaps,
 int thr_status_json(FILE *out, const struct thr_pool_snapshot *snaps,
                     size_t n);
 
+/* Writes target t as text for a terminal, where nothing can move the
+ * cursor or start a control sequence: \ as \\, control characters (C0,
+ * DEL, and C1 written as UTF-8) and each byte that is not part of valid UTF-8
+ * as \xNN per byte; an empty target as "-". */
+void thr_status_text(FILE *out, const char *t);
+
 /* Writes s as a JSON string, quotes included: " and \ escaped, control
- * characters as \b \f \n \r \t or \u00XX, DEL as \u007f, and each byte that
- * is not part of valid UTF-8 (a target cut mid-character) as \ufffd, so that
- * the output is always valid JSON. */
+ * characters as \b \f \n \r \t or \u00XX (C1 ones too), DEL as \u007f,
+ * and each byte that is not part of valid UTF-8 (a target cut
+ * mid-character) as \ufffd, so that the output is always valid JSON. */
 void thr_status_json_string(FILE *out, const char *s);
 
 /* Formats a duration for people: "850ms", "12.3s", "4m05s", "2h07m",

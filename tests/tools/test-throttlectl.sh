@@ -47,7 +47,7 @@ start_hold() {
 
 # Pool a: limit 3, two slots held by one process, one target full of bytes
 # that need escaping. Pool b: limit 1, held, and one process waiting.
-weird=$'we"ird\\\n\x01/\xc3\xa9'
+weird=$'we"ird\\\n\x01/\xc3\xa9\xc2\x9b\xff'
 start_hold ready "$a" 3 127.0.0.1:8000 "$weird"
 pid_a=${pids[-1]}
 start_hold ready "$b" 1 /srv/data/x
@@ -84,7 +84,7 @@ assert lines[1].split()[1:6] == ["3", "2", "0", "2", "2"], lines[1]
 held = lines[2:4]
 assert all(re.fullmatch(r"  pid +%s  fd +\d+  held +\S+  .+" % pid_a, h) for h in held), held
 targets = sorted(h.split("  ")[-1] for h in held)
-assert targets == ["127.0.0.1:8000", 'we"ird\\\\\\x0a\\x01/\u00e9'], targets
+assert targets == ["127.0.0.1:8000", 'we"ird\\\\\\x0a\\x01/\u00e9\\xc2\\x9b\\xff'], targets
 assert lines[4].split()[0] == b and lines[4].split()[1:5] == ["1", "1", "1", "1"], lines[4]
 assert re.fullmatch(r"  pid +%s  fd +\d+  held +\S+  /srv/data/x" % pid_b, lines[5]), lines[5]
 assert len(lines) == 6, lines
@@ -122,7 +122,10 @@ assert (pa["limit"], pa["in_use"], pa["waiting"], pa["peak"], pa["granted"]) == 
 assert (pb["limit"], pb["in_use"], pb["waiting"], pb["granted"]) == (1, 1, 1, 1), pb
 for p in (pa, pb):
     assert p["timeouts"] == p["refused"] == p["over"] == p["reclaimed"] == 0, p
-assert sorted(h["target"] for h in pa["holders"]) == sorted(["127.0.0.1:8000", weird]), pa
+# The C1 control as \u009b, the byte outside UTF-8 as U+FFFD.
+shown = weird.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+assert sorted(h["target"] for h in pa["holders"]) == sorted(["127.0.0.1:8000", shown]), pa
+assert b"\\u009b" in raw and b"\xc2\x9b" not in raw, raw
 assert all(h["pid"] == int(pid_a) and h["fd"] > 2 and h["held_ms"] >= 0 for h in pa["holders"]), pa
 assert len({h["fd"] for h in pa["holders"]}) == 2, pa
 assert [(h["pid"], h["target"]) for h in pb["holders"]] == [(int(pid_b), "/srv/data/x")], pb

@@ -184,8 +184,34 @@ static void test_status_json_string_escapes(void **state)
 	check_json_string(" ~", "\" ~\"");
 }
 
+static void check_text(const char *in, const char *want)
+{
+	char *got = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&got, &len);
+	assert_non_null(f);
+	thr_status_text(f, in);
+	fclose(f);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* What reaches a terminal cannot drive it: C0, DEL, C1 (as UTF-8) and bytes
+ * outside valid UTF-8 come out as \xNN; valid text passes. */
+static void test_status_text_escapes_controls(void **state)
+{
+	check_text("", "-");
+	check_text("/srv/x \\ \xc3\xa9\xe2\x82\xac", "/srv/x \\\\ \xc3\xa9\xe2\x82\xac");
+	check_text("\x1b[31m\x7f", "\\x1b[31m\\x7f");
+	check_text("\xc2\x9b" "31m\xc2\x9d" "0;t\xc2\x9c", "\\xc2\\x9b31m\\xc2\\x9d0;t\\xc2\\x9c");
+	check_text("\xc2\xa0ok", "\xc2\xa0ok");
+	check_text("raw\x9b\xff cut\xe2\x82", "raw\\x9b\\xff cut\\xe2\\x82");
+}
+
 static void test_status_json_string_utf8(void **state)
 {
+	/* C1 controls are escaped too, whatever a terminal would make of them */
+	check_json_string("\xc2\x80\xc2\x9f\xc2\xa0", "\"\\u0080\\u009f\xc2\xa0\"");
 	/* valid sequences of 2, 3 and 4 bytes pass through */
 	check_json_string("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
 	                  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
@@ -270,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_status_table_escapes_targets),
 		cmocka_unit_test(test_status_json_exact),
 		cmocka_unit_test(test_status_json_string_escapes),
+		cmocka_unit_test(test_status_text_escapes_controls),
 		cmocka_unit_test(test_status_json_string_utf8),
 		cmocka_unit_test(test_status_write_error_is_reported),
 		cmocka_unit_test(test_status_duration_units),
