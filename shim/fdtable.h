@@ -21,6 +21,10 @@ struct thr_fd_desc {
 	int32_t fd;             /* the descriptor its pool records name, -1
 	                           before the call returns: exec keeps the
 	                           slots only while that one stays open */
+	int32_t stream_fd;      /* the name the FILE owns, -1 when none is or
+	                           that one went: fcloseall() (which leaves
+	                           descriptors open) drops only that name, so
+	                           dups keep the slots */
 	uint16_t pool[THR_FD_MAX_HOLDS]; /* index into the gate's pools */
 	uint32_t hold[THR_FD_MAX_HOLDS]; /* thr_pool hold handle in each */
 };

@@ -469,9 +469,11 @@ void finish(struct thr_gate_ticket *t, int fd, bool ok)
 		return;
 	}
 	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
-	if (desc)
+	if (desc) {
 		record_fd(st, desc, fd);
-	else
+		if (desc->stream)
+			desc->stream_fd = fd;
+	} else
 		thr_pool_set_fd(st->pools[thr_fdtable_direct_pool(t->d)].pool,
 		                thr_fdtable_direct_hold(t->d), fd);
 	/* A stale entry means the fd was closed behind our back. */
@@ -569,6 +571,8 @@ static uint32_t names_of(const struct thr_fd_desc *desc)
 void thr_gate_moved(uint32_t d, int fd)
 {
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
+	if (desc && desc->stream_fd == fd)
+		desc->stream_fd = -1;
 	if (!desc || fd < 0 || desc->fd != fd)
 		return;
 	int other = other_name(d, fd, names_of(desc));
@@ -736,7 +740,7 @@ void thr_gate_sweep(bool streams)
 	for (int fd = 0; fd < high; fd++) {
 		uint32_t e = thr_fdtable_get(fd);
 		struct thr_fd_desc *desc = thr_fdtable_desc(e);
-		if (e && ((streams && desc && desc->stream) ||
+		if (e && ((streams && desc && desc->stream_fd == fd) ||
 		          (thr_real_get()->fcntl(fd, F_GETFD) < 0 &&
 		           errno == EBADF)))
 			thr_gate_drop(thr_fdtable_detach(fd), fd);

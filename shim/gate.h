@@ -162,7 +162,8 @@ int thr_gate_cloexec_range(unsigned first, unsigned last, int flags);
 
 /* Gives back the slots of descriptors now closed and, with streams (after
  * fcloseall(), which flushes the streams but leaves their descriptors
- * open), of descriptors that streams owned. Keeps errno. */
+ * open), drops the names that streams owned: copies made by dup keep the
+ * slots. Keeps errno. */
 void thr_gate_sweep(bool streams);
 
 /* After fork(): the child becomes co-holder of every slot (from both

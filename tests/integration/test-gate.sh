@@ -144,6 +144,18 @@ test_gate_freopen_again() {
 	quiet a c d
 }
 
+# test_gate_fcloseall_keeps_dup: a dup of a stream's descriptor is not the
+# stream's: fcloseall() leaves it its slot, which goes when it does (exit).
+test_gate_fcloseall_keeps_dup() {
+	gate_target open
+	conf_pool 1 fail "$MATCH"
+	start a "$(probe_path fcloseall)" -e dup "$TARGET" 1 0 "@$TMP/la"
+	wait_line a released
+	expect_line a 'ok fd='
+	slot_stays a ra la
+	quiet a c d
+}
+
 # test_gate_failed_close_range_keeps_slot: a close_range the kernel refuses
 # (EINVAL) closes nothing, so it gives nothing back.
 test_gate_failed_close_range_keeps_slot() {
