@@ -749,38 +749,25 @@ void thr_gate_sweep(bool streams)
 }
 
 /* Who inherits the descriptors: a fork child (pid > 0, from the parent's
- * side), this process as a fork child (pid 0), or a spawned program, which
- * gets only what survives its exec, on whatever numbers its file actions
- * put them: its descriptors are listed into fds (room of them) when first
- * needed; nfds is -2 until then, -errno if we may not look. */
+ * side), this process as a fork child (pid 0), or a spawned program (exec),
+ * which gets only what survives its exec, on whatever numbers its file
+ * actions put them. */
 struct heir {
 	pid_t pid;
 	bool exec;
-	int *fds;
-	int room;
-	int nfds;
 };
 
 /* The heir's descriptor for our descriptor fd's open file description, or
  * -1 if it has none. A spawned program is asked by kcmp; where kcmp cannot
  * tell, it has fd's number if fd was open without close-on-exec. */
-static int heir_fd(struct heir *heir, int fd)
+static int heir_fd(const struct heir *heir, int fd)
 {
 	if (!heir->exec)
 		return fd;
-	if (heir->nfds == -2)
-		heir->nfds = thr_procfd_list(heir->pid, heir->fds,
-		                             (size_t)heir->room);
-	for (int i = 0; i < heir->nfds; i++) {
-		int same = thr_procfd_same(0, fd, heir->pid, heir->fds[i]);
-		if (same == 1)
-			return heir->fds[i];
-		if (same < 0 && same != -EBADF) /* EBADF: closed since listed */
-			return inherited(fd) ? fd : -1;
-	}
-	if (heir->nfds < 0)
-		return inherited(fd) ? fd : -1;
-	return -1;
+	int theirs = thr_procfd_twin(0, fd, heir->pid);
+	if (theirs >= 0 || theirs == -ENODATA)
+		return theirs >= 0 ? theirs : -1;
+	return inherited(fd) ? fd : -1;
 }
 
 /* Did the heir close its copy of our descriptor fd (its number theirs)
@@ -878,9 +865,7 @@ void thr_gate_bare_forked(pid_t pid)
  * descriptors listed now are the ones it keeps. */
 void thr_gate_spawned(pid_t pid)
 {
-	int fds[512];
-	struct heir heir = { .pid = pid, .exec = true, .fds = fds,
-	                     .room = sizeof(fds) / sizeof(fds[0]), .nfds = -2 };
+	struct heir heir = { .pid = pid, .exec = true };
 	if (pid > 0)
 		bequeath(&heir);
 }

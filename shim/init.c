@@ -7,6 +7,7 @@
 #include "fdtable.h"
 #include "gate.h"
 #include "guard.h"
+#include "layout.h"
 #include "log.h"
 #include "procfd.h"
 #include "real.h"
@@ -125,20 +126,25 @@ static bool keep_on(uint16_t pi, uint32_t hold, int fd)
 	return true;
 }
 
+/* Room for every record a pool can have, for take_back() and
+ * join_parent(): a process may hold many more than a stack would take. */
+struct records {
+	uint32_t holds[THR_HOLDERS];
+	int fds[THR_HOLDERS];
+};
+
 /* After exec the process is the same (pid and start time), so records it
  * held before are found again: kept for descriptors still open, released
  * for those closed on exec. A record join_parent() has just put on its
  * descriptor is ours already. */
-static void take_back(uint16_t pi)
+static void take_back(uint16_t pi, struct records *r)
 {
-	uint32_t holds[256];
-	int fds[256];
 	struct thr_pool *p = thr_init_state_.pools[pi].pool;
-	int n = p ? thr_pool_held(p, holds, fds, 256) : 0;
+	int n = p ? thr_pool_held(p, r->holds, r->fds, THR_HOLDERS) : 0;
 	for (int i = 0; i < n; i++)
-		if (!tracked_in(fds[i], pi, holds[i]) &&
-		    (!is_open(fds[i]) || !keep_on(pi, holds[i], fds[i])))
-			thr_pool_release(p, holds[i]);
+		if (!tracked_in(r->fds[i], pi, r->holds[i]) &&
+		    (!is_open(r->fds[i]) || !keep_on(pi, r->holds[i], r->fds[i])))
+			thr_pool_release(p, r->holds[i]);
 }
 
 /* Is our fd the file that the parent's fd of the same number is? */
@@ -151,32 +157,16 @@ static bool same_file(pid_t parent, int fd)
 	       ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
 
-/* This process's descriptors, listed when a parent's record first needs
- * them: n is -2 until then. */
-struct own_fds {
-	int n;
-	int fds[512];
-};
-
 /* Our descriptor for the open file description that is the parent's pfd,
  * or -1: the same number first, else any (posix_spawn file actions and
  * shells move descriptors). kcmp tells exactly; where it cannot, the same
  * number if it is the same file. */
-static int shared_fd(pid_t parent, int pfd, struct own_fds *own)
+static int shared_fd(pid_t parent, int pfd)
 {
-	int same = thr_procfd_same(parent, pfd, 0, pfd);
-	if (same == 1)
-		return pfd;
-	if (same < 0 && same != -EBADF)
-		return same_file(parent, pfd) ? pfd : -1;
-	if (own->n == -2)
-		own->n = thr_procfd_list(0, own->fds, sizeof(own->fds) /
-		                                      sizeof(own->fds[0]));
-	for (int i = 0; i < own->n; i++)
-		if (own->fds[i] != pfd &&
-		    thr_procfd_same(parent, pfd, 0, own->fds[i]) == 1)
-			return own->fds[i];
-	return -1;
+	int ours = thr_procfd_twin(parent, pfd, 0);
+	if (ours >= 0 || ours == -ENODATA)
+		return ours >= 0 ? ours : -1;
+	return same_file(parent, pfd) ? pfd : -1;
 }
 
 /* A child its parent started without fork() (posix_spawn, system, popen)
@@ -187,18 +177,18 @@ static int shared_fd(pid_t parent, int pfd, struct own_fds *own)
  * the other way round, a co-hold landing between the two, with the parent
  * closing right after, would leave a record that no descriptor here names
  * (take_back too early to see it, the parent's gone when joining). */
-static void join_parent(uint16_t pi, struct own_fds *own)
+static void join_parent(uint16_t pi, struct records *r)
 {
-	uint32_t holds[256], mine;
-	int pfds[256];
+	uint32_t mine;
 	struct thr_pool *p = thr_init_state_.pools[pi].pool;
 	pid_t parent = getppid();
-	int n = p && parent > 1 ? thr_pool_held_by(p, parent, holds, pfds, 256)
+	int n = p && parent > 1 ? thr_pool_held_by(p, parent, r->holds, r->fds,
+	                                           THR_HOLDERS)
 	                        : 0;
 	for (int i = 0; i < n; i++) {
-		int fd = pfds[i] >= 0 ? shared_fd(parent, pfds[i], own) : -1;
+		int fd = r->fds[i] >= 0 ? shared_fd(parent, r->fds[i]) : -1;
 		if (fd < 0 || tracked_in(fd, pi, ANY_HOLD) ||
-		    thr_pool_adopt(p, holds[i], fd, &mine) < 0)
+		    thr_pool_adopt(p, r->holds[i], fd, &mine) < 0)
 			continue;
 		if (!keep_on(pi, mine, fd))
 			thr_pool_release(p, mine);
@@ -293,11 +283,14 @@ static void load(void)
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);
 	mark_alone();
-	struct own_fds own = { .n = -2 };
-	for (size_t i = 0; i < thr_init_state_.npools; i++) {
-		join_parent((uint16_t)i, &own);
-		take_back((uint16_t)i);
+	/* Without the room (no memory at start-up) records are not taken
+	 * back: they stay until the process exits, and no slot is lost. */
+	struct records *r = malloc(sizeof(*r));
+	for (size_t i = 0; r && i < thr_init_state_.npools; i++) {
+		join_parent((uint16_t)i, r);
+		take_back((uint16_t)i, r);
 	}
+	free(r);
 	thr_init_state_.mode = THR_MODE_ACTIVE;
 }
 

@@ -33,60 +33,74 @@ static int fd_of(const char *name)
 	return *name ? -1 : fd;
 }
 
-/* Appends the descriptors named in one getdents64 buffer. */
-static size_t add_entries(const char *buf, long len, int *ret_fds, size_t n,
-                          size_t max)
+/* What a walk of /proc/PID/fd looks for: a descriptor of pid naming the
+ * open file description that fa of process a names. */
+struct twin {
+	pid_t a, b;
+	int fa;
+	int skip;               /* the walk's own descriptor, when b is us */
+};
+
+/* The first descriptor in one getdents64 buffer that is t's twin;
+ * -ENODATA if none is; -errno when kcmp cannot tell. A descriptor closed
+ * since it was listed (EBADF) is none. */
+static int twin_in(const char *buf, long len, const struct twin *t)
 {
-	for (long off = 0; off < len && n < max;) {
+	for (long off = 0; off < len;) {
 		const struct dirent64_raw *e = (const void *)(buf + off);
 		int fd = fd_of(e->name);
-		if (fd >= 0)
-			ret_fds[n++] = fd;
 		off += e->reclen;
+		if (fd < 0 || fd == t->fa || fd == t->skip)
+			continue;
+		int same = thr_procfd_same(t->a, t->fa, t->b, fd);
+		if (same == 1)
+			return fd;
+		if (same < 0 && same != -EBADF)
+			return same;
 	}
-	return n;
+	return -ENODATA;
 }
 
-/* Removes fd from the n descriptors listed; returns how many are left. */
-static size_t without(int *fds, size_t n, int fd)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] == fd) {
-			fds[i] = fds[n - 1];
-			return n - 1;
-		}
-	return n;
-}
-
-int thr_procfd_list(pid_t pid, int *ret_fds, size_t max)
+/* Walks /proc/B/fd for t's twin, a buffer at a time, so that no number of
+ * descriptors is too many. */
+static int walk(struct twin *t)
 {
 	char path[48];
 	char buf[2048] __attribute__((aligned(8)));
-	int saved = errno, r = 0;
-	if (pid > 0)
-		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if (t->b > 0)
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->b);
 	else
 		snprintf(path, sizeof(path), "/proc/self/fd");
 	long dir = syscall(SYS_openat, AT_FDCWD, path,
 	                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0) {
-		r = -errno;
-		goto restore_errno;
-	}
-	size_t n = 0;
-	long len = 0;
-	while (n < max &&
+	if (dir < 0)
+		return -errno;
+	/* Our own walking descriptor is in our own list: not a file of ours. */
+	t->skip = t->b > 0 ? -1 : (int)dir;
+	int r = -ENODATA;
+	long len;
+	while (r == -ENODATA &&
 	       (len = syscall(SYS_getdents64, (int)dir, buf, sizeof(buf))) > 0)
-		n = add_entries(buf, len, ret_fds, n, max);
-	/* Our own listing descriptor is in our own list: not a file of ours. */
-	if (pid <= 0)
-		n = without(ret_fds, n, (int)dir);
-	r = len < 0 && n == 0 ? -errno : (int)n;
+		r = twin_in(buf, len, t);
+	if (r == -ENODATA && len < 0)
+		r = -errno;
 	syscall(SYS_close, (int)dir);
-restore_errno:
+	return r;
+}
+
+int thr_procfd_twin(pid_t a, int fa, pid_t b)
+{
+	int saved = errno;
+	struct twin t = { .a = a, .b = b, .fa = fa, .skip = -1 };
+	int r = thr_procfd_same(a, fa, b, fa);
+	if (r == 1)
+		r = fa;
+	else if (r == 0 || r == -EBADF)
+		r = walk(&t);
 	errno = saved;
 	return r;
 }
+
 /* Appends the pids of one piece of a children file; a number cut at the
  * piece's end carries over in *partial (-1: none). */
 static size_t add_pids(const char *buf, long len, pid_t *ret, size_t n,

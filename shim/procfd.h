@@ -8,12 +8,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The open descriptors of process pid (0 for this one), read from
- * /proc/PID/fd: up to max of them, in the order the kernel lists them.
- * Returns how many, or -errno (-EACCES for a process we may not inspect,
- * -ENOENT for one that is gone). Allocates nothing, but formats the path
- * with snprintf: not for signal handlers. */
-int thr_procfd_list(pid_t pid, int *ret_fds, size_t max);
+/* The descriptor of process b (0 for this one) that names the open file
+ * description fa of process a names: fa's own number if it does, else the
+ * first of b's that does, read from /proc/B/fd however many there are.
+ * Returns it; -ENODATA if b has none; or -errno when it cannot tell (-ENOSYS
+ * without kcmp, -EPERM or -EACCES for a process we may not inspect, -ESRCH
+ * for one that is gone). Allocates nothing, but formats the path with
+ * snprintf: not for signal handlers. Keeps errno. */
+int thr_procfd_twin(pid_t a, int fa, pid_t b);
 
 /* The live children of the calling thread, read from
  * /proc/thread-self/children: up to max of them. Returns how many, or

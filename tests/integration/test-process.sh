@@ -258,26 +258,109 @@ test_process_exec_dup_survives() {
 os.dup2(fd, 5)'
 }
 
-# A posix_spawn file action may put a close-on-exec descriptor on another
-# number in the child: Python opens with O_CLOEXEC and the action dup2s it
-# to the child's stdin. The parent closes its copy at once: the child, and
-# only the child, holds the file now, and the slot with it.
+# test_process_spawn_file_action [TO [OTHERS]]: a posix_spawn file action
+# may put a close-on-exec descriptor on another number in the child: Python
+# opens with O_CLOEXEC and the action dup2s it to the child's descriptor TO
+# (0, stdin), above OTHERS inherited descriptors (none; with 600, the copy
+# is past what a list of 512 would hold). The parent closes its copy at
+# once: the child, and only the child, holds the file now, and the slot
+# with it.
 test_process_spawn_file_action() {
 	[ -x "${THR_PYTHON:-}" ] || skip "no python3"
+	local to=${1:-0}
 	setup_one
 	start a "$THR_PYTHON" -c '
 import os, sys
+for _ in range(int(sys.argv[3])):
+    os.set_inheritable(os.open("/dev/null", os.O_RDONLY), True)
 fd = os.open(sys.argv[1], os.O_RDONLY)
 pid = os.posix_spawn("/bin/sleep", ["sleep", "30"], os.environ,
-                     file_actions=[(os.POSIX_SPAWN_DUP2, fd, 0)])
+                     file_actions=[(os.POSIX_SPAWN_DUP2, fd, int(sys.argv[2]))])
 os.close(fd)
 print("child", pid, flush=True)
-os.waitpid(pid, 0)' "$TARGET"
+os.waitpid(pid, 0)' "$TARGET" "$to" "${2:-0}"
 	wait_line a 'child [0-9]+'
 	local child
 	child=$(sed -n 's/^child //p' "$TMP/a.out")
 	BG+=("$child")
-	kept_by "$child" 0
+	kept_by "$child" "$to"
+}
+
+# many_py: a Python script for the many-records cases (THR_PYTHON).
+# "exec FILE N READY": opens FILE N times, inheritable, and execs itself as
+# "close FDS READY", which says "kept", waits for READY, closes every copy
+# and says "closed". "system FILE N READY": opens FILE N times, runs a shell
+# through system() that touches READY and sleeps, then, once READY shows,
+# closes its own copies and says "closed".
+many_py() {
+	[ -x "${THR_PYTHON:-}" ] || skip "no python3"
+	cat >"$TMP/many.py" <<'EOF2'
+import os, sys, threading, time
+def wait_for(path):
+    while not os.path.exists(path):
+        time.sleep(0.005)
+def opens(path, n):
+    fds = [os.open(path, os.O_RDONLY) for _ in range(n)]
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    return fds
+what = sys.argv[1]
+if what == "exec":
+    fds = opens(sys.argv[2], int(sys.argv[3]))
+    os.execv(sys.executable, [sys.executable, __file__, "close",
+                              ",".join(map(str, fds)), sys.argv[4]])
+elif what == "close":
+    print("kept", flush=True)
+    wait_for(sys.argv[3])
+    for fd in map(int, sys.argv[2].split(",")):
+        os.close(fd)
+    print("closed", flush=True)
+    time.sleep(30)
+elif what == "system":
+    fds = opens(sys.argv[2], int(sys.argv[3]))
+    threading.Thread(target=os.system, daemon=True,
+                     args=("touch %s; exec sleep 30" % sys.argv[4],)).start()
+    wait_for(sys.argv[4])
+    for fd in fds:
+        os.close(fd)
+    print("closed", flush=True)
+    time.sleep(30)
+EOF2
+}
+
+# in_use_is N: the pool counts N slots in use (with the shim).
+in_use_is() {
+	[ -z "$THR_SHIM" ] || [ "$(poolstat in_use)" = "$1" ] ||
+		fail "pool in_use=$(poolstat in_use), expected $1"
+}
+
+# An exec'd image takes back every record its process had, however many:
+# 300 copies kept across exec hold 300 slots, and closing them all in the
+# new image gives every one back (there was a list of 256).
+test_process_exec_many_records() {
+	many_py
+	gate_target open
+	conf_pool 400 fail "$MATCH"
+	start a "$THR_PYTHON" "$TMP/many.py" exec "$TARGET" 300 "$TMP/ra"
+	wait_line a kept 10
+	in_use_is 300
+	release ra
+	wait_line a closed 10
+	in_use_is 0
+	PROBE_LINES='kept|closed' quiet a
+}
+
+# A system() child joins every record of its parent, however many: the
+# parent closing its 300 copies frees none of the child's (there was a list
+# of 256).
+test_process_system_joins_many() {
+	many_py
+	gate_target open
+	conf_pool 400 fail "$MATCH"
+	start a "$THR_PYTHON" "$TMP/many.py" system "$TARGET" 300 "$TMP/ready"
+	wait_line a closed 10
+	in_use_is 300
+	PROBE_LINES=closed quiet a
 }
 
 # Python's os.set_inheritable is ioctl(FIONCLEX): here on a close-on-exec

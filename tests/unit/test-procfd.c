@@ -1,6 +1,6 @@
-/* test-procfd.c - listing a process's descriptors and a thread's children,
- * and telling whether two descriptors, in one process or two, are one open
- * file description. */
+/* test-procfd.c - finding a process's descriptor for an open file
+ * description, listing a thread's children, and telling whether two
+ * descriptors, in one process or two, are one open file description. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,54 +16,38 @@
 
 #include "procfd.h"
 
-static bool listed(const int *fds, int n, int fd)
+/* Our own descriptors are their own twins; a dup is found where the
+ * number itself is closed; a description we no longer have has none. */
+static void test_procfd_twin_self(void **state)
 {
-	for (int i = 0; i < n; i++)
-		if (fds[i] == fd)
-			return true;
-	return false;
-}
-
-static void test_procfd_list_self(void **state)
-{
-	int fds[512];
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	int n = thr_procfd_list(0, fds, 512);
-	assert_true(n >= 1);
-	assert_true(listed(fds, n, fd));
-	assert_true(listed(fds, n, 0) == (fcntl(0, F_GETFD) >= 0));
-	close(fd);
-	/* The listing's own descriptor takes the number just closed: it is
-	 * not one of ours, so it is not listed. */
-	n = thr_procfd_list(0, fds, 512);
-	assert_false(listed(fds, n, fd));
-}
-
-static void test_procfd_list_cut_to_max(void **state)
-{
-	int fds[2] = { -1, -1 };
 	int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int b = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int c = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	assert_true(thr_procfd_list(0, fds, 1) == 1);
-	assert_int_equal(fds[1], -1);
+	int other = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(a >= 0 && other >= 0);
+	errno = 1234;
+	assert_int_equal(thr_procfd_twin(0, a, 0), a);
+	int copy = dup(a);
+	assert_int_equal(thr_procfd_twin(0, a, getpid()), a);
 	close(a);
-	close(b);
-	close(c);
+	/* The walk's own descriptor may take the number just closed: it is
+	 * nobody's twin. */
+	assert_int_equal(thr_procfd_twin(0, a, 0), -ENODATA);
+	assert_int_equal(errno, 1234);
+	close(copy);
+	close(other);
 }
 
-static void test_procfd_list_gone_process(void **state)
+static void test_procfd_twin_gone_process(void **state)
 {
-	int fds[8];
 	pid_t kid = fork();
 	assert_true(kid >= 0);
 	if (kid == 0)
 		_exit(0);
 	assert_int_equal(waitpid(kid, NULL, 0), kid);
+	int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	errno = 1234;
-	assert_int_equal(thr_procfd_list(kid, fds, 8), -ENOENT);
+	assert_int_equal(thr_procfd_twin(0, a, kid), -ESRCH);
 	assert_int_equal(errno, 1234);
+	close(a);
 }
 
 static void test_procfd_same_description(void **state)
@@ -83,42 +67,56 @@ static void test_procfd_same_description(void **state)
 	close(other);
 }
 
-/* A child that moved our description to its descriptor 9 has it there. */
-static void test_procfd_follows_moved_descriptor(void **state)
+/* A child that moved our description to its descriptor target, above
+ * many others, has it there; a description it never had, it has not. */
+static void moved_to(int target, int others)
 {
-	int fds[512], go[2];
+	int go[2], ready[2];
 	int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int other = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
 	pid_t kid = fork();
 	assert_true(kid >= 0);
 	if (kid == 0) {
 		char c;
-		if (dup2(a, 9) != 9)
+		for (int i = 0; i < others; i++)
+			if (open("/dev/null", O_RDONLY) < 0)
+				_exit(3);
+		if (dup2(a, target) != target)
 			_exit(1);
 		close(a);
 		close(go[1]);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(4);
 		_exit(read(go[0], &c, 1) == 0 ? 0 : 2);
 	}
 	close(go[0]);
-	/* The child has moved it once 9 shows and a is gone. */
-	int n = 0;
-	for (int tries = 0; tries < 500; tries++) {
-		n = thr_procfd_list(kid, fds, 512);
-		if (listed(fds, n, 9) && !listed(fds, n, a))
-			break;
-		usleep(2000);
-	}
-	assert_true(listed(fds, n, 9));
-	assert_int_equal(thr_procfd_same(0, a, kid, 9), 1);
-	assert_int_equal(thr_procfd_same(0, other, kid, 9), 0);
-	assert_int_equal(thr_procfd_same(kid, 9, 0, a), 1);
+	close(ready[1]);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	int fresh = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(thr_procfd_twin(0, a, kid), target);
+	assert_int_equal(thr_procfd_twin(kid, target, 0), a);
+	assert_int_equal(thr_procfd_twin(0, fresh, kid), -ENODATA);
 	close(go[1]);
 	int st;
 	assert_int_equal(waitpid(kid, &st, 0), kid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(a);
-	close(other);
+	close(fresh);
+	close(ready[0]);
+}
+
+static void test_procfd_follows_moved_descriptor(void **state)
+{
+	moved_to(9, 0);
+}
+
+/* No number of descriptors is too many to look through (there was a list
+ * of 512). */
+static void test_procfd_twin_past_many_descriptors(void **state)
+{
+	moved_to(900, 850);
 }
 
 /* Forks n children that live until go's write end closes. */
@@ -211,11 +209,11 @@ static void test_procfd_children_of_this_thread(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_procfd_list_self),
-		cmocka_unit_test(test_procfd_list_cut_to_max),
-		cmocka_unit_test(test_procfd_list_gone_process),
+		cmocka_unit_test(test_procfd_twin_self),
+		cmocka_unit_test(test_procfd_twin_gone_process),
 		cmocka_unit_test(test_procfd_same_description),
 		cmocka_unit_test(test_procfd_follows_moved_descriptor),
+		cmocka_unit_test(test_procfd_twin_past_many_descriptors),
 		cmocka_unit_test(test_procfd_children_all_listed),
 		cmocka_unit_test(test_procfd_children_of_this_thread),
 	};
