@@ -525,15 +525,24 @@ int thr_gate_openat(int (*real)(int, const char *, int, ...), int dirfd,
 	return gate_open_call(&call, dirfd, path, flags, mode, ret_fd);
 }
 
+/* The state a table entry's slots are given back through: the loaded one,
+ * even while another thread still loads it, since entries are made only
+ * for pools already attached. (thr_init() reads as inert then, and a slot
+ * let go during the load stayed held until exit.) */
+static inline const struct thr_init_state *table_state(void)
+{
+	return &thr_init_state_;
+}
+
 void thr_gate_release(uint32_t d)
 {
-	release_desc(thr_init(), d);
+	release_desc(table_state(), d);
 }
 
 void thr_gate_drop(uint32_t d, int fd)
 {
 	if (thr_gate_unref(d, fd))
-		release_desc(thr_init(), d);
+		release_desc(table_state(), d);
 }
 
 /* Is fd open here without close-on-exec? Keeps errno. */
@@ -577,7 +586,7 @@ void thr_gate_moved(uint32_t d, int fd)
 		return;
 	int other = other_name(d, fd, names_of(desc));
 	if (other >= 0)
-		record_fd(thr_init(), desc, other);
+		record_fd(table_state(), desc, other);
 }
 
 void thr_gate_setfd(int fd, bool cloexec)
@@ -587,12 +596,12 @@ void thr_gate_setfd(int fd, bool cloexec)
 	if (!desc)
 		return; /* untracked, or a direct hold: its only name */
 	if (!cloexec) {
-		record_fd(thr_init(), desc, fd);
+		record_fd(table_state(), desc, fd);
 		return;
 	}
 	int other = desc->fd == fd ? other_name(d, fd, names_of(desc) - 1) : -1;
 	if (other >= 0 && inherited(other))
-		record_fd(thr_init(), desc, other);
+		record_fd(table_state(), desc, other);
 }
 
 /* oldfd's entry was direct hold e: a description shared with the copy to
@@ -629,7 +638,7 @@ void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec)
 	if (newfd < 0 || !thr_fdtable_attach(newfd, d))
 		thr_gate_drop(d, -1);
 	else if (!cloexec)
-		record_fd(thr_init(), thr_fdtable_desc(d), newfd);
+		record_fd(table_state(), thr_fdtable_desc(d), newfd);
 }
 
 void thr_gate_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,

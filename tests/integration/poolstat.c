@@ -8,12 +8,37 @@
  *     over=O reclaimed=C interrupted=I holders=H
  * then one line per holder record:
  *     holder pid=P fd=F target=T
- * or exits 1 with a message when the pool does not exist. */
+ * or exits 1 with a message when the pool does not exist.
+ *     poolstat --lock NAME MS
+ * takes the pool's lock, says "locked", and keeps it MS ms, as a live
+ * process stopped inside it would. */
 #define _GNU_SOURCE
-#include "pool.h"
+#include "poolint.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static int keep_locked(const char *name, int ms)
+{
+	struct thr_pool_opts opts = { .limit = 1 }; /* attaches; never creates */
+	struct thr_pool *pool;
+	char err[THR_POOL_ERR_LEN];
+	struct thr_wakes wakes = { 0 };
+	/* reclaim registers us, so that the lock names our entry */
+	if (thr_pool_open(name, &opts, &pool, err) < 0 ||
+	    thr_pool_reclaim(pool) < 0 || thr_pool_lock(pool) < 0) {
+		fprintf(stderr, "poolstat: cannot lock %s\n", name);
+		return 1;
+	}
+	printf("locked\n");
+	fflush(stdout);
+	usleep((useconds_t)ms * 1000);
+	thr_pool_unlock(pool, &wakes);
+	thr_pool_close(pool);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -23,8 +48,10 @@ int main(int argc, char **argv)
 	char err[THR_POOL_ERR_LEN];
 	int r;
 
+	if (argc == 4 && strcmp(argv[1], "--lock") == 0)
+		return keep_locked(argv[2], atoi(argv[3]));
 	if (argc != 2) {
-		fprintf(stderr, "usage: poolstat NAME\n");
+		fprintf(stderr, "usage: poolstat NAME | poolstat --lock NAME MS\n");
 		return 2;
 	}
 	memset(&opts, 0, sizeof(opts));
