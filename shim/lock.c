@@ -53,18 +53,18 @@ int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
 		if (thr_futex_wait(word, v, &nap) != -ETIMEDOUT)
 			continue;
 		uint32_t owner = v & THR_LOCK_OWNER;
-		if (dead(ctx, owner)) {
-			if (cas(word, &v, me | THR_LOCK_SLEEPERS))
-				return 1;
-			continue;
-		}
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (owner != seen_owner) {
 			seen_owner = owner;
 			seen_since = now;
-		} else if (now - seen_since > PATIENCE_NS) {
-			return -EDEADLK;
 		}
+		if (dead(ctx, owner, now - seen_since)) {
+			if (cas(word, &v, me | THR_LOCK_SLEEPERS))
+				return 1;
+			continue;
+		}
+		if (now - seen_since > PATIENCE_NS)
+			return -EDEADLK;
 	}
 }
 

@@ -10,8 +10,9 @@
 
 #include "layout.h"
 
-/* Is the owner id (from the lock word) dead, or not a valid id at all? */
-typedef bool (*thr_lock_dead_fn)(void *ctx, uint32_t owner);
+/* Is the owner id (from the lock word) dead, or not a valid id at all?
+ * held_ns: how long the caller has seen this owner hold the word. */
+typedef bool (*thr_lock_dead_fn)(void *ctx, uint32_t owner, uint64_t held_ns);
 
 /* Locks word for owner me (1..THR_LOCK_OWNER). Returns 0 when locked; 1 when
  * locked by taking it over from a dead owner, so the data it guards may be

@@ -67,13 +67,22 @@ bool thr_pool_name_is_valid(const char *name)
 
 /* ---- the lock ---------------------------------------------------------- */
 
-static bool owner_dead(void *ctx, uint32_t owner)
+/* A process registering names itself in the lock by pid, which a checker
+ * in another pid namespace would look up as some other pid, or none: so it
+ * is judged only after this long, which a registration (microseconds)
+ * never takes unless its process died inside. */
+#define BY_PID_PATIENCE_NS (1000 * 1000 * 1000ull)
+#define PID_MAX_LIMIT (1u << 22) /* the kernel's, in any namespace */
+
+static bool owner_dead(void *ctx, uint32_t owner, uint64_t held_ns)
 {
 	struct thr_pool *pool = ctx;
 	if (owner & LOCK_BY_PID) {
+		uint32_t pid = owner & ~LOCK_BY_PID;
 		struct thr_proc_id id;
-		return thr_proc_identify((pid_t)(owner & ~LOCK_BY_PID), &id) ==
-		       -ESRCH;
+		return pid == 0 || pid > PID_MAX_LIMIT ||
+		       (held_ns >= BY_PID_PATIENCE_NS &&
+		        thr_proc_identify((pid_t)pid, &id) == -ESRCH);
 	}
 	if (owner == 0 || owner > THR_PROCS)
 		return true; /* not an owner we could have written */

@@ -1384,6 +1384,27 @@ static void test_pool_recovers_scribbled_lock_word(void **state)
 	thr_pool_close(p);
 }
 
+/* A lock naming a registering process by a pid we cannot find may be one
+ * in another pid namespace, still inside: it is taken over only after a
+ * second, which no registration takes (it was 10 ms). */
+static void test_pool_registrant_lock_waits_a_second(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	assert_int_equal(try_take(p, &a), 0); /* registered: no lock by pid */
+	assert_int_equal(thr_pool_release(p, a), 0);
+	struct thr_shm_pool *m = raw_map();
+	m->lock = 0x40000000 | 999999; /* a pid that does not exist here */
+	uint64_t t0 = now_ms();
+	assert_int_equal(try_take(p, &a), 0);
+	assert_true(now_ms() - t0 >= 1000);
+	struct thr_pool_snapshot sn = snap_of(p);
+	assert_int_equal(sn.repairs, 1);
+	thr_pool_snapshot_free(&sn);
+	munmap(m, sizeof(*m));
+	thr_pool_close(p);
+}
+
 static void test_pool_heals_scribbled_counts(void **state)
 {
 	struct thr_pool *p = open_limit(2);
@@ -1601,6 +1622,7 @@ int main(void)
 		T(test_pool_set_limit_on_open),
 		T(test_pool_counts_peak_and_wait_histogram),
 		T(test_pool_recovers_scribbled_lock_word),
+		T(test_pool_registrant_lock_waits_a_second),
 		T(test_pool_heals_scribbled_counts),
 		T(test_pool_survives_random_scribbles),
 		T(test_pool_release_inside_own_critical_section),
