@@ -112,7 +112,9 @@ struct thr_shm_pool {
 	uint32_t limit;         /* at most this many slots HELD, except right after
 	                           a shrink while in_use drains */
 	uint32_t in_use;        /* HELD slots; derived, recounted by a repair */
-	uint32_t waiting;       /* WAITING waiters; derived likewise */
+	uint32_t waiting;       /* WAITING waiters, and places left but not yet
+	                           freed (see thr_waiter_state); derived
+	                           likewise */
 	uint32_t peak;          /* highest in_use seen */
 	uint32_t reserved;      /* alignment */
 	uint64_t next_ticket;   /* the next waiter's ticket */

@@ -468,6 +468,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	                                 false, __ATOMIC_ACQ_REL,
 	                                 __ATOMIC_ACQUIRE)) {
 		thr_store(&shm->holders[h].state, THR_HOLDER_FREE);
+		w->hold = THR_NONE;
 		slot->refs = 0;
 		return -ESRCH;
 	}
@@ -767,6 +768,7 @@ static __attribute__((noinline)) int acquire(struct thr_pool *pool,
 	int r = tried ? 0 : register_self(pool);
 	if (r < 0)
 		return r;
+	struct thr_wakes wakes = { 0 };
 	for (int pass = tried ? 1 : 0;; pass++) {
 		/* Full: take back what dead holders had before giving up. */
 		if (pass == 1)
@@ -774,14 +776,15 @@ static __attribute__((noinline)) int acquire(struct thr_pool *pool,
 		if ((r = thr_pool_lock(pool)) < 0)
 			return r;
 		STEP("acquire.locked");
+		/* A place left in the queue, or a release, may await us: it
+		 * would make the pool look fuller than it is. */
+		run_deferred(pool, &wakes);
 		r = take_free(pool, req, ret_hold);
 		if (r != -EAGAIN || pass > 0)
 			break;
-		struct thr_wakes early = { 0 };
-		thr_pool_unlock(pool, &early);
+		thr_pool_unlock(pool, &wakes);
 	}
 	uint32_t wi = THR_NONE;
-	struct thr_wakes wakes = { 0 };
 	if (r == -EAGAIN && req->mode == THR_POOL_TRY)
 		shm->stats.refused++;
 	else if (r == -EAGAIN && req->mode == THR_POOL_OBSERVE)

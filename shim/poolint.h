@@ -109,7 +109,7 @@ static inline void thr_store(uint32_t *p, uint32_t v)
 
 /* Does a waiter in state st count in waiting: queued, or left and not yet
  * freed? */
-static inline bool thr_waiter_counts(uint32_t st)
+static inline bool thr_pool_waiter_counts(uint32_t st)
 {
 	return st == THR_WAITER_WAITING || st == THR_WAITER_TIMED_OUT ||
 	       st == THR_WAITER_INTERRUPTED;

@@ -47,6 +47,19 @@ static void recount_slots(struct thr_shm_pool *shm)
 		shm->peak = shm->in_use;
 }
 
+/* A place left while a hand-off to it was half done (its owner killed
+ * between making the record and telling the waiter): the record goes too,
+ * since the waiter's call has failed and knows nothing of it. */
+static void drop_left_grant(struct thr_shm_pool *shm,
+                            const struct thr_shm_waiter *w)
+{
+	uint32_t st = thr_load(&w->state), h = w->hold;
+	if ((st == THR_WAITER_TIMED_OUT || st == THR_WAITER_INTERRUPTED) &&
+	    h < THR_HOLDERS && shm->holders[h].proc == w->proc &&
+	    thr_load(&shm->holders[h].state) != THR_HOLDER_FREE)
+		thr_store(&shm->holders[h].state, THR_HOLDER_FREE);
+}
+
 /* Grants waiter w its live record h, unless it left meanwhile without the
  * lock: then the record goes (recount_slots, after us, frees the slot) and
  * so does the entry. */
@@ -75,6 +88,7 @@ static void repair_waiters(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 		if (st == THR_WAITER_FREE || st == THR_WAITER_GRANTED)
 			continue;
 		if (st != THR_WAITER_WAITING || w->proc >= THR_PROCS) {
+			drop_left_grant(shm, w);
 			if (!thr_pool_free_left(shm, w))
 				thr_store(&w->state, THR_WAITER_FREE);
 			continue;
@@ -100,7 +114,7 @@ void thr_recover_recount(struct thr_shm_pool *shm)
 	for (uint32_t s = 0; s < THR_SLOTS; s++)
 		in_use += shm->slots[s].state == THR_SLOT_HELD;
 	for (uint32_t i = 0; i < THR_WAITERS; i++)
-		waiting += thr_waiter_counts(thr_load(&shm->waiters[i].state));
+		waiting += thr_pool_waiter_counts(thr_load(&shm->waiters[i].state));
 	shm->in_use = in_use;
 	shm->waiting = waiting;
 }
@@ -128,8 +142,9 @@ unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
 		uint32_t st = thr_load(&w->state);
 		if (st == THR_WAITER_FREE || w->proc != idx)
 			continue;
-		thr_store(&w->state, THR_WAITER_FREE);
-		if (thr_waiter_counts(st) && shm->waiting)
+		if (!thr_pool_free_left(shm, w))
+			thr_store(&w->state, THR_WAITER_FREE);
+		if (thr_pool_waiter_counts(st) && shm->waiting)
 			shm->waiting--;
 	}
 	for (uint32_t i = 0; i < THR_HOLDERS; i++) {

@@ -1075,56 +1075,78 @@ static void test_pool_release_outlives_stuck_lock(void **state)
 	thr_pool_close(p);
 }
 
-/* Stops a child at step (inside acquire or release, the pool lock held
- * for most steps), kills it there, and checks that the pool recovers:
- * the lock comes back, nothing leaks, and the limit of 1 still holds. */
+/* A waiter, its deadline 300 ms away: it reports what its acquire
+ * returned and how long it took on said, then stays alive until a byte
+ * comes on go (no reclaim of the dead may tidy up after it). */
+static pid_t spawn_late_waiter(int said, int go)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	alarm(20); /* should the test fail before it says go */
+	struct thr_pool *q = child_open();
+	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, "late");
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_nsec += 300 * 1000000L;
+	r.deadline.tv_sec += r.deadline.tv_nsec / 1000000000L;
+	r.deadline.tv_nsec %= 1000000000L;
+	uint32_t h;
+	uint64_t t0 = now_ms();
+	int res[2] = { thr_pool_acquire(q, &r, &h), 0 };
+	res[1] = (int)(now_ms() - t0);
+	char c;
+	if (write(said, res, sizeof(res)) != sizeof(res) || read(go, &c, 1) < 0)
+		_exit(2);
+	_exit(0);
+}
+
+/* Forks a child that stops at step, inside acquire (TRY, on a full pool)
+ * or, with release, inside the release of a slot it took first; then it
+ * stops once before, holding the slot. */
+static pid_t spawn_stuck(const char *step, bool release)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	struct thr_pool *q = child_open();
+	uint32_t h;
+	if (release && wait_take(q, &h) < 0)
+		_exit(1);
+	if (release)
+		raise(SIGSTOP); /* holding: the caller queues a waiter now */
+	stop_in(step);
+	if (release)
+		thr_pool_release(q, h);
+	else
+		try_take(q, &h);
+	_exit(0);
+}
+
 /* A waiter whose deadline passes while the lock's owner is stopped leaves
- * the queue all the same: its call fails with ETIMEDOUT, and the slot the
- * holder lets go later stays free instead of going to its empty place. */
+ * the queue all the same (after the lock's 2 s patience): its call fails
+ * with ETIMEDOUT, and the slot the holder lets go later stays free instead
+ * of going to its empty place. */
 static void test_pool_cancel_outlives_stuck_lock(void **state)
 {
 	struct thr_pool *p = open_limit(1);
 	uint32_t a, b;
 	assert_int_equal(try_take(p, &a), 0);
-	int said[2], go[2];
+	int said[2], go[2], res[2];
 	assert_int_equal(pipe(said), 0);
 	assert_int_equal(pipe(go), 0);
-	pid_t waiter = fork();
-	assert_true(waiter >= 0);
-	if (waiter == 0) {
-		alarm(20); /* should the test fail before it says go */
-		struct thr_pool *q = child_open();
-		struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, "late");
-		clock_gettime(CLOCK_MONOTONIC, &r.deadline);
-		r.deadline.tv_nsec += 300 * 1000000L;
-		r.deadline.tv_sec += r.deadline.tv_nsec / 1000000000L;
-		r.deadline.tv_nsec %= 1000000000L;
-		uint32_t h;
-		int got = thr_pool_acquire(q, &r, &h);
-		char c;
-		/* Alive until told, so no reclaim of the dead tidies up. */
-		if (write(said[1], &got, sizeof(got)) != sizeof(got) ||
-		    read(go[0], &c, 1) != 1)
-			_exit(2);
-		_exit(0);
-	}
+	pid_t waiter = spawn_late_waiter(said[1], go[0]);
 	await_waiting(p, 1);
-	pid_t stuck = fork();
-	assert_true(stuck >= 0);
-	if (stuck == 0) {
-		struct thr_pool *q = child_open();
-		uint32_t h;
-		stop_in("acquire.locked");
-		try_take(q, &h);
-		_exit(0);
-	}
-	int st, got = 0;
+	pid_t stuck = spawn_stuck("acquire.locked", false);
+	int st;
 	assert_int_equal(waitpid(stuck, &st, WUNTRACED), stuck);
 	assert_true(WIFSTOPPED(st));
-	assert_int_equal(read(said[0], &got, sizeof(got)), sizeof(got));
+	assert_int_equal(read(said[0], res, sizeof(res)), sizeof(res));
 	kill(stuck, SIGCONT);
 	assert_int_equal(exit_code(stuck), 0);
-	assert_int_equal(got, -ETIMEDOUT);
+	assert_int_equal(res[0], -ETIMEDOUT);
+	assert_true(res[1] >= 2000); /* it did meet the stuck lock */
 	assert_int_equal(thr_pool_release(p, a), 0);
 	assert_int_equal(try_take(p, &b), 0);
 	struct thr_pool_snapshot sn = snap_of(p);
@@ -1136,6 +1158,44 @@ static void test_pool_cancel_outlives_stuck_lock(void **state)
 	thr_pool_close(p);
 }
 
+/* The holder is killed inside a hand-off to a waiter that has left
+ * meanwhile: the repair drops the record made for it, since its call
+ * failed and knows nothing of it. */
+static void test_pool_repair_drops_grant_to_left_waiter(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	int said[2], go[2], res[2];
+	assert_int_equal(pipe(said), 0);
+	assert_int_equal(pipe(go), 0);
+	pid_t stuck = spawn_stuck("handoff.live", true);
+	int st;
+	assert_int_equal(waitpid(stuck, &st, WUNTRACED), stuck);
+	assert_true(WIFSTOPPED(st));
+	pid_t waiter = spawn_late_waiter(said[1], go[0]);
+	await_waiting(p, 1);
+	kill(stuck, SIGCONT);
+	assert_int_equal(waitpid(stuck, &st, WUNTRACED), stuck);
+	assert_true(WIFSTOPPED(st));
+	assert_int_equal(read(said[0], res, sizeof(res)), sizeof(res));
+	assert_int_equal(res[0], -ETIMEDOUT);
+	kill(stuck, SIGKILL);
+	assert_int_equal(exit_code(stuck), 128 + SIGKILL);
+	uint32_t b;
+	assert_int_equal(try_take(p, &b), 0);
+	struct thr_pool_snapshot sn = snap_of(p);
+	assert_int_equal(sn.in_use, 1);
+	assert_int_equal(sn.nholders, 1);
+	assert_int_equal(sn.holders[0].pid, getpid());
+	assert_int_equal(sn.waiting, 0);
+	thr_pool_snapshot_free(&sn);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(exit_code(waiter), 0);
+	thr_pool_close(p);
+}
+
+/* Stops a child at step (inside acquire or release, the pool lock held
+ * for most steps), kills it there, and checks that the pool recovers:
+ * the lock comes back, nothing leaks, and the limit of 1 still holds. */
 static void kill_at(const char *step, bool during_release, bool with_waiter)
 {
 	struct thr_pool *p = open_limit(1);
@@ -1393,8 +1453,13 @@ static void test_pool_registrant_lock_waits_a_second(void **state)
 	uint32_t a;
 	assert_int_equal(try_take(p, &a), 0); /* registered: no lock by pid */
 	assert_int_equal(thr_pool_release(p, a), 0);
+	pid_t gone = fork(); /* a pid that exists no more */
+	assert_true(gone >= 0);
+	if (gone == 0)
+		_exit(0);
+	assert_int_equal(exit_code(gone), 0);
 	struct thr_shm_pool *m = raw_map();
-	m->lock = 0x40000000 | 999999; /* a pid that does not exist here */
+	m->lock = 0x40000000 | (uint32_t)gone;
 	uint64_t t0 = now_ms();
 	assert_int_equal(try_take(p, &a), 0);
 	assert_true(now_ms() - t0 >= 1000);
@@ -1607,6 +1672,7 @@ int main(void)
 		T(test_pool_fork_child_repairs_parents_lock),
 		T(test_pool_release_outlives_stuck_lock),
 		T(test_pool_cancel_outlives_stuck_lock),
+		T(test_pool_repair_drops_grant_to_left_waiter),
 		T(test_pool_survives_kill_after_acquire_lock),
 		T(test_pool_survives_kill_mid_acquire_holder),
 		T(test_pool_survives_kill_mid_acquire_slot),

@@ -16,8 +16,8 @@
 
 #include "procfd.h"
 
-/* Our own descriptors are their own twins; a dup is found where the
- * number itself is closed; a description we no longer have has none. */
+/* Our own descriptors are their own twins, dup or none; once closed (the
+ * walk's own descriptor may take the number) nothing is. */
 static void test_procfd_twin_self(void **state)
 {
 	int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
