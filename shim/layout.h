@@ -51,7 +51,11 @@ struct thr_shm_proc {
 	                           declares it dead */
 	uint32_t gen;           /* bumped whenever the entry is freed, so a cached
 	                           index of a dead process is told from its successor */
-	uint32_t reserved;      /* keeps the struct a multiple of 8 bytes */
+	uint32_t image;         /* drawn at random by the program image that last
+	                           registered (0: none recorded). An exec keeps pid
+	                           and start time but not this, so the image after
+	                           an exec knows a lock its predecessor held when a
+	                           thread was killed inside it */
 };
 
 struct thr_shm_slot {

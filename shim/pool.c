@@ -67,6 +67,17 @@ bool thr_pool_name_is_valid(const char *name)
 
 /* ---- the lock ---------------------------------------------------------- */
 
+/* Is e this process's entry, registered by the program image before an
+ * exec? Then the exec killed a thread of that image inside the lock: this
+ * image has registered nothing yet, or has, but then e would name it. */
+static bool left_by_exec(const struct thr_pool *pool,
+                         const struct thr_shm_proc *e)
+{
+	return pool->id.pid > 0 && e->pid == (uint32_t)pool->id.pid &&
+	       e->start == pool->id.start && e->image &&
+	       e->image != thr_proc_image();
+}
+
 /* A process registering names itself in the lock by pid, which a checker
  * in another pid namespace would look up as some other pid, or none: so it
  * is judged only after this long, which a registration (microseconds)
@@ -90,6 +101,8 @@ static bool owner_dead(void *ctx, uint32_t owner, uint64_t held_ns)
 		return false; /* another thread of ours, not of a parent's */
 	struct thr_shm_proc *e = &pool->shm->procs[owner - 1];
 	if (thr_load(&e->state) != THR_PROC_LIVE)
+		return true;
+	if (left_by_exec(pool, e))
 		return true;
 	struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
 	return thr_proc_is_dead(&id);
@@ -334,6 +347,7 @@ static __attribute__((noinline)) int register_slow(struct thr_pool *pool)
 	pool->me = i;
 	if (i != THR_NONE) {
 		pool->me_gen = pool->shm->procs[i].gen;
+		pool->shm->procs[i].image = thr_proc_image();
 		pool->fork_gen = gen;
 	}
 	thr_pool_unlock(pool, &wakes);

@@ -3,6 +3,8 @@
  * through the shim's own open() and close(); never changes errno. */
 #include "proc.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,6 +20,26 @@ static struct thr_proc_id self;
 static unsigned self_fork_gen = ~0u; /* self is valid while it equals fork_gen */
 unsigned thr_proc_fork_gen_count;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+uint32_t thr_proc_image(void)
+{
+	static uint32_t image;
+	uint32_t v = __atomic_load_n(&image, __ATOMIC_ACQUIRE);
+	if (v)
+		return v;
+	int saved = errno;
+	/* Without getrandom, where this image was loaded and when will do. */
+	if (syscall(SYS_getrandom, &v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint32_t)(uintptr_t)&image ^ (uint32_t)thr_clock_ns(CLOCK_MONOTONIC);
+	errno = saved;
+	if (!v)
+		v = 1;
+	uint32_t none = 0;
+	if (!__atomic_compare_exchange_n(&image, &none, v, false, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_ACQUIRE))
+		v = none;
+	return v;
+}
 
 void thr_proc_fork_child(void)
 {

@@ -22,6 +22,11 @@ int thr_proc_identify(pid_t pid, struct thr_proc_id *ret);
  * Returns 0 or -errno. */
 int thr_proc_self(struct thr_proc_id *ret);
 
+/* A random number, never 0, drawn once per program image: an exec gives the
+ * process a new one, a fork child keeps its parent's. Keeps errno;
+ * async-signal-safe. */
+uint32_t thr_proc_image(void);
+
 /* Counts forks this process has come out of as the child: a handle caching
  * anything per process compares it. Async-signal-safe. Inline, because every
  * acquire and release asks; bumped by the atfork child handler, or by

@@ -13,7 +13,7 @@
 int main(void)
 {
 	F(thr_shm_proc, state); F(thr_shm_proc, pid); F(thr_shm_proc, start);
-	F(thr_shm_proc, pidns); F(thr_shm_proc, gen); F(thr_shm_proc, reserved);
+	F(thr_shm_proc, pidns); F(thr_shm_proc, gen); F(thr_shm_proc, image);
 	F(thr_shm_slot, state); F(thr_shm_slot, refs); F(thr_shm_slot, taken_ns);
 	F(thr_shm_slot, target);
 	F(thr_shm_holder, state); F(thr_shm_holder, slot);

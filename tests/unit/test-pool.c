@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "layout.h"
 #include "pool.h"
+#include "poolint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1470,6 +1471,50 @@ static void test_pool_registrant_lock_waits_a_second(void **state)
 	thr_pool_close(p);
 }
 
+/* Image 2 of test_pool_exec_takes_over_own_lock: the lock was held by a
+ * thread of image 1 at the exec. Exits 0 if the pool works at once. */
+static int after_exec(const char *pool_name)
+{
+	struct thr_pool_opts o = { .limit = 1 };
+	struct thr_pool *q;
+	uint32_t h;
+	if (thr_pool_open(pool_name, &o, &q, NULL) < 0)
+		return 1;
+	uint64_t t0 = now_ms();
+	int r = try_take(q, &h) < 0 ? 2 : 0;
+	if (r == 0 && (now_ms() - t0 >= 1000 || thr_pool_release(q, h) < 0))
+		r = 3;
+	thr_pool_close(q);
+	return r;
+}
+
+/* An exec while another thread is inside the pool lock kills that thread
+ * there, and the lock names this process's entry, which outlives the exec
+ * (same pid, same start time). The image after the exec takes the lock
+ * over rather than waiting two seconds for itself and failing. */
+static void test_pool_exec_takes_over_own_lock(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		struct thr_pool *q = child_open();
+		uint32_t h;
+		if (try_take(q, &h) < 0 || thr_pool_release(q, h) < 0 ||
+		    thr_pool_lock(q) < 0) /* as that other thread */
+			_exit(10);
+		execl("/proc/self/exe", "test-pool", "--after-exec", name,
+		      (char *)NULL);
+		_exit(11);
+	}
+	assert_int_equal(exit_code(kid), 0);
+	struct thr_pool_snapshot sn = snap_of(p);
+	assert_int_equal(sn.repairs, 1);
+	assert_int_equal(sn.in_use, 0);
+	thr_pool_snapshot_free(&sn);
+	thr_pool_close(p);
+}
+
 static void test_pool_heals_scribbled_counts(void **state)
 {
 	struct thr_pool *p = open_limit(2);
@@ -1636,8 +1681,10 @@ static void test_pool_release_after_fork_before_exec(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--after-exec") == 0)
+		return after_exec(argv[2]);
 	const struct CMUnitTest tests[] = {
 		T(test_pool_name_is_checked),
 		T(test_pool_segment_is_private_by_default),
@@ -1689,6 +1736,7 @@ int main(void)
 		T(test_pool_counts_peak_and_wait_histogram),
 		T(test_pool_recovers_scribbled_lock_word),
 		T(test_pool_registrant_lock_waits_a_second),
+		T(test_pool_exec_takes_over_own_lock),
 		T(test_pool_heals_scribbled_counts),
 		T(test_pool_survives_random_scribbles),
 		T(test_pool_release_inside_own_critical_section),
