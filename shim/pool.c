@@ -67,23 +67,29 @@ bool thr_pool_name_is_valid(const char *name)
 
 /* ---- the lock ---------------------------------------------------------- */
 
-/* Is e this process's entry, registered by the program image before an
- * exec? Then the exec killed a thread of that image inside the lock: this
- * image has registered nothing yet, or has, but then e would name it. */
+/* Owners only suspected dead are judged after this long, which a critical
+ * section (microseconds) never takes unless its thread died inside: see
+ * left_by_exec() and owners named by pid. */
+#define SUSPECT_PATIENCE_NS (1000 * 1000 * 1000ull)
+#define PID_MAX_LIMIT (1u << 22) /* the kernel's, in any namespace */
+
+/* Is e this process's entry (pid, start time and pid namespace), registered
+ * by the program image before an exec? Then the exec killed a thread of
+ * that image inside the lock. Only suspected: a clone() child acting as its
+ * parent could be inside. */
 static bool left_by_exec(const struct thr_pool *pool,
-                         const struct thr_shm_proc *e)
+                         const struct thr_shm_proc *e, uint64_t held_ns)
 {
-	return pool->id.pid > 0 && e->pid == (uint32_t)pool->id.pid &&
-	       e->start == pool->id.start && e->image &&
+	return held_ns >= SUSPECT_PATIENCE_NS && pool->id.pid > 0 &&
+	       e->pid == (uint32_t)pool->id.pid &&
+	       e->start == pool->id.start && e->pidns &&
+	       e->pidns == pool->id.pidns && e->image &&
 	       e->image != thr_proc_image();
 }
 
 /* A process registering names itself in the lock by pid, which a checker
  * in another pid namespace would look up as some other pid, or none: so it
- * is judged only after this long, which a registration (microseconds)
- * never takes unless its process died inside. */
-#define BY_PID_PATIENCE_NS (1000 * 1000 * 1000ull)
-#define PID_MAX_LIMIT (1u << 22) /* the kernel's, in any namespace */
+ * is only suspected. */
 
 static bool owner_dead(void *ctx, uint32_t owner, uint64_t held_ns)
 {
@@ -92,7 +98,7 @@ static bool owner_dead(void *ctx, uint32_t owner, uint64_t held_ns)
 		uint32_t pid = owner & ~LOCK_BY_PID;
 		struct thr_proc_id id;
 		return pid == 0 || pid > PID_MAX_LIMIT ||
-		       (held_ns >= BY_PID_PATIENCE_NS &&
+		       (held_ns >= SUSPECT_PATIENCE_NS &&
 		        thr_proc_identify((pid_t)pid, &id) == -ESRCH);
 	}
 	if (owner == 0 || owner > THR_PROCS)
@@ -102,7 +108,7 @@ static bool owner_dead(void *ctx, uint32_t owner, uint64_t held_ns)
 	struct thr_shm_proc *e = &pool->shm->procs[owner - 1];
 	if (thr_load(&e->state) != THR_PROC_LIVE)
 		return true;
-	if (left_by_exec(pool, e))
+	if (left_by_exec(pool, e, held_ns))
 		return true;
 	struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
 	return thr_proc_is_dead(&id);
@@ -270,14 +276,25 @@ void thr_pool_unlock(struct thr_pool *pool, struct thr_wakes *wakes)
 
 /* ---- process entries ---------------------------------------------------- */
 
+/* Is entry idx process id? The namespace too, where both are known (0: it
+ * could not be read, as for a process in the middle of an exec): two
+ * namespaces' pid 1s may start in one clock tick. */
+static bool is_proc(const struct thr_shm_pool *shm, uint32_t idx,
+                    const struct thr_proc_id *id)
+{
+	if (idx >= THR_PROCS)
+		return false;
+	const struct thr_shm_proc *e = &shm->procs[idx];
+	return e->pid == (uint32_t)id->pid && e->start == id->start &&
+	       (e->pidns == id->pidns || !e->pidns || !id->pidns);
+}
+
 static uint32_t find_proc(struct thr_shm_pool *shm, const struct thr_proc_id *id)
 {
-	for (uint32_t i = 0; i < THR_PROCS; i++) {
-		struct thr_shm_proc *e = &shm->procs[i];
-		if (thr_load(&e->state) == THR_PROC_LIVE &&
-		    e->pid == (uint32_t)id->pid && e->start == id->start)
+	for (uint32_t i = 0; i < THR_PROCS; i++)
+		if (thr_load(&shm->procs[i].state) == THR_PROC_LIVE &&
+		    is_proc(shm, i, id))
 			return i;
-	}
 	return THR_NONE;
 }
 
@@ -290,6 +307,7 @@ static uint32_t alloc_proc(struct thr_shm_pool *shm, const struct thr_proc_id *i
 		e->pid = (uint32_t)id->pid;
 		e->start = id->start;
 		e->pidns = id->pidns;
+		e->image = 0; /* not known until the process registers */
 		/* Bumped here too: a reclaim that read the dead owner's gen
 		 * before this entry was taken again must see it change. */
 		e->gen++;
@@ -348,6 +366,9 @@ static __attribute__((noinline)) int register_slow(struct thr_pool *pool)
 	if (i != THR_NONE) {
 		pool->me_gen = pool->shm->procs[i].gen;
 		pool->shm->procs[i].image = thr_proc_image();
+		if (!pool->shm->procs[i].pidns) /* made by a parent that could
+		                                   not read it */
+			pool->shm->procs[i].pidns = pool->id.pidns;
 		pool->fork_gen = gen;
 	}
 	thr_pool_unlock(pool, &wakes);
@@ -915,13 +936,6 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 	}
 	lock_held = outer;
 	return r;
-}
-
-static bool is_proc(const struct thr_shm_pool *shm, uint32_t idx,
-                    const struct thr_proc_id *id)
-{
-	return idx < THR_PROCS && shm->procs[idx].pid == (uint32_t)id->pid &&
-	       shm->procs[idx].start == id->start;
 }
 
 /* Under the lock: the record of process id on the slot of hold, created

@@ -3,8 +3,6 @@
  * through the shim's own open() and close(); never changes errno. */
 #include "proc.h"
 
-#include "clock.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,6 +19,11 @@ static unsigned self_fork_gen = ~0u; /* self is valid while it equals fork_gen *
 unsigned thr_proc_fork_gen_count;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* Where the kernel put this image's random bytes (not the bytes, which seed
+ * glibc's stack guard): a new stack per exec, so a new place under ASLR,
+ * kept by a fork, and one place for every copy of this code in the image.
+ * Hashed (FNV-1a) to 32 bits; without ASLR it repeats, and an exec's
+ * leftover lock is then not recognised, as before. */
 uint32_t thr_proc_image(void)
 {
 	static uint32_t image;
@@ -28,16 +31,14 @@ uint32_t thr_proc_image(void)
 	if (v)
 		return v;
 	int saved = errno;
-	/* Without getrandom, where this image was loaded and when will do. */
-	if (syscall(SYS_getrandom, &v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint32_t)(uintptr_t)&image ^ (uint32_t)thr_clock_ns(CLOCK_MONOTONIC);
+	uint64_t where = getauxval(AT_RANDOM) ^ getauxval(AT_EXECFN);
 	errno = saved;
+	v = 2166136261u;
+	for (int i = 0; i < 8; i++, where >>= 8)
+		v = (v ^ (uint8_t)where) * 16777619u;
 	if (!v)
 		v = 1;
-	uint32_t none = 0;
-	if (!__atomic_compare_exchange_n(&image, &none, v, false, __ATOMIC_ACQ_REL,
-	                                 __ATOMIC_ACQUIRE))
-		v = none;
+	__atomic_store_n(&image, v, __ATOMIC_RELEASE);
 	return v;
 }
 

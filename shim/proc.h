@@ -22,9 +22,10 @@ int thr_proc_identify(pid_t pid, struct thr_proc_id *ret);
  * Returns 0 or -errno. */
 int thr_proc_self(struct thr_proc_id *ret);
 
-/* A random number, never 0, drawn once per program image: an exec gives the
- * process a new one, a fork child keeps its parent's. Keeps errno;
- * async-signal-safe. */
+/* A number, never 0, that tells this program image from the one before an
+ * exec: an exec gives the process a new one (under ASLR; without it, it
+ * may repeat), a fork child keeps its parent's, and every copy of the
+ * engine in one image computes the same. Keeps errno; async-signal-safe. */
 uint32_t thr_proc_image(void);
 
 /* Counts forks this process has come out of as the child: a handle caching
