@@ -692,7 +692,7 @@ int thr_gate_close_range(unsigned first, unsigned last, int flags)
 		int e = errno;
 		for (unsigned i = 0; i < n; i++)
 			if (r < 0) /* nothing was closed: the entries go back */
-				thr_fdtable_attach(fds[i], ds[i]);
+				thr_gate_reattach(fds[i], ds[i]);
 			else
 				thr_gate_drop(ds[i], fds[i]);
 		errno = e;

@@ -277,6 +277,13 @@ poolstat() {
 	"$THR_BIN/poolstat" "$POOL" 2>/dev/null | state_get /dev/stdin "$1"
 }
 
+# in_use_is N WHEN: with the shim, $POOL counts N slots in use, or the test
+# fails saying WHEN.
+in_use_is() {
+	[ -z "$THR_SHIM" ] || [ "$(poolstat in_use)" = "$1" ] ||
+		fail "$2: pool in_use=$(poolstat in_use), expected $1"
+}
+
 # wait_waiting N: waits (up to 3 s) until N callers queue on $POOL. Without
 # the shim there is no pool: then it just waits 300 ms.
 wait_waiting() {

@@ -110,8 +110,7 @@ test_gate_failed_call_gives_back() {
 		expect_count f 'ok fd=' 1
 		expect_count f 'err errno=ENFILE' 1
 	fi
-	[ -z "$THR_SHIM" ] || [ "$(poolstat in_use)" = 0 ] ||
-		fail "pool in_use=$(poolstat in_use) after every caller is gone"
+	in_use_is 0 "every caller is gone"
 	quiet e f
 }
 

@@ -328,12 +328,6 @@ elif what == "system":
 EOF2
 }
 
-# in_use_is N: the pool counts N slots in use (with the shim).
-in_use_is() {
-	[ -z "$THR_SHIM" ] || [ "$(poolstat in_use)" = "$1" ] ||
-		fail "pool in_use=$(poolstat in_use), expected $1"
-}
-
 # An exec'd image takes back every record its process had, however many:
 # 300 copies kept across exec hold 300 slots, and closing them all in the
 # new image gives every one back (there was a list of 256).
@@ -343,10 +337,10 @@ test_process_exec_many_records() {
 	conf_pool 400 fail "$MATCH"
 	start a "$THR_PYTHON" "$TMP/many.py" exec "$TARGET" 300 "$TMP/ra"
 	wait_line a kept 10
-	in_use_is 300
+	in_use_is 300 "after the exec"
 	release ra
 	wait_line a closed 10
-	in_use_is 0
+	in_use_is 0 "the exec'd image closed every copy"
 	PROBE_LINES='kept|closed' quiet a
 }
 
@@ -359,7 +353,7 @@ test_process_system_joins_many() {
 	conf_pool 400 fail "$MATCH"
 	start a "$THR_PYTHON" "$TMP/many.py" system "$TARGET" 300 "$TMP/ready"
 	wait_line a closed 10
-	in_use_is 300
+	in_use_is 300 "the parent closed, the system() child holds every copy"
 	PROBE_LINES=closed quiet a
 }
 

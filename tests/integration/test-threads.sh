@@ -22,10 +22,7 @@ test_threads_share_pool() {
 	witness_not_above 3
 
 	# Still alive after all that: nothing may be left held.
-	if [ -n "$THR_SHIM" ]; then
-		[ "$(poolstat in_use)" = 0 ] ||
-			fail "threads: pool says in_use=$(poolstat in_use) after all closed"
-	fi
+	in_use_is 0 "threads, after all closed"
 	run c "$(probe_path open)" -f wronly,creat "$TMP/d/c" 3 0
 	expect_count c 'ok fd=' 3
 	[ "$(ms_of c 'ok fd=')" -lt 1000 ] || fail "c waited for a leaked slot"

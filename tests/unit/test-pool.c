@@ -1048,6 +1048,29 @@ static void test_pool_fork_child_repairs_parents_lock(void **state)
 	thr_pool_close(p);
 }
 
+/* Forks a child that stops at step, inside acquire (TRY, on a full pool)
+ * or, with release, inside the release of a slot it took first; then it
+ * stops once before, holding the slot. */
+static pid_t spawn_stuck(const char *step, bool release)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	struct thr_pool *q = child_open();
+	uint32_t h;
+	if (release && wait_take(q, &h) < 0)
+		_exit(1);
+	if (release)
+		raise(SIGSTOP); /* holding: the caller queues a waiter now */
+	stop_in(step);
+	if (release)
+		thr_pool_release(q, h);
+	else
+		try_take(q, &h);
+	_exit(0);
+}
+
 /* A release that cannot get the lock (its owner stopped inside for longer
  * than the lock's patience) is not lost: the owner, once it goes on, drops
  * it on its way out. */
@@ -1056,15 +1079,7 @@ static void test_pool_release_outlives_stuck_lock(void **state)
 	struct thr_pool *p = open_limit(1);
 	uint32_t a, b;
 	assert_int_equal(try_take(p, &a), 0);
-	pid_t kid = fork();
-	assert_true(kid >= 0);
-	if (kid == 0) {
-		struct thr_pool *q = child_open();
-		uint32_t h;
-		stop_in("acquire.locked");
-		try_take(q, &h);
-		_exit(0);
-	}
+	pid_t kid = spawn_stuck("acquire.locked", false);
 	int st;
 	assert_int_equal(waitpid(kid, &st, WUNTRACED), kid);
 	assert_true(WIFSTOPPED(st));
@@ -1100,29 +1115,6 @@ static pid_t spawn_late_waiter(int said, int go)
 	char c;
 	if (write(said, res, sizeof(res)) != sizeof(res) || read(go, &c, 1) < 0)
 		_exit(2);
-	_exit(0);
-}
-
-/* Forks a child that stops at step, inside acquire (TRY, on a full pool)
- * or, with release, inside the release of a slot it took first; then it
- * stops once before, holding the slot. */
-static pid_t spawn_stuck(const char *step, bool release)
-{
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid)
-		return pid;
-	struct thr_pool *q = child_open();
-	uint32_t h;
-	if (release && wait_take(q, &h) < 0)
-		_exit(1);
-	if (release)
-		raise(SIGSTOP); /* holding: the caller queues a waiter now */
-	stop_in(step);
-	if (release)
-		thr_pool_release(q, h);
-	else
-		try_take(q, &h);
 	_exit(0);
 }
 
