@@ -73,18 +73,21 @@ bool thr_pool_name_is_valid(const char *name)
 #define SUSPECT_PATIENCE_NS (1000 * 1000 * 1000ull)
 #define PID_MAX_LIMIT (1u << 22) /* the kernel's, in any namespace */
 
-/* Is e this process's entry (pid, start time and pid namespace), registered
- * by the program image before an exec? Then the exec killed a thread of
- * that image inside the lock. Only suspected: a clone() child acting as its
- * parent could be inside. */
+/* Was e's lock left by an exec: is the image that registered e gone from
+ * its process, which another image now runs? Then the exec killed the
+ * thread inside the lock. Judged for our own entry (pid, start time) and,
+ * through /proc, for others' in our pid namespace that we may read; only
+ * suspected, since a clone() child acting as its parent could be inside. */
 static bool left_by_exec(const struct thr_pool *pool,
                          const struct thr_shm_proc *e, uint64_t held_ns)
 {
-	return held_ns >= SUSPECT_PATIENCE_NS && pool->id.pid > 0 &&
-	       e->pid == (uint32_t)pool->id.pid &&
-	       e->start == pool->id.start && e->pidns &&
-	       e->pidns == pool->id.pidns && e->image &&
-	       e->image != thr_proc_image();
+	if (held_ns < SUSPECT_PATIENCE_NS || pool->id.pid <= 0 || !e->image ||
+	    !e->pidns || e->pidns != pool->id.pidns)
+		return false;
+	if (e->pid == (uint32_t)pool->id.pid)
+		return e->start == pool->id.start && e->image != thr_proc_image();
+	uint32_t now;
+	return thr_proc_image_of((pid_t)e->pid, &now) == 0 && now != e->image;
 }
 
 /* A process registering names itself in the lock by pid, which a checker

@@ -24,6 +24,17 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  * kept by a fork, and one place for every copy of this code in the image.
  * Hashed (FNV-1a) to 32 bits; without ASLR it repeats, and an exec's
  * leftover lock is then not recognised, as before. */
+/* FNV-1a over where the kernel put an image's random bytes and its file
+ * name: both move with every exec under ASLR. Never 0. */
+static uint32_t image_number(unsigned long random, unsigned long execfn)
+{
+	uint64_t where = (uint64_t)random ^ (uint64_t)execfn;
+	uint32_t v = 2166136261u;
+	for (int i = 0; i < 8; i++, where >>= 8)
+		v = (v ^ (uint8_t)where) * 16777619u;
+	return v ? v : 1;
+}
+
 uint32_t thr_proc_image(void)
 {
 	static uint32_t image;
@@ -31,15 +42,48 @@ uint32_t thr_proc_image(void)
 	if (v)
 		return v;
 	int saved = errno;
-	uint64_t where = getauxval(AT_RANDOM) ^ getauxval(AT_EXECFN);
+	v = image_number(getauxval(AT_RANDOM), getauxval(AT_EXECFN));
 	errno = saved;
-	v = 2166136261u;
-	for (int i = 0; i < 8; i++, where >>= 8)
-		v = (v ^ (uint8_t)where) * 16777619u;
-	if (!v)
-		v = 1;
 	__atomic_store_n(&image, v, __ATOMIC_RELEASE);
 	return v;
+}
+
+/* Finds AT_RANDOM and AT_EXECFN in an auxiliary vector of n words, laid out
+ * for our word size: pairs of small types, ended by AT_NULL. A vector of
+ * the other word size fails that test (its values land where types go). */
+static int parse_auxv(const unsigned long *v, size_t n, uint32_t *ret)
+{
+	unsigned long random = 0, execfn = 0;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		if (v[i] == AT_NULL) {
+			if (!random || !execfn)
+				return -EINVAL;
+			*ret = image_number(random, execfn);
+			return 0;
+		}
+		if (v[i] > 255)
+			return -EINVAL;
+		if (v[i] == AT_RANDOM)
+			random = v[i + 1];
+		else if (v[i] == AT_EXECFN)
+			execfn = v[i + 1];
+	}
+	return -EINVAL; /* cut short, or empty: a zombie's */
+}
+
+int thr_proc_image_of(pid_t pid, uint32_t *ret)
+{
+	char path[64];
+	unsigned long v[128];
+	int saved = errno;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	long n = fd < 0 ? -1 : syscall(SYS_read, (int)fd, v, sizeof(v));
+	int r = n < 0 ? -errno : parse_auxv(v, (size_t)n / sizeof(v[0]), ret);
+	if (fd >= 0)
+		syscall(SYS_close, (int)fd);
+	errno = saved;
+	return r == -ENOENT ? -ESRCH : r;
 }
 
 void thr_proc_fork_child(void)

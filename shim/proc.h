@@ -28,6 +28,12 @@ int thr_proc_self(struct thr_proc_id *ret);
  * engine in one image computes the same. Keeps errno; async-signal-safe. */
 uint32_t thr_proc_image(void);
 
+/* The same number for the image process pid runs now, read from its
+ * /proc/PID/auxv (ours, or root's to read). Returns 0, -ESRCH if it is
+ * gone, -EINVAL for a zombie or a process of the other word size, or
+ * -errno (-EACCES). Keeps errno; a few microseconds. */
+int thr_proc_image_of(pid_t pid, uint32_t *ret);
+
 /* Counts forks this process has come out of as the child: a handle caching
  * anything per process compares it. Async-signal-safe. Inline, because every
  * acquire and release asks; bumped by the atfork child handler, or by

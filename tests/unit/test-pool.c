@@ -1519,6 +1519,20 @@ static int after_exec(const char *pool_name)
 	return r;
 }
 
+/* In a child: registers with the pool, then execs prog with up to two
+ * arguments while inside the pool lock, as another thread of it would be. */
+static _Noreturn void lock_and_exec(const char *prog, const char *argv0,
+                                    const char *arg1, const char *arg2)
+{
+	struct thr_pool *q = child_open();
+	uint32_t h;
+	if (try_take(q, &h) < 0 || thr_pool_release(q, h) < 0 ||
+	    thr_pool_lock(q) < 0)
+		_exit(10);
+	execl(prog, argv0, arg1, arg2, (char *)NULL);
+	_exit(11);
+}
+
 /* An exec while another thread is inside the pool lock kills that thread
  * there, and the lock names this process's entry, which outlives the exec
  * (same pid, same start time). The image after the exec takes the lock
@@ -1528,21 +1542,71 @@ static void test_pool_exec_takes_over_own_lock(void **state)
 	struct thr_pool *p = open_limit(1);
 	pid_t kid = fork();
 	assert_true(kid >= 0);
-	if (kid == 0) {
-		struct thr_pool *q = child_open();
-		uint32_t h;
-		if (try_take(q, &h) < 0 || thr_pool_release(q, h) < 0 ||
-		    thr_pool_lock(q) < 0) /* as that other thread */
-			_exit(10);
-		execl("/proc/self/exe", "test-pool", "--after-exec", name,
-		      (char *)NULL);
-		_exit(11);
-	}
+	if (kid == 0)
+		lock_and_exec("/proc/self/exe", "test-pool", "--after-exec", name);
 	assert_int_equal(exit_code(kid), 0);
 	struct thr_pool_snapshot sn = snap_of(p);
 	assert_int_equal(sn.repairs, 1);
 	assert_int_equal(sn.in_use, 0);
 	thr_pool_snapshot_free(&sn);
+	thr_pool_close(p);
+}
+
+/* What another process reads of an image from /proc is what the image
+ * computes of itself, a fork child's included; a zombie has none. */
+static void test_pool_image_read_from_proc(void **state)
+{
+	uint32_t v = 0;
+	assert_int_equal(thr_proc_image_of(getpid(), &v), 0);
+	assert_int_equal(v, thr_proc_image());
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		pause();
+		_exit(0);
+	}
+	v = 0;
+	assert_int_equal(thr_proc_image_of(kid, &v), 0);
+	assert_int_equal(v, thr_proc_image());
+	kill(kid, SIGKILL);
+	siginfo_t si;
+	assert_int_equal(waitid(P_PID, (id_t)kid, &si, WEXITED | WNOWAIT), 0);
+	assert_int_not_equal(thr_proc_image_of(kid, &v), 0); /* a zombie */
+	exit_code(kid);
+	assert_int_equal(thr_proc_image_of(kid, &v), -ESRCH);
+}
+
+/* The same exec, into a program that never opens the pool (sleep): the
+ * process lives on, so only its image tells that the lock's thread is
+ * gone. Another process reads that from /proc and takes the lock over
+ * after a second, rather than failing with EDEADLK until sleep exits. */
+static void test_pool_exec_elsewhere_frees_lock(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	int gate[2];
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(fcntl(gate[1], F_SETFD, FD_CLOEXEC), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0)
+		lock_and_exec("/bin/sleep", "sleep", "10", NULL);
+	close(gate[1]);
+	char c;
+	assert_int_equal(read(gate[0], &c, 1), 0); /* closed by the exec */
+	close(gate[0]);
+	uint64_t t0 = now_ms();
+	uint32_t h;
+	int r = try_take(p, &h);
+	uint64_t took = now_ms() - t0;
+	kill(kid, SIGKILL);
+	exit_code(kid);
+	assert_int_equal(r, 0);
+	assert_true(took < 1900);
+	struct thr_pool_snapshot sn = snap_of(p);
+	assert_int_equal(sn.repairs, 1);
+	assert_int_equal(sn.in_use, 1);
+	thr_pool_snapshot_free(&sn);
+	assert_int_equal(thr_pool_release(p, h), 0);
 	thr_pool_close(p);
 }
 
@@ -1768,6 +1832,8 @@ int main(int argc, char **argv)
 		T(test_pool_recovers_scribbled_lock_word),
 		T(test_pool_registrant_lock_waits_a_second),
 		T(test_pool_exec_takes_over_own_lock),
+		T(test_pool_exec_elsewhere_frees_lock),
+		T(test_pool_image_read_from_proc),
 		T(test_pool_other_namespace_twin_is_not_us),
 		T(test_pool_heals_scribbled_counts),
 		T(test_pool_survives_random_scribbles),
