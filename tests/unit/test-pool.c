@@ -1576,6 +1576,37 @@ static void test_pool_image_read_from_proc(void **state)
 	assert_int_equal(thr_proc_image_of(kid, &v), -ESRCH);
 }
 
+/* A 32-bit program's vector is laid out in 32-bit words: a 64-bit reader
+ * cannot compute its number and must say so, never make one up (which
+ * would take its lock for dead). Skipped without a -m32 toolchain. */
+static void test_pool_image_of_other_word_size(void **state)
+{
+	const char *prog = getenv("THR_TEST_PAUSE_M32");
+	if (!prog || sizeof(long) != 8)
+		skip();
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		execl(prog, prog, (char *)NULL);
+		_exit(127);
+	}
+	char link[64], exe[4096];
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)kid);
+	ssize_t n = -1;
+	for (int i = 0; i < 500; i++) { /* until the exec is done */
+		n = readlink(link, exe, sizeof(exe) - 1);
+		if (n > 0 && (exe[n] = '\0', strcmp(exe, prog) == 0))
+			break;
+		usleep(10000);
+	}
+	uint32_t v = 0;
+	int r = thr_proc_image_of(kid, &v);
+	kill(kid, SIGKILL);
+	exit_code(kid);
+	assert_string_equal(exe, prog);
+	assert_int_equal(r, -EINVAL);
+}
+
 /* The same exec, into a program that never opens the pool (sleep): the
  * process lives on, so only its image tells that the lock's thread is
  * gone. Another process reads that from /proc and takes the lock over
@@ -1834,6 +1865,7 @@ int main(int argc, char **argv)
 		T(test_pool_exec_takes_over_own_lock),
 		T(test_pool_exec_elsewhere_frees_lock),
 		T(test_pool_image_read_from_proc),
+		T(test_pool_image_of_other_word_size),
 		T(test_pool_other_namespace_twin_is_not_us),
 		T(test_pool_heals_scribbled_counts),
 		T(test_pool_survives_random_scribbles),
