@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -480,6 +481,49 @@ EXPORT pid_t _Fork(void)
 EXPORT pid_t vfork(void)
 {
 	return fork();
+}
+
+/* A clone() child that shares neither our memory nor our descriptors is a
+ * fork child made without the atfork handlers: it starts in cloned() (in
+ * its own copy of our memory, where call still is), which does what they
+ * and the fork hook would, and it co-holds before clone returns. Clones
+ * sharing memory or descriptors with us (threads, vfork-likes) pass. */
+struct clone_call {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static int cloned(void *call)
+{
+	struct clone_call *c = call;
+	thr_gate_bare_forked(0);
+	return c->fn(c->arg);
+}
+
+/* The arguments after arg are read only when flags say they were given. */
+#define CLONE_IDS (CLONE_PARENT_SETTID | CLONE_PIDFD | CLONE_SETTLS | \
+                   CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)
+
+EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	void *ptid = NULL, *tls = NULL, *ctid = NULL;
+	if (flags & CLONE_IDS) {
+		va_list ap;
+		va_start(ap, arg);
+		ptid = va_arg(ap, void *);
+		tls = va_arg(ap, void *);
+		ctid = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if ((flags & (CLONE_VM | CLONE_FILES)) || !fn)
+		return thr_real_get()->clone(fn, stack, flags, arg, ptid, tls,
+		                             ctid);
+	struct clone_call call = { fn, arg };
+	int pid = thr_real_get()->clone(cloned, stack, flags, &call, ptid, tls,
+	                                ctid);
+	if (pid > 0)
+		thr_gate_forked(pid);
+	return pid;
 }
 
 /* posix_spawn() clones and execs without fork(): the child co-holds what it

@@ -49,6 +49,7 @@ void thr_real_resolve(void)
 	RESOLVE(connect, "connect");
 	RESOLVE(fork, "fork");
 	RESOLVE(bare_fork, "_Fork");
+	RESOLVE(clone, "clone");
 	RESOLVE(posix_spawn, "posix_spawn");
 	RESOLVE(posix_spawnp, "posix_spawnp");
 	RESOLVE(popen, "popen");

@@ -38,6 +38,7 @@ struct thr_real {
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	pid_t (*fork)(void);
 	pid_t (*bare_fork)(void);   /* _Fork, glibc 2.34 and later */
+	int (*clone)(int (*)(void *), void *, int, void *, ...);
 	int (*posix_spawn)(pid_t *, const char *,
 	                   const posix_spawn_file_actions_t *,
 	                   const posix_spawnattr_t *, char *const[],

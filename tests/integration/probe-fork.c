@@ -15,6 +15,7 @@
  *     done               the parent has reaped the child
  *   -e _Fork: the same as the default (or -x), with glibc's _Fork(), which
  *   runs no atfork handlers, in place of fork()
+ *   -e clone: the same, with clone() (no CLONE_VM: a copy of our memory)
  *   -e race (COUNT rounds of: open, fork, the child closes its copy at once
  *   and lives on, the parent closes too, then opens again, which a pool of
  *   1 refuses if the child's co-hold outlived the child's close):
@@ -24,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
@@ -61,6 +63,33 @@ static bool race_round(const struct probe *p)
 	return again < 0;
 }
 
+/* The child's side of the default and -x runs; never returns. */
+static int child_part(void *arg)
+{
+	struct probe *p = arg;
+	if (!p->alt)
+		probe_wait(p->hold);
+	probe_close_held(p);
+	if (p->alt)
+		_exit(0);
+	probe_emit("child-released");
+	probe_wait(p->linger);
+	_exit(0);
+}
+
+/* fork(), _Fork() or clone() as -e says; the child runs child_part(). */
+static pid_t make_child(struct probe *p)
+{
+	static char stack[256 * 1024] __attribute__((aligned(16)));
+	pid_t pid;
+	if (p->variant && strcmp(p->variant, "clone") == 0)
+		return clone(child_part, stack + sizeof(stack), SIGCHLD, p);
+	pid = p->variant && strcmp(p->variant, "_Fork") == 0 ? _Fork() : fork();
+	if (pid == 0)
+		child_part(p);
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
 	static struct probe p;
@@ -68,7 +97,7 @@ int main(int argc, char **argv)
 	int status;
 
 	probe_parse(&p, argc, argv,
-	            "TARGET: a path; -x child lets go first; -e both|race|_Fork");
+	            "TARGET: a path; -x child lets go first; -e both|race|_Fork|clone");
 	if (p.variant && strcmp(p.variant, "race") == 0) {
 		int held = 0;
 		for (int i = 0; i < p.count; i++)
@@ -83,16 +112,16 @@ int main(int argc, char **argv)
 		probe_report(fd, errno, t0);
 		p.held[p.nheld++].fd = fd;
 	}
-	pid = p.variant && strcmp(p.variant, "_Fork") == 0 ? _Fork() : fork();
-	if (pid < 0) {
-		probe_emit("fork-failed errno=%s", strerrorname_np(errno));
-		return 1;
-	}
 	if (p.variant && strcmp(p.variant, "both") == 0) {
+		pid = fork();
 		if (pid == 0) {
 			probe_wait(p.hold);
 			probe_close_held(&p);
 			_exit(0);
+		}
+		if (pid < 0) {
+			probe_emit("fork-failed errno=%s", strerrorname_np(errno));
+			return 1;
 		}
 		probe_emit("forked child=%d", (int)pid);
 		probe_wait(p.linger);
@@ -102,15 +131,10 @@ int main(int argc, char **argv)
 		probe_emit("done");
 		return 0;
 	}
-	if (pid == 0) {
-		if (!p.alt)
-			probe_wait(p.hold);
-		probe_close_held(&p);
-		if (p.alt)
-			_exit(0);
-		probe_emit("child-released");
-		probe_wait(p.linger);
-		_exit(0);
+	pid = make_child(&p);
+	if (pid < 0) {
+		probe_emit("fork-failed errno=%s", strerrorname_np(errno));
+		return 1;
 	}
 	if (p.alt) {
 		waitpid(pid, &status, 0);
