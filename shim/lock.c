@@ -50,7 +50,15 @@ int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
 		    !cas(word, &v, v | THR_LOCK_SLEEPERS))
 			continue;
 		v |= THR_LOCK_SLEEPERS;
-		if (thr_futex_wait(word, v, &nap) != -ETIMEDOUT)
+		int w = thr_futex_wait(word, v, &nap);
+		if (w == 0 || w == -EAGAIN) {
+			/* The word moved (a release, a new owner): whoever
+			 * holds it now has not been seen holding it yet, even
+			 * under the same name. */
+			seen_owner = 0;
+			continue;
+		}
+		if (w != -ETIMEDOUT)
 			continue;
 		uint32_t owner = v & THR_LOCK_OWNER;
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);

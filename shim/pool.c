@@ -84,9 +84,11 @@ static bool left_by_exec(const struct thr_pool *pool,
 	if (held_ns < SUSPECT_PATIENCE_NS || pool->id.pid <= 0 || !e->image ||
 	    !e->pidns || e->pidns != pool->id.pidns)
 		return false;
-	if (e->pid == (uint32_t)pool->id.pid)
-		return e->start == pool->id.start && e->image != thr_proc_image();
 	uint32_t now;
+	if (e->pid == (uint32_t)pool->id.pid) {
+		now = thr_proc_image();
+		return e->start == pool->id.start && now && now != e->image;
+	}
 	return thr_proc_image_of((pid_t)e->pid, &now) == 0 && now != e->image;
 }
 

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,68 +23,6 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  * kept by a fork, and one place for every copy of this code in the image.
  * Hashed (FNV-1a) to 32 bits; without ASLR it repeats, and an exec's
  * leftover lock is then not recognised, as before. */
-/* FNV-1a over where the kernel put an image's random bytes and its file
- * name: both move with every exec under ASLR. Never 0. */
-static uint32_t image_number(unsigned long random, unsigned long execfn)
-{
-	uint64_t where = (uint64_t)random ^ (uint64_t)execfn;
-	uint32_t v = 2166136261u;
-	for (int i = 0; i < 8; i++, where >>= 8)
-		v = (v ^ (uint8_t)where) * 16777619u;
-	return v ? v : 1;
-}
-
-uint32_t thr_proc_image(void)
-{
-	static uint32_t image;
-	uint32_t v = __atomic_load_n(&image, __ATOMIC_ACQUIRE);
-	if (v)
-		return v;
-	int saved = errno;
-	v = image_number(getauxval(AT_RANDOM), getauxval(AT_EXECFN));
-	errno = saved;
-	__atomic_store_n(&image, v, __ATOMIC_RELEASE);
-	return v;
-}
-
-/* Finds AT_RANDOM and AT_EXECFN in an auxiliary vector of n words, laid out
- * for our word size: pairs of small types, ended by AT_NULL. A vector of
- * the other word size fails that test (its values land where types go). */
-static int parse_auxv(const unsigned long *v, size_t n, uint32_t *ret)
-{
-	unsigned long random = 0, execfn = 0;
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		if (v[i] == AT_NULL) {
-			if (!random || !execfn)
-				return -EINVAL;
-			*ret = image_number(random, execfn);
-			return 0;
-		}
-		if (v[i] > 255)
-			return -EINVAL;
-		if (v[i] == AT_RANDOM)
-			random = v[i + 1];
-		else if (v[i] == AT_EXECFN)
-			execfn = v[i + 1];
-	}
-	return -EINVAL; /* cut short, or empty: a zombie's */
-}
-
-int thr_proc_image_of(pid_t pid, uint32_t *ret)
-{
-	char path[64];
-	unsigned long v[128];
-	int saved = errno;
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
-	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-	long n = fd < 0 ? -1 : syscall(SYS_read, (int)fd, v, sizeof(v));
-	int r = n < 0 ? -errno : parse_auxv(v, (size_t)n / sizeof(v[0]), ret);
-	if (fd >= 0)
-		syscall(SYS_close, (int)fd);
-	errno = saved;
-	return r == -ENOENT ? -ESRCH : r;
-}
-
 void thr_proc_fork_child(void)
 {
 	__atomic_add_fetch(&thr_proc_fork_gen_count, 1, __ATOMIC_RELAXED);
@@ -111,28 +48,107 @@ static int read_small(const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
-/* Parses state, thread count and start time out of /proc/<pid>/stat. The
- * command name may hold spaces and parentheses, so fields are counted from
- * the last ')'. */
-static int parse_stat(const char *stat, char *ret_state, long *ret_threads,
-                      uint64_t *ret_start)
+/* What we use of /proc/<pid>/stat. */
+struct stat_fields {
+	char state;
+	long threads;
+	uint64_t start;         /* start time, clock ticks after boot */
+	uint64_t start_code;    /* where the program's code begins; 1 when the
+	                           reader may not see it */
+	uint64_t start_stack;   /* where its stack begins; 0 likewise, and for a
+	                           process without memory (a zombie) */
+};
+
+/* Parses /proc/<pid>/stat. The command name may hold spaces and
+ * parentheses, so fields are counted from the last ')'. */
+static int parse_stat(const char *stat, struct stat_fields *f)
 {
 	const char *p = strrchr(stat, ')');
+	*f = (struct stat_fields){ 0 };
 	if (!p || p[1] != ' ')
 		return -EINVAL;
 	p += 2;
-	*ret_state = *p;
-	for (int field = 3; field < 22; field++) {
+	f->state = *p;
+	for (int field = 3; field < 28; field++) {
 		p = strchr(p, ' ');
 		if (!p)
 			return -EINVAL;
 		p++;
+		char *end;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (end == p && field + 1 >= 20)
+			return -EINVAL;
 		if (field + 1 == 20)
-			*ret_threads = strtol(p, NULL, 10);
+			f->threads = (long)v;
+		else if (field + 1 == 22)
+			f->start = v;
+		else if (field + 1 == 26)
+			f->start_code = v;
+		else if (field + 1 == 28)
+			f->start_stack = v;
 	}
-	char *end;
-	*ret_start = strtoull(p, &end, 10);
-	return end == p ? -EINVAL : 0;
+	return 0;
+}
+
+/* Reads path (a /proc/.../stat) into f. Returns 0, -ESRCH if the process
+ * is gone or a zombie, or -errno. A process whose main thread has exited
+ * shows as a zombie while its other threads run on: it is a zombie only
+ * once it has no thread left but that one. */
+static int read_stat(const char *path, struct stat_fields *f)
+{
+	char buf[512];
+	int r = read_small(path, buf, sizeof(buf));
+	if (r == -ENOENT || r == -ESRCH)
+		return -ESRCH;
+	if (r >= 0)
+		r = parse_stat(buf, f);
+	if (r >= 0 && ((f->state == 'Z' && f->threads <= 1) ||
+	               f->state == 'X' || f->state == 'x'))
+		return -ESRCH;
+	return r < 0 ? r : 0;
+}
+
+/* An image's number: FNV-1a over where the kernel put its code and its
+ * stack, both moved by every exec under ASLR; 0 when the reader may not
+ * see them. The kernel's own view, which the process and others read
+ * alike whatever loaded the program (ld.so run as a command, valgrind). */
+static uint32_t image_number(const struct stat_fields *f)
+{
+	if (!f->start_stack)
+		return 0;
+	uint64_t where = f->start_code ^ f->start_stack;
+	uint32_t v = 2166136261u;
+	for (int i = 0; i < 8; i++, where >>= 8)
+		v = (v ^ (uint8_t)where) * 16777619u;
+	return v ? v : 1;
+}
+
+uint32_t thr_proc_image(void)
+{
+	static uint32_t image;
+	uint32_t v = __atomic_load_n(&image, __ATOMIC_ACQUIRE);
+	if (v)
+		return v;
+	struct stat_fields f;
+	int saved = errno;
+	v = read_stat("/proc/self/stat", &f) == 0 ? image_number(&f) : 0;
+	errno = saved;
+	__atomic_store_n(&image, v, __ATOMIC_RELEASE);
+	return v;
+}
+
+int thr_proc_image_of(pid_t pid, uint32_t *ret)
+{
+	char path[64];
+	struct stat_fields f;
+	int saved = errno;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int r = read_stat(path, &f);
+	errno = saved;
+	if (r < 0)
+		return r;
+	*ret = image_number(&f);
+	return *ret ? 0 : -EACCES;
 }
 
 static uint64_t read_pidns(pid_t pid)
@@ -147,23 +163,16 @@ static uint64_t read_pidns(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-/* The start time of a live pid; -ESRCH if gone or a zombie. A process
- * whose main thread has exited shows as a zombie while its other threads
- * run on: it is a zombie only once it has no thread left but that one. */
+/* The start time of a live pid; -ESRCH if gone or a zombie. */
 static int read_start(pid_t pid, uint64_t *ret_start)
 {
-	char path[64], buf[512], state;
-	long threads = 0;
+	char path[64];
+	struct stat_fields f;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int r = read_small(path, buf, sizeof(buf));
-	if (r == -ENOENT)
-		return -ESRCH;
-	if (r >= 0)
-		r = parse_stat(buf, &state, &threads, ret_start);
-	if (r >= 0 && ((state == 'Z' && threads <= 1) || state == 'X' ||
-	               state == 'x'))
-		return -ESRCH;
-	return r < 0 ? r : 0;
+	int r = read_stat(path, &f);
+	if (r == 0)
+		*ret_start = f.start;
+	return r;
 }
 
 int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
@@ -216,7 +225,7 @@ bool thr_proc_is_gone(const struct thr_proc_id *id)
 
 bool thr_proc_is_dead(const struct thr_proc_id *id)
 {
-	uint64_t start;
+	uint64_t start = 0;
 	if (thr_proc_is_gone(id))
 		return true;
 	if (foreign_ns(id))

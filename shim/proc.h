@@ -22,16 +22,18 @@ int thr_proc_identify(pid_t pid, struct thr_proc_id *ret);
  * Returns 0 or -errno. */
 int thr_proc_self(struct thr_proc_id *ret);
 
-/* A number, never 0, that tells this program image from the one before an
- * exec: an exec gives the process a new one (under ASLR; without it, it
- * may repeat), a fork child keeps its parent's, and every copy of the
- * engine in one image computes the same. Keeps errno; async-signal-safe. */
+/* A number that tells this program image from the one before an exec,
+ * from where the kernel put its code and stack (an exec moves both under
+ * ASLR; without it, the number may repeat). A fork child keeps its
+ * parent's, and every copy of the engine in one image computes the same.
+ * 0 if /proc cannot tell. Keeps errno; async-signal-safe (raw system
+ * calls), a few microseconds the first time, then cached. */
 uint32_t thr_proc_image(void);
 
-/* The same number for the image process pid runs now, read from its
- * /proc/PID/auxv (ours, or root's to read). Returns 0, -ESRCH if it is
- * gone, -EINVAL for a zombie or a process of the other word size, or
- * -errno (-EACCES). Keeps errno; a few microseconds. */
+/* The same number for the image process pid runs now, from its
+ * /proc/PID/stat, which shows the same to it and to us. Returns 0, -ESRCH
+ * if it is gone or a zombie, -EACCES if we may not see its memory's
+ * layout (another user's process, a setuid one), or -errno. Keeps errno. */
 int thr_proc_image_of(pid_t pid, uint32_t *ret);
 
 /* Counts forks this process has come out of as the child: a handle caching
