@@ -110,7 +110,9 @@ struct thr_shm_pool {
 	char name[THR_NAME_LEN]; /* the pool name, NUL-terminated */
 
 	uint32_t lock;          /* robust futex lock, see THR_LOCK_* */
-	uint32_t seq;           /* seqlock for readers: odd while a writer is inside */
+	uint32_t seq;           /* seqlock for readers: odd while a writer is
+	                           inside; the lock's waiters read its moving as
+	                           a release */
 	uint32_t deferred;      /* nonzero when RELEASING holders, or waiters
 	                           that left, await the lock */
 	uint32_t limit;         /* at most this many slots HELD, except right after

@@ -30,13 +30,13 @@ static bool try_fast(uint32_t *word, uint32_t me)
 	return false;
 }
 
-int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
-                     void *ctx)
+int thr_lock_acquire(uint32_t *word, const uint32_t *progress, uint32_t me,
+                     thr_lock_dead_fn dead, void *ctx)
 {
 	if (try_fast(word, me))
 		return 0;
 	const struct timespec nap = { 0, NAP_NS };
-	uint32_t seen_owner = 0;
+	uint32_t seen_owner = 0, seen_progress = 0;
 	uint64_t seen_since = 0;
 	for (;;) {
 		uint32_t v = __atomic_load_n(word, __ATOMIC_RELAXED);
@@ -61,9 +61,12 @@ int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
 		if (w != -ETIMEDOUT)
 			continue;
 		uint32_t owner = v & THR_LOCK_OWNER;
+		uint32_t moved = progress ? __atomic_load_n(progress,
+		                                            __ATOMIC_RELAXED) : 0;
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
-		if (owner != seen_owner) {
+		if (owner != seen_owner || moved != seen_progress) {
 			seen_owner = owner;
+			seen_progress = moved;
 			seen_since = now;
 		}
 		if (dead(ctx, owner, now - seen_since)) {

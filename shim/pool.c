@@ -139,7 +139,8 @@ static __attribute__((noinline, cold)) int lock_slow(struct thr_pool *pool,
 {
 	struct thr_shm_pool *shm = pool->shm;
 	int saved = errno;
-	int r = thr_lock_acquire(&shm->lock, owner, owner_dead, pool);
+	int r = thr_lock_acquire(&shm->lock, &shm->seq, owner, owner_dead,
+	                         pool);
 	if (r < 0) {
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		lock_held = NULL;

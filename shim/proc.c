@@ -187,6 +187,21 @@ int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
 	return r;
 }
 
+/* Does /proc show this process under the pid it has? Not in a pid
+ * namespace of its own under its parent's /proc (unshare or clone with
+ * CLONE_NEWPID, without a /proc of its own): there /proc/<getpid()> is
+ * another process, whose identity it would take and never be judged by. */
+static bool proc_shows_self(pid_t pid)
+{
+	char link[32];
+	long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self", link,
+	                 sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return strtol(link, NULL, 10) == pid;
+}
+
 int thr_proc_self(struct thr_proc_id *ret)
 {
 	pthread_once(&atfork_once, register_atfork);
@@ -194,7 +209,10 @@ int thr_proc_self(struct thr_proc_id *ret)
 	if (__atomic_load_n(&self_fork_gen, __ATOMIC_ACQUIRE) != gen) {
 		int saved = errno;
 		pid_t pid = getpid();
+		bool shown = proc_shows_self(pid);
 		errno = saved;
+		if (!shown)
+			return -ENOTSUP;
 		int r = thr_proc_identify(pid, &self);
 		if (r < 0)
 			return r;

@@ -19,7 +19,8 @@ struct thr_proc_id {
 int thr_proc_identify(pid_t pid, struct thr_proc_id *ret);
 
 /* This process's identity, cached; the cache is dropped in a fork child.
- * Returns 0 or -errno. */
+ * Returns 0, -ENOTSUP where /proc shows another process under our pid (a
+ * pid namespace of our own under the parent's /proc), or -errno. */
 int thr_proc_self(struct thr_proc_id *ret);
 
 /* A number that tells this program image from the one before an exec,

@@ -167,7 +167,7 @@ PROBE_LINES+='|released|done|close2 fd=[0-9]+ (ok|errno=[A-Z0-9]+)'
 PROBE_LINES+='|(rel|copy)err( fd=[0-9]+)? errno=[A-Z0-9]+|connected fd=[0-9]+'
 PROBE_LINES+='|connerr fd=[0-9]+ errno=[A-Z0-9]+|parent-released'
 PROBE_LINES+='|child-released|child-exited|(held|lost) fd=-?[0-9]+|exec'
-PROBE_LINES+='|forked child=[0-9]+|spawned( child=[0-9]+)?'
+PROBE_LINES+='|forked child=[0-9]+|spawned( child=[0-9]+)?|clone-tls exit=[0-9]+'
 PROBE_LINES+='|exec-failed errno=[A-Z0-9]+|holder-failed status=[0-9]+|signal'
 PROBE_LINES+='|threads max=[0-9]+ takes=[0-9]+ errors=[0-9]+'
 

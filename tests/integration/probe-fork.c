@@ -16,6 +16,10 @@
  *   -e _Fork: the same as the default (or -x), with glibc's _Fork(), which
  *   runs no atfork handlers, in place of fork()
  *   -e clone: the same, with clone() (no CLONE_VM: a copy of our memory)
+ *   -e clone-tls (after the opens: a clone() child with a TLS of our own
+ *   making, below which nothing is mapped, exits 42 by a bare system call;
+ *   the shim must not run its code there):
+ *     clone-tls exit=N   or signal=N, or skip (not x86-64)
  *   -e race (COUNT rounds of: open, fork, the child closes its copy at once
  *   and lives on, the parent closes too, then opens again, which a pool of
  *   1 refuses if the child's co-hold outlived the child's close):
@@ -29,6 +33,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +82,45 @@ static int child_part(void *arg)
 	_exit(0);
 }
 
+#ifdef __x86_64__
+/* exit(42) without libc, which needs a TLS that clone-tls's child lacks. */
+static int bare_exit_42(void *unused)
+{
+	__asm__ volatile("mov $60, %%eax\n\tmov $42, %%edi\n\tsyscall"
+	                 ::: "rax", "rdi", "rcx", "r11", "memory");
+	__builtin_unreachable();
+}
+
+/* -e clone-tls: the child's exit status, or its signal. */
+static void clone_tls(void)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	long page = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || mprotect(m, (size_t)page, PROT_NONE) < 0) {
+		probe_emit("clone-tls mmap-failed");
+		return;
+	}
+	void **tls = (void **)(m + page);
+	tls[0] = tls; /* the thread pointer points at itself */
+	int status;
+	pid_t pid = clone(bare_exit_42, stack + sizeof(stack),
+	                  SIGCHLD | CLONE_SETTLS, NULL, NULL, tls, NULL);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		probe_emit("clone-tls failed errno=%s", strerrorname_np(errno));
+	else if (WIFEXITED(status))
+		probe_emit("clone-tls exit=%d", WEXITSTATUS(status));
+	else
+		probe_emit("clone-tls signal=%d", WTERMSIG(status));
+}
+#else
+static void clone_tls(void)
+{
+	probe_emit("clone-tls skip");
+}
+#endif
+
 /* fork(), _Fork() or clone() as -e says; the child runs child_part(). */
 static pid_t make_child(struct probe *p)
 {
@@ -97,7 +141,7 @@ int main(int argc, char **argv)
 	int status;
 
 	probe_parse(&p, argc, argv,
-	            "TARGET: a path; -x child lets go first; -e both|race|_Fork|clone");
+	            "TARGET: a path; -x child lets go first; -e both|race|_Fork|clone|clone-tls");
 	if (p.variant && strcmp(p.variant, "race") == 0) {
 		int held = 0;
 		for (int i = 0; i < p.count; i++)
@@ -111,6 +155,11 @@ int main(int argc, char **argv)
 
 		probe_report(fd, errno, t0);
 		p.held[p.nheld++].fd = fd;
+	}
+	if (p.variant && strcmp(p.variant, "clone-tls") == 0) {
+		clone_tls();
+		probe_close_held(&p);
+		return 0;
 	}
 	if (p.variant && strcmp(p.variant, "both") == 0) {
 		pid = fork();

@@ -92,6 +92,18 @@ test_process_vfork_exit() {
 	child_exits_first vfork
 }
 
+# A clone() child given a TLS of the caller's own making (nothing mapped
+# below it) runs only the caller's function: the shim, whose thread-locals
+# would be read from that TLS, stays out, so the child exits as it means to.
+test_process_clone_own_tls() {
+	setup_one
+	run a "$(probe_path fork)" -e clone-tls "$TARGET" 1 0 0
+	grep -q '^clone-tls skip' "$TMP/a.out" && skip "not x86-64"
+	expect_line a 'clone-tls exit=42'
+	is_free 1
+	quiet a
+}
+
 # exec_keeps PROBE OPTIONS...: PROBE opens the target and execs ./holder,
 # which keeps the slot until it closes what survived the exec.
 exec_keeps() {

@@ -2,6 +2,7 @@
  * forked processes that hold, wait, release and get killed at chosen steps.
  * Behaviour is checked from outside where it can be: pipes report who got a
  * slot and when, waitpid tells how children ended. */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1577,18 +1579,25 @@ static void test_pool_image_read_from_proc(void **state)
 	assert_int_equal(thr_proc_image_of(kid, &v), -ESRCH);
 }
 
-/* An owner that lets the lock go and takes it back before its waiter can
+/* The lock of test_pool_lock_counts_one_hold, and the word its releases
+ * move (the pool's seq). */
+static uint32_t lock_word, lock_moves;
+
+/* An owner that lets the lock go and takes it back before its waiters can
  * get in, twice: the word is stored as a new taker would leave it (the
- * sleepers' mark goes with the release) and the waiter woken. */
-static void *relocking_owner(void *word)
+ * sleepers' mark goes with the release), and one waiter woken, as a
+ * release wakes one. */
+static void *relocking_owner(void *unused)
 {
 	for (int i = 0; i < 2; i++) {
 		usleep(300 * 1000);
-		__atomic_store_n((uint32_t *)word, 7, __ATOMIC_RELEASE);
-		thr_lock_wake(word);
+		__atomic_add_fetch(&lock_moves, 2, __ATOMIC_RELEASE);
+		__atomic_store_n(&lock_word, 7, __ATOMIC_RELEASE);
+		thr_lock_wake(&lock_word);
 	}
 	usleep(300 * 1000);
-	thr_lock_release(word);
+	__atomic_add_fetch(&lock_moves, 2, __ATOMIC_RELEASE);
+	thr_lock_release(&lock_word);
 	return NULL;
 }
 
@@ -1599,21 +1608,78 @@ static bool held_half_a_second(void *ctx, uint32_t owner, uint64_t held_ns)
 	return held_ns >= 500 * 1000 * 1000ull;
 }
 
+/* Takes and lets go of the lock as owner 11; *arg gets what the take gave. */
+static void *other_waiter(void *arg)
+{
+	int r = thr_lock_acquire(&lock_word, &lock_moves, 11,
+	                         held_half_a_second, NULL);
+	if (r >= 0)
+		thr_lock_release(&lock_word);
+	*(int *)arg = r;
+	return NULL;
+}
+
 /* How long a waiter has seen an owner hold the lock restarts when the
  * owner lets it go, even if the same owner takes it back before the
- * waiter gets in: three holds of 300 ms are not one of 900, which would
- * have an owner that is stuck by that measure taken over while inside. */
+ * waiter gets in, and whether or not this waiter was the one woken: three
+ * holds of 300 ms are not one of 900, which would have an owner that is
+ * stuck by that measure taken over while inside. */
 static void test_pool_lock_counts_one_hold(void **state)
 {
-	static uint32_t word;
-	word = 0;
-	assert_true(thr_lock_try(&word, 7));
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, relocking_owner, &word), 0);
-	int r = thr_lock_acquire(&word, 9, held_half_a_second, NULL);
-	pthread_join(t, NULL);
+	lock_word = 0;
+	lock_moves = 0;
+	assert_true(thr_lock_try(&lock_word, 7));
+	pthread_t owner, other;
+	int r2 = -1;
+	assert_int_equal(pthread_create(&owner, NULL, relocking_owner, NULL), 0);
+	assert_int_equal(pthread_create(&other, NULL, other_waiter, &r2), 0);
+	int r = thr_lock_acquire(&lock_word, &lock_moves, 9, held_half_a_second,
+	                         NULL);
+	if (r >= 0)
+		thr_lock_release(&lock_word);
+	pthread_join(owner, NULL);
+	pthread_join(other, NULL);
 	assert_int_equal(r, 0); /* 1: taken over from a live owner */
-	thr_lock_release(&word);
+	assert_int_equal(r2, 0);
+}
+
+/* Pid 1 of a new pid namespace under its parent's /proc: exits 0 if it
+ * cannot take a slot under another process's identity, which nobody would
+ * ever judge dead (here, the host's init). */
+static _Noreturn void in_new_pid_namespace(void)
+{
+	struct thr_proc_id me;
+	if (thr_proc_self(&me) != -ENOTSUP)
+		_exit(1);
+	struct thr_pool *q = child_open();
+	uint32_t h;
+	_exit(try_take(q, &h) < 0 ? 0 : 2);
+}
+
+/* Where /proc shows another process under our pid, the engine refuses to
+ * register rather than hold slots as that process: they would never come
+ * back after we exit. Needs root (unshare); skipped without. */
+static void test_pool_refuses_borrowed_identity(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(77);
+		pid_t grandkid = fork();
+		if (grandkid == 0)
+			in_new_pid_namespace();
+		_exit(grandkid > 0 ? exit_code(grandkid) : 3);
+	}
+	int code = exit_code(kid);
+	if (code == 77) {
+		thr_pool_close(p);
+		skip();
+	}
+	assert_int_equal(code, 0);
+	assert_int_equal(in_use(p), 0);
+	thr_pool_close(p);
 }
 
 /* Child of test_pool_image_same_through_loader: prints its image number,
@@ -1922,6 +1988,7 @@ int main(int argc, char **argv)
 		T(test_pool_image_read_from_proc),
 		T(test_pool_image_same_through_loader),
 		T(test_pool_lock_counts_one_hold),
+		T(test_pool_refuses_borrowed_identity),
 		T(test_pool_other_namespace_twin_is_not_us),
 		T(test_pool_heals_scribbled_counts),
 		T(test_pool_survives_random_scribbles),
