@@ -90,16 +90,17 @@ static int parse_stat(const char *stat, struct stat_fields *f)
 	return 0;
 }
 
-/* Reads path (a /proc/.../stat) into f. Returns 0, -ESRCH if the process
- * is gone or a zombie, or -errno. A process whose main thread has exited
+/* Reads path (a /proc/.../stat) into f. Returns 0, -ENOENT if /proc does
+ * not show the process (gone, or hidden: hidepid), -ESRCH if it is a
+ * zombie, or -errno. A process whose main thread has exited
  * shows as a zombie while its other threads run on: it is a zombie only
  * once it has no thread left but that one. */
 static int read_stat(const char *path, struct stat_fields *f)
 {
 	char buf[512];
 	int r = read_small(path, buf, sizeof(buf));
-	if (r == -ENOENT || r == -ESRCH)
-		return -ESRCH;
+	if (r == -ESRCH)
+		return -ENOENT; /* went while we read */
 	if (r >= 0)
 		r = parse_stat(buf, f);
 	if (r >= 0 && ((f->state == 'Z' && f->threads <= 1) ||
@@ -146,7 +147,7 @@ int thr_proc_image_of(pid_t pid, uint32_t *ret)
 	int r = read_stat(path, &f);
 	errno = saved;
 	if (r < 0)
-		return r;
+		return r == -ENOENT ? -ESRCH : r;
 	*ret = image_number(&f);
 	return *ret ? 0 : -EACCES;
 }
@@ -163,7 +164,8 @@ static uint64_t read_pidns(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-/* The start time of a live pid; -ESRCH if gone or a zombie. */
+/* The start time of a pid /proc shows alive; -ENOENT if /proc does not
+ * show it, -ESRCH if it is a zombie. */
 static int read_start(pid_t pid, uint64_t *ret_start)
 {
 	char path[64];
@@ -179,6 +181,8 @@ int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
 {
 	int saved = errno;
 	int r = read_start(pid, &ret->start);
+	if (r == -ENOENT)
+		r = -ESRCH;
 	if (r == 0) {
 		ret->pid = pid;
 		ret->pidns = read_pidns(pid);
@@ -252,8 +256,10 @@ bool thr_proc_is_dead(const struct thr_proc_id *id)
 	int r = read_start(id->pid, &start);
 	errno = saved;
 	if (r == -ESRCH)
-		return true;
-	if (r < 0)
-		return false; /* cannot tell: keep its slots rather than over-admit */
+		return true; /* a zombie */
+	if (r < 0) /* kill() found it, so a missing /proc entry means hidden
+	              (hidepid) or gone since: cannot tell, keep its slots
+	              rather than over-admit */
+		return false;
 	return start != id->start;
 }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -1682,6 +1683,37 @@ static void test_pool_refuses_borrowed_identity(void **state)
 	thr_pool_close(p);
 }
 
+/* Where /proc hides other users' processes (hidepid), a live one that
+ * kill() finds but /proc does not show is not dead: a checker that took it
+ * for dead would reclaim its slots, or take its lock over from inside.
+ * Run as nobody under a /proc of its own mounted with hidepid=2, looking
+ * at its root parent; needs root, skipped without. */
+static void test_pool_hidden_process_is_not_dead(void **state)
+{
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		struct thr_proc_id parent;
+		if (thr_proc_identify(getppid(), &parent) < 0)
+			_exit(2);
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("proc", "/proc", "proc", 0, "hidepid=2") < 0)
+			_exit(77);
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(77);
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d", (int)parent.pid);
+		if (access(path, F_OK) == 0)
+			_exit(77); /* not hidden after all */
+		_exit(thr_proc_is_dead(&parent) ? 1 : 0);
+	}
+	int code = exit_code(kid);
+	if (code == 77)
+		skip();
+	assert_int_equal(code, 0);
+}
+
 /* Child of test_pool_image_same_through_loader: prints its image number,
  * then waits to be killed. */
 static int print_image(void)
@@ -1989,6 +2021,7 @@ int main(int argc, char **argv)
 		T(test_pool_image_same_through_loader),
 		T(test_pool_lock_counts_one_hold),
 		T(test_pool_refuses_borrowed_identity),
+		T(test_pool_hidden_process_is_not_dead),
 		T(test_pool_other_namespace_twin_is_not_us),
 		T(test_pool_heals_scribbled_counts),
 		T(test_pool_survives_random_scribbles),
