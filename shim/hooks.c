@@ -488,9 +488,8 @@ EXPORT pid_t vfork(void)
  * its own copy of our memory, where call still is), which does what they
  * and the fork hook would, and it co-holds before clone returns. Passed
  * through: clones sharing memory or descriptors with us (threads,
- * vfork-likes), ones with a TLS of the caller's making (the shim's own
- * thread-locals would be read from it), and ones in a new pid namespace
- * (see thr_proc_self()). */
+ * vfork-likes), and ones with a TLS of the caller's making (the shim's own
+ * thread-locals would be read from it). */
 struct clone_call {
 	int (*fn)(void *);
 	void *arg;
@@ -518,8 +517,7 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		ctid = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if ((flags & (CLONE_VM | CLONE_FILES | CLONE_SETTLS | CLONE_NEWPID)) ||
-	    !fn)
+	if ((flags & (CLONE_VM | CLONE_FILES | CLONE_SETTLS)) || !fn)
 		return thr_real_get()->clone(fn, stack, flags, arg, ptid, tls,
 		                             ctid);
 	struct clone_call call = { fn, arg };

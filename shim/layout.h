@@ -46,9 +46,10 @@ struct thr_shm_proc {
 	uint32_t pid;           /* in the pid namespace named by pidns */
 	uint64_t start;         /* start time, clock ticks after boot: pid + start
 	                           is an identity that pid reuse cannot fool */
-	uint64_t pidns;         /* inode of /proc/<pid>/ns/pid; a checker in another
-	                           namespace cannot judge this process, so it never
-	                           declares it dead */
+	uint64_t pidns;         /* inode of the pid namespace pid is a number in
+	                           (its identifier's own); a checker in another
+	                           namespace cannot judge this process, so it
+	                           never declares it dead */
 	uint32_t gen;           /* bumped whenever the entry is freed, so a cached
 	                           index of a dead process is told from its successor */
 	uint32_t image;         /* drawn at random by the program image that last

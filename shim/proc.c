@@ -152,11 +152,15 @@ int thr_proc_image_of(pid_t pid, uint32_t *ret)
 	return *ret ? 0 : -EACCES;
 }
 
-static uint64_t read_pidns(pid_t pid)
+/* Our pid namespace: the one whose numbers our /proc (checked by
+ * thr_proc_self()) and fork() give, so the one any pid we identify is a
+ * number in, whichever namespace that process lives in itself (a child in
+ * a new one has a number of its own there, which we never see). */
+static uint64_t read_pidns(void)
 {
-	char path[64], link[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
-	long n = syscall(SYS_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
+	char link[64];
+	long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/ns/pid", link,
+	                 sizeof(link) - 1);
 	if (n <= 0)
 		return 0;
 	link[n] = '\0';
@@ -181,11 +185,11 @@ int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
 {
 	int saved = errno;
 	int r = read_start(pid, &ret->start);
-	if (r == -ENOENT)
-		r = -ESRCH;
+	if (r == -ENOENT) /* gone, or hidden from us (hidepid) */
+		r = kill(pid, 0) < 0 && errno == ESRCH ? -ESRCH : -EACCES;
 	if (r == 0) {
 		ret->pid = pid;
-		ret->pidns = read_pidns(pid);
+		ret->pidns = read_pidns();
 	}
 	errno = saved;
 	return r;
@@ -194,16 +198,17 @@ int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
 /* Does /proc show this process under the pid it has? Not in a pid
  * namespace of its own under its parent's /proc (unshare or clone with
  * CLONE_NEWPID, without a /proc of its own): there /proc/<getpid()> is
- * another process, whose identity it would take and never be judged by. */
-static bool proc_shows_self(pid_t pid)
+ * another process, whose identity it would take and never be judged by.
+ * Returns 0, -ENOTSUP for that, or -errno (no /proc). */
+static int proc_shows_self(pid_t pid)
 {
 	char link[32];
 	long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self", link,
 	                 sizeof(link) - 1);
 	if (n <= 0)
-		return false;
+		return n < 0 ? -errno : -EINVAL;
 	link[n] = '\0';
-	return strtol(link, NULL, 10) == pid;
+	return strtol(link, NULL, 10) == pid ? 0 : -ENOTSUP;
 }
 
 int thr_proc_self(struct thr_proc_id *ret)
@@ -213,11 +218,10 @@ int thr_proc_self(struct thr_proc_id *ret)
 	if (__atomic_load_n(&self_fork_gen, __ATOMIC_ACQUIRE) != gen) {
 		int saved = errno;
 		pid_t pid = getpid();
-		bool shown = proc_shows_self(pid);
+		int r = proc_shows_self(pid);
 		errno = saved;
-		if (!shown)
-			return -ENOTSUP;
-		int r = thr_proc_identify(pid, &self);
+		if (r == 0)
+			r = thr_proc_identify(pid, &self);
 		if (r < 0)
 			return r;
 		__atomic_store_n(&self_fork_gen, gen, __ATOMIC_RELEASE);

@@ -11,16 +11,19 @@
 struct thr_proc_id {
 	pid_t pid;
 	uint64_t start;         /* start time in clock ticks after boot */
-	uint64_t pidns;         /* inode of its pid namespace; 0 if unreadable */
+	uint64_t pidns;         /* inode of the pid namespace pid is a number
+	                           in (the identifier's own); 0 if unreadable */
 };
 
-/* Identifies pid. Returns 0, -ESRCH if it does not exist or is a zombie, or
- * -errno. Not async-signal-safe only in that it is slow (a few us). */
+/* Identifies pid. Returns 0, -ESRCH if it does not exist or is a zombie,
+ * -EACCES if it exists but /proc hides it from us (hidepid), or -errno. Not
+ * async-signal-safe only in that it is slow (a few us). */
 int thr_proc_identify(pid_t pid, struct thr_proc_id *ret);
 
 /* This process's identity, cached; the cache is dropped in a fork child.
  * Returns 0, -ENOTSUP where /proc shows another process under our pid (a
- * pid namespace of our own under the parent's /proc), or -errno. */
+ * pid namespace of our own under the parent's /proc), or -errno (-ENOENT
+ * without /proc). */
 int thr_proc_self(struct thr_proc_id *ret);
 
 /* A number that tells this program image from the one before an exec,

@@ -16,6 +16,8 @@
  *   -e _Fork: the same as the default (or -x), with glibc's _Fork(), which
  *   runs no atfork handlers, in place of fork()
  *   -e clone: the same, with clone() (no CLONE_VM: a copy of our memory)
+ *   -e clone-newpid: the same, the child pid 1 of a new pid namespace
+ *   (needs root: fork-failed errno=EPERM without)
  *   -e clone-tls (after the opens: a clone() child with a TLS of our own
  *   making, below which nothing is mapped, exits 42 by a bare system call;
  *   the shim must not run its code there):
@@ -128,6 +130,9 @@ static pid_t make_child(struct probe *p)
 	pid_t pid;
 	if (p->variant && strcmp(p->variant, "clone") == 0)
 		return clone(child_part, stack + sizeof(stack), SIGCHLD, p);
+	if (p->variant && strcmp(p->variant, "clone-newpid") == 0)
+		return clone(child_part, stack + sizeof(stack),
+		             SIGCHLD | CLONE_NEWPID, p);
 	pid = p->variant && strcmp(p->variant, "_Fork") == 0 ? _Fork() : fork();
 	if (pid == 0)
 		child_part(p);
@@ -141,7 +146,8 @@ int main(int argc, char **argv)
 	int status;
 
 	probe_parse(&p, argc, argv,
-	            "TARGET: a path; -x child lets go first; -e both|race|_Fork|clone|clone-tls");
+	            "TARGET: a path; -x child lets go first;"
+	            " -e both|race|_Fork|clone|clone-newpid|clone-tls");
 	if (p.variant && strcmp(p.variant, "race") == 0) {
 		int held = 0;
 		for (int i = 0; i < p.count; i++)

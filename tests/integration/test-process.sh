@@ -22,7 +22,7 @@ is_free() {
 	expect_line "d$1" 'ok fd='
 }
 
-# test_process_fork_parent_first [-e _Fork]
+# test_process_fork_parent_first [-e _Fork|clone]
 test_process_fork_parent_first() {
 	setup_one
 	start a "$(probe_path fork)" "$@" "$TARGET" 1 "@$TMP/ra" "@$TMP/la"
@@ -90,6 +90,30 @@ test_process_vfork_exec() {
 
 test_process_vfork_exit() {
 	child_exits_first vfork
+}
+
+# A clone() child in a pid namespace of its own, under our /proc, cannot
+# say who it is: it co-holds what it inherits all the same (the parent
+# records it under the pid our /proc knows), so the parent closing first
+# frees nothing; its own close of its copy cannot let go, so the slot comes
+# back when it exits. Needs root.
+test_process_clone_newpid() {
+	setup_one
+	start a "$(probe_path fork)" -e clone-newpid "$TARGET" 1 "@$TMP/ra" \
+		"@$TMP/la"
+	wait_line a 'parent-released|fork-failed'
+	grep -q '^fork-failed errno=EPERM' "$TMP/a.out" &&
+		skip "clone(CLONE_NEWPID) is not permitted here"
+	expect_line a 'ok fd='
+	is_held 1
+	release ra
+	wait_line a child-released
+	is_held 2
+	release la
+	finish a
+	is_free 1
+	quiet a
+	witness_not_above 1
 }
 
 # A clone() child given a TLS of the caller's own making (nothing mapped
