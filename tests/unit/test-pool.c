@@ -1684,8 +1684,9 @@ static void test_pool_refuses_borrowed_identity(void **state)
 }
 
 /* Where /proc hides other users' processes (hidepid), a live one that
- * kill() finds but /proc does not show is not dead: a checker that took it
- * for dead would reclaim its slots, or take its lock over from inside.
+ * kill() finds but /proc does not show is not dead, nor gone: a checker
+ * that took it for either would reclaim its slots, or take its lock over
+ * from inside (also the lock it names by pid while it registers).
  * Run as nobody under a /proc of its own mounted with hidepid=2, looking
  * at its root parent; needs root, skipped without. */
 static void test_pool_hidden_process_is_not_dead(void **state)
@@ -1706,6 +1707,9 @@ static void test_pool_hidden_process_is_not_dead(void **state)
 		snprintf(path, sizeof(path), "/proc/%d", (int)parent.pid);
 		if (access(path, F_OK) == 0)
 			_exit(77); /* not hidden after all */
+		struct thr_proc_id seen;
+		if (thr_proc_identify(parent.pid, &seen) != -EACCES)
+			_exit(3); /* -ESRCH: gone, for the lock named by pid */
 		_exit(thr_proc_is_dead(&parent) ? 1 : 0);
 	}
 	int code = exit_code(kid);
