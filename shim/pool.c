@@ -373,7 +373,7 @@ static __attribute__((noinline)) int register_slow(struct thr_pool *pool)
 		pool->me_gen = pool->shm->procs[i].gen;
 		pool->shm->procs[i].image = thr_proc_image();
 		if (!pool->shm->procs[i].pidns) /* made by a parent that could
-		                                   not read it */
+		                                   not read its own */
 			pool->shm->procs[i].pidns = pool->id.pidns;
 		pool->fork_gen = gen;
 	}

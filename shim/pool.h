@@ -129,8 +129,9 @@ int thr_pool_release(struct thr_pool *pool, uint32_t hold);
  * (for a fork or spawned child), so the slot stays held until both let go;
  * its record names pid's descriptor fd. Idempotent: a second call for the
  * same pid returns the same record, naming what it named. Returns 0 and
- * *ret_hold, -ESTALE if hold is not live, -ESRCH if pid is gone, -ENOSPC.
- * Reads /proc; not async-signal-safe. */
+ * *ret_hold, -ESTALE if hold is not live, -ESRCH if pid is gone, -EACCES
+ * if /proc hides it (hidepid), -ENOSPC. Reads /proc; not
+ * async-signal-safe. */
 int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid, int fd,
                     uint32_t *ret_hold);
 
@@ -160,7 +161,7 @@ int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
 
 /* The same for the live process pid (a parent, say), without registering
  * anything; pid is read from /proc only if the tables name it. Returns how
- * many, -ESRCH if pid is gone, or -errno. */
+ * many, -ESRCH if pid is gone, -EACCES if /proc hides it, or -errno. */
 int thr_pool_held_by(struct thr_pool *pool, pid_t pid, uint32_t *ret_holds,
                      int *ret_fds, size_t max);
 
