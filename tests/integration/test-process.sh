@@ -116,6 +116,22 @@ test_process_clone_newpid() {
 	witness_not_above 1
 }
 
+# A program in a pid namespace of its own under our /proc cannot say who it
+# is: it says so once per pool and runs on unthrottled (on-error = open),
+# holding nothing. Needs root and unshare(1).
+test_process_pidns_without_proc() {
+	command -v unshare >/dev/null || skip "no unshare"
+	unshare -p --fork true 2>/dev/null || skip "unshare -p not permitted"
+	setup_one
+	run a unshare -p --fork "$(probe_path open)" "$TARGET" 2 0
+	expect_count a 'ok fd=' 2
+	grep -q "pool '$POOL': this process's /proc shows another process" \
+		"$TMP/a.err" || fail "a: no message: $(cat "$TMP/a.err")"
+	[ "$(grep -c "^throttle:" "$TMP/a.err")" = 1 ] ||
+		fail "a: more than one message: $(cat "$TMP/a.err")"
+	is_free 1
+}
+
 # A clone() child given a TLS of the caller's own making (nothing mapped
 # below it) runs only the caller's function: the shim, whose thread-locals
 # would be read from that TLS, stays out, so the child exits as it means to.
