@@ -132,19 +132,24 @@ static struct thr_pool_req request(const struct thr_config_pool *c,
 	return req;
 }
 
+/* Why pool name cannot be used, said once. */
+static void report_broken(const char *name, int why)
+{
+	if (why == -ENOTSUP)
+		thr_log("pool '%s': this process's /proc shows another process "
+		        "under its pid (a pid namespace without a /proc of its "
+		        "own), so it cannot hold slots", name);
+	else
+		thr_log("pool '%s': %s", name, strerror(-why));
+}
+
 /* A pool that cannot be used: its segment was refused or broke later, or
  * this process cannot say who it is (see thr_proc_self()). */
 static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
                   int why)
 {
-	if (__atomic_exchange_n(&gp->reported, 1, __ATOMIC_RELAXED))
-		return st->fail_closed ? -EACCES : 0;
-	if (why == -ENOTSUP)
-		thr_log("pool '%s': this process's /proc shows another process "
-		        "under its pid (a pid namespace without a /proc of its "
-		        "own), so it cannot hold slots", gp->conf->name);
-	else
-		thr_log("pool '%s': %s", gp->conf->name, strerror(-why));
+	if (!__atomic_exchange_n(&gp->reported, 1, __ATOMIC_RELAXED))
+		report_broken(gp->conf->name, why);
 	return st->fail_closed ? -EACCES : 0;
 }
 

@@ -52,11 +52,12 @@ struct thr_shm_proc {
 	                           never declares it dead */
 	uint32_t gen;           /* bumped whenever the entry is freed, so a cached
 	                           index of a dead process is told from its successor */
-	uint32_t image;         /* drawn at random by the program image that last
-	                           registered (0: none recorded). An exec keeps pid
-	                           and start time but not this, so the image after
-	                           an exec knows a lock its predecessor held when a
-	                           thread was killed inside it */
+	uint32_t image;         /* the number of the program image that last
+	                           registered (thr_proc_image(): where the kernel
+	                           put its code and stack; 0: none recorded). An
+	                           exec keeps pid and start time but not this, so
+	                           a lock a thread killed by an exec held inside
+	                           is known */
 };
 
 struct thr_shm_slot {

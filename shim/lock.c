@@ -50,15 +50,7 @@ int thr_lock_acquire(uint32_t *word, const uint32_t *progress, uint32_t me,
 		    !cas(word, &v, v | THR_LOCK_SLEEPERS))
 			continue;
 		v |= THR_LOCK_SLEEPERS;
-		int w = thr_futex_wait(word, v, &nap);
-		if (w == 0 || w == -EAGAIN) {
-			/* The word moved (a release, a new owner): whoever
-			 * holds it now has not been seen holding it yet, even
-			 * under the same name. */
-			seen_owner = 0;
-			continue;
-		}
-		if (w != -ETIMEDOUT)
+		if (thr_futex_wait(word, v, &nap) != -ETIMEDOUT)
 			continue;
 		uint32_t owner = v & THR_LOCK_OWNER;
 		uint32_t moved = progress ? __atomic_load_n(progress,

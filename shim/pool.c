@@ -92,10 +92,9 @@ static bool left_by_exec(const struct thr_pool *pool,
 	return thr_proc_image_of((pid_t)e->pid, &now) == 0 && now != e->image;
 }
 
-/* A process registering names itself in the lock by pid, which a checker
- * in another pid namespace would look up as some other pid, or none: so it
- * is only suspected. */
-
+/* The lock's dead-owner check. A process registering names itself in the
+ * lock by pid, which a checker in another pid namespace would look up as
+ * some other pid, or none: so it is only suspected. */
 static bool owner_dead(void *ctx, uint32_t owner, uint64_t held_ns)
 {
 	struct thr_pool *pool = ctx;

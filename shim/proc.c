@@ -18,11 +18,6 @@ static unsigned self_fork_gen = ~0u; /* self is valid while it equals fork_gen *
 unsigned thr_proc_fork_gen_count;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-/* Where the kernel put this image's random bytes (not the bytes, which seed
- * glibc's stack guard): a new stack per exec, so a new place under ASLR,
- * kept by a fork, and one place for every copy of this code in the image.
- * Hashed (FNV-1a) to 32 bits; without ASLR it repeats, and an exec's
- * leftover lock is then not recognised, as before. */
 void thr_proc_fork_child(void)
 {
 	__atomic_add_fetch(&thr_proc_fork_gen_count, 1, __ATOMIC_RELAXED);
@@ -155,9 +150,14 @@ int thr_proc_image_of(pid_t pid, uint32_t *ret)
 /* Our pid namespace: the one whose numbers our /proc (checked by
  * thr_proc_self()) and fork() give, so the one any pid we identify is a
  * number in, whichever namespace that process lives in itself (a child in
- * a new one has a number of its own there, which we never see). */
+ * a new one has a number of its own there, which we never see). A process
+ * never changes its own, so it is read once (0, unreadable, is not kept). */
 static uint64_t read_pidns(void)
 {
+	static uint64_t pidns;
+	uint64_t v = __atomic_load_n(&pidns, __ATOMIC_RELAXED);
+	if (v)
+		return v;
 	char link[64];
 	long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/ns/pid", link,
 	                 sizeof(link) - 1);
@@ -165,7 +165,9 @@ static uint64_t read_pidns(void)
 		return 0;
 	link[n] = '\0';
 	const char *p = strchr(link, '[');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
+	v = p ? strtoull(p + 1, NULL, 10) : 0;
+	__atomic_store_n(&pidns, v, __ATOMIC_RELAXED);
+	return v;
 }
 
 /* The start time of a pid /proc shows alive; -ENOENT if /proc does not
