@@ -72,12 +72,18 @@ static double run_connect(int n)
 	return (now_ns() - t0) / n;
 }
 
-static double run(const char *op, int n, const char *arg)
+/* arg copied to a fixed alignment: where the environment leaves argv must
+ * not change what is measured (the shim reads paths in blocks). */
+static const char *aligned_path(const char *arg)
 {
-	/* The path at a fixed alignment: where the environment leaves argv
-	 * must not change what is measured (the shim reads paths in blocks). */
 	static char path[4096] __attribute__((aligned(64)));
 	snprintf(path, sizeof(path), "%s", arg);
+	return path;
+}
+
+static double run(const char *op, int n, const char *arg)
+{
+	const char *path = aligned_path(arg);
 	if (strcmp(op, "connect") == 0)
 		return run_connect(n);
 	int base = open(path, O_RDONLY);
@@ -141,8 +147,7 @@ static double pairs(const struct libc_calls *libc, bool raw, const char *op,
  * see the same process and the same moment; prints the best of each. */
 static int run_paired(const char *op, int n, const char *arg)
 {
-	static char path[4096] __attribute__((aligned(64)));
-	snprintf(path, sizeof(path), "%s", arg);
+	const char *path = aligned_path(arg);
 	struct libc_calls libc;
 	if (libc_calls(&libc) < 0)
 		return 1;

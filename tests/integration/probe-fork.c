@@ -70,14 +70,19 @@ static bool race_round(const struct probe *p)
 	return again < 0;
 }
 
-/* The child's side of the default and -x runs; never returns. */
+static bool is_variant(const struct probe *p, const char *v)
+{
+	return p->variant && strcmp(p->variant, v) == 0;
+}
+
+/* The child's side of every run but race; never returns. */
 static int child_part(void *arg)
 {
 	struct probe *p = arg;
 	if (!p->alt)
 		probe_wait(p->hold);
 	probe_close_held(p);
-	if (p->alt)
+	if (p->alt || is_variant(p, "both"))
 		_exit(0);
 	probe_emit("child-released");
 	probe_wait(p->linger);
@@ -128,12 +133,12 @@ static pid_t make_child(struct probe *p)
 {
 	static char stack[256 * 1024] __attribute__((aligned(16)));
 	pid_t pid;
-	if (p->variant && strcmp(p->variant, "clone") == 0)
+	if (is_variant(p, "clone"))
 		return clone(child_part, stack + sizeof(stack), SIGCHLD, p);
-	if (p->variant && strcmp(p->variant, "clone-newpid") == 0)
+	if (is_variant(p, "clone-newpid"))
 		return clone(child_part, stack + sizeof(stack),
 		             SIGCHLD | CLONE_NEWPID, p);
-	pid = p->variant && strcmp(p->variant, "_Fork") == 0 ? _Fork() : fork();
+	pid = is_variant(p, "_Fork") ? _Fork() : fork();
 	if (pid == 0)
 		child_part(p);
 	return pid;
@@ -148,7 +153,7 @@ int main(int argc, char **argv)
 	probe_parse(&p, argc, argv,
 	            "TARGET: a path; -x child lets go first;"
 	            " -e both|race|_Fork|clone|clone-newpid|clone-tls");
-	if (p.variant && strcmp(p.variant, "race") == 0) {
+	if (is_variant(&p, "race")) {
 		int held = 0;
 		for (int i = 0; i < p.count; i++)
 			held += race_round(&p);
@@ -162,22 +167,17 @@ int main(int argc, char **argv)
 		probe_report(fd, errno, t0);
 		p.held[p.nheld++].fd = fd;
 	}
-	if (p.variant && strcmp(p.variant, "clone-tls") == 0) {
+	if (is_variant(&p, "clone-tls")) {
 		clone_tls();
 		probe_close_held(&p);
 		return 0;
 	}
-	if (p.variant && strcmp(p.variant, "both") == 0) {
-		pid = fork();
-		if (pid == 0) {
-			probe_wait(p.hold);
-			probe_close_held(&p);
-			_exit(0);
-		}
-		if (pid < 0) {
-			probe_emit("fork-failed errno=%s", strerrorname_np(errno));
-			return 1;
-		}
+	pid = make_child(&p);
+	if (pid < 0) {
+		probe_emit("fork-failed errno=%s", strerrorname_np(errno));
+		return 1;
+	}
+	if (is_variant(&p, "both")) {
 		probe_emit("forked child=%d", (int)pid);
 		probe_wait(p.linger);
 		probe_close_held(&p);
@@ -185,11 +185,6 @@ int main(int argc, char **argv)
 		waitpid(pid, &status, 0);
 		probe_emit("done");
 		return 0;
-	}
-	pid = make_child(&p);
-	if (pid < 0) {
-		probe_emit("fork-failed errno=%s", strerrorname_np(errno));
-		return 1;
 	}
 	if (p.alt) {
 		waitpid(pid, &status, 0);
