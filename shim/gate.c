@@ -7,6 +7,7 @@
 
 #include "describe.h"
 #include "guard.h"
+#include "hot.h"
 #include "init.h"
 #include "log.h"
 #include "match.h"
@@ -333,7 +334,7 @@ static int take_alone(const struct thr_init_state *st, size_t i,
 /* Pool first wants the path: not inline, so that the common case (no pool
  * wants it) keeps a small frame. */
 __attribute__((noinline))
-static int take_open(const struct thr_init_state *st, size_t first,
+static THR_HOT int take_open(const struct thr_init_state *st, size_t first,
                      const char *norm, size_t n, struct thr_gate_ticket *t)
 {
 	t->d = 0;
@@ -346,16 +347,23 @@ static int take_open(const struct thr_init_state *st, size_t first,
 	return take(st, first, &c, t);
 }
 
-/* The common case, no pool wanting the path, costs only this loop. */
+/* The first glob that norm matches, or st->nglobs: the common case, no
+ * pool wanting the path, costs only this loop. */
 static inline __attribute__((always_inline))
-int match_open(const struct thr_init_state *st, const char *norm, size_t n,
-               struct thr_gate_ticket *t)
+size_t first_glob(const struct thr_init_state *st, const char *norm, size_t n)
 {
 	const struct thr_match_cglob *g = st->globs;
-	for (size_t i = 0, k = st->nglobs; i < k; i++)
-		if (thr_match_cglob(&g[i], norm, n))
-			return take_open(st, st->glob_pool[i], norm, n, t);
-	return 0;
+	size_t i = 0, k = st->nglobs;
+	while (i < k && !thr_match_cglob(&g[i], norm, n))
+		i++;
+	return i;
+}
+
+static int match_open(const struct thr_init_state *st, const char *norm,
+                      size_t n, struct thr_gate_ticket *t)
+{
+	size_t i = first_glob(st, norm, n);
+	return i < st->nglobs ? take_open(st, st->glob_pool[i], norm, n, t) : 0;
 }
 
 /* Kept apart so that the common case does not pay for a PATH_MAX frame. */
@@ -374,9 +382,8 @@ static int match_open_slow(const struct thr_init_state *st, int dirfd,
 	return match_open(st, norm, (size_t)r, t);
 }
 
-static inline __attribute__((always_inline))
-int open_begin(const struct thr_init_state *st, int dirfd, const char *path,
-               struct thr_gate_ticket *t)
+static int open_begin(const struct thr_init_state *st, int dirfd,
+                      const char *path, struct thr_gate_ticket *t)
 {
 	ptrdiff_t n = thr_match_normal_length(path);
 	return n >= 0 ? match_open(st, path, (size_t)n, t)
@@ -442,6 +449,7 @@ static bool is_socket(int fd)
 	return sock;
 }
 
+THR_HOT
 int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
                            struct thr_gate_ticket *t)
 {
@@ -495,46 +503,38 @@ void finish(struct thr_gate_ticket *t, int fd, bool ok)
 		release_desc(st, t->d);
 }
 
-void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
+THR_HOT void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 {
 	finish(t, fd, ok);
 }
 
-/* The real function an open hook was called for: one of the two. */
-struct real_open {
-	int (*open)(const char *, int, ...);
-	int (*openat)(int, const char *, int, ...);
-};
-
-/* The open hooks' gate: begin and finish around the call, in one frame. */
-static inline __attribute__((always_inline))
-int gate_open_call(const struct real_open *real, int dirfd, const char *path,
-                   int flags, mode_t mode, int *ret_fd)
+THR_HOT struct thr_gate_route thr_gate_route_path(const char *path)
 {
-	struct thr_gate_ticket t;
-	int r = gate_open(dirfd, path, &t, false, 0);
-	if (r < 0)
-		return r;
-	int fd = real->open ? real->open(path, flags, mode)
-	                    : real->openat(dirfd, path, flags, mode);
-	if (r > 0)
-		finish(&t, fd, fd >= 0);
-	*ret_fd = fd;
-	return 0;
+	struct thr_gate_route pass = { 0, 0 }, full = { THR_GATE_ROUTE_FULL, 0 };
+	if (!path)
+		return pass;
+	int r;
+	const struct thr_init_state *st = gating(true, &r);
+	if (!st)
+		return r < 0 ? full : pass;
+	ptrdiff_t n = thr_match_normal_length(path);
+	if (n < 0 || n >= THR_GATE_ROUTE_FULL)
+		return full; /* relative, or to be normalised first */
+	size_t i = first_glob(st, path, (size_t)n);
+	if (i == st->nglobs)
+		return pass;
+	return (struct thr_gate_route){ (uint32_t)i + 1, (uint32_t)n };
 }
 
-int thr_gate_open(int (*real)(const char *, int, ...), const char *path,
-                  int flags, mode_t mode, int *ret_fd)
+THR_HOT int thr_gate_open_begin(int dirfd, const char *path,
+                        struct thr_gate_route route, struct thr_gate_ticket *t)
 {
-	struct real_open call = { .open = real };
-	return gate_open_call(&call, AT_FDCWD, path, flags, mode, ret_fd);
-}
-
-int thr_gate_openat(int (*real)(int, const char *, int, ...), int dirfd,
-                    const char *path, int flags, mode_t mode, int *ret_fd)
-{
-	struct real_open call = { .openat = real };
-	return gate_open_call(&call, dirfd, path, flags, mode, ret_fd);
+	if (route.glob == THR_GATE_ROUTE_FULL)
+		return gate_open(dirfd, path, t, false, 0);
+	const struct thr_init_state *st = thr_init();
+	t->stream = false;
+	t->donor = 0;
+	return take_open(st, st->glob_pool[route.glob - 1], path, route.n, t);
 }
 
 /* The state a table entry's slots are given back through: the loaded one,
@@ -546,12 +546,12 @@ static inline const struct thr_init_state *table_state(void)
 	return &thr_init_state_;
 }
 
-void thr_gate_release(uint32_t d)
+THR_HOT void thr_gate_release(uint32_t d)
 {
 	release_desc(table_state(), d);
 }
 
-void thr_gate_drop(uint32_t d, int fd)
+THR_HOT void thr_gate_drop(uint32_t d, int fd)
 {
 	if (thr_gate_unref(d, fd))
 		release_desc(table_state(), d);
@@ -634,7 +634,7 @@ static __attribute__((noinline)) uint32_t promote(int oldfd, uint32_t e)
 	}
 }
 
-uint32_t thr_gate_dup_begin(int oldfd)
+THR_HOT uint32_t thr_gate_dup_begin(int oldfd)
 {
 	uint32_t e = thr_fdtable_get(oldfd);
 	if (thr_fdtable_is_direct(e))
@@ -643,7 +643,7 @@ uint32_t thr_gate_dup_begin(int oldfd)
 	return e;
 }
 
-void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec)
+THR_HOT void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec)
 {
 	if (!d)
 		return;

@@ -46,19 +46,39 @@ static inline bool thr_gate_wants_connect(void)
 	       THR_GATE_CONNECT;
 }
 
-/* open(), open64(), creat() and their fortify forms: calls real(path,
- * flags, mode) with a slot taken first in every pool whose patterns match
- * path, kept on the descriptor it returns or given back if it fails.
- * Returns 0 with *ret_fd what real returned (errno is then real's), or
- * -errno to fail the call with, real not called: the pool's policy errno,
- * -EINTR, or -EACCES (on-error = closed). Blocks as the policy says. */
-int thr_gate_open(int (*real)(const char *, int, ...), const char *path,
-                  int flags, mode_t mode, int *ret_fd);
+/* Where an open() goes, settled before the call in a few loads and
+ * compares: straight to libc, or through thr_gate_open_begin() with what
+ * was found here, so that it is not looked for twice. One register wide,
+ * so that a hook can hand it on in a tail call. */
+#define THR_GATE_ROUTE_FULL UINT32_MAX
+struct thr_gate_route {
+	uint32_t glob;          /* 0: not gated; THR_GATE_ROUTE_FULL: the gate
+	                           decides (a path it must normalise first, or
+	                           a refusal); else 1 + the first glob that
+	                           matches the path as it stands */
+	uint32_t n;             /* the path's length, with a glob */
+};
 
-/* openat(), openat64() and their fortify forms: the same, path relative
- * to dirfd. */
-int thr_gate_openat(int (*real)(int, const char *, int, ...), int dirfd,
-                    const char *path, int flags, mode_t mode, int *ret_fd);
+/* The route for path (opened relative to the cwd or to a dirfd). No
+ * system call, no allocation; keeps errno. Loads the config on a
+ * process's first gated call. */
+struct thr_gate_route thr_gate_route_path(const char *path);
+
+static inline struct thr_gate_route thr_gate_route_open(const char *path)
+{
+	if (!thr_gate_wants_open())
+		return (struct thr_gate_route){ 0, 0 };
+	return thr_gate_route_path(path);
+}
+
+/* Before open(), openat(), creat() and their 64 and fortify forms, when
+ * the route is not 0: takes a slot in every pool whose patterns match the
+ * path. Returns 1 (make the call, then thr_gate_finish() t), 0 (make the
+ * call, t holds nothing) or -errno to fail it with, uncalled: the pool's
+ * policy errno, -EINTR, or -EACCES (on-error = closed). Blocks as the
+ * policy says. */
+int thr_gate_open_begin(int dirfd, const char *path,
+                        struct thr_gate_route route, struct thr_gate_ticket *t);
 
 /* Before fopen()/freopen() of path, whose descriptor a stream will own:
  * takes the slots. Returns 1 (go ahead, then thr_gate_finish() t), 0 (go

@@ -3,6 +3,7 @@
  * libc would; none may allocate, print, or change errno on success. */
 #define _GNU_SOURCE
 #include "gate.h"
+#include "hot.h"
 #include "real.h"
 
 #include <dirent.h>
@@ -28,14 +29,32 @@ int __openat64_2(int dirfd, const char *path, int flags);
 #define NEEDS_MODE(flags) \
 	(((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE)
 
-#define MODE_ARG(flags, mode) do { \
+/* The open hooks end in a tail call wherever they can: each frame still
+ * open when the system call returns costs a mispredicted return, about
+ * 6 ns here (the kernel leaves the return predictor full of its own
+ * addresses), and a variadic function makes no tail calls. On the ABIs
+ * below a variadic argument arrives where a named one would, so these
+ * hooks name mode, and read it only when flags say the caller passed one. */
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+#define MODE_PARAM mode_t mode_arg
+#define TAKE_MODE(flags) mode_t mode = NEEDS_MODE(flags) ? mode_arg : 0
+#else
+#define MODE_PARAM ...
+#define TAKE_MODE(flags) \
+	mode_t mode = 0; \
 	if (NEEDS_MODE(flags)) { \
 		va_list ap; \
 		va_start(ap, flags); \
 		mode = va_arg(ap, mode_t); \
 		va_end(ap); \
-	} \
-} while (0)
+	}
+#endif
+
+/* Defines the hook for libc's open-like name: under an asm label, since
+ * <fcntl.h> declares the name variadic. */
+#define OPEN_HOOK(name, ...) \
+	EXPORT int hook_##name(__VA_ARGS__) __asm__(#name); \
+	EXPORT THR_HOT int hook_##name(__VA_ARGS__)
 
 static int refuse(int r)
 {
@@ -43,93 +62,115 @@ static int refuse(int r)
 	return -1;
 }
 
-/* Not inline: the hooks' own frames stay small, so that with no config
- * (nothing to gate) a hook costs a few instructions and the real call. */
-static __attribute__((noinline))
+/* An open the route sends to the gate: begin, the call and finish in this
+ * one frame, which the hook reaches by a tail call, so that only this frame
+ * is left above the caller's when the system call returns. */
+static THR_HOT __attribute__((noinline))
 int gated_openat(int (*real)(int, const char *, int, ...), int dirfd,
-                 const char *path, int flags, mode_t mode)
+                 const char *path, int flags, mode_t mode,
+                 struct thr_gate_route route)
 {
-	int fd;
-	int r = thr_gate_openat(real, dirfd, path, flags, mode, &fd);
-	return r < 0 ? refuse(r) : fd;
+	struct thr_gate_ticket t;
+	int r = thr_gate_open_begin(dirfd, path, route, &t);
+	if (r < 0)
+		return refuse(r);
+	int fd = real(dirfd, path, flags, mode);
+	if (r > 0)
+		thr_gate_finish(&t, fd, fd >= 0);
+	return fd;
 }
 
-static __attribute__((noinline))
+static THR_HOT __attribute__((noinline))
 int gated_open(int (*real)(const char *, int, ...), const char *path,
-               int flags, mode_t mode)
+               int flags, mode_t mode, struct thr_gate_route route)
 {
-	int fd;
-	int r = thr_gate_open(real, path, flags, mode, &fd);
-	return r < 0 ? refuse(r) : fd;
+	struct thr_gate_ticket t;
+	int r = thr_gate_open_begin(AT_FDCWD, path, route, &t);
+	if (r < 0)
+		return refuse(r);
+	int fd = real(path, flags, mode);
+	if (r > 0)
+		thr_gate_finish(&t, fd, fd >= 0);
+	return fd;
 }
 
-EXPORT int open(const char *path, int flags, ...)
+/* The body of every open hook: past the gate when the route says so, else
+ * straight to real, in a tail call either way. */
+static inline __attribute__((always_inline))
+int open_via(int (*real)(const char *, int, ...), const char *path,
+             int flags, mode_t mode)
 {
-	mode_t mode = 0;
-	MODE_ARG(flags, mode);
-	if (!thr_gate_wants_open())
-		return thr_real_get()->open(path, flags, mode);
-	return gated_open(thr_real_get()->open, path, flags, mode);
+	struct thr_gate_route route = thr_gate_route_open(path);
+	if (!route.glob)
+		return real(path, flags, mode);
+	return gated_open(real, path, flags, mode, route);
 }
 
-EXPORT int open64(const char *path, int flags, ...)
+static inline __attribute__((always_inline))
+int openat_via(int (*real)(int, const char *, int, ...), int dirfd,
+               const char *path, int flags, mode_t mode)
 {
-	mode_t mode = 0;
-	MODE_ARG(flags, mode);
-	if (!thr_gate_wants_open())
-		return thr_real_get()->open64(path, flags, mode);
-	return gated_open(thr_real_get()->open64, path, flags, mode);
+	struct thr_gate_route route = thr_gate_route_open(path);
+	if (!route.glob)
+		return real(dirfd, path, flags, mode);
+	return gated_openat(real, dirfd, path, flags, mode, route);
 }
 
-EXPORT int openat(int dirfd, const char *path, int flags, ...)
+OPEN_HOOK(open, const char *path, int flags, MODE_PARAM)
 {
-	mode_t mode = 0;
-	MODE_ARG(flags, mode);
-	if (!thr_gate_wants_open())
-		return thr_real_get()->openat(dirfd, path, flags, mode);
-	return gated_openat(thr_real_get()->openat, dirfd, path, flags, mode);
+	TAKE_MODE(flags);
+	return open_via(thr_real_get()->open, path, flags, mode);
 }
 
-EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+OPEN_HOOK(open64, const char *path, int flags, MODE_PARAM)
 {
-	mode_t mode = 0;
-	MODE_ARG(flags, mode);
-	if (!thr_gate_wants_open())
-		return thr_real_get()->openat64(dirfd, path, flags, mode);
-	return gated_openat(thr_real_get()->openat64, dirfd, path, flags, mode);
+	TAKE_MODE(flags);
+	return open_via(thr_real_get()->open64, path, flags, mode);
+}
+
+OPEN_HOOK(openat, int dirfd, const char *path, int flags, MODE_PARAM)
+{
+	TAKE_MODE(flags);
+	return openat_via(thr_real_get()->openat, dirfd, path, flags, mode);
+}
+
+OPEN_HOOK(openat64, int dirfd, const char *path, int flags, MODE_PARAM)
+{
+	TAKE_MODE(flags);
+	return openat_via(thr_real_get()->openat64, dirfd, path, flags, mode);
 }
 
 /* The _FORTIFY_SOURCE entry points: called without a mode, by contract. */
-EXPORT int __open_2(const char *path, int flags)
+EXPORT THR_HOT int __open_2(const char *path, int flags)
 {
-	return gated_open(thr_real_get()->open, path, flags, 0);
+	return open_via(thr_real_get()->open, path, flags, 0);
 }
 
-EXPORT int __open64_2(const char *path, int flags)
+EXPORT THR_HOT int __open64_2(const char *path, int flags)
 {
-	return gated_open(thr_real_get()->open64, path, flags, 0);
+	return open_via(thr_real_get()->open64, path, flags, 0);
 }
 
-EXPORT int __openat_2(int dirfd, const char *path, int flags)
+EXPORT THR_HOT int __openat_2(int dirfd, const char *path, int flags)
 {
-	return gated_openat(thr_real_get()->openat, dirfd, path, flags, 0);
+	return openat_via(thr_real_get()->openat, dirfd, path, flags, 0);
 }
 
-EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+EXPORT THR_HOT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	return gated_openat(thr_real_get()->openat64, dirfd, path, flags, 0);
+	return openat_via(thr_real_get()->openat64, dirfd, path, flags, 0);
 }
 
 EXPORT int creat(const char *path, mode_t mode)
 {
-	return gated_open(thr_real_get()->open, path,
-	                  O_CREAT | O_WRONLY | O_TRUNC, mode);
+	return open_via(thr_real_get()->open, path,
+	                O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
 EXPORT int creat64(const char *path, mode_t mode)
 {
-	return gated_open(thr_real_get()->open64, path,
-	                  O_CREAT | O_WRONLY | O_TRUNC, mode);
+	return open_via(thr_real_get()->open64, path,
+	                O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
 /* fileno() sets errno (EBADF) for a stream without a descriptor, such as
@@ -213,7 +254,7 @@ EXPORT FILE *freopen64(const char *path, const char *how, FILE *f)
 /* Untracked descriptors go straight to libc: nothing runs after the
  * system call, where caches are cold. Tracked ones drop their reference
  * before it too, leaving only the release of the slots for after. */
-EXPORT int close(int fd)
+EXPORT THR_HOT int close(int fd)
 {
 	uint32_t d = thr_gate_detach(fd);
 	if (!d)
@@ -357,7 +398,7 @@ EXPORT void closefrom(int lowfd)
 	}
 }
 
-EXPORT int dup(int oldfd)
+EXPORT THR_HOT int dup(int oldfd)
 {
 	uint32_t d = thr_gate_dup_begin(oldfd);
 	if (!d)
@@ -438,7 +479,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 }
 
 /* With _GNU_SOURCE, glibc declares the address as a transparent union. */
-EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+EXPORT THR_HOT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
 	const struct sockaddr *sa = addr.__sockaddr__;
 	if (!thr_gate_wants_connect())

@@ -16,6 +16,7 @@
 #endif
 
 #include "match.h"
+#include "hot.h"
 
 #define NONE SIZE_MAX
 #define HOST_MAX 256            /* a DNS name is at most 253 bytes */
@@ -323,7 +324,7 @@ static int emit_back(const char *s, size_t n, char *out, size_t *pos,
  * something ASan can know). In each block's byte masks, a bad pair is a '/'
  * (bit i) before a '/' or '.' (bit i + 1): the two differ only in bit 0,
  * so byte | 1 == '/' finds both. */
-__attribute__((no_sanitize_address))
+THR_HOT __attribute__((no_sanitize_address))
 ptrdiff_t thr_match_normal_length(const char *path)
 {
 	if (path[0] != '/')
@@ -374,7 +375,7 @@ static inline bool bad8(const char *p)
 }
 
 /* Eight bytes at a time, never past the NUL. */
-ptrdiff_t thr_match_normal_length(const char *path)
+THR_HOT ptrdiff_t thr_match_normal_length(const char *path)
 {
 	size_t n = strlen(path);
 	if (path[0] != '/' || (n > 1 && path[n - 1] == '/'))
@@ -489,7 +490,7 @@ static bool unix_matches(const char *glob, const struct sockaddr *sa,
 	return gmatch(glob, norm, strlen(norm));
 }
 
-bool thr_match_dest_matches(const struct thr_match_dest *rule,
+THR_HOT bool thr_match_dest_matches(const struct thr_match_dest *rule,
                             const struct sockaddr *sa, socklen_t len)
 {
 	uint8_t a[16];

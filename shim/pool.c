@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "futex.h"
+#include "hot.h"
 #include "lock.h"
 #include "segment.h"
 
@@ -839,6 +840,7 @@ static __attribute__((noinline)) int acquire(struct thr_pool *pool,
 	return r;
 }
 
+THR_HOT
 int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
                      uint32_t *ret_hold)
 {
@@ -911,7 +913,7 @@ static int defer_release(struct thr_pool *pool, uint32_t hold)
 	return 0;
 }
 
-int thr_pool_release(struct thr_pool *pool, uint32_t hold)
+THR_HOT int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	if (!handle_fits(pool, hold))
@@ -1143,7 +1145,7 @@ int thr_pool_unlink(const char *name, const char *dir)
 
 /* Called right after the acquire that made hold, in the same process: the
  * record's own fields are the whole check. */
-int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd)
+THR_HOT int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd)
 {
 	if (slot_of(hold) >= THR_SLOTS || !holder_is_ours(pool, hold))
 		return -ESTALE;

@@ -43,6 +43,31 @@ test_gate_refuses_then_frees() {
 	quiet a b c d e
 }
 
+# test_gate_creates_with_mode PROBE: a file the probe creates (asking for
+# 0600) gets that mode whichever way the shim sends the call: through the
+# gate (a pool's path), straight past it (no pool's), or the long way (a
+# relative path, normalised first). The open hooks take mode as a named
+# parameter, not through va_arg.
+test_gate_creates_with_mode() {
+	local p=$1 bin f
+	bin=$(probe_path "$p")
+	mkdir -p "$TMP/d" "$TMP/e"
+	conf_pool 2 fail "open = \"$TMP/d/*\""
+	umask 022
+	run a "$bin" -f wronly,creat "$TMP/d/new" 1 0
+	run b "$bin" -f wronly,creat "$TMP/e/new" 1 0
+	start_in "$TMP/d" c "$bin" -f wronly,creat rel 1 0
+	finish c
+	for f in a b c; do
+		expect_line "$f" 'ok fd='
+	done
+	for f in "$TMP/d/new" "$TMP/e/new" "$TMP/d/rel"; do
+		[ "$(stat -c %a "$f")" = 600 ] ||
+			fail "$p: $f has mode $(stat -c %a "$f"), not 600"
+	done
+	quiet a b c
+}
+
 # test_gate_cloexec_keeps_slot: close_range(CLOSE_RANGE_CLOEXEC) closes
 # nothing, so it must give nothing back; exit does.
 test_gate_cloexec_keeps_slot() {
