@@ -518,7 +518,7 @@ THR_HOT struct thr_gate_route thr_gate_route_path(const char *path)
 	if (!st)
 		return r < 0 ? full : pass;
 	ptrdiff_t n = thr_match_normal_length(path);
-	if (n < 0 || n >= THR_GATE_ROUTE_FULL)
+	if (n < 0 || (size_t)n >= THR_GATE_ROUTE_FULL)
 		return full; /* relative, or to be normalised first */
 	size_t i = first_glob(st, path, (size_t)n);
 	if (i == st->nglobs)

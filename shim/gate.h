@@ -48,8 +48,8 @@ static inline bool thr_gate_wants_connect(void)
 
 /* Where an open() goes, settled before the call in a few loads and
  * compares: straight to libc, or through thr_gate_open_begin() with what
- * was found here, so that it is not looked for twice. One register wide,
- * so that a hook can hand it on in a tail call. */
+ * was found here, so that it is not looked for twice. One register wide
+ * on x86-64 and AArch64, so that a hook can hand it on in a tail call. */
 #define THR_GATE_ROUTE_FULL UINT32_MAX
 struct thr_gate_route {
 	uint32_t glob;          /* 0: not gated; THR_GATE_ROUTE_FULL: the gate
@@ -59,9 +59,9 @@ struct thr_gate_route {
 	uint32_t n;             /* the path's length, with a glob */
 };
 
-/* The route for path (opened relative to the cwd or to a dirfd). No
- * system call, no allocation; keeps errno. Loads the config on a
- * process's first gated call. */
+/* The route for path (opened relative to the cwd or to a dirfd). Keeps
+ * errno. A process's first call loads the config (files, segments); after
+ * that, no system call and no allocation. */
 struct thr_gate_route thr_gate_route_path(const char *path);
 
 static inline struct thr_gate_route thr_gate_route_open(const char *path)

@@ -33,9 +33,12 @@ int __openat64_2(int dirfd, const char *path, int flags);
  * open when the system call returns costs a mispredicted return, about
  * 6 ns here (the kernel leaves the return predictor full of its own
  * addresses), and a variadic function makes no tail calls. On the ABIs
- * below a variadic argument arrives where a named one would, so these
- * hooks name mode, and read it only when flags say the caller passed one. */
-#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+ * below a variadic argument arrives in the register a named one would, so
+ * these hooks name mode, and read it only when flags say the caller passed
+ * one. Not where arguments go on the stack (i386): a named parameter's
+ * slot is the callee's to write, and a caller that passed no mode never
+ * gave it. */
+#if defined(__x86_64__) || defined(__aarch64__)
 #define MODE_PARAM mode_t mode_arg
 #define TAKE_MODE(flags) mode_t mode = NEEDS_MODE(flags) ? mode_arg : 0
 #else

@@ -46,10 +46,11 @@ test_gate_refuses_then_frees() {
 # test_gate_creates_with_mode PROBE: a file the probe creates (asking for
 # 0600) gets that mode whichever way the shim sends the call: through the
 # gate (a pool's path), straight past it (no pool's), or the long way (a
-# relative path, normalised first). The open hooks take mode as a named
-# parameter, not through va_arg.
+# relative path, normalised first); an O_TMPFILE file too, for the probes
+# that take flags. Where the open hooks take mode as a named parameter
+# rather than through va_arg, this is what says they read it right.
 test_gate_creates_with_mode() {
-	local p=$1 bin f
+	local p=$1 bin f fd mode
 	bin=$(probe_path "$p")
 	mkdir -p "$TMP/d" "$TMP/e"
 	conf_pool 2 fail "open = \"$TMP/d/*\""
@@ -66,6 +67,16 @@ test_gate_creates_with_mode() {
 			fail "$p: $f has mode $(stat -c %a "$f"), not 600"
 	done
 	quiet a b c
+	case $p in creat*) return ;; esac
+	start t "$bin" -f wronly,tmpfile "$TMP/e" 1 "@$TMP/rt"
+	wait_line t 'ok|err'
+	expect_line t 'ok fd='
+	fd=$(sed -n 's/^ok fd=\([0-9]*\).*/\1/p' "$TMP/t.out" | head -n1)
+	mode=$(stat -L -c %a "/proc/${PID_OF[t]}/fd/$fd")
+	release rt
+	finish t
+	[ "$mode" = 600 ] || fail "$p: O_TMPFILE file has mode $mode, not 600"
+	quiet t
 }
 
 # test_gate_cloexec_keeps_slot: close_range(CLOSE_RANGE_CLOEXEC) closes
