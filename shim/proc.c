@@ -28,6 +28,17 @@ static void register_atfork(void)
 	pthread_atfork(NULL, NULL, thr_proc_fork_child);
 }
 
+/* Reads the target of a /proc link into buf (len bytes, NUL-terminated).
+ * Returns its length, -errno, or -EINVAL for an empty one. */
+static int read_link(const char *path, char *buf, size_t len)
+{
+	long n = syscall(SYS_readlinkat, AT_FDCWD, path, buf, len - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -EINVAL;
+	buf[n] = '\0';
+	return (int)n;
+}
+
 /* Reads up to len-1 bytes of a small /proc file. Returns length or -errno. */
 static int read_small(const char *path, char *buf, size_t len)
 {
@@ -104,6 +115,14 @@ static int read_stat(const char *path, struct stat_fields *f)
 	return r < 0 ? r : 0;
 }
 
+/* read_stat() of /proc/<pid>/stat. */
+static int read_pid_stat(pid_t pid, struct stat_fields *f)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return read_stat(path, f);
+}
+
 /* An image's number: FNV-1a over where the kernel put its code and its
  * stack, both moved by every exec under ASLR; 0 when the reader may not
  * see them. The kernel's own view, which the process and others read
@@ -135,11 +154,9 @@ uint32_t thr_proc_image(void)
 
 int thr_proc_image_of(pid_t pid, uint32_t *ret)
 {
-	char path[64];
 	struct stat_fields f;
 	int saved = errno;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int r = read_stat(path, &f);
+	int r = read_pid_stat(pid, &f);
 	errno = saved;
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
@@ -159,11 +176,8 @@ static uint64_t read_pidns(void)
 	if (v)
 		return v;
 	char link[64];
-	long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/ns/pid", link,
-	                 sizeof(link) - 1);
-	if (n <= 0)
+	if (read_link("/proc/self/ns/pid", link, sizeof(link)) < 0)
 		return 0;
-	link[n] = '\0';
 	const char *p = strchr(link, '[');
 	v = p ? strtoull(p + 1, NULL, 10) : 0;
 	__atomic_store_n(&pidns, v, __ATOMIC_RELAXED);
@@ -174,10 +188,8 @@ static uint64_t read_pidns(void)
  * show it, -ESRCH if it is a zombie. */
 static int read_start(pid_t pid, uint64_t *ret_start)
 {
-	char path[64];
 	struct stat_fields f;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int r = read_stat(path, &f);
+	int r = read_pid_stat(pid, &f);
 	if (r == 0)
 		*ret_start = f.start;
 	return r;
@@ -205,11 +217,9 @@ int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
 static int proc_shows_self(pid_t pid)
 {
 	char link[32];
-	long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self", link,
-	                 sizeof(link) - 1);
-	if (n <= 0)
-		return n < 0 ? -errno : -EINVAL;
-	link[n] = '\0';
+	int r = read_link("/proc/self", link, sizeof(link));
+	if (r < 0)
+		return r;
 	return strtol(link, NULL, 10) == pid ? 0 : -ENOTSUP;
 }
 
