@@ -1072,6 +1072,7 @@ int thr_pool_open(const char *name, const struct thr_pool_opts *opts,
 {
 	int saved = errno, r = -EINVAL;
 	struct thr_pool *pool = NULL;
+	thr_clock_find(); /* here, not at load: inert programs never pay */
 	if (err)
 		err[0] = '\0';
 	if (!thr_pool_name_is_valid(name)) {
