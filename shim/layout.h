@@ -111,7 +111,9 @@ struct thr_shm_pool {
 	uint32_t nprocs;        /* THR_PROCS */
 	char name[THR_NAME_LEN]; /* the pool name, NUL-terminated */
 
-	uint32_t lock;          /* robust futex lock, see THR_LOCK_* */
+	uint32_t lock;          /* robust futex lock, see THR_LOCK_*; with seq
+	                           one aligned 8-byte unit, which a takeover
+	                           swaps whole (lock.h) */
 	uint32_t seq;           /* seqlock for readers: odd while a writer is
 	                           inside; the lock's waiters read its moving as
 	                           a release */

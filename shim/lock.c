@@ -20,18 +20,62 @@ static bool cas(uint32_t *word, uint32_t *expected, uint32_t desired)
 	                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
+/* The lock word and its progress word, read or swapped as one. */
+union pair {
+	uint64_t both;
+	uint32_t w[2];          /* [0] the lock word, [1] its progress */
+};
+
+/* Other processes share the words: a library call (libatomic's, for an
+ * old 32-bit target) would lock only within this one. */
+#if __GCC_ATOMIC_LLONG_LOCK_FREE != 2
+#error "the lock needs lock-free 8-byte atomics"
+#endif
+
+/* Acquire: the owner checks that follow must not read older data. */
+static union pair load_pair(uint32_t *word)
+{
+	union pair p;
+	p.both = __atomic_load_n((uint64_t *)(void *)word, __ATOMIC_ACQUIRE);
+	return p;
+}
+
+/* Takes the lock over from the owner seen: only if neither word has moved
+ * since, so not after any release. */
+static bool take_over(uint32_t *word, union pair seen, uint32_t me)
+{
+	union pair next = seen;
+	next.w[0] = me | THR_LOCK_SLEEPERS;
+	return __atomic_compare_exchange_n((uint64_t *)(void *)word, &seen.both,
+	                                   next.both, false, __ATOMIC_ACQUIRE,
+	                                   __ATOMIC_RELAXED);
+}
+
+/* Tells the CPU this is a spin: it yields to a sibling thread and saves
+ * power rather than speculating on the lock word. */
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#else
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 static bool try_fast(uint32_t *word, uint32_t me)
 {
 	for (int i = 0; i < SPINS; i++) {
 		if (thr_lock_try(word, me))
 			return true;
-		__builtin_ia32_pause();
+		spin_pause();
 	}
 	return false;
 }
 
-int thr_lock_acquire(uint32_t *word, const uint32_t *progress, uint32_t me,
-                     thr_lock_dead_fn dead, void *ctx)
+int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
+                     void *ctx)
 {
 	if (try_fast(word, me))
 		return 0;
@@ -52,17 +96,18 @@ int thr_lock_acquire(uint32_t *word, const uint32_t *progress, uint32_t me,
 		v |= THR_LOCK_SLEEPERS;
 		if (thr_futex_wait(word, v, &nap) != -ETIMEDOUT)
 			continue;
+		union pair seen = load_pair(word);
+		if (seen.w[0] != v)
+			continue;
 		uint32_t owner = v & THR_LOCK_OWNER;
-		uint32_t moved = progress ? __atomic_load_n(progress,
-		                                            __ATOMIC_RELAXED) : 0;
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
-		if (owner != seen_owner || moved != seen_progress) {
+		if (owner != seen_owner || seen.w[1] != seen_progress) {
 			seen_owner = owner;
-			seen_progress = moved;
+			seen_progress = seen.w[1];
 			seen_since = now;
 		}
 		if (dead(ctx, owner, now - seen_since)) {
-			if (cas(word, &v, me | THR_LOCK_SLEEPERS))
+			if (take_over(word, seen, me))
 				return 1;
 			continue;
 		}

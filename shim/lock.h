@@ -14,16 +14,19 @@
  * held_ns: how long the caller has seen this owner hold the word. */
 typedef bool (*thr_lock_dead_fn)(void *ctx, uint32_t owner, uint64_t held_ns);
 
-/* Locks word for owner me (1..THR_LOCK_OWNER). Returns 0 when locked; 1 when
- * locked by taking it over from a dead owner, so the data it guards may be
- * half-updated and the caller must repair it; -EDEADLK when a live owner has
- * held it for seconds (a stopped process, or a scribbled word). progress
- * (or NULL): a word every release changes, so that how long an owner has
- * held the lock counts one hold, not the sum of one owner's holds that this
- * waiter slept through. Blocks. Async-signal-safe, but must not be called
- * by a thread that holds it. */
-int thr_lock_acquire(uint32_t *word, const uint32_t *progress, uint32_t me,
-                     thr_lock_dead_fn dead, void *ctx);
+/* Locks word[0] for owner me (1..THR_LOCK_OWNER). word[1] is its progress
+ * word, which every release changes (the pool's seq), and the two share one
+ * 8-byte-aligned unit: how long an owner has held the lock then counts one
+ * hold, not the sum of the holds this waiter slept through, and a takeover
+ * swaps both words at once, so that it fails if the owner judged dead let
+ * go meanwhile, even where a new owner has the same id (a new process in
+ * the dead one's freed entry). Returns 0 when locked; 1 when locked by
+ * taking it over from a dead owner, so the data it guards may be
+ * half-updated and the caller must repair it; -EDEADLK when a live owner
+ * has held it for seconds (a stopped process, or a scribbled word). Blocks.
+ * Async-signal-safe, but must not be called by a thread that holds it. */
+int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
+                     void *ctx);
 
 /* One attempt to lock a free word for me, no spinning: true if locked. The
  * uncontended case of thr_lock_acquire(), inline for the hot paths.

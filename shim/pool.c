@@ -132,6 +132,11 @@ static void wake_all(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 	wakes->n = 0;
 }
 
+_Static_assert(offsetof(struct thr_shm_pool, lock) % 8 == 0 &&
+               offsetof(struct thr_shm_pool, seq) ==
+               offsetof(struct thr_shm_pool, lock) + 4,
+               "the lock and its progress word share 8 aligned bytes");
+
 /* Contended, or the owner died: the spinning and sleeping lock, then a repair
  * if we took the lock over from a dead owner. Keeps errno. */
 static __attribute__((noinline, cold)) int lock_slow(struct thr_pool *pool,
@@ -139,8 +144,7 @@ static __attribute__((noinline, cold)) int lock_slow(struct thr_pool *pool,
 {
 	struct thr_shm_pool *shm = pool->shm;
 	int saved = errno;
-	int r = thr_lock_acquire(&shm->lock, &shm->seq, owner, owner_dead,
-	                         pool);
+	int r = thr_lock_acquire(&shm->lock, owner, owner_dead, pool);
 	if (r < 0) {
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		lock_held = NULL;

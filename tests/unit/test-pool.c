@@ -10,7 +10,6 @@
 
 #include "clock.h"
 #include "layout.h"
-#include "lock.h"
 #include "pool.h"
 #include "poolint.h"
 #include "proc.h"
@@ -1580,70 +1579,6 @@ static void test_pool_image_read_from_proc(void **state)
 	assert_int_equal(thr_proc_image_of(kid, &v), -ESRCH);
 }
 
-/* The lock of test_pool_lock_counts_one_hold, and the word its releases
- * move (the pool's seq). */
-static uint32_t lock_word, lock_moves;
-
-/* An owner that lets the lock go and takes it back before its waiters can
- * get in, twice: the word is stored as a new taker would leave it (the
- * sleepers' mark goes with the release), and one waiter woken, as a
- * release wakes one. */
-static void *relocking_owner(void *unused)
-{
-	for (int i = 0; i < 2; i++) {
-		usleep(300 * 1000);
-		__atomic_add_fetch(&lock_moves, 2, __ATOMIC_RELEASE);
-		__atomic_store_n(&lock_word, 7, __ATOMIC_RELEASE);
-		thr_lock_wake(&lock_word);
-	}
-	usleep(300 * 1000);
-	__atomic_add_fetch(&lock_moves, 2, __ATOMIC_RELEASE);
-	thr_lock_release(&lock_word);
-	return NULL;
-}
-
-/* The dead-owner check of test_pool_lock_counts_one_hold: an owner seen
- * holding for 500 ms counts as dead. */
-static bool held_half_a_second(void *ctx, uint32_t owner, uint64_t held_ns)
-{
-	return held_ns >= 500 * 1000 * 1000ull;
-}
-
-/* Takes and lets go of the lock as owner 11; *arg gets what the take gave. */
-static void *other_waiter(void *arg)
-{
-	int r = thr_lock_acquire(&lock_word, &lock_moves, 11,
-	                         held_half_a_second, NULL);
-	if (r >= 0)
-		thr_lock_release(&lock_word);
-	*(int *)arg = r;
-	return NULL;
-}
-
-/* How long a waiter has seen an owner hold the lock restarts when the
- * owner lets it go, even if the same owner takes it back before the
- * waiter gets in, and whether or not this waiter was the one woken: three
- * holds of 300 ms are not one of 900, which would have an owner that is
- * stuck by that measure taken over while inside. */
-static void test_pool_lock_counts_one_hold(void **state)
-{
-	lock_word = 0;
-	lock_moves = 0;
-	assert_true(thr_lock_try(&lock_word, 7));
-	pthread_t owner, other;
-	int r2 = -1;
-	assert_int_equal(pthread_create(&owner, NULL, relocking_owner, NULL), 0);
-	assert_int_equal(pthread_create(&other, NULL, other_waiter, &r2), 0);
-	int r = thr_lock_acquire(&lock_word, &lock_moves, 9, held_half_a_second,
-	                         NULL);
-	if (r >= 0)
-		thr_lock_release(&lock_word);
-	pthread_join(owner, NULL);
-	pthread_join(other, NULL);
-	assert_int_equal(r, 0); /* 1: taken over from a live owner */
-	assert_int_equal(r2, 0);
-}
-
 /* Pid 1 of a new pid namespace under its parent's /proc: exits 0 if it
  * cannot take a slot under another process's identity, which nobody would
  * ever judge dead (here, the host's init). */
@@ -2023,7 +1958,6 @@ int main(int argc, char **argv)
 		T(test_pool_exec_elsewhere_frees_lock),
 		T(test_pool_image_read_from_proc),
 		T(test_pool_image_same_through_loader),
-		T(test_pool_lock_counts_one_hold),
 		T(test_pool_refuses_borrowed_identity),
 		T(test_pool_hidden_process_is_not_dead),
 		T(test_pool_other_namespace_twin_is_not_us),
