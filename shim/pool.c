@@ -745,34 +745,69 @@ static void tick(struct thr_pool *pool)
 	thr_pool_unlock(pool, &wakes);
 }
 
-/* Would the kernel have restarted a system call that a signal handler
- * interrupted? Only if that handler has SA_RESTART; which signal it was is
- * not known, so only if every handler has. Changes errno (its caller
- * restores it). */
-static bool handlers_restart(void)
+/* Would the kernel have ended a system call that the signals came (of
+ * open, those the caller lets in) interrupted? Only a handler ends one;
+ * with restart, not a handler with SA_RESTART. Which signal cut a nap short
+ * is not known, so it is only then not ended if every handler in open has
+ * SA_RESTART. Changes errno (its caller restores it). */
+static bool signal_ends_wait(const sigset_t *came, const sigset_t *open,
+                             bool restart)
 {
+	bool handled = false, restarts = restart;
 	for (int sig = 1; sig < NSIG; sig++) {
 		struct sigaction sa;
-		if (sigaction(sig, NULL, &sa) < 0)
+		if (!sigismember(open, sig) || sigaction(sig, NULL, &sa) < 0)
 			continue; /* SIGKILL, SIGSTOP, libc's own */
-		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
-		    !(sa.sa_flags & SA_RESTART))
-			return false;
+		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
+			continue;
+		handled |= sigismember(came, sig) == 1;
+		restarts &= (sa.sa_flags & SA_RESTART) != 0;
 	}
-	return true;
+	return handled && !restarts;
 }
 
-/* Sleeps on our own futex word until granted, waking every TICK_NS to look
- * for dead holders, so a killed holder's slot comes back within 250 ms. The
- * ticks keep to the clock: signals that cut naps short (and restart them)
- * must not put them off for ever. */
-static int wait_grant(struct thr_pool *pool, uint32_t wi,
-                      const struct thr_pool_req *req, uint32_t *ret_hold)
+/* Into *open, the signals that the caller's mask lets in. */
+static void signals_let_in(const sigset_t *caller, sigset_t *open)
+{
+	sigfillset(open);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(caller, sig))
+			sigdelset(open, sig);
+}
+
+/* Into *sigs, the signals of open pending for this thread: false if none. */
+static bool signals_pending(const sigset_t *open, sigset_t *sigs)
+{
+	sigset_t pending;
+	bool any = false;
+	sigemptyset(sigs);
+	if (sigpending(&pending) < 0)
+		return false;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sigismember(&pending, sig) == 1 &&
+		    sigismember(open, sig) == 1) {
+			sigaddset(sigs, sig);
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* The wait itself. Signals are blocked while it is awake and let in only
+ * for its naps, so that one cannot run its handler between two naps and
+ * leave the wait asleep where the kernel's own wait would have returned
+ * EINTR; one that came while it was awake is seen pending instead. */
+static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
+                              const struct thr_pool_req *req,
+                              const sigset_t *caller, uint32_t *ret_hold)
 {
 	struct thr_shm_waiter *w = &pool->shm->waiters[wi];
 	bool has_deadline = req->mode == THR_POOL_DEADLINE;
 	uint64_t deadline = has_deadline ? thr_clock_ts_ns(&req->deadline) : UINT64_MAX;
 	uint64_t next_tick = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS;
+	sigset_t all, open, sigs;
+	sigfillset(&all);
+	signals_let_in(caller, &open);
 	STEP("wait.queued");
 	for (;;) {
 		uint32_t st = thr_load(&w->state);
@@ -788,13 +823,39 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
 			next_tick = now + TICK_NS;
 			continue;
 		}
+		if (signals_pending(&open, &sigs)) {
+			if (signal_ends_wait(&sigs, &open, req->restart))
+				return cancel(pool, wi, -EINTR, ret_hold);
+			/* Ignored, stopping, or restarted: let them in. */
+			pthread_sigmask(SIG_SETMASK, caller, NULL);
+			pthread_sigmask(SIG_BLOCK, &all, NULL);
+			continue;
+		}
 		uint64_t until = deadline < next_tick ? deadline : next_tick;
 		struct timespec rel = { (time_t)((until - now) / 1000000000ull),
 		                        (long)((until - now) % 1000000000ull) };
+		pthread_sigmask(SIG_SETMASK, caller, NULL);
 		int r = thr_futex_wait(&w->state, THR_WAITER_WAITING, &rel);
-		if (r == -EINTR && !(req->restart && handlers_restart()))
+		pthread_sigmask(SIG_BLOCK, &all, NULL);
+		if (r == -EINTR && signal_ends_wait(&open, &open, req->restart))
 			return cancel(pool, wi, -EINTR, ret_hold);
 	}
+}
+
+/* Sleeps on our own futex word until granted, waking every TICK_NS to look
+ * for dead holders, so a killed holder's slot comes back within 250 ms. The
+ * ticks keep to the clock: signals that cut naps short (and restart them)
+ * must not put them off for ever. A signal that ends the wait has its
+ * handler run here, after the wait has left the queue. */
+static int wait_grant(struct thr_pool *pool, uint32_t wi,
+                      const struct thr_pool_req *req, uint32_t *ret_hold)
+{
+	sigset_t all, caller;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &caller);
+	int r = wait_grant_blocked(pool, wi, req, &caller, ret_hold);
+	pthread_sigmask(SIG_SETMASK, &caller, NULL);
+	return r;
 }
 
 static bool deadline_valid(const struct thr_pool_req *req)

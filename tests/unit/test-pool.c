@@ -382,18 +382,26 @@ static void test_pool_observe_counts_over(void **state)
 	thr_pool_close(p);
 }
 
+/* A DEADLINE request for ms from now. */
+static struct thr_pool_req deadline_in(long ms)
+{
+	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_sec += ms / 1000;
+	r.deadline.tv_nsec += ms % 1000 * 1000000L;
+	if (r.deadline.tv_nsec >= 1000000000L) {
+		r.deadline.tv_sec++;
+		r.deadline.tv_nsec -= 1000000000L;
+	}
+	return r;
+}
+
 static void test_pool_deadline_times_out(void **state)
 {
 	struct thr_pool *p = open_limit(1);
 	uint32_t a, b;
 	assert_int_equal(try_take(p, &a), 0);
-	struct thr_pool_req r = req_of(THR_POOL_DEADLINE, -1, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
-	r.deadline.tv_nsec += 150 * 1000000L;
-	if (r.deadline.tv_nsec >= 1000000000L) {
-		r.deadline.tv_sec++;
-		r.deadline.tv_nsec -= 1000000000L;
-	}
+	struct thr_pool_req r = deadline_in(150);
 	uint64_t t0 = now_ms();
 	assert_int_equal(thr_pool_acquire(p, &r, &b), -ETIMEDOUT);
 	uint64_t took = now_ms() - t0;
@@ -410,6 +418,15 @@ static void on_alarm(int sig)
 {
 }
 
+/* The wait was counted as interrupted once and left the queue. */
+static void assert_left_interrupted(struct thr_pool *p)
+{
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.interrupted, 1);
+	assert_int_equal(s.waiting, 0);
+	thr_pool_snapshot_free(&s);
+}
+
 static void test_pool_signal_interrupts_wait(void **state)
 {
 	struct thr_pool *p = open_limit(1);
@@ -420,10 +437,7 @@ static void test_pool_signal_interrupts_wait(void **state)
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(1);
 	assert_int_equal(wait_take(p, &b), -EINTR);
-	struct thr_pool_snapshot s = snap_of(p);
-	assert_int_equal(s.interrupted, 1);
-	assert_int_equal(s.waiting, 0);
-	thr_pool_snapshot_free(&s);
+	assert_left_interrupted(p);
 	signal(SIGALRM, SIG_DFL);
 	thr_pool_close(p);
 }
@@ -433,6 +447,89 @@ static volatile sig_atomic_t alarms;
 static void count_alarm(int sig)
 {
 	alarms++;
+}
+
+static int queued_signal;
+
+/* Sends queued_signal once, while the wait is awake between naps. */
+static void signal_when_queued(const char *step)
+{
+	if (queued_signal && strcmp(step, "wait.queued") == 0) {
+		raise(queued_signal);
+		queued_signal = 0;
+	}
+}
+
+/* On a full pool: what a wait of ms returns when sig comes while it is
+ * awake, not napping; the caller's signal mask must be as it was after. */
+static int wait_signalled_awake(struct thr_pool *p, int sig, bool restart,
+                                long ms)
+{
+	sigset_t before, after;
+	uint32_t b;
+	pthread_sigmask(SIG_SETMASK, NULL, &before);
+	struct thr_pool_req r = deadline_in(ms);
+	r.restart = restart;
+	queued_signal = sig;
+	thr_pool_test_step = signal_when_queued;
+	int got = thr_pool_acquire(p, &r, &b);
+	thr_pool_test_step = NULL;
+	pthread_sigmask(SIG_SETMASK, NULL, &after);
+	for (int s = 1; s < NSIG; s++)
+		assert_int_equal(sigismember(&before, s), sigismember(&after, s));
+	if (got == 0)
+		thr_pool_release(p, b);
+	return got;
+}
+
+/* A handler that runs while the wait is awake (queued, or between two naps)
+ * ends it as one during a nap does: before, it ran there and the wait slept
+ * on to its deadline (once for ever, when an alarm met a tick). */
+static void test_pool_signal_while_awake_interrupts_wait(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	assert_int_equal(try_take(p, &a), 0);
+	struct sigaction sa = { .sa_handler = count_alarm,
+	                        .sa_flags = SA_RESTART };
+	sigaction(SIGUSR1, &sa, NULL);
+	alarms = 0;
+	assert_int_equal(wait_signalled_awake(p, SIGUSR1, false, 3000), -EINTR);
+	assert_int_equal(alarms, 1);
+	assert_left_interrupted(p);
+	signal(SIGUSR1, SIG_DFL);
+	thr_pool_close(p);
+}
+
+/* What would not end a kernel wait does not end this one either: an
+ * ignored signal, and with restart a handler with SA_RESTART (which runs,
+ * once). A signal the caller blocks stays pending, unseen. */
+static void test_pool_signal_while_awake_may_not_interrupt(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	assert_int_equal(try_take(p, &a), 0);
+	signal(SIGUSR1, SIG_IGN);
+	assert_int_equal(wait_signalled_awake(p, SIGUSR1, false, 200),
+	                 -ETIMEDOUT);
+	struct sigaction sa = { .sa_handler = count_alarm,
+	                        .sa_flags = SA_RESTART };
+	sigaction(SIGUSR1, &sa, NULL);
+	alarms = 0;
+	assert_int_equal(wait_signalled_awake(p, SIGUSR1, true, 200),
+	                 -ETIMEDOUT);
+	assert_int_equal(alarms, 1);
+	sigset_t usr1, old;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &old);
+	assert_int_equal(wait_signalled_awake(p, SIGUSR1, false, 200),
+	                 -ETIMEDOUT);
+	assert_int_equal(alarms, 1);
+	pthread_sigmask(SIG_SETMASK, &old, NULL); /* now it runs */
+	assert_int_equal(alarms, 2);
+	signal(SIGUSR1, SIG_DFL);
+	thr_pool_close(p);
 }
 
 struct late_release {
@@ -1917,6 +2014,8 @@ int main(int argc, char **argv)
 		T(test_pool_observe_counts_over),
 		T(test_pool_deadline_times_out),
 		T(test_pool_signal_interrupts_wait),
+		T(test_pool_signal_while_awake_interrupts_wait),
+		T(test_pool_signal_while_awake_may_not_interrupt),
 		T(test_pool_restart_follows_sa_restart),
 		T(test_pool_deadline_out_of_range),
 		T(test_pool_tick_survives_restarted_signals),
