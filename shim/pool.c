@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -745,25 +746,31 @@ static void tick(struct thr_pool *pool)
 	thr_pool_unlock(pool, &wakes);
 }
 
-/* Would the kernel have ended a system call that the signals came (of
- * open, those the caller lets in) interrupted? Only a handler ends one;
- * with restart, not a handler with SA_RESTART. Which signal cut a nap short
- * is not known, so it is only then not ended if every handler in open has
- * SA_RESTART. Changes errno (its caller restores it). */
-static bool signal_ends_wait(const sigset_t *came, const sigset_t *open,
-                             bool restart)
+/* Does a handler of the program's own run for sig? */
+static bool has_handler(int sig)
 {
-	bool handled = false, restarts = restart;
-	for (int sig = 1; sig < NSIG; sig++) {
+	struct sigaction sa;
+	return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+	       sa.sa_handler != SIG_IGN;
+}
+
+/* A handler ran: would the kernel have ended a system call it interrupted?
+ * Yes, unless restart and that handler has SA_RESTART. Which handler it was
+ * is not always known (a nap cut short says only that one ran), so the
+ * wait goes on only if every handler in open (those the caller lets in)
+ * has SA_RESTART, as this says. Asked before each nap, since a handler
+ * that uninstalls itself (SA_RESETHAND) takes its flags with it. Changes
+ * errno (its caller restores it). */
+static bool handlers_restart(const sigset_t *open, bool restart)
+{
+	for (int sig = 1; restart && sig < NSIG; sig++) {
 		struct sigaction sa;
-		if (!sigismember(open, sig) || sigaction(sig, NULL, &sa) < 0)
-			continue; /* SIGKILL, SIGSTOP, libc's own */
-		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
-			continue;
-		handled |= sigismember(came, sig) == 1;
-		restarts &= (sa.sa_flags & SA_RESTART) != 0;
+		if (sigismember(open, sig) == 1 && sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
+		    !(sa.sa_flags & SA_RESTART))
+			return false;
 	}
-	return handled && !restarts;
+	return restart;
 }
 
 /* Into *open, the signals that the caller's mask lets in. */
@@ -771,11 +778,12 @@ static void signals_let_in(const sigset_t *caller, sigset_t *open)
 {
 	sigfillset(open);
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(caller, sig))
+		if (sigismember(caller, sig) == 1)
 			sigdelset(open, sig);
 }
 
-/* Into *sigs, the signals of open pending for this thread: false if none. */
+/* Into *sigs, the signals of open pending for this thread or its process:
+ * false if none. */
 static bool signals_pending(const sigset_t *open, sigset_t *sigs)
 {
 	sigset_t pending;
@@ -793,10 +801,36 @@ static bool signals_pending(const sigset_t *open, sigset_t *sigs)
 	return any;
 }
 
+/* Takes one of sigs off its queue (this thread's, else the process's) and
+ * puts it back, with its siginfo, on this thread's alone: of several
+ * waiting threads only one acts on a signal sent to the process, as only
+ * one would run its handler. Returns it, or 0 if another thread took it
+ * first. Changes errno (its caller restores it). */
+static int signal_claim(const sigset_t *sigs)
+{
+	siginfo_t info;
+	struct timespec now = { 0, 0 };
+	int sig = sigtimedwait(sigs, &info, &now);
+	if (sig <= 0)
+		return 0;
+	syscall(SYS_rt_tgsigqueueinfo, (long)getpid(), (long)syscall(SYS_gettid),
+	        (long)sig, &info);
+	return sig;
+}
+
+/* Lets the pending signals in (their handlers run, or their default
+ * actions), then blocks all again. */
+static void signals_deliver(const sigset_t *caller, const sigset_t *all)
+{
+	pthread_sigmask(SIG_SETMASK, caller, NULL);
+	pthread_sigmask(SIG_BLOCK, all, NULL);
+}
+
 /* The wait itself. Signals are blocked while it is awake and let in only
- * for its naps, so that one cannot run its handler between two naps and
- * leave the wait asleep where the kernel's own wait would have returned
- * EINTR; one that came while it was awake is seen pending instead. */
+ * for its naps, so that a handler cannot run between two naps and leave
+ * the wait asleep where the kernel's own wait would have returned EINTR:
+ * a signal that came while it was awake is found pending instead. Checked
+ * before each tick, which may spend seconds on a stuck lock. */
 static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
                               const struct thr_pool_req *req,
                               const sigset_t *caller, uint32_t *ret_hold)
@@ -804,7 +838,11 @@ static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
 	struct thr_shm_waiter *w = &pool->shm->waiters[wi];
 	bool has_deadline = req->mode == THR_POOL_DEADLINE;
 	uint64_t deadline = has_deadline ? thr_clock_ts_ns(&req->deadline) : UINT64_MAX;
-	uint64_t next_tick = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS;
+	/* The first tick half a period in: a signal that comes as a nap
+	 * times out runs its handler unseen (the kernel reports the timeout
+	 * first), and an alarm of whole seconds set just before the call
+	 * then falls between ticks. */
+	uint64_t next_tick = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS / 2;
 	sigset_t all, open, sigs;
 	sigfillset(&all);
 	signals_let_in(caller, &open);
@@ -818,26 +856,27 @@ static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return cancel(pool, wi, -ETIMEDOUT, ret_hold);
-		if (now >= next_tick) {
-			tick(pool);
-			next_tick = now + TICK_NS;
+		if (signals_pending(&open, &sigs)) {
+			int sig = signal_claim(&sigs);
+			if (sig && has_handler(sig) &&
+			    !handlers_restart(&open, req->restart))
+				return cancel(pool, wi, -EINTR, ret_hold);
+			signals_deliver(caller, &all);
 			continue;
 		}
-		if (signals_pending(&open, &sigs)) {
-			if (signal_ends_wait(&sigs, &open, req->restart))
-				return cancel(pool, wi, -EINTR, ret_hold);
-			/* Ignored, stopping, or restarted: let them in. */
-			pthread_sigmask(SIG_SETMASK, caller, NULL);
-			pthread_sigmask(SIG_BLOCK, &all, NULL);
+		if (now >= next_tick) {
+			tick(pool);
+			next_tick = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS;
 			continue;
 		}
 		uint64_t until = deadline < next_tick ? deadline : next_tick;
 		struct timespec rel = { (time_t)((until - now) / 1000000000ull),
 		                        (long)((until - now) % 1000000000ull) };
+		bool restarts = handlers_restart(&open, req->restart);
 		pthread_sigmask(SIG_SETMASK, caller, NULL);
 		int r = thr_futex_wait(&w->state, THR_WAITER_WAITING, &rel);
 		pthread_sigmask(SIG_BLOCK, &all, NULL);
-		if (r == -EINTR && signal_ends_wait(&open, &open, req->restart))
+		if (r == -EINTR && !restarts)
 			return cancel(pool, wi, -EINTR, ret_hold);
 	}
 }

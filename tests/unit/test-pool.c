@@ -532,6 +532,97 @@ static void test_pool_signal_while_awake_may_not_interrupt(void **state)
 	thr_pool_close(p);
 }
 
+/* A handler that uninstalls itself (SA_RESETHAND) as it cuts a nap short
+ * ends the wait too, with restart as the shim asks: that it ran is known,
+ * though its flags are gone. */
+static void test_pool_one_shot_handler_interrupts_wait(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	struct sigaction sa = { .sa_handler = count_alarm,
+	                        .sa_flags = SA_RESETHAND };
+	sigaction(SIGALRM, &sa, NULL);
+	alarms = 0;
+	struct itimerval it = { .it_value = { 0, 120 * 1000 } }; /* mid-nap */
+	setitimer(ITIMER_REAL, &it, NULL);
+	struct thr_pool_req r = deadline_in(2000);
+	r.restart = true;
+	assert_int_equal(thr_pool_acquire(p, &r, &b), -EINTR);
+	assert_int_equal(alarms, 1);
+	signal(SIGALRM, SIG_DFL);
+	thr_pool_close(p);
+}
+
+static struct thr_pool *pair_pool;
+static int pair_awake;
+
+/* Each of two waiting threads, once queued and awake (all signals blocked),
+ * waits for the other; the second sends the process one SIGUSR1 first, so
+ * that both find it pending. */
+static void both_awake_then_signal(const char *step)
+{
+	if (strcmp(step, "wait.queued") != 0)
+		return;
+	int seen = 0;
+	if (!__atomic_compare_exchange_n(&pair_awake, &seen, 1, false,
+	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		kill(getpid(), SIGUSR1);
+		__atomic_store_n(&pair_awake, 2, __ATOMIC_RELEASE);
+	}
+	uint64_t until = now_ms() + 2000;
+	while (__atomic_load_n(&pair_awake, __ATOMIC_ACQUIRE) < 2 &&
+	       now_ms() < until)
+		sched_yield();
+}
+
+static void *pair_waiter(void *arg)
+{
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL); /* the creator blocks it */
+	struct thr_pool_req r = deadline_in(600);
+	uint32_t h;
+	int got = thr_pool_acquire(pair_pool, &r, &h);
+	*(int *)arg = got;
+	return NULL;
+}
+
+/* A signal sent to the process while two threads wait, both awake, ends
+ * one wait, not both: only one thread runs its handler. */
+static void test_pool_process_signal_ends_one_wait(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	assert_int_equal(try_take(p, &a), 0);
+	struct sigaction sa = { .sa_handler = count_alarm };
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t usr1, old;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &old); /* only the waiters take it */
+	alarms = 0;
+	pair_pool = p;
+	pair_awake = 0;
+	thr_pool_test_step = both_awake_then_signal;
+	pthread_t t[2];
+	int got[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, pair_waiter,
+		                                &got[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	thr_pool_test_step = NULL;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	assert_int_equal(pair_awake, 2);
+	assert_int_equal(alarms, 1);
+	assert_int_equal((got[0] == -EINTR) + (got[1] == -EINTR), 1);
+	assert_int_equal((got[0] == -ETIMEDOUT) + (got[1] == -ETIMEDOUT), 1);
+	signal(SIGUSR1, SIG_DFL);
+	thr_pool_close(p);
+}
+
 struct late_release {
 	struct thr_pool *p;
 	uint32_t hold;
@@ -1249,6 +1340,49 @@ static void test_pool_cancel_outlives_stuck_lock(void **state)
 	thr_pool_snapshot_free(&sn);
 	assert_int_equal(write(go[1], "x", 1), 1);
 	assert_int_equal(exit_code(waiter), 0);
+	thr_pool_close(p);
+}
+
+static void *stuck_waiter(void *arg)
+{
+	struct thr_pool_req r = deadline_in(12000);
+	r.restart = true;
+	uint32_t h;
+	*(int *)arg = thr_pool_acquire(pair_pool, &r, &h);
+	return NULL;
+}
+
+/* A signal that comes while every tick of a wait is spent on a stuck lock
+ * (its owner stopped inside) still ends the wait, once the tick gives up
+ * on the lock, not at its deadline 12 s away. */
+static void test_pool_signal_ends_wait_on_stuck_lock(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a;
+	assert_int_equal(try_take(p, &a), 0);
+	struct sigaction sa = { .sa_handler = count_alarm };
+	sigaction(SIGUSR1, &sa, NULL);
+	alarms = 0;
+	pair_pool = p;
+	pthread_t t;
+	int got = 1;
+	assert_int_equal(pthread_create(&t, NULL, stuck_waiter, &got), 0);
+	await_waiting(p, 1);
+	pid_t stuck = spawn_stuck("acquire.locked", false);
+	int st;
+	assert_int_equal(waitpid(stuck, &st, WUNTRACED), stuck);
+	assert_true(WIFSTOPPED(st));
+	usleep(300 * 1000); /* the waiter's tick is on the lock by now */
+	uint64_t t0 = now_ms();
+	pthread_kill(t, SIGUSR1);
+	pthread_join(t, NULL);
+	uint64_t took = now_ms() - t0;
+	kill(stuck, SIGCONT);
+	assert_int_equal(exit_code(stuck), 0);
+	assert_int_equal(got, -EINTR);
+	assert_int_equal(alarms, 1);
+	assert_true(took < 10000);
+	signal(SIGUSR1, SIG_DFL);
 	thr_pool_close(p);
 }
 
@@ -2016,6 +2150,8 @@ int main(int argc, char **argv)
 		T(test_pool_signal_interrupts_wait),
 		T(test_pool_signal_while_awake_interrupts_wait),
 		T(test_pool_signal_while_awake_may_not_interrupt),
+		T(test_pool_one_shot_handler_interrupts_wait),
+		T(test_pool_process_signal_ends_one_wait),
 		T(test_pool_restart_follows_sa_restart),
 		T(test_pool_deadline_out_of_range),
 		T(test_pool_tick_survives_restarted_signals),
@@ -2036,6 +2172,7 @@ int main(int argc, char **argv)
 		T(test_pool_fork_child_repairs_parents_lock),
 		T(test_pool_release_outlives_stuck_lock),
 		T(test_pool_cancel_outlives_stuck_lock),
+		T(test_pool_signal_ends_wait_on_stuck_lock),
 		T(test_pool_repair_drops_grant_to_left_waiter),
 		T(test_pool_survives_kill_after_acquire_lock),
 		T(test_pool_survives_kill_mid_acquire_holder),
