@@ -746,12 +746,16 @@ static void tick(struct thr_pool *pool)
 	thr_pool_unlock(pool, &wakes);
 }
 
-/* Does a handler of the program's own run for sig? */
-static bool has_handler(int sig)
+/* Does a handler of the program's own run for sig? Its flags into
+ * *flags. */
+static bool handler_of(int sig, int *flags)
 {
 	struct sigaction sa;
-	return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
-	       sa.sa_handler != SIG_IGN;
+	if (sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_DFL ||
+	    sa.sa_handler == SIG_IGN)
+		return false;
+	*flags = sa.sa_flags;
+	return true;
 }
 
 /* A handler ran: would the kernel have ended a system call it interrupted?
@@ -763,13 +767,11 @@ static bool has_handler(int sig)
  * errno (its caller restores it). */
 static bool handlers_restart(const sigset_t *open, bool restart)
 {
-	for (int sig = 1; restart && sig < NSIG; sig++) {
-		struct sigaction sa;
-		if (sigismember(open, sig) == 1 && sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
-		    !(sa.sa_flags & SA_RESTART))
+	int flags;
+	for (int sig = 1; restart && sig < NSIG; sig++)
+		if (sigismember(open, sig) == 1 && handler_of(sig, &flags) &&
+		    !(flags & SA_RESTART))
 			return false;
-	}
 	return restart;
 }
 
@@ -857,8 +859,8 @@ static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
 		if (now >= deadline)
 			return cancel(pool, wi, -ETIMEDOUT, ret_hold);
 		if (signals_pending(&open, &sigs)) {
-			int sig = signal_claim(&sigs);
-			if (sig && has_handler(sig) &&
+			int sig = signal_claim(&sigs), flags;
+			if (sig && handler_of(sig, &flags) &&
 			    !handlers_restart(&open, req->restart))
 				return cancel(pool, wi, -EINTR, ret_hold);
 			signals_deliver(caller, &all);

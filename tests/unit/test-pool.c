@@ -449,6 +449,15 @@ static void count_alarm(int sig)
 	alarms++;
 }
 
+/* The set of SIGUSR1 alone. */
+static sigset_t usr1_only(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	return set;
+}
+
 static int queued_signal;
 
 /* Sends queued_signal once, while the wait is awake between naps. */
@@ -519,9 +528,7 @@ static void test_pool_signal_while_awake_may_not_interrupt(void **state)
 	assert_int_equal(wait_signalled_awake(p, SIGUSR1, true, 200),
 	                 -ETIMEDOUT);
 	assert_int_equal(alarms, 1);
-	sigset_t usr1, old;
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
+	sigset_t usr1 = usr1_only(), old;
 	pthread_sigmask(SIG_BLOCK, &usr1, &old);
 	assert_int_equal(wait_signalled_awake(p, SIGUSR1, false, 200),
 	                 -ETIMEDOUT);
@@ -578,9 +585,7 @@ static void both_awake_then_signal(const char *step)
 
 static void *pair_waiter(void *arg)
 {
-	sigset_t usr1;
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
+	sigset_t usr1 = usr1_only();
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL); /* the creator blocks it */
 	struct thr_pool_req r = deadline_in(600);
 	uint32_t h;
@@ -598,9 +603,7 @@ static void test_pool_process_signal_ends_one_wait(void **state)
 	assert_int_equal(try_take(p, &a), 0);
 	struct sigaction sa = { .sa_handler = count_alarm };
 	sigaction(SIGUSR1, &sa, NULL);
-	sigset_t usr1, old;
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
+	sigset_t usr1 = usr1_only(), old;
 	pthread_sigmask(SIG_BLOCK, &usr1, &old); /* only the waiters take it */
 	alarms = 0;
 	pair_pool = p;
