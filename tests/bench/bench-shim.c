@@ -13,10 +13,12 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,7 +33,48 @@ struct variant {
 	const char *name;
 	const char *config;     /* NULL: no config at all */
 	bool preload;
+	const char *guard;      /* a floor: "sem" or "atomic" around the raw
+	                           calls, no shim; NULL for none */
 };
+
+/* The floors: what any semaphore shared between processes costs around the
+ * same calls, with no hooks, paths or records at all. One slot is taken
+ * before each call and given back after its close, as the shim does. */
+#define GUARD_LIMIT 1000
+static sem_t *guard_sem;
+static unsigned *guard_count;
+
+static int guard_init(const char *guard)
+{
+	void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return -1;
+	if (strcmp(guard, "sem") == 0) {
+		guard_sem = page;
+		return sem_init(guard_sem, 1, GUARD_LIMIT);
+	}
+	guard_count = page;
+	return 0;
+}
+
+static bool guard_take(void)
+{
+	if (guard_sem)
+		return sem_trywait(guard_sem) == 0;
+	if (__atomic_add_fetch(guard_count, 1, __ATOMIC_ACQUIRE) <= GUARD_LIMIT)
+		return true;
+	__atomic_sub_fetch(guard_count, 1, __ATOMIC_RELEASE);
+	return false;
+}
+
+static void guard_give(void)
+{
+	if (guard_sem)
+		sem_post(guard_sem);
+	else
+		__atomic_sub_fetch(guard_count, 1, __ATOMIC_RELEASE);
+}
 
 static double now_ns(void)
 {
@@ -51,7 +94,7 @@ static void *acceptor(void *arg)
 	return NULL;
 }
 
-static double run_connect(int n)
+static double run_connect(int n, bool guarded)
 {
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -65,9 +108,12 @@ static double run_connect(int n)
 	double t0 = now_ns();
 	for (int i = 0; i < n; i++) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
-		if (connect(s, (void *)&a, sizeof(a)) < 0)
+		if ((guarded && !guard_take()) ||
+		    connect(s, (void *)&a, sizeof(a)) < 0)
 			return -1;
 		close(s);
+		if (guarded)
+			guard_give();
 	}
 	return (now_ns() - t0) / n;
 }
@@ -81,12 +127,34 @@ static const char *aligned_path(const char *arg)
 	return path;
 }
 
+/* The floor's loop: run()'s, with a slot around each pair. Apart, so that
+ * the raw loop stays as it was. */
+static double run_guarded(bool open_op, int n, const char *path, int base)
+{
+	double t0 = now_ns();
+	for (int i = 0; i < n; i++) {
+		if (!guard_take())
+			return -1;
+		int fd = open_op ? open(path, O_RDONLY) : dup(base);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		guard_give();
+	}
+	return (now_ns() - t0) / n;
+}
+
 static double run(const char *op, int n, const char *arg)
 {
 	const char *path = aligned_path(arg);
+	const char *guard = getenv("BENCH_GUARD");
+	if (guard && guard_init(guard) < 0)
+		return -1;
 	if (strcmp(op, "connect") == 0)
-		return run_connect(n);
+		return run_connect(n, guard != NULL);
 	int base = open(path, O_RDONLY);
+	if (guard)
+		return run_guarded(strcmp(op, "open") == 0, n, path, base);
 	double t0 = now_ns();
 	for (int i = 0; i < n; i++) {
 		int fd = strcmp(op, "open") == 0 ? open(path, O_RDONLY) : dup(base);
@@ -121,14 +189,17 @@ static int libc_calls(struct libc_calls *c)
 }
 
 /* ns per call pair of n pairs of op, through libc's own functions (raw) or
- * the names the program links (hooked, when preloaded). */
-static double pairs(const struct libc_calls *libc, bool raw, const char *op,
-                    int n, const char *path, int base)
+ * the names the program links (hooked, when preloaded); guarded: a floor's
+ * slot around each pair. */
+static double pairs(const struct libc_calls *libc, bool raw, bool guarded,
+                    const char *op, int n, const char *path, int base)
 {
 	bool open_op = strcmp(op, "open") == 0;
 	double t0 = now_ns();
 	for (int i = 0; i < n; i++) {
 		int fd;
+		if (guarded && !guard_take())
+			return -1;
 		if (raw)
 			fd = open_op ? libc->open(path, O_RDONLY) : libc->dup(base);
 		else
@@ -139,23 +210,28 @@ static double pairs(const struct libc_calls *libc, bool raw, const char *op,
 			libc->close(fd);
 		else
 			close(fd);
+		if (guarded)
+			guard_give();
 	}
 	return (now_ns() - t0) / n;
 }
 
-/* The paired child: rounds of n raw pairs then n hooked ones, so that both
- * see the same process and the same moment; prints the best of each. */
+/* The paired child: rounds of n raw pairs then n hooked ones (a floor's:
+ * raw ones with its slot around each), so that both see the same process
+ * and the same moment; prints the best of each. */
 static int run_paired(const char *op, int n, const char *arg)
 {
 	const char *path = aligned_path(arg);
 	struct libc_calls libc;
-	if (libc_calls(&libc) < 0)
+	const char *guard = getenv("BENCH_GUARD");
+	if (libc_calls(&libc) < 0 || (guard && guard_init(guard) < 0))
 		return 1;
 	int base = open(path, O_RDONLY);
 	double best[2] = { 1e18, 1e18 };
 	for (int round = 0; round < 100; round++)
 		for (int hooked = 0; hooked < 2; hooked++) {
-			double ns = pairs(&libc, !hooked, op, n, path, base);
+			double ns = pairs(&libc, !hooked || guard,
+			                  hooked && guard, op, n, path, base);
 			if (ns < 0)
 				return 1;
 			if (ns < best[hooked])
@@ -179,6 +255,9 @@ static int measure(const char *self, const struct variant *v,
 		dup2(fds[1], 1);
 		unsetenv("LD_PRELOAD");
 		unsetenv("THROTTLE_CONFIG");
+		unsetenv("BENCH_GUARD");
+		if (v->guard)
+			setenv("BENCH_GUARD", v->guard, 1);
 		if (v->preload)
 			setenv("LD_PRELOAD", lib, 1);
 		if (v->config)
@@ -223,7 +302,7 @@ static void paired_table(const char *self, const struct variant *vs, int nv,
 	printf("\n| Variant, in one process | open+close ratio | range | "
 	       "dup+close ratio | range |\n|---|---:|---:|---:|---:|\n");
 	for (int v = 0; v < nv; v++) {
-		if (!vs[v].preload)
+		if (!vs[v].preload && !vs[v].guard)
 			continue;
 		printf("| %s |", vs[v].name);
 		for (int o = 0; o < 2; o++) {
@@ -244,7 +323,8 @@ static void paired_table(const char *self, const struct variant *vs, int nv,
 	}
 	printf("\nEach process: 100 rounds of %d (open) or %d (dup) pairs "
 	       "through libc's own functions, then as many through the hooked "
-	       "names; the ratio of the best rounds. Median of %d processes.\n",
+	       "names (a floor: libc's own with its slot around each pair); "
+	       "the ratio of the best rounds. Median of %d processes.\n",
 	       pn[0], pn[1], PAIRED_RUNS);
 }
 
@@ -300,10 +380,12 @@ int main(int argc, char **argv)
 	write_config(hit, glob, "127.0.0.1:*");
 	pin_to_one_cpu();
 	const struct variant vs[] = {
-		{ "raw", NULL, false },
-		{ "shim, no config", NULL, true },
-		{ "shim, no matching pool", miss, true },
-		{ "shim, matching pool", hit, true },
+		{ "raw", NULL, false, NULL },
+		{ "shim, no config", NULL, true, NULL },
+		{ "shim, no matching pool", miss, true, NULL },
+		{ "shim, matching pool", hit, true, NULL },
+		{ "floor: glibc sem_t, no shim", NULL, false, "sem" },
+		{ "floor: one atomic each side, no shim", NULL, false, "atomic" },
 	};
 	enum { NV = sizeof(vs) / sizeof(vs[0]), NO = 3 };
 	double best[NV][NO];
@@ -330,8 +412,11 @@ int main(int argc, char **argv)
 	printf("\nBest of %d interleaved rounds; %d/%d/%d calls per round. "
 	       "dup+close measures close() of descriptors the shim never "
 	       "tracked, except in the matching-pool row, where each copy "
-	       "shares the tracked description of the file it dups.\n", ROUNDS, iters[0],
-	       iters[1], iters[2]);
+	       "shares the tracked description of the file it dups. The floors "
+	       "take a slot of a semaphore shared between processes before each "
+	       "call and give it back after its close, with no shim: what any "
+	       "such semaphore costs here, before paths, hooks or records.\n",
+	       ROUNDS, iters[0], iters[1], iters[2]);
 	paired_table(argv[0], vs, NV, argv[1], path);
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s /dev/shm/throttle.bench-%d", dir,
