@@ -775,6 +775,20 @@ static bool handlers_restart(const sigset_t *open, bool restart)
 	return restart;
 }
 
+/* Into *set, the signals the wait blocks while awake: all but those a fault
+ * raises. The kernel kills a process whose fault signal is blocked, past its
+ * handler, and the wait reads the segment, which another process may have
+ * truncated. Such a signal sent by kill() runs its handler at once and does
+ * not end the wait. */
+static void wait_blocks(sigset_t *set)
+{
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
+	                              SIGSYS };
+	sigfillset(set);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(set, faults[i]);
+}
+
 /* Into *open, the signals that the caller's mask lets in. */
 static void signals_let_in(const sigset_t *caller, sigset_t *open)
 {
@@ -846,7 +860,7 @@ static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
 	 * then falls between ticks. */
 	uint64_t next_tick = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS / 2;
 	sigset_t all, open, sigs;
-	sigfillset(&all);
+	wait_blocks(&all);
 	signals_let_in(caller, &open);
 	STEP("wait.queued");
 	for (;;) {
@@ -884,7 +898,8 @@ static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
 }
 
 /* Sleeps on our own futex word until granted, waking every TICK_NS to look
- * for dead holders, so a killed holder's slot comes back within 250 ms. The
+ * for dead holders (afresh: the seen-alive cache lasts less than a tick), so
+ * a killed holder's slot comes back at the first tick after its death. The
  * ticks keep to the clock: signals that cut naps short (and restart them)
  * must not put them off for ever. A signal that ends the wait has its
  * handler run here, after the wait has left the queue. */
@@ -892,7 +907,7 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
                       const struct thr_pool_req *req, uint32_t *ret_hold)
 {
 	sigset_t all, caller;
-	sigfillset(&all);
+	wait_blocks(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &caller);
 	int r = wait_grant_blocked(pool, wi, req, &caller, ret_hold);
 	pthread_sigmask(SIG_SETMASK, &caller, NULL);

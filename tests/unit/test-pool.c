@@ -1389,6 +1389,36 @@ static void test_pool_signal_ends_wait_on_stuck_lock(void **state)
 	thr_pool_close(p);
 }
 
+static void exit_on_fault(int sig)
+{
+	_exit(sig == SIGBUS ? 42 : 43);
+}
+
+/* A fault while waiting (here: the segment truncated under the wait) is
+ * the program's to handle. Blocked, it would kill the process past its
+ * handler, so the wait must never block a fault's signal. */
+static void test_pool_fault_while_waiting_reaches_handler(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t h;
+	assert_int_equal(try_take(p, &h), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGBUS, exit_on_fault);
+		struct thr_pool *q = child_open();
+		uint32_t hq;
+		wait_take(q, &hq);
+		_exit(1);
+	}
+	await_waiting(p, 1);
+	char path[128];
+	snprintf(path, sizeof(path), "/dev/shm/throttle.%s", name);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(exit_code(pid), 42);
+	thr_pool_close(p); /* unmaps only: the segment is not read */
+}
+
 /* The holder is killed inside a hand-off to a waiter that has left
  * meanwhile: the repair drops the record made for it, since its call
  * failed and knows nothing of it. */
@@ -2176,6 +2206,7 @@ int main(int argc, char **argv)
 		T(test_pool_release_outlives_stuck_lock),
 		T(test_pool_cancel_outlives_stuck_lock),
 		T(test_pool_signal_ends_wait_on_stuck_lock),
+		T(test_pool_fault_while_waiting_reaches_handler),
 		T(test_pool_repair_drops_grant_to_left_waiter),
 		T(test_pool_survives_kill_after_acquire_lock),
 		T(test_pool_survives_kill_mid_acquire_holder),
