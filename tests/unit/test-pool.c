@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -1927,14 +1928,26 @@ static int print_image(void)
 	return 0;
 }
 
+/* dl_iterate_phdr's callback: copies the first object's (the program's)
+ * interpreter into the buffer at arg, and stops. */
+static int copy_interp(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_INTERP)
+			snprintf(arg, 4096, "%s", (const char *)(info->dlpi_addr +
+			         info->dlpi_phdr[i].p_vaddr));
+	return 1;
+}
+
 /* Run by the dynamic loader as a command (as `ld.so --preload` does), a
  * program's own auxiliary vector says other things than the kernel's copy
  * that others read: its number must not depend on that, or another
  * process would take its live lock for one left by an exec. */
 static void test_pool_image_same_through_loader(void **state)
 {
-	const char *ldso = "/lib64/ld-linux-x86-64.so.2";
-	if (access(ldso, X_OK) != 0)
+	char ldso[4096] = { 0 }; /* this program's own loader */
+	dl_iterate_phdr(copy_interp, ldso);
+	if (!ldso[0] || access(ldso, X_OK) != 0)
 		skip();
 	char self[4096] = { 0 };
 	assert_true(readlink("/proc/self/exe", self, sizeof(self) - 1) > 0);
