@@ -58,7 +58,7 @@ static int guard_init(const char *guard)
 	return 0;
 }
 
-static bool guard_take(void)
+static inline __attribute__((always_inline)) bool guard_take(void)
 {
 	if (guard_sem)
 		return sem_trywait(guard_sem) == 0;
@@ -68,7 +68,7 @@ static bool guard_take(void)
 	return false;
 }
 
-static void guard_give(void)
+static inline __attribute__((always_inline)) void guard_give(void)
 {
 	if (guard_sem)
 		sem_post(guard_sem);
@@ -153,11 +153,12 @@ static double run(const char *op, int n, const char *arg)
 	if (strcmp(op, "connect") == 0)
 		return run_connect(n, guard != NULL);
 	int base = open(path, O_RDONLY);
+	bool open_op = strcmp(op, "open") == 0;
 	if (guard)
-		return run_guarded(strcmp(op, "open") == 0, n, path, base);
+		return run_guarded(open_op, n, path, base);
 	double t0 = now_ns();
 	for (int i = 0; i < n; i++) {
-		int fd = strcmp(op, "open") == 0 ? open(path, O_RDONLY) : dup(base);
+		int fd = open_op ? open(path, O_RDONLY) : dup(base);
 		if (fd < 0)
 			return -1;
 		close(fd);
