@@ -778,8 +778,9 @@ static bool handlers_restart(const sigset_t *open, bool restart)
 /* Into *set, the signals the wait blocks while awake: all but those a fault
  * raises. The kernel kills a process whose fault signal is blocked, past its
  * handler, and the wait reads the segment, which another process may have
- * truncated. Such a signal sent by kill() runs its handler at once and does
- * not end the wait. */
+ * truncated. So such a signal sent by kill() ends the wait only during a
+ * nap: while the wait is awake, its handler runs there and the wait goes
+ * on. */
 static void wait_blocks(sigset_t *set)
 {
 	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,

@@ -492,6 +492,18 @@ static int wait_signalled_awake(struct thr_pool *p, int sig, bool restart,
 	return got;
 }
 
+/* sig, with a counting handler installed with flags, comes while a wait
+ * of ms is awake: its handler runs once, and the wait times out. */
+static void assert_handled_unseen(struct thr_pool *p, int sig, int flags,
+                                  bool restart, long ms)
+{
+	struct sigaction sa = { .sa_handler = count_alarm, .sa_flags = flags };
+	sigaction(sig, &sa, NULL);
+	alarms = 0;
+	assert_int_equal(wait_signalled_awake(p, sig, restart, ms), -ETIMEDOUT);
+	assert_int_equal(alarms, 1);
+}
+
 /* A handler that runs while the wait is awake (queued, or between two naps)
  * ends it as one during a nap does: before, it ran there and the wait slept
  * on to its deadline (once for ever, when an alarm met a tick). */
@@ -522,13 +534,7 @@ static void test_pool_signal_while_awake_may_not_interrupt(void **state)
 	signal(SIGUSR1, SIG_IGN);
 	assert_int_equal(wait_signalled_awake(p, SIGUSR1, false, 200),
 	                 -ETIMEDOUT);
-	struct sigaction sa = { .sa_handler = count_alarm,
-	                        .sa_flags = SA_RESTART };
-	sigaction(SIGUSR1, &sa, NULL);
-	alarms = 0;
-	assert_int_equal(wait_signalled_awake(p, SIGUSR1, true, 200),
-	                 -ETIMEDOUT);
-	assert_int_equal(alarms, 1);
+	assert_handled_unseen(p, SIGUSR1, SA_RESTART, true, 200);
 	sigset_t usr1 = usr1_only(), old;
 	pthread_sigmask(SIG_BLOCK, &usr1, &old);
 	assert_int_equal(wait_signalled_awake(p, SIGUSR1, false, 200),
@@ -1420,6 +1426,34 @@ static void test_pool_fault_while_waiting_reaches_handler(void **state)
 	thr_pool_close(p); /* unmaps only: the segment is not read */
 }
 
+/* Sends SIGBUS to the thread at arg 200 ms on, when its wait naps. */
+static void *fault_signal_later(void *arg)
+{
+	usleep(200 * 1000);
+	pthread_kill(*(pthread_t *)arg, SIGBUS);
+	return NULL;
+}
+
+/* A fault signal is never blocked (above), so one sent by kill() ends a
+ * wait only when it comes during a nap. While the wait is awake its
+ * handler runs there and then, and the wait goes on to its deadline: the
+ * gap the README describes. */
+static void test_pool_fault_signal_by_kill(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	assert_handled_unseen(p, SIGBUS, 0, false, 300);
+	pthread_t self = pthread_self(), t;
+	assert_int_equal(pthread_create(&t, NULL, fault_signal_later, &self), 0);
+	struct thr_pool_req r = deadline_in(5000);
+	assert_int_equal(thr_pool_acquire(p, &r, &b), -EINTR);
+	pthread_join(t, NULL);
+	assert_int_equal(alarms, 2);
+	signal(SIGBUS, SIG_DFL);
+	thr_pool_close(p);
+}
+
 /* The holder is killed inside a hand-off to a waiter that has left
  * meanwhile: the repair drops the record made for it, since its call
  * failed and knows nothing of it. */
@@ -2220,6 +2254,7 @@ int main(int argc, char **argv)
 		T(test_pool_cancel_outlives_stuck_lock),
 		T(test_pool_signal_ends_wait_on_stuck_lock),
 		T(test_pool_fault_while_waiting_reaches_handler),
+		T(test_pool_fault_signal_by_kill),
 		T(test_pool_repair_drops_grant_to_left_waiter),
 		T(test_pool_survives_kill_after_acquire_lock),
 		T(test_pool_survives_kill_mid_acquire_holder),
