@@ -966,6 +966,10 @@ THR_HOT
 int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
                      uint32_t *ret_hold)
 {
+	/* Inside a lock on this thread: a signal handler's call. The outer
+	 * holder's lock_held mark must survive it, too. */
+	if (__builtin_expect(lock_held != NULL, 0))
+		return -EALREADY;
 	bool tried = false;
 	if (__builtin_expect(registered(pool), 1)) {
 		/* The first pass inline. Nothing on it can change errno: the

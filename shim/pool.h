@@ -111,10 +111,13 @@ const char *thr_pool_name(const struct thr_pool *pool);
  * found only when the call would wait, as sem_timedwait() does; -EINTR a
  * signal handler ran while waiting (see req->restart); -ENOSPC the waiter or
  * holder table is full; -EBADMSG the segment is corrupted; -EDEADLK the pool
- * lock is held by a live process for seconds. Served first come, first
- * served: while anyone waits, nobody takes a free slot past them. A full pool
- * first has its dead holders reclaimed. Blocks (except TRY and OBSERVE).
- * Not async-signal-safe. */
+ * lock is held by a live process for seconds; -EALREADY at once, taking
+ * nothing, when called from a signal handler that interrupted this thread
+ * inside a pool's lock (its own lock cannot be taken, nor another's held
+ * while waiting). Served first come, first served: while anyone waits,
+ * nobody takes a free slot past them. A full pool first has its dead
+ * holders reclaimed. Blocks (except TRY and OBSERVE). Not async-signal-safe
+ * otherwise: the -EALREADY check is what a handler may rely on. */
 int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
                      uint32_t *ret_hold);
 

@@ -2142,6 +2142,47 @@ static void test_pool_release_inside_own_critical_section(void **state)
 	thr_pool_close(p);
 }
 
+static int nested_acquired = 1;
+
+/* Stands in for a signal handler that runs open() of a gated path, and
+ * then close() of a gated descriptor, while its thread is inside the pool
+ * lock. */
+static void acquire_from_inside(const char *step)
+{
+	if (strcmp(step, "acquire.locked") == 0 && nested_acquired == 1) {
+		uint32_t h;
+		struct thr_pool_req r = req_of(THR_POOL_WAIT, -1, "inner");
+		nested_acquired = thr_pool_acquire(nested_pool, &r, &h);
+	}
+	release_from_inside(step);
+}
+
+/* The handler's acquire returns at once, taking nothing: the lock is its
+ * own thread's. Its release after that still defers (the mark that says
+ * so survived the acquire) rather than waiting seconds for that lock. */
+static void test_pool_acquire_inside_own_critical_section(void **state)
+{
+	struct thr_pool *p = open_limit(3);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	nested_pool = p;
+	nested_hold = a;
+	nested_acquired = 1;
+	nested_result = 1;
+	thr_pool_test_step = acquire_from_inside;
+	uint64_t t0 = now_ms();
+	assert_int_equal(try_take(p, &b), 0);
+	uint64_t took = now_ms() - t0;
+	thr_pool_test_step = NULL;
+	assert_int_equal(nested_acquired, -EALREADY);
+	assert_int_equal(nested_result, 0);
+	assert_true(took < 1000);
+	assert_int_equal(in_use(p), 1);
+	assert_int_equal(thr_pool_release(p, b), 0);
+	assert_int_equal(in_use(p), 0);
+	thr_pool_close(p);
+}
+
 static struct thr_pool *other_pool;
 static uint32_t other_hold;
 static int other_result = 1;
@@ -2282,6 +2323,7 @@ int main(int argc, char **argv)
 		T(test_pool_heals_scribbled_counts),
 		T(test_pool_survives_random_scribbles),
 		T(test_pool_release_inside_own_critical_section),
+		T(test_pool_acquire_inside_own_critical_section),
 		T(test_pool_nested_release_on_two_pools),
 		T(test_pool_release_after_fork_before_exec),
 	};
