@@ -183,12 +183,13 @@ static void keep(struct thr_gate_ticket *t, const struct thr_gate_pool *gp,
 }
 
 /* What acquire error r, for req in pool gp, does to the call: 0 lets it
- * through (observe found the pool full; a broken pool under on-error =
- * open), else the -errno to fail it with. */
+ * through (observe found the pool full; a signal handler's call inside a
+ * pool's lock; a broken pool under on-error = open), else the -errno to
+ * fail it with. */
 static int failed(const struct thr_init_state *st, struct thr_gate_pool *gp,
                   enum kind k, const struct thr_pool_req *req, int r)
 {
-	if (r == -EAGAIN && req->mode == THR_POOL_OBSERVE)
+	if ((r == -EAGAIN && req->mode == THR_POOL_OBSERVE) || r == -EALREADY)
 		return 0;
 	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)
 		return refusal(gp->conf, k, r);
