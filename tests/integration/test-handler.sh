@@ -24,5 +24,5 @@ fi
 loops=$(sed -n 's/.*loops=\([0-9]*\).*/\1/p' <<<"$out")
 handled=$(sed -n 's/.*handled=\([0-9]*\).*/\1/p' <<<"$out")
 [ "$rc" = 0 ] && [ ! -s "$dir/err" ] && [[ $out == *"failed=0"* ]] &&
-	[ "${handled:-0}" -ge 1000 ] && [ "${loops:-0}" -ge 10000 ] &&
+	[ "${handled:-0}" -ge 1000 ] && [ "${loops:-0}" -ge 1000 ] &&
 	[ "$took" -lt 10000 ]
