@@ -127,41 +127,27 @@ static const char *aligned_path(const char *arg)
 	return path;
 }
 
-/* The floor's loop: run()'s, with a slot around each pair. Apart, so that
- * the raw loop stays as it was. */
-static double run_guarded(bool open_op, int n, const char *path, int base)
-{
-	double t0 = now_ns();
-	for (int i = 0; i < n; i++) {
-		if (!guard_take())
-			return -1;
-		int fd = open_op ? open(path, O_RDONLY) : dup(base);
-		if (fd < 0)
-			return -1;
-		close(fd);
-		guard_give();
-	}
-	return (now_ns() - t0) / n;
-}
-
 static double run(const char *op, int n, const char *arg)
 {
 	const char *path = aligned_path(arg);
 	const char *guard = getenv("BENCH_GUARD");
-	if (guard && guard_init(guard) < 0)
+	bool guarded = guard != NULL;
+	if (guarded && guard_init(guard) < 0)
 		return -1;
 	if (strcmp(op, "connect") == 0)
-		return run_connect(n, guard != NULL);
+		return run_connect(n, guarded);
 	int base = open(path, O_RDONLY);
 	bool open_op = strcmp(op, "open") == 0;
-	if (guard)
-		return run_guarded(open_op, n, path, base);
 	double t0 = now_ns();
 	for (int i = 0; i < n; i++) {
+		if (guarded && !guard_take())
+			return -1;
 		int fd = open_op ? open(path, O_RDONLY) : dup(base);
 		if (fd < 0)
 			return -1;
 		close(fd);
+		if (guarded)
+			guard_give();
 	}
 	return (now_ns() - t0) / n;
 }
