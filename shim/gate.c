@@ -39,6 +39,12 @@ struct call {
 	                           asked yet, since only some pools care */
 	const char *target;     /* what the records say it is held for */
 	size_t tlen;            /* its length */
+	bool has_deadline;      /* deadline is set: a timeout runs from the
+	                           call's start, across resumed waits */
+	struct timespec deadline;
+	struct thr_pool_interrupt intr; /* a signal that ended a wait */
+	bool resuming;          /* intr's wait goes on, in pool resume_pool */
+	uint16_t resume_pool;
 };
 
 static void release_holds(const struct thr_init_state *st,
@@ -113,8 +119,23 @@ static inline struct thr_pool_req wait_req(int fd, const char *target,
 	return req;
 }
 
+/* The call's deadline for a timeout of ms, counted from the first time a
+ * pool asked for one. */
+static struct timespec deadline_of(struct call *call, uint64_t ms)
+{
+	if (!call->has_deadline) {
+		struct timespec *d = &call->deadline;
+		clock_gettime(CLOCK_MONOTONIC, d);
+		uint64_t ns = (uint64_t)d->tv_nsec + (ms % 1000) * 1000000ull;
+		d->tv_sec += (time_t)(ms / 1000 + ns / 1000000000ull);
+		d->tv_nsec = (long)(ns % 1000000000ull);
+		call->has_deadline = true;
+	}
+	return call->deadline;
+}
+
 static struct thr_pool_req request(const struct thr_config_pool *c,
-                                   bool nonblocking, const struct call *call)
+                                   bool nonblocking, struct call *call)
 {
 	struct thr_pool_req req = wait_req(call->fd, call->target, call->tlen);
 	if (c->on_full == THR_FULL_FAIL || (nonblocking && c->nonblocking_fail))
@@ -122,12 +143,7 @@ static struct thr_pool_req request(const struct thr_config_pool *c,
 	else if (c->on_full == THR_FULL_OBSERVE)
 		req.mode = THR_POOL_OBSERVE;
 	else if (c->timeout_ms) {
-		clock_gettime(CLOCK_MONOTONIC, &req.deadline);
-		uint64_t ns = (uint64_t)req.deadline.tv_nsec +
-		              (c->timeout_ms % 1000) * 1000000ull;
-		req.deadline.tv_sec += (time_t)(c->timeout_ms / 1000 +
-		                                ns / 1000000000ull);
-		req.deadline.tv_nsec = (long)(ns % 1000000000ull);
+		req.deadline = deadline_of(call, c->timeout_ms);
 		req.mode = THR_POOL_DEADLINE;
 	}
 	return req;
@@ -236,11 +252,15 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 		keep(t, gp, i, hold);
 		return 0;
 	}
+	req.interrupt = &c->intr;
+	req.resume = c->resuming && c->resume_pool == i ? &c->intr : NULL;
 	int r = thr_pool_acquire(gp->pool, &req, &hold);
 	if (r == 0) {
 		keep(t, gp, i, hold);
 		return 0;
 	}
+	if (r == -EINTR && c->intr.pending)
+		c->resume_pool = i;
 	return failed(st, gp, c->k, &req, r);
 }
 
@@ -276,8 +296,8 @@ static bool wants(const struct thr_gate_pool *gp, const struct call *c)
  * and is_nonblocking() keep it. Returns -errno, 1 if t holds anything,
  * else 0. */
 static inline __attribute__((always_inline))
-int take(const struct thr_init_state *st, size_t first,
-         struct call *c, struct thr_gate_ticket *t)
+int take_all(const struct thr_init_state *st, size_t first,
+             struct call *c, struct thr_gate_ticket *t)
 {
 	int r = 0;
 	thr_guard_enter();
@@ -291,6 +311,27 @@ int take(const struct thr_init_state *st, size_t first,
 	thr_guard_leave();
 	if (r < 0)
 		give_back(st, t);
+	return r;
+}
+
+/* A signal ended call c's wait, and the call holds nothing now, nor is
+ * the guard up: its handlers run here (one may leave by longjmp, which
+ * then leaves nothing behind). Returns true if the wait goes on, at its
+ * place, as the kernel restarts a call for SA_RESTART. */
+static bool interrupted(struct call *c)
+{
+	c->resuming = thr_pool_interrupt_deliver(&c->intr);
+	return c->resuming;
+}
+
+static inline __attribute__((always_inline))
+int take(const struct thr_init_state *st, size_t first,
+         struct call *c, struct thr_gate_ticket *t)
+{
+	int r;
+	while ((r = take_all(st, first, c, t)) == -EINTR && c->intr.pending &&
+	       interrupted(c))
+		;
 	return r < 0 ? r : t->d || t->ncall;
 }
 
@@ -322,12 +363,21 @@ static int take_alone(const struct thr_init_state *st, size_t i,
 {
 	struct thr_gate_pool *gp = &st->pools[i];
 	struct thr_pool_req req = wait_req(-1, norm, n);
+	struct thr_pool_interrupt intr;
 	uint32_t hold;
-	thr_guard_enter();
-	int r = thr_pool_acquire(gp->pool, &req, &hold);
-	thr_guard_leave();
-	if (r < 0)
-		return failed(st, gp, KIND_OPEN, &req, r);
+	req.interrupt = &intr;
+	for (;;) {
+		thr_guard_enter();
+		int r = thr_pool_acquire(gp->pool, &req, &hold);
+		thr_guard_leave();
+		if (r == 0)
+			break;
+		if (r != -EINTR || !intr.pending)
+			return failed(st, gp, KIND_OPEN, &req, r);
+		if (!thr_pool_interrupt_deliver(&intr))
+			return -EINTR;
+		req.resume = &intr;
+	}
 	t->d = thr_fdtable_direct((uint16_t)i, hold);
 	return 1;
 }
@@ -393,10 +443,13 @@ static int open_begin(const struct thr_init_state *st, int dirfd,
 
 /* The state to gate a call with (open or connect), or NULL with *r what
  * the call gets instead: 0, let through (the shim's own call, nothing to
- * gate), or -EACCES (a broken config with on-error = closed). */
+ * gate), or -EACCES (a broken config with on-error = closed). Calls a
+ * longjmp left on this thread are given back first (their guard with
+ * them); sp is the hook's thr_flight_sp(). */
 static inline __attribute__((always_inline))
-const struct thr_init_state *gating(bool open, int *r)
+const struct thr_init_state *gating(bool open, uintptr_t sp, int *r)
 {
+	thr_flight_sweep(sp);
 	const struct thr_init_state *st = thr_guard_active() ? NULL : thr_init();
 	if (st && st->mode == THR_MODE_ACTIVE &&
 	    (open ? st->any_open : st->any_connect))
@@ -405,17 +458,40 @@ const struct thr_init_state *gating(bool open, int *r)
 	return NULL;
 }
 
+/* What a begin returns for call ticket t, whose slots came to r: the
+ * ticket stays in flight, for thr_gate_finish(), only when it holds any. */
 static inline __attribute__((always_inline))
-int gate_open(int dirfd, const char *path, struct thr_gate_ticket *t,
-              bool stream, uint32_t donor)
+int landed(int r, struct thr_gate_ticket *t, struct thr_gate_ticket **ret_t)
 {
-	t->stream = stream;
-	t->donor = donor;
+	if (r > 0)
+		*ret_t = t;
+	else
+		thr_flight_end(t);
+	return r;
+}
+
+/* An open that the route could not settle, or an fopen-like call: donor,
+ * when not NULL, is freopen's (see thr_gate_freopen_begin), and is left
+ * as what of it the new file did not take. */
+static inline __attribute__((always_inline))
+int gate_open(int dirfd, const char *path, bool stream, uint32_t *donor,
+              uintptr_t sp, struct thr_gate_ticket **ret_t)
+{
 	if (!path)
 		return 0;
 	int r;
-	const struct thr_init_state *st = gating(true, &r);
-	return st ? open_begin(st, dirfd, path, t) : r;
+	const struct thr_init_state *st = gating(true, sp, &r);
+	if (!st)
+		return r;
+	struct thr_gate_ticket *t = thr_flight_begin(sp);
+	if (!t)
+		return 0;
+	t->stream = stream;
+	t->donor = donor ? *donor : 0;
+	r = open_begin(st, dirfd, path, t);
+	if (donor)
+		*donor = t->donor;
+	return landed(r, t, ret_t);
 }
 
 static int connect_begin(const struct thr_init_state *st, int fd,
@@ -452,14 +528,12 @@ static bool is_socket(int fd)
 
 THR_HOT
 int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
-                           struct thr_gate_ticket *t)
+                           uintptr_t sp, struct thr_gate_ticket **ret_t)
 {
-	t->stream = false;
-	t->donor = 0; /* take_one() reads it: only freopen passes one */
 	if (!sa || len < sizeof(sa_family_t))
 		return 0;
 	int r;
-	const struct thr_init_state *st = gating(false, &r);
+	const struct thr_init_state *st = gating(false, sp, &r);
 	if (!st)
 		return r;
 	uint32_t e = thr_fdtable_get(fd);
@@ -471,7 +545,12 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 		             slots stay */
 	if (e) /* a file closed behind our back, its number now a socket */
 		thr_gate_drop(thr_fdtable_detach(fd), fd);
-	return connect_begin(st, fd, sa, len, t);
+	struct thr_gate_ticket *t = thr_flight_begin(sp);
+	if (!t)
+		return 0;
+	t->stream = false;
+	t->donor = 0; /* take_one() reads it: only freopen passes one */
+	return landed(connect_begin(st, fd, sa, len, t), t, ret_t);
 }
 
 /* Everything but the descriptor was settled before the call: what is left
@@ -504,18 +583,32 @@ void finish(struct thr_gate_ticket *t, int fd, bool ok)
 		release_desc(st, t->d);
 }
 
+/* The ticket is copied out before its flight ends, since a signal
+ * handler's call may take the entry over the moment it has. A longjmp
+ * between the two would leave the copy's slots held until exit: nothing
+ * here blocks, so that takes a handler in the few nanoseconds between. */
 THR_HOT void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 {
-	finish(t, fd, ok);
+	struct thr_gate_ticket mine;
+	mine.d = t->d;
+	mine.ncall = t->ncall;
+	if (__builtin_expect(mine.ncall != 0, 0)) {
+		memcpy(mine.pool, t->pool, sizeof(mine.pool));
+		memcpy(mine.hold, t->hold, sizeof(mine.hold));
+	}
+	if (thr_flight_end(t))
+		finish(&mine, fd, ok);
 }
 
-THR_HOT struct thr_gate_route thr_gate_route_path(const char *path)
+
+THR_HOT struct thr_gate_route thr_gate_route_path(const char *path,
+                                                 uintptr_t sp)
 {
 	struct thr_gate_route pass = { 0, 0 }, full = { THR_GATE_ROUTE_FULL, 0 };
 	if (!path)
 		return pass;
 	int r;
-	const struct thr_init_state *st = gating(true, &r);
+	const struct thr_init_state *st = gating(true, sp, &r);
 	if (!st)
 		return r < 0 ? full : pass;
 	ptrdiff_t n = thr_match_normal_length(path);
@@ -528,14 +621,19 @@ THR_HOT struct thr_gate_route thr_gate_route_path(const char *path)
 }
 
 THR_HOT int thr_gate_open_begin(int dirfd, const char *path,
-                        struct thr_gate_route route, struct thr_gate_ticket *t)
+                                struct thr_gate_route route, uintptr_t sp,
+                                struct thr_gate_ticket **ret_t)
 {
 	if (route.glob == THR_GATE_ROUTE_FULL)
-		return gate_open(dirfd, path, t, false, 0);
+		return gate_open(dirfd, path, false, NULL, sp, ret_t);
 	const struct thr_init_state *st = thr_init();
+	struct thr_gate_ticket *t = thr_flight_begin(sp);
+	if (!t)
+		return 0;
 	t->stream = false;
 	t->donor = 0;
-	return take_open(st, st->glob_pool[route.glob - 1], path, route.n, t);
+	return landed(take_open(st, st->glob_pool[route.glob - 1], path,
+	                        route.n, t), t, ret_t);
 }
 
 /* The state a table entry's slots are given back through: the loaded one,
@@ -545,6 +643,18 @@ THR_HOT int thr_gate_open_begin(int dirfd, const char *path,
 static inline const struct thr_init_state *table_state(void)
 {
 	return &thr_init_state_;
+}
+
+/* A call a longjmp left gives back what it took, and the engine forgets
+ * it was inside a lock: from a sweep, on the thread that made it. */
+void thr_gate_abandon(struct thr_gate_ticket *t)
+{
+	const struct thr_init_state *st = table_state();
+	thr_pool_forget_locks();
+	give_back(st, t);
+	if (t->donor)
+		thr_gate_drop(t->donor, -1);
+	t->donor = 0;
 }
 
 THR_HOT void thr_gate_release(uint32_t d)
@@ -727,14 +837,16 @@ int thr_gate_cloexec_range(unsigned first, unsigned last, int flags)
 	return r;
 }
 
-int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t)
+int thr_gate_fopen_begin(const char *path, uintptr_t sp,
+                         struct thr_gate_ticket **ret_t)
 {
-	return gate_open(AT_FDCWD, path, t, true, 0);
+	return gate_open(AT_FDCWD, path, true, NULL, sp, ret_t);
 }
 
-int thr_gate_path_begin(const char *path, struct thr_gate_ticket *t)
+int thr_gate_path_begin(const char *path, uintptr_t sp,
+                        struct thr_gate_ticket **ret_t)
 {
-	return gate_open(AT_FDCWD, path, t, false, 0);
+	return gate_open(AT_FDCWD, path, false, NULL, sp, ret_t);
 }
 
 /* Is entry e (detached) named by nothing else, so that closing the
@@ -745,12 +857,12 @@ static bool last_name(uint32_t e)
 	return thr_fdtable_is_direct(e) || (desc && names_of(desc) == 1);
 }
 
-int thr_gate_freopen_begin(const char *path, uint32_t *old,
-                           struct thr_gate_ticket *t)
+int thr_gate_freopen_begin(const char *path, uint32_t *old, uintptr_t sp,
+                           struct thr_gate_ticket **ret_t)
 {
-	int r = gate_open(AT_FDCWD, path, t, true,
-	                  last_name(*old) ? *old : 0);
-	if (thr_fdtable_is_direct(*old) && !t->donor)
+	uint32_t donor = last_name(*old) ? *old : 0;
+	int r = gate_open(AT_FDCWD, path, true, &donor, sp, ret_t);
+	if (thr_fdtable_is_direct(*old) && !donor)
 		*old = 0; /* its one hold went to the new file */
 	return r;
 }

@@ -11,23 +11,9 @@
 #include <sys/types.h>
 
 #include "fdtable.h"
+#include "flight.h"
 
-/* Slots taken for one call, in one pool each: those the descriptor will
- * keep go straight into a description reserved for it, the rest here. */
-struct thr_gate_ticket {
-	uint32_t d;                     /* the descriptor's entry to be: a
-	                                   description reserved for the holds
-	                                   kept on it, a direct hold, or 0 */
-	uint16_t ncall;                 /* holds for the call only: hold = call,
-	                                   or the description table was full */
-	bool socket;                    /* for connect(), not open() */
-	bool stream;                    /* for fopen()/freopen() */
-	uint32_t donor;                 /* freopen: the stream's old entry,
-	                                   whose holds the new file may take
-	                                   over (thr_gate_freopen_begin), or 0 */
-	uint16_t pool[THR_FD_MAX_HOLDS]; /* those holds: index of the pool */
-	uint32_t hold[THR_FD_MAX_HOLDS]; /* and the hold handle in it */
-};
+_Static_assert(THR_FLIGHT_MAX_HOLDS == THR_FD_MAX_HOLDS, "ticket holds");
 
 /* What this process gates, for hooks to skip the gate in one load: set
  * once loading is done; until then every bit is set, so that the first
@@ -59,54 +45,69 @@ struct thr_gate_route {
 	uint32_t n;             /* the path's length, with a glob */
 };
 
-/* The route for path (opened relative to the cwd or to a dirfd). Keeps
- * errno. A process's first call loads the config (files, segments); after
- * that, no system call and no allocation. */
-struct thr_gate_route thr_gate_route_path(const char *path);
+/* The route for path (opened relative to the cwd or to a dirfd), from a
+ * hook whose thr_flight_sp() is sp. Keeps errno. A process's first call
+ * loads the config (files, segments); after that, no system call and no
+ * allocation. */
+struct thr_gate_route thr_gate_route_path(const char *path, uintptr_t sp);
 
-static inline struct thr_gate_route thr_gate_route_open(const char *path)
+static inline struct thr_gate_route thr_gate_route_open(const char *path,
+                                                        uintptr_t sp)
 {
 	if (!thr_gate_wants_open())
 		return (struct thr_gate_route){ 0, 0 };
-	return thr_gate_route_path(path);
+	return thr_gate_route_path(path, sp);
 }
+
+/* Every begin below takes sp, the hook's own stack pointer
+ * (thr_flight_sp()), and sets *ret_t to the ticket of the call in flight
+ * when it returns 1: see flight.h. A call a signal handler leaves by
+ * longjmp, at any point before thr_gate_finish(), has its slots given back
+ * by the thread's next call; none is ever granted to a wait it left. */
 
 /* Before open(), openat(), creat() and their 64 and fortify forms, when
  * the route is not 0: takes a slot in every pool whose patterns match the
- * path. Returns 1 (make the call, then thr_gate_finish() t), 0 (make the
- * call, t holds nothing) or -errno to fail it with, uncalled: the pool's
+ * path. Returns 1 (make the call, then thr_gate_finish() *ret_t), 0 (make
+ * the call, nothing held) or -errno to fail it with, uncalled: the pool's
  * policy errno, -EINTR, or -EACCES (on-error = closed). Blocks as the
- * policy says. */
+ * policy says. A signal handler never runs while the call waits: a signal
+ * ends the wait, gives back what the call took, and runs its handler
+ * before this returns -EINTR (or, with SA_RESTART, takes up its place in
+ * the queue again). */
 int thr_gate_open_begin(int dirfd, const char *path,
-                        struct thr_gate_route route, struct thr_gate_ticket *t);
+                        struct thr_gate_route route, uintptr_t sp,
+                        struct thr_gate_ticket **ret_t);
 
 /* Before fopen()/freopen() of path, whose descriptor a stream will own:
  * takes the slots. Returns 1 (go ahead, then thr_gate_finish() t), 0 (go
  * ahead, t holds nothing) or -errno to fail the call with, as above. */
-int thr_gate_fopen_begin(const char *path, struct thr_gate_ticket *t);
+int thr_gate_fopen_begin(const char *path, uintptr_t sp,
+                         struct thr_gate_ticket **ret_t);
 
 /* The same before a call that opens path inside libc, where no hook sees
  * the open, and whose descriptor is kept as an open()'s: opendir() (its
  * stream's closedir() closes it as close() would), and the mkstemp family
  * (path is the template: its X's, which the call replaces, are matched as
  * they stand, and a glob's * matches either). */
-int thr_gate_path_begin(const char *path, struct thr_gate_ticket *t);
+int thr_gate_path_begin(const char *path, uintptr_t sp,
+                        struct thr_gate_ticket **ret_t);
 
 /* The same for freopen(), with *old the entry detached from the stream's
  * descriptor. glibc opens the new file before it lets the old one go: where
  * the descriptor is the old file's last name, its slot in a pool that path
  * also wants passes to the new file, rather than the call waiting for a
  * slot its own stream holds. *old is left with the rest, or 0. */
-int thr_gate_freopen_begin(const char *path, uint32_t *old,
-                           struct thr_gate_ticket *t);
+int thr_gate_freopen_begin(const char *path, uint32_t *old, uintptr_t sp,
+                           struct thr_gate_ticket **ret_t);
 
 /* Before connect(fd, sa): the same for connect patterns. An fd that holds
  * slots already (a connect in progress) is let through. */
 int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
-                           struct thr_gate_ticket *t);
+                           uintptr_t sp, struct thr_gate_ticket **ret_t);
 
 /* After a call whose begin returned 1: ok with descriptor fd keeps the
- * slots on fd (hold = descriptor), otherwise they are given back. */
+ * slots on fd (hold = descriptor), otherwise they are given back. Ends the
+ * call's flight. */
 void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok);
 
 /* close(): detach fd before the real close, drop after it. Async-signal-

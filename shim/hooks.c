@@ -73,13 +73,13 @@ int gated_openat(int (*real)(int, const char *, int, ...), int dirfd,
                  const char *path, int flags, mode_t mode,
                  struct thr_gate_route route)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_open_begin(dirfd, path, route, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_open_begin(dirfd, path, route, thr_flight_sp(), &t);
 	if (r < 0)
 		return refuse(r);
 	int fd = real(dirfd, path, flags, mode);
 	if (r > 0)
-		thr_gate_finish(&t, fd, fd >= 0);
+		thr_gate_finish(t, fd, fd >= 0);
 	return fd;
 }
 
@@ -87,23 +87,26 @@ static THR_HOT __attribute__((noinline))
 int gated_open(int (*real)(const char *, int, ...), const char *path,
                int flags, mode_t mode, struct thr_gate_route route)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_open_begin(AT_FDCWD, path, route, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_open_begin(AT_FDCWD, path, route, thr_flight_sp(),
+	                            &t);
 	if (r < 0)
 		return refuse(r);
 	int fd = real(path, flags, mode);
 	if (r > 0)
-		thr_gate_finish(&t, fd, fd >= 0);
+		thr_gate_finish(t, fd, fd >= 0);
 	return fd;
 }
 
 /* The body of every open hook: past the gate when the route says so, else
- * straight to real, in a tail call either way. */
+ * straight to real, in a tail call either way (gated_open is reached by
+ * one, so its thr_flight_sp() is the hook's). */
 static inline __attribute__((always_inline))
 int open_via(int (*real)(const char *, int, ...), const char *path,
              int flags, mode_t mode)
 {
-	struct thr_gate_route route = thr_gate_route_open(path);
+	struct thr_gate_route route = thr_gate_route_open(path,
+	                                                  thr_flight_sp());
 	if (!route.glob)
 		return real(path, flags, mode);
 	return gated_open(real, path, flags, mode, route);
@@ -113,7 +116,8 @@ static inline __attribute__((always_inline))
 int openat_via(int (*real)(int, const char *, int, ...), int dirfd,
                const char *path, int flags, mode_t mode)
 {
-	struct thr_gate_route route = thr_gate_route_open(path);
+	struct thr_gate_route route = thr_gate_route_open(path,
+	                                                  thr_flight_sp());
 	if (!route.glob)
 		return real(dirfd, path, flags, mode);
 	return gated_openat(real, dirfd, path, flags, mode, route);
@@ -197,27 +201,28 @@ static int gated_fd(struct thr_gate_ticket *t, int r, int fd)
 }
 
 static FILE *gated_fopen(FILE *(*real)(const char *, const char *),
-                         const char *path, const char *how)
+                         const char *path, const char *how, uintptr_t sp)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_fopen_begin(path, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_fopen_begin(path, sp, &t);
 	if (r < 0) {
 		errno = -r;
 		return NULL;
 	}
 	FILE *f = real(path, how);
-	gated_fd(&t, r, stream_fd(f));
+	gated_fd(t, r, stream_fd(f));
 	return f;
 }
 
 EXPORT FILE *fopen(const char *path, const char *how)
 {
-	return gated_fopen(thr_real_get()->fopen, path, how);
+	return gated_fopen(thr_real_get()->fopen, path, how, thr_flight_sp());
 }
 
 EXPORT FILE *fopen64(const char *path, const char *how)
 {
-	return gated_fopen(thr_real_get()->fopen64, path, how);
+	return gated_fopen(thr_real_get()->fopen64, path, how,
+	                   thr_flight_sp());
 }
 
 /* freopen closes the stream's descriptor and opens path, usually on the
@@ -225,12 +230,13 @@ EXPORT FILE *fopen64(const char *path, const char *how)
  * thr_gate_freopen_begin). Refused, the stream is closed all the same, as
  * a freopen that fails closes it. */
 static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
-                           const char *path, const char *how, FILE *f)
+                           const char *path, const char *how, FILE *f,
+                           uintptr_t sp)
 {
-	struct thr_gate_ticket t;
+	struct thr_gate_ticket *t = NULL;
 	int old = path ? stream_fd(f) : -1;
 	uint32_t d = old >= 0 ? thr_gate_detach(old) : 0;
-	int r = thr_gate_freopen_begin(path, &d, &t);
+	int r = thr_gate_freopen_begin(path, &d, sp, &t);
 	if (r < 0) {
 		thr_gate_reattach(old, d);
 		if (f)
@@ -239,19 +245,23 @@ static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
 		return NULL;
 	}
 	FILE *nf = real(path, how, f);
+	if (r > 0)
+		t->donor = 0; /* dropped here, not by a longjmp's sweep */
 	thr_gate_drop(d, old);
-	gated_fd(&t, r, stream_fd(nf));
+	gated_fd(t, r, stream_fd(nf));
 	return nf;
 }
 
 EXPORT FILE *freopen(const char *path, const char *how, FILE *f)
 {
-	return gated_freopen(thr_real_get()->freopen, path, how, f);
+	return gated_freopen(thr_real_get()->freopen, path, how, f,
+	                     thr_flight_sp());
 }
 
 EXPORT FILE *freopen64(const char *path, const char *how, FILE *f)
 {
-	return gated_freopen(thr_real_get()->freopen64, path, how, f);
+	return gated_freopen(thr_real_get()->freopen64, path, how, f,
+	                     thr_flight_sp());
 }
 
 /* Untracked descriptors go straight to libc: nothing runs after the
@@ -260,8 +270,10 @@ EXPORT FILE *freopen64(const char *path, const char *how, FILE *f)
 EXPORT THR_HOT int close(int fd)
 {
 	uint32_t d = thr_gate_detach(fd);
-	if (!d)
+	if (!d) {
+		thr_flight_sweep(thr_flight_sp());
 		return thr_real_get()->close(fd);
+	}
 	bool last = thr_gate_unref(d, fd);
 	int r = thr_real_get()->close(fd);
 	if (last)
@@ -282,14 +294,14 @@ EXPORT int fclose(FILE *f)
  * the gate goes around opendir itself. */
 EXPORT DIR *opendir(const char *path)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(path, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(path, thr_flight_sp(), &t);
 	if (r < 0) {
 		errno = -r;
 		return NULL;
 	}
 	DIR *dir = thr_real_get()->opendir(path);
-	gated_fd(&t, r, dir ? dirfd(dir) : -1);
+	gated_fd(t, r, dir ? dirfd(dir) : -1);
 	return dir;
 }
 
@@ -297,67 +309,67 @@ EXPORT DIR *opendir(const char *path)
  * the gate goes around each, matching the template. */
 EXPORT int mkstemp(char *tmpl)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(tmpl, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(&t, r, thr_real_get()->mkstemp(tmpl));
+	             : gated_fd(t, r, thr_real_get()->mkstemp(tmpl));
 }
 
 EXPORT int mkstemp64(char *tmpl)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(tmpl, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(&t, r, thr_real_get()->mkstemp64(tmpl));
+	             : gated_fd(t, r, thr_real_get()->mkstemp64(tmpl));
 }
 
 EXPORT int mkostemp(char *tmpl, int flags)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(tmpl, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(&t, r, thr_real_get()->mkostemp(tmpl, flags));
+	             : gated_fd(t, r, thr_real_get()->mkostemp(tmpl, flags));
 }
 
 EXPORT int mkostemp64(char *tmpl, int flags)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(tmpl, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(&t, r, thr_real_get()->mkostemp64(tmpl, flags));
+	             : gated_fd(t, r, thr_real_get()->mkostemp64(tmpl, flags));
 }
 
 EXPORT int mkstemps(char *tmpl, int suffix)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(tmpl, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(&t, r, thr_real_get()->mkstemps(tmpl, suffix));
+	             : gated_fd(t, r, thr_real_get()->mkstemps(tmpl, suffix));
 }
 
 EXPORT int mkstemps64(char *tmpl, int suffix)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(tmpl, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(&t, r, thr_real_get()->mkstemps64(tmpl, suffix));
+	             : gated_fd(t, r, thr_real_get()->mkstemps64(tmpl, suffix));
 }
 
 EXPORT int mkostemps(char *tmpl, int suffix, int flags)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(tmpl, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(&t, r,
+	             : gated_fd(t, r,
 	                        thr_real_get()->mkostemps(tmpl, suffix, flags));
 }
 
 EXPORT int mkostemps64(char *tmpl, int suffix, int flags)
 {
-	struct thr_gate_ticket t;
-	int r = thr_gate_path_begin(tmpl, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(&t, r,
+	             : gated_fd(t, r,
 	                        thr_real_get()->mkostemps64(tmpl, suffix, flags));
 }
 
@@ -487,15 +499,15 @@ EXPORT THR_HOT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	const struct sockaddr *sa = addr.__sockaddr__;
 	if (!thr_gate_wants_connect())
 		return thr_real_get()->connect(fd, sa, len);
-	struct thr_gate_ticket t;
-	int r = thr_gate_connect_begin(fd, sa, len, &t);
+	struct thr_gate_ticket *t;
+	int r = thr_gate_connect_begin(fd, sa, len, thr_flight_sp(), &t);
 	if (r < 0)
 		return refuse(r);
 	if (r == 0)
 		return thr_real_get()->connect(fd, sa, len);
 	r = thr_real_get()->connect(fd, sa, len);
 	/* In progress (non-blocking, or interrupted) is connected enough. */
-	thr_gate_finish(&t, fd, r == 0 || errno == EINPROGRESS || errno == EINTR);
+	thr_gate_finish(t, fd, r == 0 || errno == EINPROGRESS || errno == EINTR);
 	return r;
 }
 

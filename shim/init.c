@@ -5,6 +5,7 @@
 #include "init.h"
 
 #include "fdtable.h"
+#include "flight.h"
 #include "gate.h"
 #include "guard.h"
 #include "layout.h"
@@ -235,6 +236,7 @@ static void load(void)
 {
 	if (load_config() < 0)
 		return;
+	thr_flight_init();
 	if (thr_fdtable_init() < 0 ||
 	    !(thr_init_state_.pools = calloc(thr_init_state_.cfg->npools, sizeof(*thr_init_state_.pools)))) {
 		thr_log("cannot set up: out of memory");

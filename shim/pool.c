@@ -28,6 +28,7 @@ void (*thr_pool_test_step)(const char *step);
 static __thread struct thr_shm_pool *lock_held;
 
 #define TICK_NS (100 * 1000 * 1000ull) /* waiters look for dead holders */
+#define SLICE_NS (20 * 1000 * 1000ull) /* and for signals, with handlers */
 /* A hold handle names the holder record and its slot, so that a fork child
  * can find its own record on the slot after its parent's is gone. */
 #define HOLD_SHIFT 12
@@ -190,6 +191,11 @@ static inline __attribute__((always_inline)) int lock(struct thr_pool *pool)
 int thr_pool_lock(struct thr_pool *pool)
 {
 	return lock(pool);
+}
+
+void thr_pool_forget_locks(void)
+{
+	lock_held = NULL;
 }
 
 static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
@@ -649,7 +655,10 @@ static inline __attribute__((always_inline)) int take_free(
 	return 0;
 }
 
+/* Queues a waiter for req: at the place resume gave up, if it asks to
+ * resume, else at the back. */
 static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
+                   const struct thr_pool_interrupt *resume,
                    uint32_t *ret_waiter)
 {
 	struct thr_shm_pool *shm = pool->shm;
@@ -658,8 +667,13 @@ static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
 		if (thr_load(&w->state) != THR_WAITER_FREE)
 			continue;
 		w->proc = pool->me;
-		w->ticket = shm->next_ticket++;
-		w->since_ns = thr_clock_ns(CLOCK_MONOTONIC);
+		if (resume && resume->ticket < shm->next_ticket) {
+			w->ticket = resume->ticket;
+			w->since_ns = resume->since_ns;
+		} else {
+			w->ticket = shm->next_ticket++;
+			w->since_ns = thr_clock_ns(CLOCK_MONOTONIC);
+		}
 		w->hold = THR_NONE;
 		w->fd = req->fd;
 		copy_target(w->target, req->target, req->target_len);
@@ -704,8 +718,10 @@ static int leave(struct thr_pool *pool, struct thr_shm_waiter *w, int why,
 }
 
 /* Leaves the queue after a timeout or a signal, unless a grant got there
- * first, in which case the slot is ours after all. */
-static int cancel(struct thr_pool *pool, uint32_t wi, int why,
+ * first, in which case the slot is ours after all. counted: the leaving is
+ * counted as a timeout or an interruption (a wait that will resume is
+ * not). */
+static int cancel(struct thr_pool *pool, uint32_t wi, int why, bool counted,
                   uint32_t *ret_hold)
 {
 	struct thr_shm_pool *shm = pool->shm;
@@ -721,9 +737,9 @@ static int cancel(struct thr_pool *pool, uint32_t wi, int why,
 		thr_store(&w->state, THR_WAITER_FREE);
 		if (shm->waiting)
 			shm->waiting--;
-		if (why == -ETIMEDOUT)
+		if (counted && why == -ETIMEDOUT)
 			shm->stats.timeouts++;
-		else
+		else if (counted)
 			shm->stats.interrupted++;
 		r = why;
 	} else {
@@ -758,29 +774,29 @@ static bool handler_of(int sig, int *flags)
 	return true;
 }
 
-/* A handler ran: would the kernel have ended a system call it interrupted?
- * Yes, unless restart and that handler has SA_RESTART. Which handler it was
- * is not always known (a nap cut short says only that one ran), so the
- * wait goes on only if every handler in open (those the caller lets in)
- * has SA_RESTART, as this says. Asked before each nap, since a handler
- * that uninstalls itself (SA_RESETHAND) takes its flags with it. Changes
- * errno (its caller restores it). */
-static bool handlers_restart(const sigset_t *open, bool restart)
+/* Has any signal of set a handler of the program's; into *all_restart,
+ * whether every such handler has SA_RESTART. Changes errno (its caller
+ * restores it). */
+static bool handled(const sigset_t *set, bool *all_restart)
 {
+	bool any = false;
 	int flags;
-	for (int sig = 1; restart && sig < NSIG; sig++)
-		if (sigismember(open, sig) == 1 && handler_of(sig, &flags) &&
-		    !(flags & SA_RESTART))
-			return false;
-	return restart;
+	*all_restart = true;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sigismember(set, sig) != 1 || !handler_of(sig, &flags))
+			continue;
+		any = true;
+		if (!(flags & SA_RESTART))
+			*all_restart = false;
+	}
+	return any;
 }
 
-/* Into *set, the signals the wait blocks while awake: all but those a fault
- * raises. The kernel kills a process whose fault signal is blocked, past its
+/* Into *set, the signals the wait blocks: all but those a fault raises.
+ * The kernel kills a process whose fault signal is blocked, past its
  * handler, and the wait reads the segment, which another process may have
- * truncated. So such a signal sent by kill() ends the wait only during a
- * nap: while the wait is awake, its handler runs there and the wait goes
- * on. */
+ * truncated. So such a signal sent by kill() has its handler run at once,
+ * and the wait goes on. */
 static void wait_blocks(sigset_t *set)
 {
 	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
@@ -843,26 +859,61 @@ static void signals_deliver(const sigset_t *caller, const sigset_t *all)
 	pthread_sigmask(SIG_BLOCK, all, NULL);
 }
 
-/* The wait itself. Signals are blocked while it is awake and let in only
- * for its naps, so that a handler cannot run between two naps and leave
- * the wait asleep where the kernel's own wait would have returned EINTR:
- * a signal that came while it was awake is found pending instead. Checked
- * before each tick, which may spend seconds on a stuck lock. */
-static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
-                              const struct thr_pool_req *req,
-                              const sigset_t *caller, uint32_t *ret_hold)
+/* What a wait does with its blocked signals, while it waits. */
+struct wait_signals {
+	sigset_t caller;        /* the caller's mask */
+	sigset_t all;           /* what the wait blocks */
+	sigset_t open;          /* what the caller lets in */
+	bool handlers;          /* some signal of open has a handler: naps are
+	                           then cut into slices, to see it pending */
+};
+
+/* Signals sigs are pending. Without a handler among them, their default
+ * actions are let in (nothing of the program's runs) and the wait goes on:
+ * -EAGAIN. Else the wait gives its place up, and a slot granted meanwhile
+ * too, and returns -EINTR with intr filled in: the handlers run once the
+ * caller lets them in. */
+static int on_signals(struct thr_pool *pool, uint32_t wi,
+                      const struct thr_pool_req *req,
+                      const struct wait_signals *ws, const sigset_t *sigs,
+                      struct thr_pool_interrupt *intr)
+{
+	struct thr_shm_waiter *w = &pool->shm->waiters[wi];
+	bool restart;
+	if (!handled(sigs, &restart)) {
+		signals_deliver(&ws->caller, &ws->all);
+		return -EAGAIN;
+	}
+	if (!signal_claim(sigs))
+		return -EAGAIN; /* another waiting thread of ours took it */
+	restart = restart && req->restart;
+	intr->ticket = w->ticket;
+	intr->since_ns = w->since_ns;
+	uint32_t hold;
+	int r = cancel(pool, wi, -EINTR, !restart, &hold);
+	if (r == 0) /* granted meanwhile: held, a handler must not run */
+		thr_pool_release(pool, hold);
+	else if (r != -EINTR)
+		return r;
+	intr->pending = true;
+	intr->restart = restart;
+	return -EINTR;
+}
+
+/* The wait itself, with signals blocked all along: a handler never runs
+ * while we have a place in the queue (see struct thr_pool_interrupt).
+ * Pending signals are looked for between naps, which a handler makes
+ * slices of SLICE_NS, so that it runs that late at most. */
+static int wait_blocked(struct thr_pool *pool, uint32_t wi,
+                        const struct thr_pool_req *req,
+                        struct wait_signals *ws,
+                        struct thr_pool_interrupt *intr, uint32_t *ret_hold)
 {
 	struct thr_shm_waiter *w = &pool->shm->waiters[wi];
 	bool has_deadline = req->mode == THR_POOL_DEADLINE;
 	uint64_t deadline = has_deadline ? thr_clock_ts_ns(&req->deadline) : UINT64_MAX;
-	/* The first tick half a period in: a signal that comes as a nap
-	 * times out runs its handler unseen (the kernel reports the timeout
-	 * first), and an alarm of whole seconds set just before the call
-	 * then falls between ticks. */
-	uint64_t next_tick = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS / 2;
-	sigset_t all, open, sigs;
-	wait_blocks(&all);
-	signals_let_in(caller, &open);
+	sigset_t sigs;
+	bool restart;
 	STEP("wait.queued");
 	for (;;) {
 		uint32_t st = thr_load(&w->state);
@@ -872,47 +923,62 @@ static int wait_grant_blocked(struct thr_pool *pool, uint32_t wi,
 			return -EBADMSG;
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (now >= deadline)
-			return cancel(pool, wi, -ETIMEDOUT, ret_hold);
-		if (signals_pending(&open, &sigs)) {
-			int sig = signal_claim(&sigs), flags;
-			if (sig && handler_of(sig, &flags) &&
-			    !handlers_restart(&open, req->restart))
-				return cancel(pool, wi, -EINTR, ret_hold);
-			signals_deliver(caller, &all);
+			return cancel(pool, wi, -ETIMEDOUT, true, ret_hold);
+		if (signals_pending(&ws->open, &sigs)) {
+			int r = on_signals(pool, wi, req, ws, &sigs, intr);
+			if (r != -EAGAIN)
+				return r;
 			continue;
 		}
-		if (now >= next_tick) {
+		if (now >= intr->next_tick_ns) {
 			tick(pool);
-			next_tick = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS;
+			intr->next_tick_ns = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS;
+			ws->handlers = handled(&ws->open, &restart);
 			continue;
 		}
-		uint64_t until = deadline < next_tick ? deadline : next_tick;
+		uint64_t until = deadline < intr->next_tick_ns ? deadline
+		                                               : intr->next_tick_ns;
+		if (ws->handlers && until - now > SLICE_NS)
+			until = now + SLICE_NS;
 		struct timespec rel = { (time_t)((until - now) / 1000000000ull),
 		                        (long)((until - now) % 1000000000ull) };
-		bool restarts = handlers_restart(&open, req->restart);
-		pthread_sigmask(SIG_SETMASK, caller, NULL);
-		int r = thr_futex_wait(&w->state, THR_WAITER_WAITING, &rel);
-		pthread_sigmask(SIG_BLOCK, &all, NULL);
-		if (r == -EINTR && !restarts)
-			return cancel(pool, wi, -EINTR, ret_hold);
+		thr_futex_wait(&w->state, THR_WAITER_WAITING, &rel);
 	}
 }
 
 /* Sleeps on our own futex word until granted, waking every TICK_NS to look
  * for dead holders (afresh: the seen-alive cache lasts less than a tick), so
  * a killed holder's slot comes back at the first tick after its death. The
- * ticks keep to the clock: signals that cut naps short (and restart them)
- * must not put them off for ever. A signal that ends the wait has its
- * handler run here, after the wait has left the queue. */
+ * ticks keep to the clock, across resumes too: signals that end naps must
+ * not put them off for ever. On -EINTR with intr->pending, the signals are
+ * still blocked. */
 static int wait_grant(struct thr_pool *pool, uint32_t wi,
-                      const struct thr_pool_req *req, uint32_t *ret_hold)
+                      const struct thr_pool_req *req,
+                      struct thr_pool_interrupt *intr, uint32_t *ret_hold)
 {
-	sigset_t all, caller;
-	wait_blocks(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &caller);
-	int r = wait_grant_blocked(pool, wi, req, &caller, ret_hold);
-	pthread_sigmask(SIG_SETMASK, &caller, NULL);
+	struct wait_signals ws;
+	bool restart;
+	int saved = errno;
+	wait_blocks(&ws.all);
+	pthread_sigmask(SIG_BLOCK, &ws.all, &ws.caller);
+	signals_let_in(&ws.caller, &ws.open);
+	ws.handlers = handled(&ws.open, &restart);
+	int r = wait_blocked(pool, wi, req, &ws, intr, ret_hold);
+	if (r == -EINTR && intr->pending)
+		intr->mask = ws.caller;
+	else
+		pthread_sigmask(SIG_SETMASK, &ws.caller, NULL);
+	errno = saved;
 	return r;
+}
+
+bool thr_pool_interrupt_deliver(struct thr_pool_interrupt *intr)
+{
+	int saved = errno;
+	intr->pending = false;
+	pthread_sigmask(SIG_SETMASK, &intr->mask, NULL);
+	errno = saved;
+	return intr->restart;
 }
 
 static bool deadline_valid(const struct thr_pool_req *req)
@@ -921,11 +987,12 @@ static bool deadline_valid(const struct thr_pool_req *req)
 	       (req->deadline.tv_nsec >= 0 && req->deadline.tv_nsec < 1000000000L);
 }
 
-/* The whole acquire; tried: the first pass was made and found the pool
- * full. */
-static __attribute__((noinline)) int acquire(struct thr_pool *pool,
-                                             const struct thr_pool_req *req,
-                                             uint32_t *ret_hold, bool tried)
+/* One acquire, as far as the first signal that ends its wait; tried: the
+ * first pass was made and found the pool full. */
+static int acquire_once(struct thr_pool *pool, const struct thr_pool_req *req,
+                        const struct thr_pool_interrupt *resume,
+                        struct thr_pool_interrupt *intr, uint32_t *ret_hold,
+                        bool tried)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	int r = tried ? 0 : register_self(pool);
@@ -955,11 +1022,37 @@ static __attribute__((noinline)) int acquire(struct thr_pool *pool,
 	else if (r == -EAGAIN && !deadline_valid(req))
 		r = -EINVAL;
 	else if (r == -EAGAIN)
-		r = enqueue(pool, req, &wi);
+		r = enqueue(pool, req, resume, &wi);
 	thr_pool_unlock(pool, &wakes);
-	if (r == 0 && wi != THR_NONE)
-		r = wait_grant(pool, wi, req, ret_hold);
-	return r;
+	if (r != 0 || wi == THR_NONE)
+		return r;
+	/* The first tick half a period in, so that an alarm of whole
+	 * seconds set just before the call falls between two. */
+	intr->next_tick_ns = resume ? resume->next_tick_ns
+	                            : thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS / 2;
+	return wait_grant(pool, wi, req, intr, ret_hold);
+}
+
+/* The whole acquire past the inline first pass. Without req->interrupt, a
+ * signal that ends the wait has its handlers run here, after the wait has
+ * left the queue, and with restart the wait queues again at its place. */
+static __attribute__((noinline)) int acquire(struct thr_pool *pool,
+                                             const struct thr_pool_req *req,
+                                             uint32_t *ret_hold, bool tried)
+{
+	struct thr_pool_interrupt own;
+	struct thr_pool_interrupt *intr = req->interrupt ? req->interrupt : &own;
+	const struct thr_pool_interrupt *resume = req->resume;
+	for (;;) {
+		intr->pending = false;
+		int r = acquire_once(pool, req, resume, intr, ret_hold, tried);
+		if (r != -EINTR || !intr->pending || req->interrupt)
+			return r;
+		if (!thr_pool_interrupt_deliver(intr))
+			return -EINTR;
+		resume = intr;
+		tried = false;
+	}
 }
 
 THR_HOT
@@ -991,7 +1084,6 @@ int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 	errno = saved;
 	return r;
 }
-
 /* ---- release, co-holders, resize ------------------------------------------ */
 
 /* Record hold if it is live and still on the slot its handle names, else

@@ -4,6 +4,7 @@
 #ifndef THR_POOL_H
 #define THR_POOL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,10 +49,42 @@ struct thr_pool_req {
 	                           strnlen on the fast path), else 0 */
 	bool restart;           /* a signal whose handler has SA_RESTART does
 	                           not end the wait, as the kernel restarts a
-	                           system call it interrupts; since which signal
-	                           it was is not known, only when every handler
-	                           has SA_RESTART */
+	                           system call it interrupts: the wait goes on
+	                           from its place in the queue once the handler
+	                           has run (all handlers that run, when several
+	                           signals come at once) */
+	struct thr_pool_interrupt *interrupt; /* NULL: the engine runs the
+	                           handlers of a signal that ends a wait itself;
+	                           else it hands them to the caller, see below */
+	const struct thr_pool_interrupt *resume; /* NULL, or an interrupt
+	                           whose wait goes on: it queues again at the
+	                           place it gave up */
 };
+
+/* A wait never lets a signal handler run while it has a place in the
+ * queue, since a handler may leave by longjmp and the place would then be
+ * granted a slot nobody gives back. It keeps signals blocked (but those a
+ * fault raises) and looks for pending ones between naps; when one has a
+ * handler, it gives its place up (a slot granted meanwhile goes back too),
+ * and only then lets the handlers run. A caller that holds things of its
+ * own around the wait (the shim's other slots, its guard) asks for that
+ * last step itself with req->interrupt: acquire then returns -EINTR with
+ * pending set and the signals still blocked; the caller lets go of what it
+ * holds and calls thr_pool_interrupt_deliver(). */
+struct thr_pool_interrupt {
+	bool pending;           /* the signals are still blocked */
+	bool restart;           /* every handler about to run has SA_RESTART
+	                           and the request asked for restart: ask
+	                           again with req->resume pointing here */
+	sigset_t mask;          /* the caller's mask, to restore */
+	uint64_t ticket;        /* the place given up */
+	uint64_t since_ns;      /* when it first queued, kept across resumes */
+	uint64_t next_tick_ns;  /* when the next look for dead holders is due */
+};
+
+/* Restores the caller's mask saved in intr, so that the pending signals'
+ * handlers run now (one may not return). Returns intr->restart. */
+bool thr_pool_interrupt_deliver(struct thr_pool_interrupt *intr);
 
 /* Reads of one pool at one moment, for throttlectl and the API. */
 struct thr_pool_holder_info {
@@ -120,6 +153,14 @@ const char *thr_pool_name(const struct thr_pool *pool);
  * otherwise: the -EALREADY check is what a handler may rely on. */
 int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
                      uint32_t *ret_hold);
+
+/* After a longjmp out of an engine call on this thread (a signal handler
+ * that left a call while it waited for a pool's lock): forgets that the
+ * thread was inside a lock, which would otherwise make its later acquires
+ * return -EALREADY. Async-signal-safe. A longjmp out of the lock's few
+ * instructions of holding leaves the lock held by a live process, which
+ * others then treat as stuck. */
+void thr_pool_forget_locks(void);
 
 /* Gives back this process's holder record hold. The slot is freed when its
  * last holder lets go; a free slot goes straight to the oldest waiter, with

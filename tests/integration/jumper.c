@@ -1,0 +1,87 @@
+/* jumper.c - the alarm() and siglongjmp() timeout of wget and many older
+ * programs, around open() or connect():
+ *     jumper open|connect TARGET ATTEMPTS ALARM_MS HOLD
+ * Each attempt arms a one-shot timer of ALARM_MS, whose handler (installed
+ * with signal(), so with SA_RESTART as glibc gives it) leaves the call by
+ * siglongjmp; it prints "jumped ms=T", or "ok fd=N ms=T" if the call
+ * returned first (the descriptor is kept). Then the program makes one call
+ * of its own that no pool wants (an open of /dev/null), prints "after",
+ * waits as HOLD says (probe_wait), prints "done" and exits 0. TARGET for
+ * connect is IPv4-ADDRESS:PORT. */
+#define _GNU_SOURCE
+#include "probe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static sigjmp_buf timed_out;
+
+static void on_alarm(int sig)
+{
+	siglongjmp(timed_out, 1);
+}
+
+/* One call on target; returns its descriptor or -1 with errno. */
+static int call(bool is_connect, const char *target)
+{
+	if (!is_connect)
+		return open(target, O_RDONLY);
+	char host[64];
+	const char *colon = strrchr(target, ':');
+	struct sockaddr_in in = { .sin_family = AF_INET };
+	if (!colon || (size_t)(colon - target) >= sizeof(host))
+		exit(2);
+	memcpy(host, target, (size_t)(colon - target));
+	host[colon - target] = '\0';
+	in.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &in.sin_addr) != 1)
+		exit(2);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&in, sizeof(in)) == 0)
+		return fd;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 6 || (strcmp(argv[1], "open") && strcmp(argv[1], "connect"))) {
+		probe_emit("usage: jumper open|connect TARGET ATTEMPTS ALARM_MS HOLD");
+		return 2;
+	}
+	bool is_connect = strcmp(argv[1], "connect") == 0;
+	int attempts = atoi(argv[3]);
+	long ms = atol(argv[4]);
+	signal(SIGALRM, on_alarm);
+	for (volatile int i = 0; i < attempts; i++) {
+		volatile uint64_t t0 = probe_now_ms();
+		if (sigsetjmp(timed_out, 1)) {
+			probe_emit("jumped ms=%llu",
+			           (unsigned long long)(probe_now_ms() - t0));
+			continue;
+		}
+		struct itimerval it = { .it_value = { ms / 1000, (ms % 1000) * 1000 } };
+		setitimer(ITIMER_REAL, &it, NULL);
+		int fd = call(is_connect, argv[2]);
+		struct itimerval off = { { 0, 0 }, { 0, 0 } };
+		setitimer(ITIMER_REAL, &off, NULL);
+		probe_report(fd, errno, t0);
+	}
+	int null = open("/dev/null", O_RDONLY);
+	probe_emit("after");
+	probe_wait(argv[5]);
+	close(null);
+	probe_emit("done");
+	return 0;
+}
