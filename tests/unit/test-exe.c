@@ -65,12 +65,14 @@ static void build(struct image *im)
 		put(im, 52, ehsize, 2);
 		put(im, 54, phentsize, 2);
 		put(im, 56, im->phnum, 2);
+		put(im, 58, im->phnum == PN_XNUM ? 64 : 0, 2);
 	} else {
 		put(im, 28, phoff, 4);
 		put(im, 32, im->phnum == PN_XNUM ? shoff : 0, 4);
 		put(im, 40, ehsize, 2);
 		put(im, 42, phentsize, 2);
 		put(im, 44, im->phnum, 2);
+		put(im, 46, im->phnum == PN_XNUM ? 40 : 0, 2);
 	}
 	put(im, ehsize - 2, 0, 2); /* e_shstrndx: the header's full length */
 	for (size_t i = 0; i < im->nptypes; i++) {
