@@ -1,7 +1,7 @@
 /* exe.c - reads an executable's ELF header, program headers and section
  * headers by hand: only the few fields needed, with every offset and count
  * checked against the file, since the file is whatever the user named. It
- * reads headers only, never maps or runs the file. */
+ * reads headers and section names only, never maps or runs the file. */
 #include "exe.h"
 
 #include <elf.h>
@@ -10,6 +10,16 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Sections only Go's linker writes. Both are allocated (part of the loaded
+ * image), so strip keeps them. .go.buildinfo holds the Go version and the
+ * modules `go version -m` shows, in every executable since Go 1.13, however
+ * linked; .note.go.buildid is the Go build ID, absent only from programs
+ * linked with an empty -buildid. gccgo's programs call libc, which the
+ * library sees, and carry neither. */
+static const char *const go_sections[] = { ".go.buildinfo",
+                                           ".note.go.buildid" };
+#define LONGEST_NAME sizeof(".note.go.buildid")
 
 /* One open ELF file: how to read its multi-byte fields, and its header. */
 struct elf_file {
@@ -96,6 +106,8 @@ static int read_shdr(const struct elf_file *f, uint64_t i, unsigned char *sh)
 	return read_at(f->fd, sh, size, off);
 }
 
+/* ---- program headers ---------------------------------------------------- */
+
 /* The real number of program headers when e_phnum is PN_XNUM: the sh_info
  * of section header 0. */
 static int extended_phnum(const struct elf_file *f, uint64_t *ret)
@@ -133,6 +145,82 @@ int thr_exe_has_interp(int fd)
 			return r;
 		if (get(&f, ph, 4) == PT_INTERP)
 			return 1;
+	}
+	return 0;
+}
+
+/* ---- section headers ---------------------------------------------------- */
+
+/* The number of sections and the index of the section of their names, from
+ * the ELF header or, where they do not fit there, from section header 0. */
+static int section_counts(const struct elf_file *f, uint64_t *ret_num,
+                          uint64_t *ret_strndx)
+{
+	unsigned char sh0[sizeof(Elf64_Shdr)];
+	uint64_t num = half(f, 48, 60), strndx = half(f, 50, 62);
+	if (num == 0 || strndx == SHN_XINDEX) {
+		int r = read_shdr(f, 0, sh0);
+		if (r < 0)
+			return r;
+		if (num == 0)
+			num = word(f, sh0, 20, 32);                     /* sh_size */
+		if (strndx == SHN_XINDEX)
+			strndx = get(f, sh0 + (f->is64 ? 40 : 24), 4); /* sh_link */
+	}
+	*ret_num = num;
+	*ret_strndx = strndx;
+	return 0;
+}
+
+/* Is the name at offset name of the string table (size bytes at off) one of
+ * go_sections? 1 or 0, -ENOEXEC when the name lies outside the table or the
+ * file, or -errno. Reads at most the longest such name's length. */
+static int is_go_section(const struct elf_file *f, uint64_t off,
+                         uint64_t size, uint64_t name)
+{
+	char buf[LONGEST_NAME];
+	if (name >= size || off + name < off)
+		return -ENOEXEC;
+	size_t len = size - name < sizeof(buf) ? (size_t)(size - name)
+	                                       : sizeof(buf);
+	int r = read_at(f->fd, buf, len, off + name);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(go_sections) / sizeof(go_sections[0]);
+	     i++) {
+		size_t n = strlen(go_sections[i]) + 1;
+		if (n <= len && memcmp(buf, go_sections[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int thr_exe_is_go(int fd)
+{
+	unsigned char sh[sizeof(Elf64_Shdr)];
+	uint64_t num, strndx;
+	struct elf_file f;
+	int r = elf_open(fd, &f);
+	if (r < 0)
+		return r;
+	if (word(&f, f.eh, 32, 40) == 0)
+		return 0; /* no section headers: nothing to tell by */
+	if ((r = section_counts(&f, &num, &strndx)) < 0)
+		return r;
+	if (strndx == SHN_UNDEF)
+		return 0; /* sections without names */
+	if (strndx >= num)
+		return -ENOEXEC;
+	if ((r = read_shdr(&f, strndx, sh)) < 0)
+		return r;
+	uint64_t stroff = word(&f, sh, 16, 24), strsize = word(&f, sh, 20, 32);
+
+	/* section 0 is the null section */
+	for (uint64_t i = 1; i < num && i < THR_EXE_MAX_SECTIONS; i++) {
+		if ((r = read_shdr(&f, i, sh)) < 0)
+			return r;
+		if ((r = is_go_section(&f, stroff, strsize, get(&f, sh, 4))))
+			return r;
 	}
 	return 0;
 }
