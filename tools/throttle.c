@@ -265,13 +265,32 @@ static bool find_program(const char *prog, char *out)
 	return found;
 }
 
-/* Warns, one line each, about what keeps the library out of path: no
- * dynamic loader, or a set-ID or capability exec that puts the loader in
- * secure-execution mode (which ignores LD_PRELOAD paths with slashes). What
- * does not change our credentials is not warned about: a set-ID bit naming
- * our own id, capabilities when we are root, anything on a nosuid mount.
- * Only the static check reads the file: an execute-only program (mode 4711,
- * say) is still checked for set-ID bits and capabilities. */
+/* Warns about what the file says of path: a Go program, whose opens and
+ * connects are system calls of its own that a loaded library never sees; or
+ * else no dynamic loader, so the library never loads (a static Go program
+ * gets the Go line only: loaded or not, the library would see nothing). */
+static void check_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (thr_exe_is_go(fd) == 1)
+		warn(path, "is a Go program: Go makes its system calls itself, "
+		     "not through libc");
+	else if (thr_exe_has_interp(fd) == 0)
+		warn(path, "is statically linked: libthrottle cannot load "
+		     "into it");
+	close(fd);
+}
+
+/* Warns, one line each, about what keeps the library out of path or blind
+ * in it: a Go program or no dynamic loader (check_file), or a set-ID or
+ * capability exec that puts the loader in secure-execution mode (which
+ * ignores LD_PRELOAD paths with slashes). What does not change our
+ * credentials is not warned about: a set-ID bit naming our own id,
+ * capabilities when we are root, anything on a nosuid mount. Only
+ * check_file reads the file: an execute-only program (mode 4711, say) is
+ * still checked for set-ID bits and capabilities. */
 static void check_program(const char *path)
 {
 	struct stat st;
@@ -279,13 +298,7 @@ static void check_program(const char *path)
 
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (thr_exe_has_interp(fd) == 0)
-			warn(path, "is statically linked: libthrottle cannot "
-			     "load into it");
-		close(fd);
-	}
+	check_file(path);
 	bool nosuid = statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
 	if (!nosuid && (st.st_mode & S_ISUID) && st.st_uid != geteuid())
 		warn(path, "is set-user-ID: the loader ignores LD_PRELOAD "
