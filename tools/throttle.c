@@ -66,11 +66,12 @@ static void help(void)
 	       "the library is missing.\n", usage_line);
 }
 
-static void warn(const char *path, const char *what)
+/* One warning line, unless -q: "PATH WHY, so WHAT will run unthrottled". */
+static void warn(const char *path, const char *why, const char *what)
 {
 	if (!quiet)
-		fprintf(stderr, "throttle: warning: %s %s, so it will run "
-		        "unthrottled\n", path, what);
+		fprintf(stderr, "throttle: warning: %s %s, so %s will run "
+		        "unthrottled\n", path, why, what);
 }
 
 /* ---- the library -------------------------------------------------------- */
@@ -276,10 +277,10 @@ static void check_file(const char *path)
 		return;
 	if (thr_exe_is_go(fd) == 1)
 		warn(path, "is a Go program: Go makes its system calls itself, "
-		     "not through libc");
+		     "not through libc", "it");
 	else if (thr_exe_has_interp(fd) == 0)
 		warn(path, "is statically linked: libthrottle cannot load "
-		     "into it");
+		     "into it", "it");
 	close(fd);
 }
 
@@ -302,16 +303,32 @@ static void check_program(const char *path)
 	bool nosuid = statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
 	if (!nosuid && (st.st_mode & S_ISUID) && st.st_uid != geteuid())
 		warn(path, "is set-user-ID: the loader ignores LD_PRELOAD "
-		     "for it");
+		     "for it", "it");
 	if (!nosuid && (st.st_mode & (S_ISGID | S_IXGRP)) ==
 	    (S_ISGID | S_IXGRP) && st.st_gid != getegid())
 		warn(path, "is set-group-ID: the loader ignores LD_PRELOAD "
-		     "for it");
+		     "for it", "it");
 	/* root gains no capabilities, so its exec is not secure-execution */
 	if (!nosuid && !(getuid() == 0 && geteuid() == 0) &&
 	    getxattr(path, "security.capability", NULL, 0) > 0)
 		warn(path, "has file capabilities: the loader ignores "
-		     "LD_PRELOAD for it");
+		     "LD_PRELOAD for it", "it");
+}
+
+/* Warns when the environment turns on libuv's io_uring, through which node
+ * (or another libuv program: path, or one it starts) may then open files
+ * without a call the library can see. libuv reads UV_USE_IO_URING with
+ * atoi(): 1.45 to 1.49, and Node's copy patched for CVE-2024-22017, take a
+ * non-zero number as on, 1.50 and later a positive one, so any non-zero
+ * number is warned about. (Unpatched 1.45 to 1.48 use io_uring when it is
+ * unset too, and 1.49 and later only in loops that ask for it: neither can
+ * be told from here.) */
+static void check_environment(const char *path)
+{
+	const char *v = getenv("UV_USE_IO_URING");
+	if (v && atoi(v) != 0)
+		warn(path, "runs with UV_USE_IO_URING on: libuv (node) may then "
+		     "open files through io_uring, not libc", "those opens");
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -392,8 +409,10 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	if (find_program(argv[optind], program))
+	if (find_program(argv[optind], program)) {
 		check_program(program);
+		check_environment(program);
+	}
 	execvp(argv[optind], argv + optind);
 	r = errno;
 	if (r == ENOENT && !strchr(argv[optind], '/'))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test-throttle.sh - the throttle wrapper, with a stand-in library: where it
 # finds the library (never the current folder), LD_PRELOAD, THROTTLE_*,
-# warnings for programs the library cannot load into or cannot see, and exit
-# statuses.
+# warnings for programs the library cannot load into or cannot see (Go,
+# io_uring), and exit statuses.
 # Usage: test-throttle.sh THROTTLE THROTTLE-TESTCONF FAKE-SHIM BUILDDIR LIBDIR
 #                         CONFDIR [STATIC-PROGRAM [GO-DYNAMIC [GO-STATIC]]]
 # THROTTLE-TESTCONF is the wrapper built to read -s files from CONFDIR. The
@@ -225,6 +225,26 @@ for go in "$go_dynamic" "$go_static"; do
 	[ "$err" = "$loaded" ] || fail "-q Go: $err"
 	[ "$out" = hello ] || fail "-q: the Go-marked program did not run: $out"
 done
+
+# ---- warnings: UV_USE_IO_URING, which turns on libuv's (node's) io_uring ----
+# libuv reads it with atoi(): any non-zero number is on for some version
+# (positive since libuv 1.50), anything else off. The variable reaches the
+# program as it was.
+uring="throttle: warning: /bin/sh runs with UV_USE_IO_URING on: libuv (node) may then open files through io_uring, not libc, so those opens will run unthrottled"
+for v in 1 2 -1 " 1" +1 1x 007; do
+	run env UV_USE_IO_URING="$v" "$T" -c t.conf -- /bin/sh -c 'echo "[$UV_USE_IO_URING]"; exit 3'
+	expect 3 "UV_USE_IO_URING='$v'"
+	[ "$err" = "$uring" ] || fail "UV_USE_IO_URING='$v' warning: $err"
+	[ "$out" = "[$v]" ] || fail "UV_USE_IO_URING='$v' not passed on: $out"
+	run env UV_USE_IO_URING="$v" "$T" -q -c t.conf -- /bin/sh -c 'echo "[$UV_USE_IO_URING]"'
+	[ -z "$err" ] && [ "$out" = "[$v]" ] || fail "-q UV_USE_IO_URING='$v': $out; $err"
+done
+for v in 0 "" -0 00 true yes on 0x1 " "; do
+	run env UV_USE_IO_URING="$v" "$T" -c t.conf -- /bin/sh -c 'echo "[$UV_USE_IO_URING]"'
+	[ -z "$err" ] && [ "$out" = "[$v]" ] || fail "UV_USE_IO_URING='$v': $out; $err"
+done
+run env -u UV_USE_IO_URING "$T" -c t.conf -- /bin/sh -c 'echo "[${UV_USE_IO_URING-unset}]"'
+[ -z "$err" ] && [ "$out" = "[unset]" ] || fail "UV_USE_IO_URING unset: $out; $err"
 
 nosuid=$(python3 -c 'import os,sys; print(int(bool(os.statvfs(sys.argv[1]).f_flag & os.ST_NOSUID)))' "$tmp")
 if [ "$(id -u)" -ne 0 ]; then
