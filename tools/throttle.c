@@ -66,11 +66,12 @@ static void help(void)
 	       "the library is missing.\n", usage_line);
 }
 
-static void warn(const char *path, const char *what)
+/* One warning line, unless -q: "PATH WHY, so WHAT will run unthrottled". */
+static void warn(const char *path, const char *why, const char *what)
 {
 	if (!quiet)
-		fprintf(stderr, "throttle: warning: %s %s, so it will run "
-		        "unthrottled\n", path, what);
+		fprintf(stderr, "throttle: warning: %s %s, so %s will run "
+		        "unthrottled\n", path, why, what);
 }
 
 /* ---- the library -------------------------------------------------------- */
@@ -265,13 +266,32 @@ static bool find_program(const char *prog, char *out)
 	return found;
 }
 
-/* Warns, one line each, about what keeps the library out of path: no
- * dynamic loader, or a set-ID or capability exec that puts the loader in
- * secure-execution mode (which ignores LD_PRELOAD paths with slashes). What
- * does not change our credentials is not warned about: a set-ID bit naming
- * our own id, capabilities when we are root, anything on a nosuid mount.
- * Only the static check reads the file: an execute-only program (mode 4711,
- * say) is still checked for set-ID bits and capabilities. */
+/* Warns about what the file says of path: a Go program, whose opens and
+ * connects are system calls of its own that a loaded library never sees; or
+ * else no dynamic loader, so the library never loads (a static Go program
+ * gets the Go line only: loaded or not, the library would see nothing). */
+static void check_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (thr_exe_is_go(fd) == 1)
+		warn(path, "is a Go program: Go makes its system calls itself, "
+		     "not through libc", "it");
+	else if (thr_exe_has_interp(fd) == 0)
+		warn(path, "is statically linked: libthrottle cannot load "
+		     "into it", "it");
+	close(fd);
+}
+
+/* Warns, one line each, about what keeps the library out of path or blind
+ * in it: a Go program or no dynamic loader (check_file), or a set-ID or
+ * capability exec that puts the loader in secure-execution mode (which
+ * ignores LD_PRELOAD paths with slashes). What does not change our
+ * credentials is not warned about: a set-ID bit naming our own id,
+ * capabilities when we are root, anything on a nosuid mount. Only
+ * check_file reads the file: an execute-only program (mode 4711, say) is
+ * still checked for set-ID bits and capabilities. */
 static void check_program(const char *path)
 {
 	struct stat st;
@@ -279,26 +299,36 @@ static void check_program(const char *path)
 
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (thr_exe_has_interp(fd) == 0)
-			warn(path, "is statically linked: libthrottle cannot "
-			     "load into it");
-		close(fd);
-	}
+	check_file(path);
 	bool nosuid = statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
 	if (!nosuid && (st.st_mode & S_ISUID) && st.st_uid != geteuid())
 		warn(path, "is set-user-ID: the loader ignores LD_PRELOAD "
-		     "for it");
+		     "for it", "it");
 	if (!nosuid && (st.st_mode & (S_ISGID | S_IXGRP)) ==
 	    (S_ISGID | S_IXGRP) && st.st_gid != getegid())
 		warn(path, "is set-group-ID: the loader ignores LD_PRELOAD "
-		     "for it");
+		     "for it", "it");
 	/* root gains no capabilities, so its exec is not secure-execution */
 	if (!nosuid && !(getuid() == 0 && geteuid() == 0) &&
 	    getxattr(path, "security.capability", NULL, 0) > 0)
 		warn(path, "has file capabilities: the loader ignores "
-		     "LD_PRELOAD for it");
+		     "LD_PRELOAD for it", "it");
+}
+
+/* Warns when the environment turns on libuv's io_uring, through which node
+ * (or another libuv program: path, or one it starts) may then open files
+ * without a call the library can see. libuv reads UV_USE_IO_URING with
+ * atoi(): 1.45 to 1.49, and Node's copy patched for CVE-2024-22017, take a
+ * non-zero number as on, 1.50 and later a positive one, so any non-zero
+ * number is warned about. (Unpatched 1.45 to 1.48 use io_uring when it is
+ * unset too, and 1.49 and later only in loops that ask for it: neither can
+ * be told from here.) */
+static void check_environment(const char *path)
+{
+	const char *v = getenv("UV_USE_IO_URING");
+	if (v && atoi(v) != 0)
+		warn(path, "runs with UV_USE_IO_URING on: libuv (node) may then "
+		     "open files through io_uring, not libc", "those opens");
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -379,8 +409,10 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	if (find_program(argv[optind], program))
+	if (find_program(argv[optind], program)) {
 		check_program(program);
+		check_environment(program);
+	}
 	execvp(argv[optind], argv + optind);
 	r = errno;
 	if (r == ENOENT && !strchr(argv[optind], '/'))

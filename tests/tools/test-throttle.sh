@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # test-throttle.sh - the throttle wrapper, with a stand-in library: where it
 # finds the library (never the current folder), LD_PRELOAD, THROTTLE_*,
-# warnings for programs the library cannot load into, and exit statuses.
+# warnings for programs the library cannot load into or cannot see (Go,
+# io_uring), and exit statuses.
 # Usage: test-throttle.sh THROTTLE THROTTLE-TESTCONF FAKE-SHIM BUILDDIR LIBDIR
-#                         CONFDIR [STATIC-PROGRAM]
-# THROTTLE-TESTCONF is the wrapper built to read -s files from CONFDIR.
+#                         CONFDIR [STATIC-PROGRAM [GO-DYNAMIC [GO-STATIC]]]
+# THROTTLE-TESTCONF is the wrapper built to read -s files from CONFDIR. The
+# programs print "hello"; the GO ones carry a section of Go's linker. An empty
+# argument is a program this toolchain could not build.
 set -u
 throttle=$(realpath "$1") testconf=$(realpath "$2") fake=$(realpath "$3")
 builddir=$(realpath "$4") libdir=$5 confdir=$6 static=${7:+$(realpath "$7")}
+go_dynamic=${8:+$(realpath "$8")} go_static=${9:+$(realpath "$9")}
 # In the build folder, not /tmp, which may be mounted nosuid.
 tmp=$(mktemp -d "$builddir/test-throttle.XXXXXX")
 svc=svc-$$
@@ -204,6 +208,44 @@ fi
 run "$T" -c t.conf -- sh -c 'exit 0'
 [ -z "$err" ] || fail "warning for a dynamic program: $err"
 
+# ---- warnings: Go, whose system calls are its own, dynamic or static ----
+# One line each, even for a static one; the program runs all the same, and a
+# dynamic one loads the library (which sees none of Go's calls).
+[ -n "$go_dynamic$go_static" ] || fail "no Go-marked program given"
+for go in "$go_dynamic" "$go_static"; do
+	[ -n "$go" ] || { echo "SKIP Go warning: no static Go-marked program"; continue; }
+	loaded=
+	[[ "$go" == *dynamic* ]] && loaded="fake-shim loaded: go"
+	run env FAKE_SHIM_MARK=go "$T" -c t.conf -- "$go"
+	expect 0 "Go program runs"
+	[ "$out" = hello ] || fail "the Go-marked program did not run: $out"
+	[ "$err" = "throttle: warning: $go is a Go program: Go makes its system calls itself, not through libc, so it will run unthrottled${loaded:+$'\n'$loaded}" ] ||
+		fail "Go warning: $err"
+	run env FAKE_SHIM_MARK=go "$T" -q -c t.conf -- "$go"
+	[ "$err" = "$loaded" ] || fail "-q Go: $err"
+	[ "$out" = hello ] || fail "-q: the Go-marked program did not run: $out"
+done
+
+# ---- warnings: UV_USE_IO_URING, which turns on libuv's (node's) io_uring ----
+# libuv reads it with atoi(): any non-zero number is on for some version
+# (positive since libuv 1.50), anything else off. The variable reaches the
+# program as it was.
+uring="throttle: warning: /bin/sh runs with UV_USE_IO_URING on: libuv (node) may then open files through io_uring, not libc, so those opens will run unthrottled"
+for v in 1 2 -1 " 1" +1 1x 007; do
+	run env UV_USE_IO_URING="$v" "$T" -c t.conf -- /bin/sh -c 'echo "[$UV_USE_IO_URING]"; exit 3'
+	expect 3 "UV_USE_IO_URING='$v'"
+	[ "$err" = "$uring" ] || fail "UV_USE_IO_URING='$v' warning: $err"
+	[ "$out" = "[$v]" ] || fail "UV_USE_IO_URING='$v' not passed on: $out"
+	run env UV_USE_IO_URING="$v" "$T" -q -c t.conf -- /bin/sh -c 'echo "[$UV_USE_IO_URING]"'
+	[ -z "$err" ] && [ "$out" = "[$v]" ] || fail "-q UV_USE_IO_URING='$v': $out; $err"
+done
+for v in 0 "" -0 00 true yes on 0x1 " "; do
+	run env UV_USE_IO_URING="$v" "$T" -c t.conf -- /bin/sh -c 'echo "[$UV_USE_IO_URING]"'
+	[ -z "$err" ] && [ "$out" = "[$v]" ] || fail "UV_USE_IO_URING='$v': $out; $err"
+done
+run env -u UV_USE_IO_URING "$T" -c t.conf -- /bin/sh -c 'echo "[${UV_USE_IO_URING-unset}]"'
+[ -z "$err" ] && [ "$out" = "[unset]" ] || fail "UV_USE_IO_URING unset: $out; $err"
+
 nosuid=$(python3 -c 'import os,sys; print(int(bool(os.statvfs(sys.argv[1]).f_flag & os.ST_NOSUID)))' "$tmp")
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP set-ID and capability warnings: need root to make such files"
@@ -255,6 +297,14 @@ else
 				"$T" -c t.conf -- "$tmp/cap"
 			[ "$err" = "throttle: warning: $tmp/cap has file capabilities: the loader ignores LD_PRELOAD for it, so it will run unthrottled" ] ||
 				fail "execute-only capability warning: $err"
+			# An execute-only Go program cannot be read, so it is
+			# not checked; it runs.
+			cp "$go_dynamic" "$tmp/go-xonly" && chmod 711 "$tmp/go-xonly"
+			run setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+				"$T" -c t.conf -- "$tmp/go-xonly"
+			expect 0 "execute-only Go program, as nobody"
+			[ -z "$err" ] && [ "$out" = hello ] ||
+				fail "execute-only Go program: $out; $err"
 		else
 			echo "SKIP capability warning: no setpriv to run as another user"
 		fi
