@@ -57,6 +57,7 @@ static uint32_t make(const uint16_t *pool, const uint32_t *hold, uint16_t n,
 		descs[i].stream = stream;
 		descs[i].stream_fd = -1;
 		descs[i].fd = -1;
+		descs[i].ino = 0;
 		for (uint32_t h = 0; h < n; h++) {
 			descs[i].pool[h] = pool[h];
 			descs[i].hold[h] = hold[h];

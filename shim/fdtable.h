@@ -27,6 +27,9 @@ struct thr_fd_desc {
 	                           dups keep the slots */
 	uint16_t pool[THR_FD_MAX_HOLDS]; /* index into the gate's pools */
 	uint32_t hold[THR_FD_MAX_HOLDS]; /* thr_pool hold handle in each */
+	uint64_t ino;           /* a socket's inode, 0 if unknown: a number
+	                           another socket took after a close the shim
+	                           did not see is not this connection */
 };
 
 /* The tables, for the inline functions below; fdtable.c owns them. */

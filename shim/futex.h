@@ -11,28 +11,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sys.h"
+
 /* Sleeps while *word == expected, at most rel (NULL: no limit). Returns 0
  * when woken (or spuriously), -EAGAIN if *word already differed, -ETIMEDOUT,
  * or -EINTR when a signal handler ran. Async-signal-safe. */
 static inline int thr_futex_wait(uint32_t *word, uint32_t expected,
                                  const struct timespec *rel)
 {
-	int saved = errno;
-	long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, rel, NULL, 0);
-	int e = r < 0 ? -errno : 0;
-	errno = saved;
-	return e;
+	long r = thr_sys6(SYS_futex, (long)word, FUTEX_WAIT, (long)expected,
+	                  (long)rel, 0, 0);
+	return r < 0 ? (int)r : 0;
 }
 
 /* Wakes at most n sleepers on word. Returns how many woke, or -errno.
  * Async-signal-safe. */
 static inline int thr_futex_wake(uint32_t *word, int n)
 {
-	int saved = errno;
-	long r = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
-	int e = r < 0 ? -errno : (int)r;
-	errno = saved;
-	return e;
+	return (int)thr_sys6(SYS_futex, (long)word, FUTEX_WAKE, n, 0, 0, 0);
 }
 
 #endif

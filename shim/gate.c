@@ -14,6 +14,7 @@
 #include "proc.h"
 #include "procfd.h"
 #include "real.h"
+#include "stale.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,7 +106,10 @@ static int refusal(const struct thr_config_pool *c, enum kind k, int why)
 		return -c->err;
 	if (k == KIND_OPEN)
 		return -ENFILE;
-	return why == -ETIMEDOUT ? -ETIMEDOUT : -EAGAIN;
+	/* Not EAGAIN, which is EWOULDBLOCK: curl, asyncio and Perl read it
+	 * as a connect in progress, and fail later, and worse. Every client
+	 * tried reports ECONNREFUSED at once, and the retrying ones retry. */
+	return why == -ETIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
 }
 
 /* A wait without a deadline, as the real call would block, for fd and
@@ -147,6 +151,31 @@ static struct thr_pool_req request(const struct thr_config_pool *c,
 		req.mode = THR_POOL_DEADLINE;
 	}
 	return req;
+}
+
+/* Why a call of kind k in pool gp is refused rather than left to wait for
+ * ever (dl), said once per pool: what the program does, and what to
+ * change. */
+static void report_deadlock(struct thr_gate_pool *gp, enum kind k,
+                            const struct thr_pool_deadlock *dl)
+{
+	const char *call = k == KIND_OPEN ? "open()" : "connect()";
+	const char *what = k == KIND_OPEN ? "files" : "connections";
+	if (__atomic_exchange_n(&gp->deadlock_reported, 1, __ATOMIC_RELAXED))
+		return;
+	if (!dl->cycle)
+		thr_log("pool '%s': %s (pid %d) holds %u of %u slots and waits "
+		        "for another; failing %s - set hold = process to count "
+		        "processes, not %s", gp->conf->name,
+		        program_invocation_short_name, (int)getpid(), dl->mine,
+		        dl->limit, call, what);
+	else
+		thr_log("pool '%s': %s (pid %d) would wait for ever: every one "
+		        "of the %u slots is held by a process that waits for "
+		        "another itself; failing %s - set hold = process to "
+		        "count processes, not %s", gp->conf->name,
+		        program_invocation_short_name, (int)getpid(), dl->limit,
+		        call, what);
 }
 
 /* Why pool name cannot be used, said once. */
@@ -207,7 +236,7 @@ static int failed(const struct thr_init_state *st, struct thr_gate_pool *gp,
 {
 	if ((r == -EAGAIN && req->mode == THR_POOL_OBSERVE) || r == -EALREADY)
 		return 0;
-	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)
+	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR || r == -EDEADLK)
 		return refusal(gp->conf, k, r);
 	return r == -EACCES ? r : broken(st, gp, r);
 }
@@ -234,6 +263,29 @@ static bool donated(struct thr_gate_ticket *t, uint16_t i, uint32_t *ret_hold)
 	return false;
 }
 
+/* thr_pool_acquire() in pool i for a call of kind k, as the gate always
+ * asks: a wait that could never end is refused (and said why), and before
+ * a wait the process's own descriptors in the pool are looked at, since a
+ * close the shim did not see leaves a slot that nothing will give back. */
+static int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
+                      struct thr_pool_req *req, uint32_t *ret_hold)
+{
+	struct thr_gate_pool *gp = &st->pools[i];
+	struct thr_pool_deadlock dl;
+	req->detect_deadlock = true;
+	req->deadlock = &dl;
+	req->check_own = true;
+	int r = thr_pool_acquire(gp->pool, req, ret_hold);
+	if (r == -EEXIST) {
+		thr_stale_drop(st, i);
+		req->check_own = false;
+		r = thr_pool_acquire(gp->pool, req, ret_hold);
+	}
+	if (r == -EDEADLK)
+		report_deadlock(gp, k, &dl);
+	return r;
+}
+
 /* A slot in pool i for call c, met as the pool's policy says. Returns 0
  * (taken, or let through) or -errno to fail the call with. */
 static int take_one(const struct thr_init_state *st, uint16_t i,
@@ -254,7 +306,7 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 	}
 	req.interrupt = &c->intr;
 	req.resume = c->resuming && c->resume_pool == i ? &c->intr : NULL;
-	int r = thr_pool_acquire(gp->pool, &req, &hold);
+	int r = acquire_in(st, i, c->k, &req, &hold);
 	if (r == 0) {
 		keep(t, gp, i, hold);
 		return 0;
@@ -262,16 +314,6 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 	if (r == -EINTR && c->intr.pending)
 		c->resume_pool = i;
 	return failed(st, gp, c->k, &req, r);
-}
-
-static inline __attribute__((always_inline))
-bool match_path(const struct thr_gate_pool *gp, const char *path, size_t n)
-{
-	const struct thr_match_cglob *g = gp->open;
-	for (size_t i = 0, k = gp->nopen; i < k; i++)
-		if (thr_match_cglob(&g[i], path, n))
-			return true;
-	return false;
 }
 
 static bool match_dest(const struct thr_config_pool *c,
@@ -285,7 +327,7 @@ static bool match_dest(const struct thr_config_pool *c,
 
 static bool wants(const struct thr_gate_pool *gp, const struct call *c)
 {
-	return c->k == KIND_OPEN ? match_path(gp, c->path, c->n)
+	return c->k == KIND_OPEN ? thr_gate_pool_matches(gp, c->path, c->n)
 	                         : match_dest(gp->conf, c->sa, c->len);
 }
 
@@ -368,7 +410,7 @@ static int take_alone(const struct thr_init_state *st, size_t i,
 	req.interrupt = &intr;
 	for (;;) {
 		thr_guard_enter();
-		int r = thr_pool_acquire(gp->pool, &req, &hold);
+		int r = acquire_in(st, (uint16_t)i, KIND_OPEN, &req, &hold);
 		thr_guard_leave();
 		if (r == 0)
 			break;
@@ -510,20 +552,13 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 		t->d = 0;
 		t->ncall = 0;
 		t->socket = true;
-		return take(st, i, &c, t);
+		int r = take(st, i, &c, t);
+		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
+		if (desc)
+			desc->ino = thr_stale_socket_ino(fd);
+		return r;
 	}
 	return 0;
-}
-
-/* Is fd a socket? Asked only of a descriptor whose entry says file.
- * Keeps errno. */
-static bool is_socket(int fd)
-{
-	struct stat sb;
-	int saved = errno;
-	bool sock = fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
-	errno = saved;
-	return sock;
 }
 
 THR_HOT
@@ -538,12 +573,13 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 		return r;
 	uint32_t e = thr_fdtable_get(fd);
 	struct thr_fd_desc *desc = thr_fdtable_desc(e);
-	if (desc && desc->socket)
+	bool was_socket = desc && desc->socket;
+	if (was_socket && thr_stale_same_socket(fd, desc))
 		return 0; /* a connect already in progress holds its slots */
-	if (e && !is_socket(fd))
+	if (e && !was_socket && !thr_stale_socket_ino(fd))
 		return 0; /* a file: connect fails with ENOTSOCK, the file's
 		             slots stay */
-	if (e) /* a file closed behind our back, its number now a socket */
+	if (e) /* closed behind our back, its number now another socket */
 		thr_gate_drop(thr_fdtable_detach(fd), fd);
 	struct thr_gate_ticket *t = thr_flight_begin(sp);
 	if (!t)

@@ -5,6 +5,7 @@
 #include "gate.h"
 #include "hot.h"
 #include "real.h"
+#include "sys.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -264,21 +265,29 @@ EXPORT FILE *freopen64(const char *path, const char *how, FILE *f)
 	                     thr_flight_sp());
 }
 
-/* Untracked descriptors go straight to libc: nothing runs after the
- * system call, where caches are cold. Tracked ones drop their reference
- * before it too, leaving only the release of the slots for after. */
-EXPORT THR_HOT int close(int fd)
+/* close() by way of real_close (libc's, or the raw system call for
+ * syscall(SYS_close), which is no cancellation point). Untracked
+ * descriptors go straight there: nothing runs after the system call,
+ * where caches are cold. Tracked ones drop their reference before it too,
+ * leaving only the release of the slots for after. */
+static inline __attribute__((always_inline))
+int close_via(int (*real_close)(int), int fd, uintptr_t sp)
 {
 	uint32_t d = thr_gate_detach(fd);
 	if (!d) {
-		thr_flight_sweep(thr_flight_sp());
-		return thr_real_get()->close(fd);
+		thr_flight_sweep(sp);
+		return real_close(fd);
 	}
 	bool last = thr_gate_unref(d, fd);
-	int r = thr_real_get()->close(fd);
+	int r = real_close(fd);
 	if (last)
 		thr_gate_release(d);
 	return r;
+}
+
+EXPORT THR_HOT int close(int fd)
+{
+	return close_via(thr_real_get()->close, fd, thr_flight_sp());
 }
 
 EXPORT int fclose(FILE *f)
@@ -626,4 +635,63 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file,
 	int r = thr_real_get()->posix_spawnp(&child, file, acts, attr, argv,
 	                                     envp);
 	return spawned(r, &child, pid);
+}
+
+/* The system call itself, errno set as syscall() sets it. */
+static int raw_close(int fd)
+{
+	long r = thr_sys(SYS_close, fd, 0, 0);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return 0;
+}
+
+/* syscall(): libuv (node) closes every descriptor with syscall(SYS_close),
+ * past close(), and a slot kept for it would hang the next open of the
+ * pool. The numbers that open, close, copy or connect descriptors go
+ * through the hooks above, with syscall()'s contract (-1 and errno), which
+ * is theirs too; every other number goes straight to libc. Six words are
+ * read, as libc's syscall() reads them, whatever the caller passed. */
+EXPORT long syscall(long number, ...)
+{
+	va_list ap;
+	long a[6];
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	switch (number) {
+	case SYS_close:
+		return close_via(raw_close, (int)a[0], thr_flight_sp());
+	case SYS_close_range:
+		return close_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+	case SYS_dup:
+		return dup((int)a[0]);
+	case SYS_dup3:
+		return dup3((int)a[0], (int)a[1], (int)a[2]);
+	case SYS_fcntl:
+		return fcntl((int)a[0], (int)a[1], a[2]);
+	case SYS_openat:
+		return openat((int)a[0], (const char *)a[1], (int)a[2],
+		              (mode_t)a[3]);
+	case SYS_connect:
+		return connect((int)a[0], (const struct sockaddr *)a[1],
+		               (socklen_t)a[2]);
+#ifdef SYS_dup2
+	case SYS_dup2:
+		return dup2((int)a[0], (int)a[1]);
+#endif
+#ifdef SYS_open
+	case SYS_open:
+		return open((const char *)a[0], (int)a[1], (mode_t)a[2]);
+#endif
+#ifdef SYS_creat
+	case SYS_creat:
+		return creat((const char *)a[0], (mode_t)a[1]);
+#endif
+	}
+	return thr_real_get()->syscall(number, a[0], a[1], a[2], a[3], a[4],
+	                               a[5]);
 }

@@ -26,6 +26,7 @@ struct thr_gate_pool {
 	const struct thr_config_pool *conf;
 	struct thr_pool *pool;  /* NULL when its segment was refused */
 	int reported;           /* a breakage of this pool was logged */
+	int deadlock_reported;  /* a wait refused as endless was logged */
 	/* What the hot path needs, here rather than in conf: */
 	struct thr_match_cglob *open; /* conf->open, prepared for matching */
 	size_t nopen;
@@ -35,6 +36,18 @@ struct thr_gate_pool {
 	                           pool after it has open patterns: an open it
 	                           wants takes one slot, the short way */
 };
+
+/* Does an open of path (absolute and normalised, n bytes) belong to pool
+ * gp? */
+static inline __attribute__((always_inline))
+bool thr_gate_pool_matches(const struct thr_gate_pool *gp, const char *path,
+                           size_t n)
+{
+	for (size_t i = 0; i < gp->nopen; i++)
+		if (thr_match_cglob(&gp->open[i], path, n))
+			return true;
+	return false;
+}
 
 struct thr_init_state {
 	enum thr_init_mode mode;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define THR_LAYOUT_MAGIC   UINT64_C(0x314c4f4f50524854) /* "THRPOOL1" */
-#define THR_LAYOUT_VERSION 1u
+#define THR_LAYOUT_VERSION 2u
 
 /* Capacities are part of the layout: changing one is a new layout version. */
 #define THR_SLOTS       1024u   /* the largest limit a pool can have */
@@ -73,11 +73,19 @@ struct thr_shm_holder {
 	uint32_t slot;          /* index into slots[], bounds-checked on every read */
 	uint32_t proc;          /* index into procs[] of the holding process */
 	int32_t fd;             /* the holder's descriptor number, -1 if none */
+	uint32_t tid;           /* the thread that took it (its id in the
+	                           process's pid namespace), or 0: any of the
+	                           process's (a co-holder's record made for it
+	                           by its parent). A waiter whose own thread
+	                           holds every slot would wait for ever */
+	uint32_t reserved;      /* alignment */
 };
 
 struct thr_shm_waiter {
 	uint32_t state;         /* enum thr_waiter_state; the owner's futex word */
 	uint32_t proc;          /* index into procs[] of the waiting process */
+	uint32_t tid;           /* the waiting thread, as in thr_shm_holder */
+	uint32_t reserved;      /* alignment */
 	uint64_t ticket;        /* arrival order: the lowest WAITING ticket is served
 	                           first */
 	uint64_t since_ns;      /* CLOCK_MONOTONIC when it queued */

@@ -112,7 +112,7 @@ int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
 			continue;
 		}
 		if (now - seen_since > PATIENCE_NS)
-			return -EDEADLK;
+			return -ENOLCK;
 	}
 }
 

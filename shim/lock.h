@@ -22,7 +22,7 @@ typedef bool (*thr_lock_dead_fn)(void *ctx, uint32_t owner, uint64_t held_ns);
  * go meanwhile, even where a new owner has the same id (a new process in
  * the dead one's freed entry). Returns 0 when locked; 1 when locked by
  * taking it over from a dead owner, so the data it guards may be
- * half-updated and the caller must repair it; -EDEADLK when a live owner
+ * half-updated and the caller must repair it; -ENOLCK when a live owner
  * has held it for seconds (a stopped process, or a scribbled word). Blocks.
  * Async-signal-safe, but must not be called by a thread that holds it. */
 int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,

@@ -5,6 +5,7 @@
 #include "poolint.h"
 
 #include "clock.h"
+#include "deadlock.h"
 #include "futex.h"
 #include "hot.h"
 #include "lock.h"
@@ -420,7 +421,7 @@ static inline uint32_t free_slot(struct thr_pool *pool)
 /* Claims a holder record as PENDING, so a repair drops it if we die before
  * the operation completes. */
 static inline uint32_t new_holder(struct thr_pool *pool, uint32_t slot,
-                                  uint32_t proc, int fd)
+                                  uint32_t proc, int fd, uint32_t tid)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	uint32_t start = pool->holder_hint;
@@ -432,6 +433,7 @@ static inline uint32_t new_holder(struct thr_pool *pool, uint32_t slot,
 		h->slot = slot;
 		h->proc = proc;
 		h->fd = fd;
+		h->tid = tid;
 		thr_store(&h->state, THR_HOLDER_PENDING);
 		pool->holder_hint = i + 1;
 		return i;
@@ -500,7 +502,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 {
 	struct thr_shm_pool *shm = pool->shm;
 	struct thr_shm_waiter *w = &shm->waiters[wi];
-	uint32_t h = new_holder(pool, s, w->proc, w->fd);
+	uint32_t h = new_holder(pool, s, w->proc, w->fd, w->tid);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	struct thr_shm_slot *slot = &shm->slots[s];
@@ -637,7 +639,8 @@ static inline __attribute__((always_inline)) int take_free(
 	uint32_t s = free_slot(pool);
 	if (s == THR_NONE)
 		return -EAGAIN;
-	uint32_t h = new_holder(pool, s, pool->me, req->fd);
+	uint32_t h = new_holder(pool, s, pool->me, req->fd,
+	                        (uint32_t)thr_proc_tid());
 	if (h == THR_NONE)
 		return -ENOSPC;
 	STEP("acquire.holder");
@@ -667,6 +670,7 @@ static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
 		if (thr_load(&w->state) != THR_WAITER_FREE)
 			continue;
 		w->proc = pool->me;
+		w->tid = (uint32_t)thr_proc_tid();
 		if (resume && resume->ticket < shm->next_ticket) {
 			w->ticket = resume->ticket;
 			w->since_ns = resume->since_ns;
@@ -846,8 +850,8 @@ static int signal_claim(const sigset_t *sigs)
 	int sig = sigtimedwait(sigs, &info, &now);
 	if (sig <= 0)
 		return 0;
-	syscall(SYS_rt_tgsigqueueinfo, (long)getpid(), (long)syscall(SYS_gettid),
-	        (long)sig, &info);
+	thr_sys6(SYS_rt_tgsigqueueinfo, getpid(), thr_proc_tid(), sig,
+	         (long)&info, 0, 0);
 	return sig;
 }
 
@@ -987,6 +991,35 @@ static bool deadline_valid(const struct thr_pool_req *req)
 	       (req->deadline.tv_nsec >= 0 && req->deadline.tv_nsec < 1000000000L);
 }
 
+/* Does process entry me hold any slot here? */
+static bool holds_here(const struct thr_shm_pool *shm, uint32_t me)
+{
+	for (uint32_t i = 0; i < THR_HOLDERS; i++)
+		if (thr_load(&shm->holders[i].state) == THR_HOLDER_LIVE &&
+		    shm->holders[i].proc == me)
+			return true;
+	return false;
+}
+
+/* Under the lock, a full pool: queues the caller, unless it asked to hear
+ * first that it holds slots here (-EEXIST), or that its wait would never
+ * end (-EDEADLK, counted as refused). */
+static int wait_or_not(struct thr_pool *pool, const struct thr_pool_req *req,
+                       const struct thr_pool_interrupt *resume,
+                       uint32_t *ret_waiter)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (req->check_own && holds_here(shm, pool->me))
+		return -EEXIST;
+	if (req->detect_deadlock &&
+	    thr_deadlock_find(shm, pool->me, (uint32_t)thr_proc_tid(),
+	                      req->deadlock)) {
+		shm->stats.refused++;
+		return -EDEADLK;
+	}
+	return enqueue(pool, req, resume, ret_waiter);
+}
+
 /* One acquire, as far as the first signal that ends its wait; tried: the
  * first pass was made and found the pool full. */
 static int acquire_once(struct thr_pool *pool, const struct thr_pool_req *req,
@@ -1022,7 +1055,7 @@ static int acquire_once(struct thr_pool *pool, const struct thr_pool_req *req,
 	else if (r == -EAGAIN && !deadline_valid(req))
 		r = -EINVAL;
 	else if (r == -EAGAIN)
-		r = enqueue(pool, req, resume, &wi);
+		r = wait_or_not(pool, req, resume, &wi);
 	thr_pool_unlock(pool, &wakes);
 	if (r != 0 || wi == THR_NONE)
 		return r;
@@ -1163,11 +1196,29 @@ THR_HOT int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 	return r;
 }
 
+_Static_assert(THR_POOL_TARGET_MAX == THR_TARGET_LEN - 1, "target length");
+
+int thr_pool_target(struct thr_pool *pool, uint32_t hold, char *buf,
+                    size_t len)
+{
+	if (!len || !holds(pool, hold))
+		return -ESTALE;
+	const char *t = pool->shm->slots[slot_of(hold)].target;
+	size_t n = 0;
+	while (n + 1 < len && n < THR_TARGET_LEN - 1 && t[n])
+		n++;
+	memcpy(buf, t, n);
+	buf[n] = '\0';
+	return (int)n;
+}
+
 /* Under the lock: the record of process id on the slot of hold, created
- * naming fd if absent, provided hold's own record still holds that slot. */
+ * naming fd if absent, provided hold's own record still holds that slot.
+ * tid: the thread it is for, or 0 for any of id's (a co-holder's, made by
+ * its parent); a record found with 0 takes a tid given. */
 static int join_slot(struct thr_pool *pool, uint32_t hold,
-                     const struct thr_proc_id *id, int fd, uint32_t *ret_hold,
-                     struct thr_wakes *wakes)
+                     const struct thr_proc_id *id, int fd, uint32_t tid,
+                     uint32_t *ret_hold, struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	uint32_t s = slot_of(hold);
@@ -1177,6 +1228,8 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
 		struct thr_shm_holder *h = &shm->holders[i];
 		if (thr_load(&h->state) == THR_HOLDER_LIVE && h->slot == s &&
 		    is_proc(shm, h->proc, id)) {
+			if (!h->tid)
+				h->tid = tid;
 			*ret_hold = hold_of(i, s);
 			return 0;
 		}
@@ -1186,7 +1239,7 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
 	uint32_t proc = entry_of(pool, id, wakes);
 	if (proc == THR_NONE)
 		return -ENOSPC;
-	uint32_t h = new_holder(pool, s, proc, fd);
+	uint32_t h = new_holder(pool, s, proc, fd, tid);
 	if (h == THR_NONE)
 		return -ENOSPC;
 	shm->slots[s].refs++;
@@ -1196,13 +1249,14 @@ static int join_slot(struct thr_pool *pool, uint32_t hold,
 }
 
 static int join(struct thr_pool *pool, uint32_t hold,
-                const struct thr_proc_id *id, int fd, uint32_t *ret_hold)
+                const struct thr_proc_id *id, int fd, uint32_t tid,
+                uint32_t *ret_hold)
 {
 	struct thr_wakes wakes = { 0 };
 	int r = thr_pool_lock(pool);
 	if (r < 0)
 		return r;
-	r = join_slot(pool, hold, id, fd, ret_hold, &wakes);
+	r = join_slot(pool, hold, id, fd, tid, ret_hold, &wakes);
 	thr_pool_unlock(pool, &wakes);
 	return r;
 }
@@ -1216,7 +1270,7 @@ int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid, int fd,
 	if (r == 0)
 		r = holds(pool, hold) ? thr_proc_identify(pid, &id) : -ESTALE;
 	if (r == 0)
-		r = join(pool, hold, &id, fd, ret_hold);
+		r = join(pool, hold, &id, fd, 0, ret_hold);
 	errno = saved;
 	return r;
 }
@@ -1227,7 +1281,8 @@ int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, int fd,
 	int saved = errno;
 	int r = register_self(pool);
 	if (r == 0)
-		r = join(pool, hold, &pool->id, fd, ret_hold);
+		r = join(pool, hold, &pool->id, fd, (uint32_t)thr_proc_tid(),
+		         ret_hold);
 	errno = saved;
 	return r;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #define THR_POOL_NAME_MAX 64
+#define THR_POOL_TARGET_MAX 63  /* what a record keeps of its target */
 #define THR_POOL_ERR_LEN 256
 
 struct thr_pool; /* a process's handle on one pool; not shared across fork */
@@ -59,6 +60,29 @@ struct thr_pool_req {
 	const struct thr_pool_interrupt *resume; /* NULL, or an interrupt
 	                           whose wait goes on: it queues again at the
 	                           place it gave up */
+	bool check_own;         /* rather than wait, return -EEXIST when this
+	                           process holds slots here, so that the caller
+	                           can look at them first (a descriptor closed
+	                           behind its back keeps a slot nobody uses);
+	                           then ask again without */
+	bool detect_deadlock;   /* rather than wait for ever, return -EDEADLK
+	                           when nobody could let a slot go: see
+	                           struct thr_pool_deadlock */
+	struct thr_pool_deadlock *deadlock; /* filled in with -EDEADLK; may
+	                           be NULL */
+};
+
+/* Why a wait could never end: the pool is full, and either the waiting
+ * thread itself holds limit slots of it (a process that needs two files
+ * of a pool of one, an event loop that opens more connections than the
+ * limit: neither can let one go while it waits), or every held slot is
+ * held by a thread that waits in this queue itself (several such
+ * processes, each holding one). Threads, not processes: another thread of
+ * the process may let go, so its wait is left to wait. */
+struct thr_pool_deadlock {
+	uint32_t mine;          /* slots the waiting thread holds */
+	uint32_t limit;         /* the pool's limit then */
+	bool cycle;             /* the second case, not the first */
 };
 
 /* A wait never lets a signal handler run while it has a place in the
@@ -143,8 +167,10 @@ const char *thr_pool_name(const struct thr_pool *pool);
  * waits forever); -EINVAL a DEADLINE whose tv_nsec is outside 0..999999999,
  * found only when the call would wait, as sem_timedwait() does; -EINTR a
  * signal handler ran while waiting (see req->restart); -ENOSPC the waiter or
- * holder table is full; -EBADMSG the segment is corrupted; -EDEADLK the pool
- * lock is held by a live process for seconds; -EALREADY at once, taking
+ * holder table is full; -EBADMSG the segment is corrupted; -ENOLCK the pool
+ * lock is held by a live process for seconds; -EEXIST (req->check_own) and
+ * -EDEADLK (req->detect_deadlock) instead of a wait, as they say;
+ * -EALREADY at once, taking
  * nothing, when called from a signal handler that interrupted this thread
  * inside a pool's lock (its own lock cannot be taken, nor another's held
  * while waiting). Served first come, first served: while anyone waits,
@@ -196,6 +222,14 @@ int thr_pool_adopt(struct thr_pool *pool, uint32_t hold, int fd,
  * learns its fd only after the slot is taken). Returns 0 or -ESTALE.
  * Async-signal-safe: one store to our own record. */
 int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd);
+
+/* Copies what the slot of this process's record hold is held for (a
+ * path as opened, or an address) into buf, NUL-terminated, cut to len and
+ * to what the record keeps (THR_POOL_TARGET_MAX bytes: a target that long
+ * may have been cut). Returns its length, or -ESTALE if
+ * hold is not this process's. Reads without the lock; keeps errno. */
+int thr_pool_target(struct thr_pool *pool, uint32_t hold, char *buf,
+                    size_t len);
 
 /* The records this very process (same pid and start time, so across exec
  * too) holds in pool: up to max handles and their descriptors. Returns how

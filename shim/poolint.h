@@ -49,7 +49,7 @@ struct thr_wakes {
 #endif
 
 /* Locks the pool as process entry p->me; repairs it first if the previous
- * owner died inside. Returns 0 or -EDEADLK. */
+ * owner died inside. Returns 0 or -ENOLCK. */
 int thr_pool_lock(struct thr_pool *pool);
 /* Wakes waiter wi and counts it. Async-signal-safe. */
 void thr_pool_wake(struct thr_shm_pool *shm, uint32_t wi);

@@ -3,6 +3,8 @@
  * through the shim's own open() and close(); never changes errno. */
 #include "proc.h"
 
+#include "sys.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,6 +20,16 @@ static unsigned self_fork_gen = ~0u; /* self is valid while it equals fork_gen *
 unsigned thr_proc_fork_gen_count;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+__thread int thr_proc_tid_cache;
+__thread unsigned thr_proc_tid_gen;
+
+int thr_proc_tid_slow(void)
+{
+	thr_proc_tid_gen = thr_proc_fork_gen();
+	thr_proc_tid_cache = (int)thr_sys(SYS_gettid, 0, 0, 0);
+	return thr_proc_tid_cache;
+}
+
 void thr_proc_fork_child(void)
 {
 	__atomic_add_fetch(&thr_proc_fork_gen_count, 1, __ATOMIC_RELAXED);
@@ -32,9 +44,10 @@ static void register_atfork(void)
  * Returns its length, -errno, or -EINVAL for an empty one. */
 static int read_link(const char *path, char *buf, size_t len)
 {
-	long n = syscall(SYS_readlinkat, AT_FDCWD, path, buf, len - 1);
+	long n = thr_sys6(SYS_readlinkat, AT_FDCWD, (long)path, (long)buf,
+	                  (long)(len - 1), 0, 0);
 	if (n <= 0)
-		return n < 0 ? -errno : -EINVAL;
+		return n < 0 ? (int)n : -EINVAL;
 	buf[n] = '\0';
 	return (int)n;
 }
@@ -42,12 +55,12 @@ static int read_link(const char *path, char *buf, size_t len)
 /* Reads up to len-1 bytes of a small /proc file. Returns length or -errno. */
 static int read_small(const char *path, char *buf, size_t len)
 {
-	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	long fd = thr_sys(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
-	long n = syscall(SYS_read, (int)fd, buf, len - 1);
-	int e = n < 0 ? -errno : 0;
-	syscall(SYS_close, (int)fd);
+		return (int)fd;
+	long n = thr_sys(SYS_read, fd, buf, len - 1);
+	int e = n < 0 ? (int)n : 0;
+	thr_sys(SYS_close, fd, 0, 0);
 	if (e)
 		return e;
 	buf[n] = '\0';

@@ -50,6 +50,19 @@ static inline unsigned thr_proc_fork_gen(void)
 	return __atomic_load_n(&thr_proc_fork_gen_count, __ATOMIC_RELAXED);
 }
 
+/* This thread's id in our pid namespace, cached per thread and read again
+ * in a fork child. Keeps errno; async-signal-safe. */
+extern __thread int thr_proc_tid_cache;
+extern __thread unsigned thr_proc_tid_gen;
+int thr_proc_tid_slow(void);
+static inline int thr_proc_tid(void)
+{
+	if (__builtin_expect(thr_proc_tid_cache > 0 &&
+	                     thr_proc_tid_gen == thr_proc_fork_gen(), 1))
+		return thr_proc_tid_cache;
+	return thr_proc_tid_slow();
+}
+
 /* In a fork child made without atfork handlers (glibc's _Fork): what the
  * handler would have done. Async-signal-safe. */
 void thr_proc_fork_child(void);

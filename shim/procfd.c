@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "procfd.h"
 
+#include "sys.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -71,20 +73,20 @@ static int walk(struct twin *t)
 		snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->b);
 	else
 		snprintf(path, sizeof(path), "/proc/self/fd");
-	long dir = syscall(SYS_openat, AT_FDCWD, path,
+	long dir = thr_sys(SYS_openat, AT_FDCWD, path,
 	                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
-		return -errno;
+		return (int)dir;
 	/* Our own walking descriptor is in our own list: not a file of ours. */
 	t->skip = t->b > 0 ? -1 : (int)dir;
 	int r = -ENODATA;
 	long len;
 	while (r == -ENODATA &&
-	       (len = syscall(SYS_getdents64, (int)dir, buf, sizeof(buf))) > 0)
+	       (len = thr_sys(SYS_getdents64, dir, buf, sizeof(buf))) > 0)
 		r = twin_in(buf, len, t);
 	if (r == -ENODATA && len < 0)
-		r = -errno;
-	syscall(SYS_close, (int)dir);
+		r = (int)len;
+	thr_sys(SYS_close, dir, 0, 0);
 	return r;
 }
 
@@ -122,20 +124,20 @@ int thr_procfd_children(pid_t *ret_pids, size_t max)
 {
 	char buf[512];
 	int saved = errno, r;
-	long f = syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/children",
+	long f = thr_sys(SYS_openat, AT_FDCWD, "/proc/thread-self/children",
 	                 O_RDONLY | O_CLOEXEC);
 	if (f < 0) {
-		r = -errno;
+		r = (int)f;
 		goto restore_errno;
 	}
 	size_t n = 0;
 	long len = 0, partial = -1;
-	while (n < max && (len = syscall(SYS_read, (int)f, buf, sizeof(buf))) > 0)
+	while (n < max && (len = thr_sys(SYS_read, f, buf, sizeof(buf))) > 0)
 		n = add_pids(buf, len, ret_pids, n, max, &partial);
 	if (partial >= 0 && n < max)
 		ret_pids[n++] = (pid_t)partial;
-	r = len < 0 ? -errno : (int)n;
-	syscall(SYS_close, (int)f);
+	r = len < 0 ? (int)len : (int)n;
+	thr_sys(SYS_close, f, 0, 0);
 restore_errno:
 	errno = saved;
 	return r;
@@ -145,9 +147,9 @@ int thr_procfd_same(pid_t a, int fa, pid_t b, int fb)
 {
 	int saved = errno;
 	pid_t self = a <= 0 || b <= 0 ? getpid() : 0;
-	long r = syscall(SYS_kcmp, a > 0 ? a : self, b > 0 ? b : self,
-	                 KCMP_FILE, (unsigned long)fa, (unsigned long)fb);
-	int ret = r == 0 ? 1 : r > 0 ? 0 : -errno;
+	long r = thr_sys6(SYS_kcmp, a > 0 ? a : self, b > 0 ? b : self,
+	                  KCMP_FILE, (long)(unsigned)fa, (long)(unsigned)fb, 0);
+	int ret = r == 0 ? 1 : r > 0 ? 0 : (int)r;
 	errno = saved;
 	return ret;
 }

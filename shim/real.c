@@ -40,6 +40,7 @@ void thr_real_resolve(void)
 	RESOLVE(fclose, "fclose");
 	RESOLVE(fcloseall, "fcloseall");
 	RESOLVE(close_range, "close_range");
+	RESOLVE(syscall, "syscall");
 	RESOLVE(closefrom, "closefrom");
 	RESOLVE(dup, "dup");
 	RESOLVE(dup2, "dup2");

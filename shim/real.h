@@ -59,6 +59,7 @@ struct thr_real {
 	int (*mkostemps64)(char *, int, int);
 	int (*closedir)(DIR *);
 	int (*ioctl)(int, unsigned long, ...);
+	long (*syscall)(long, ...);
 };
 
 /* Resolved on first use; safe to call from any hook, before constructors,

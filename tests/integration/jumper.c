@@ -11,10 +11,8 @@
 #define _GNU_SOURCE
 #include "probe.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,25 +31,8 @@ static void on_alarm(int sig)
 /* One call on target; returns its descriptor or -1 with errno. */
 static int call(bool is_connect, const char *target)
 {
-	if (!is_connect)
-		return open(target, O_RDONLY);
-	char host[64];
-	const char *colon = strrchr(target, ':');
-	struct sockaddr_in in = { .sin_family = AF_INET };
-	if (!colon || (size_t)(colon - target) >= sizeof(host))
-		exit(2);
-	memcpy(host, target, (size_t)(colon - target));
-	host[colon - target] = '\0';
-	in.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &in.sin_addr) != 1)
-		exit(2);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&in, sizeof(in)) == 0)
-		return fd;
-	int e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return is_connect ? probe_connect4(target, SOCK_STREAM)
+	                  : open(target, O_RDONLY);
 }
 
 int main(int argc, char **argv)

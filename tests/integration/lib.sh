@@ -308,7 +308,7 @@ gate_target() {
 	if [ "$1" = connect ]; then
 		server_start
 		TARGET=127.0.0.1:$PORT
-		REFUSED=EAGAIN
+		REFUSED=ECONNREFUSED
 		TIMEDOUT=ETIMEDOUT
 		MATCH="connect = \"127.0.0.1:$PORT\""
 	else

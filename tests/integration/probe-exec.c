@@ -45,8 +45,8 @@ int main(int argc, char **argv)
 	else if (strcmp(v, "execlp") == 0)
 		execlp(holder, "holder", fds, p.hold, p.linger, (char *)NULL);
 	else if (strcmp(v, "fexecve") == 0) {
-		int efd = (int)syscall(SYS_openat, AT_FDCWD, holder,
-		                       O_RDONLY | O_CLOEXEC);
+		int efd = (int)probe_raw(SYS_openat, AT_FDCWD, (long)holder,
+		                         O_RDONLY | O_CLOEXEC, 0);
 
 		if (efd >= 0)
 			fexecve(efd, hargv, environ);

@@ -20,8 +20,9 @@ static int dirfd_of(struct probe *p)
 	static int dfd = -2;
 
 	if (dfd == -2)
-		dfd = p->dir ? (int)syscall(SYS_openat, AT_FDCWD, p->dir,
-		                            O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		dfd = p->dir ? (int)probe_raw(SYS_openat, AT_FDCWD,
+		                              (long)p->dir,
+		                              O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
 		             : AT_FDCWD;
 	return dfd;
 }

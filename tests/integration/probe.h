@@ -79,6 +79,17 @@ void probe_report(int fd, int err, uint64_t t0);
 
 uint64_t probe_now_ms(void);
 
+/* A system call straight to the kernel, with syscall()'s contract (-1 and
+ * errno): for what the probe does for itself, which the shim must not see.
+ * Not syscall(), which the shim hooks as libuv's closes need it to. */
+long probe_raw(long number, long a, long b, long c, long d);
+
+/* A socket of type (SOCK_STREAM, with SOCK_NONBLOCK or not) connect()ed
+ * to target, IPV4-ADDRESS:PORT (exit 2 on anything else). Returns it, or
+ * -1 with errno from connect(), the socket closed; in progress counts as
+ * connected for a non-blocking one. */
+int probe_connect4(const char *target, int type);
+
 /* Waits as spec says: "N" milliseconds, or "@file" until file exists. */
 void probe_wait(const char *spec);
 

@@ -136,7 +136,7 @@ test_gate_failed_call_gives_back() {
 		expect_count e 'err errno=ECONNREFUSED' 3
 		run f "$(probe_path connect)" "127.0.0.1:$PORT" 2 0
 		expect_count f 'ok fd=' 1
-		expect_count f 'err errno=EAGAIN' 1
+		expect_count f 'err errno=ECONNREFUSED' 1
 	else
 		gate_target open
 		conf_pool 1 fail "$MATCH"

@@ -112,7 +112,7 @@ connect_case() {
 	"$THR_BIN/poolstat" "$POOL" |
 		awk -v t="target=$2" '$1 == "holder" && $NF == t { ok = 1 } END { exit !ok }' ||
 		fail "no holder record for $2: $("$THR_BIN/poolstat" "$POOL")"
-	refused b EAGAIN "$(probe_path connect)" "$2"
+	refused b ECONNREFUSED "$(probe_path connect)" "$2"
 	witness_not_above 1
 	quiet a b
 }
@@ -155,7 +155,7 @@ test_match_other_port_free() {
 	conf_pool 1 fail "connect = \"127.0.0.1:$port1\""
 	hold a "$(probe_path connect)" "127.0.0.1:$port1"
 	allowed b 3 "$(probe_path connect)" "127.0.0.1:$other"
-	refused c EAGAIN "$(probe_path connect)" "127.0.0.1:$port1"
+	refused c ECONNREFUSED "$(probe_path connect)" "127.0.0.1:$port1"
 	quiet a b c
 }
 

@@ -185,7 +185,7 @@ test_policy_nonblocking_fail() {
 	conf_pool 1 wait "$MATCH" 'timeout = "300ms"' 'nonblocking = fail'
 	hold_one connect a
 	run b "$(probe_path connect)" -n "$TARGET" 1 0
-	expect_line b "err errno=EAGAIN"
+	expect_line b "err errno=ECONNREFUSED"
 	expect_ms b err 0 250
 	run c "$(probe_path connect)" "$TARGET" 1 0
 	expect_line c 'err errno=ETIMEDOUT'

@@ -18,7 +18,9 @@ int main(void)
 	F(thr_shm_slot, target);
 	F(thr_shm_holder, state); F(thr_shm_holder, slot);
 	F(thr_shm_holder, proc); F(thr_shm_holder, fd);
+	F(thr_shm_holder, tid); F(thr_shm_holder, reserved);
 	F(thr_shm_waiter, state); F(thr_shm_waiter, proc);
+	F(thr_shm_waiter, tid); F(thr_shm_waiter, reserved);
 	F(thr_shm_waiter, ticket); F(thr_shm_waiter, since_ns);
 	F(thr_shm_waiter, hold); F(thr_shm_waiter, fd); F(thr_shm_waiter, target);
 	F(thr_shm_stats, granted); F(thr_shm_stats, timeouts);

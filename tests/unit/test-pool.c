@@ -1930,7 +1930,7 @@ static void test_pool_other_namespace_twin_is_not_us(void **state)
 	p = open_limit(1); /* a handle that has not registered */
 	m->lock = 7 + 1;
 	uint64_t t0 = now_ms();
-	assert_int_equal(try_take(p, &a), -EDEADLK);
+	assert_int_equal(try_take(p, &a), -ENOLCK);
 	assert_true(now_ms() - t0 >= 1900);
 	m->lock = 0;
 	m->procs[7].state = THR_PROC_FREE;
@@ -2146,7 +2146,7 @@ static void test_pool_image_same_through_loader(void **state)
 /* The same exec, into a program that never opens the pool (sleep): the
  * process lives on, so only its image tells that the lock's thread is
  * gone. Another process reads that from /proc and takes the lock over
- * after a second, rather than failing with EDEADLK until sleep exits. */
+ * after a second, rather than failing with ENOLCK until sleep exits. */
 static void test_pool_exec_elsewhere_frees_lock(void **state)
 {
 	struct thr_pool *p = open_limit(1);
