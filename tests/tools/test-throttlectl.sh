@@ -111,17 +111,22 @@ assert list(doc) == ["pools"]
 names = [p["name"] for p in doc["pools"]]
 assert names == sorted(names, key=lambda n: n.encode()), names
 pools = {p["name"]: p for p in doc["pools"]}
-keys = ["name", "limit", "in_use", "waiting", "peak", "granted", "timeouts",
-        "refused", "over", "reclaimed", "holders"]
+keys = ["name", "limit", "in_use", "waiting", "dead_in_use", "dead_waiting",
+        "peak", "granted", "timeouts", "refused", "over", "reclaimed",
+        "holders", "waiters"]
 for p in doc["pools"]:
     assert list(p) == keys, list(p)
     for h in p["holders"]:
-        assert list(h) == ["pid", "fd", "target", "held_ms"], list(h)
+        assert list(h) == ["pid", "fd", "target", "held_ms", "process"], list(h)
+    for w in p["waiters"]:
+        assert list(w) == ["pid", "fd", "target", "waited_ms", "process"], list(w)
 pa, pb = pools[a], pools[b]
 assert (pa["limit"], pa["in_use"], pa["waiting"], pa["peak"], pa["granted"]) == (3, 2, 0, 2, 2), pa
 assert (pb["limit"], pb["in_use"], pb["waiting"], pb["granted"]) == (1, 1, 1, 1), pb
 for p in (pa, pb):
     assert p["timeouts"] == p["refused"] == p["over"] == p["reclaimed"] == 0, p
+    assert p["dead_in_use"] == p["dead_waiting"] == 0, p
+    assert all(r["process"] == "alive" for r in p["holders"] + p["waiters"]), p
 # The C1 control as \u009b, the byte outside UTF-8 as U+FFFD.
 shown = weird.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 assert sorted(h["target"] for h in pa["holders"]) == sorted(["127.0.0.1:8000", shown]), pa
@@ -129,6 +134,8 @@ assert b"\\u009b" in raw and b"\xc2\x9b" not in raw, raw
 assert all(h["pid"] == int(pid_a) and h["fd"] > 2 and h["held_ms"] >= 0 for h in pa["holders"]), pa
 assert len({h["fd"] for h in pa["holders"]}) == 2, pa
 assert [(h["pid"], h["target"]) for h in pb["holders"]] == [(int(pid_b), "/srv/data/x")], pb
+assert [w["target"] for w in pb["waiters"]] == ["/srv/data/y"], pb
+assert pa["waiters"] == [], pa
 EOF
 
 # ---- a missing pool named: an error line, exit 1, the others still shown ----
