@@ -237,6 +237,9 @@ run status --bogus
 	fail "bad option: exit $rc: $(cat "$tmp/err")"
 run --help
 [ "$rc" -eq 0 ] && grep -q "^  status \[--json\] \[POOL...\]" "$tmp/out" || fail "--help: exit $rc"
+run status --help
+[ "$rc" -eq 0 ] && grep -q "^usage: throttlectl status" "$tmp/out" &&
+	grep -q '"dead_in_use"' "$tmp/out" || fail "status --help: exit $rc: $(cat "$tmp/out")"
 # ---- end to end: throttle, the shim, throttlectl ----
 # sh opens a file a pool covers and execs sleep, which keeps the descriptor
 # and so the slot.
