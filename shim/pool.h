@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "proc.h"
+
 #define THR_POOL_NAME_MAX 64
 #define THR_POOL_TARGET_MAX 63  /* what a record keeps of its target */
 #define THR_POOL_ERR_LEN 256
@@ -110,13 +112,17 @@ struct thr_pool_interrupt {
  * handlers run now (one may not return). Returns intr->restart. */
 bool thr_pool_interrupt_deliver(struct thr_pool_interrupt *intr);
 
-/* Reads of one pool at one moment, for throttlectl and the API. */
+/* Reads of one pool at one moment, for throttlectl and the API. A record's
+ * process is judged as a reclaim would judge it (thr_proc_judge()) just
+ * after the copy: a dead one's record stays in the tables, and counted in
+ * in_use or waiting, until the engine's next reclaim takes it back. */
 struct thr_pool_holder_info {
 	pid_t pid;
 	int fd;
 	uint32_t slot;          /* co-holders of one slot share this */
 	uint64_t held_ms;
 	char target[64];
+	enum thr_proc_verdict process; /* is the holder alive? */
 };
 
 struct thr_pool_waiter_info {
@@ -124,11 +130,15 @@ struct thr_pool_waiter_info {
 	int fd;
 	uint64_t waited_ms;
 	char target[64];
+	enum thr_proc_verdict process; /* is the waiter alive? */
 };
 
 struct thr_pool_snapshot {
 	char name[THR_POOL_NAME_MAX + 1];
-	uint32_t limit, in_use, waiting, peak;
+	uint32_t limit, in_use, waiting, peak; /* as the segment counts them */
+	uint32_t dead_in_use;   /* of in_use: slots every holder of which is
+	                           judged dead */
+	uint32_t dead_waiting;  /* of waiting: waiters judged dead */
 	uint64_t granted, timeouts, refused, over, reclaimed, handoffs, wakes,
 		interrupted, repairs;
 	uint64_t wait_hist[32]; /* bucket b counts waits below 2^b microseconds */
@@ -253,7 +263,11 @@ int thr_pool_set_limit(struct thr_pool *pool, uint32_t limit);
 int thr_pool_reclaim(struct thr_pool *pool);
 
 /* Copies counters, holders and waiters without taking the pool lock, so it
- * never disturbs or waits for users. Returns 0 or -ENOMEM / -EBADMSG. */
+ * never disturbs or waits for users, then judges their processes from
+ * /proc (a few us each) without writing anything: fit for a read-only
+ * handle. Where this process cannot judge any (no /proc of its own pid
+ * namespace), each is THR_PROC_CANNOT_JUDGE. Returns 0 or -ENOMEM /
+ * -EBADMSG. */
 int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *ret);
 void thr_pool_snapshot_free(struct thr_pool_snapshot *snap);
 

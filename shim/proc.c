@@ -274,21 +274,28 @@ bool thr_proc_is_gone(const struct thr_proc_id *id)
 	return gone;
 }
 
-bool thr_proc_is_dead(const struct thr_proc_id *id)
+enum thr_proc_verdict thr_proc_judge(const struct thr_proc_id *id)
 {
 	uint64_t start = 0;
 	if (thr_proc_is_gone(id))
-		return true;
+		return THR_PROC_JUDGED_DEAD;
 	if (foreign_ns(id))
-		return false;
+		return THR_PROC_CANNOT_JUDGE;
 	int saved = errno;
 	int r = read_start(id->pid, &start);
 	errno = saved;
 	if (r == -ESRCH)
-		return true; /* a zombie */
+		return THR_PROC_JUDGED_DEAD; /* a zombie */
 	if (r < 0) /* kill() found it, so a missing /proc entry means hidden
 	              (hidepid) or gone since: cannot tell, keep its slots
 	              rather than over-admit */
-		return false;
-	return start != id->start;
+		return THR_PROC_CANNOT_JUDGE;
+	if (start != id->start)
+		return THR_PROC_JUDGED_DEAD; /* its pid is another's now */
+	return THR_PROC_JUDGED_ALIVE;
+}
+
+bool thr_proc_is_dead(const struct thr_proc_id *id)
+{
+	return thr_proc_judge(id) == THR_PROC_JUDGED_DEAD;
 }

@@ -71,8 +71,24 @@ void thr_proc_fork_child(void);
  * A zombie or a reused pid is not caught; thr_proc_is_dead() does that. */
 bool thr_proc_is_gone(const struct thr_proc_id *id);
 
+/* What a look at a process can conclude. */
+enum thr_proc_verdict {
+	THR_PROC_JUDGED_ALIVE = 0, /* runs under the identity recorded */
+	THR_PROC_JUDGED_DEAD,   /* gone, a zombie, or its pid now used by
+	                           another process */
+	THR_PROC_CANNOT_JUDGE,  /* in another pid namespace, or found by
+	                           kill() but hidden by /proc (hidepid): taken
+	                           as alive, since its slots must not be lost */
+};
+
+/* Judges process id: the one liveness rule, which thr_proc_is_dead() and
+ * so every reclaim apply, and observers (thr_pool_snapshot()) show. Reads
+ * /proc (a few us) and changes nothing; keeps errno. */
+enum thr_proc_verdict thr_proc_judge(const struct thr_proc_id *id);
+
 /* Is the process id dead: gone, a zombie, or its pid now used by another
- * process? A process in another pid namespace is never judged dead. */
+ * process? A process in another pid namespace is never judged dead. That
+ * is, thr_proc_judge() says THR_PROC_JUDGED_DEAD. */
 bool thr_proc_is_dead(const struct thr_proc_id *id);
 
 #endif

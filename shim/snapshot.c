@@ -1,6 +1,7 @@
 /* snapshot.c - reading a pool's counters, holders and waiters without taking
  * its lock, so observers never slow down or block users. A copy is taken
- * between two equal even values of the seqlock, and checked like any input. */
+ * between two equal even values of the seqlock, and checked like any input;
+ * its processes are then judged by the engine's own rule, never written. */
 #include "poolint.h"
 
 #include "clock.h"
@@ -63,7 +64,59 @@ static void fill_counters(const struct thr_shm_pool *c,
 	memcpy(snap->wait_hist, c->stats.wait_hist, sizeof(snap->wait_hist));
 }
 
-static void fill_holders(const struct thr_shm_pool *c,
+/* Verdicts on the processes the copy names, each judged once, so that a
+ * process shows the same on all its rows. */
+#define UNJUDGED 0xff
+struct verdicts {
+	bool can_judge;         /* we can place ourselves (thr_proc_self()):
+	                           the engine too reclaims only then */
+	uint8_t of[THR_PROCS];  /* enum thr_proc_verdict, or UNJUDGED */
+};
+
+static void verdicts_init(struct verdicts *v)
+{
+	struct thr_proc_id me;
+	v->can_judge = thr_proc_self(&me) == 0;
+	memset(v->of, UNJUDGED, sizeof(v->of));
+}
+
+/* Judges the process of entry idx of the copy as a reclaim would. An entry
+ * no longer LIVE is nobody's: a repair drops the records naming it. */
+static enum thr_proc_verdict judge(const struct thr_shm_pool *c,
+                                   struct verdicts *v, uint32_t idx)
+{
+	if (v->of[idx] != UNJUDGED)
+		return v->of[idx];
+	const struct thr_shm_proc *e = &c->procs[idx];
+	struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
+	enum thr_proc_verdict r = THR_PROC_CANNOT_JUDGE;
+	if (e->state != THR_PROC_LIVE)
+		r = THR_PROC_JUDGED_DEAD;
+	else if (v->can_judge)
+		r = thr_proc_judge(&id);
+	v->of[idx] = (uint8_t)r;
+	return r;
+}
+
+/* Slots every holder of which is dead: in_use counts them until a reclaim,
+ * but nobody uses them. A slot with a live or unjudged co-holder is used. */
+static uint32_t dead_slots(const struct thr_pool_snapshot *snap)
+{
+	enum { HELD = 1, USED = 2 };
+	uint8_t seen[THR_SLOTS] = { 0 };
+	uint32_t n = 0;
+	for (size_t i = 0; i < snap->nholders; i++) {
+		const struct thr_pool_holder_info *h = &snap->holders[i];
+		seen[h->slot] |= HELD;
+		if (h->process != THR_PROC_JUDGED_DEAD)
+			seen[h->slot] |= USED;
+	}
+	for (uint32_t s = 0; s < THR_SLOTS; s++)
+		n += seen[s] == HELD;
+	return n;
+}
+
+static void fill_holders(const struct thr_shm_pool *c, struct verdicts *v,
                          struct thr_pool_snapshot *snap)
 {
 	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
@@ -79,10 +132,12 @@ static void fill_holders(const struct thr_shm_pool *c,
 		o->held_ms = age_ms(c->slots[h->slot].taken_ns,
 		                    CLOCK_MONOTONIC_COARSE);
 		copy_text(o->target, c->slots[h->slot].target);
+		o->process = judge(c, v, h->proc);
 	}
+	snap->dead_in_use = dead_slots(snap);
 }
 
-static void fill_waiters(const struct thr_shm_pool *c,
+static void fill_waiters(const struct thr_shm_pool *c, struct verdicts *v,
                          struct thr_pool_snapshot *snap)
 {
 	for (uint32_t i = 0; i < THR_WAITERS; i++) {
@@ -94,11 +149,14 @@ static void fill_waiters(const struct thr_shm_pool *c,
 		o->fd = w->fd;
 		o->waited_ms = age_ms(w->since_ns, CLOCK_MONOTONIC);
 		copy_text(o->target, w->target);
+		o->process = judge(c, v, w->proc);
+		snap->dead_waiting += o->process == THR_PROC_JUDGED_DEAD;
 	}
 }
 
 int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *snap)
 {
+	struct verdicts v;
 	int saved = errno, r = -ENOMEM;
 	memset(snap, 0, sizeof(*snap));
 	struct thr_shm_pool *copy = malloc(sizeof(*copy));
@@ -110,9 +168,10 @@ int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *snap)
 	r = thr_segment_check(copy, pool->name, NULL);
 	if (r < 0)
 		goto out;
+	verdicts_init(&v);
 	fill_counters(copy, snap);
-	fill_holders(copy, snap);
-	fill_waiters(copy, snap);
+	fill_holders(copy, &v, snap);
+	fill_waiters(copy, &v, snap);
 out:
 	free(copy);
 	if (r < 0)

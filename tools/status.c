@@ -1,5 +1,6 @@
 /* status.c - pool snapshots as an aligned table or as JSON, for throttlectl.
- * Only formatting: the caller opens the pools and owns the FILE. */
+ * Only formatting: the caller opens the pools and owns the FILE; whether a
+ * process is alive is the snapshot's verdict, never judged again here. */
 #include "status.h"
 
 #include <errno.h>
@@ -15,24 +16,62 @@ static int by_name(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int by_pid_fd(const void *a, const void *b)
+static int pid_fd_order(pid_t pa, int fa, pid_t pb, int fb)
+{
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	return 0;
+}
+
+static int holders_by_pid_fd(const void *a, const void *b)
 {
 	const struct thr_pool_holder_info *x = a, *y = b;
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->fd != y->fd)
-		return x->fd < y->fd ? -1 : 1;
-	return 0;
+	return pid_fd_order(x->pid, x->fd, y->pid, y->fd);
+}
+
+static int waiters_by_pid_fd(const void *a, const void *b)
+{
+	const struct thr_pool_waiter_info *x = a, *y = b;
+	return pid_fd_order(x->pid, x->fd, y->pid, y->fd);
 }
 
 void thr_status_sort(struct thr_pool_snapshot *snaps, size_t n)
 {
 	if (n > 1)
 		qsort(snaps, n, sizeof(*snaps), by_name);
-	for (size_t i = 0; i < n; i++)
-		if (snaps[i].nholders > 1)
-			qsort(snaps[i].holders, snaps[i].nholders,
-			      sizeof(*snaps[i].holders), by_pid_fd);
+	for (size_t i = 0; i < n; i++) {
+		struct thr_pool_snapshot *s = &snaps[i];
+		if (s->nholders > 1)
+			qsort(s->holders, s->nholders, sizeof(*s->holders),
+			      holders_by_pid_fd);
+		if (s->nwaiters > 1)
+			qsort(s->waiters, s->nwaiters, sizeof(*s->waiters),
+			      waiters_by_pid_fd);
+	}
+}
+
+/* ---- live and dead ------------------------------------------------------ */
+
+static const char *process_word(enum thr_proc_verdict v)
+{
+	switch (v) {
+	case THR_PROC_JUDGED_ALIVE:
+		return "alive";
+	case THR_PROC_JUDGED_DEAD:
+		return "dead";
+	default:
+		return "unknown";
+	}
+}
+
+/* What live processes hold or wait for: all but the dead's. A copy torn by
+ * writers may count more dead than all; that shows as none live, not as a
+ * wrapped number. */
+static uint32_t live(uint32_t all, uint32_t dead)
+{
+	return all > dead ? all - dead : 0;
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -49,8 +88,8 @@ static void row_values(const struct thr_pool_snapshot *s,
                        uint64_t v[NCOLS - 1])
 {
 	v[0] = s->limit;
-	v[1] = s->in_use;
-	v[2] = s->waiting;
+	v[1] = live(s->in_use, s->dead_in_use);
+	v[2] = live(s->waiting, s->dead_waiting);
 	v[3] = s->peak;
 	v[4] = s->granted;
 	v[5] = s->timeouts;
@@ -86,9 +125,10 @@ void thr_status_duration(uint64_t ms, char *buf, size_t len)
 }
 
 /* Widths of the holder columns across every pool, so all holder lines of
- * the table line up. */
+ * the table line up. state is 0 while every holder is alive: the column
+ * is shown only where it says something. */
 struct holder_widths {
-	int pid, fd, held;
+	int pid, fd, held, state;
 };
 
 static void fd_text(int fd, char *buf, size_t len)
@@ -103,11 +143,17 @@ static void measure_holders(const struct thr_pool_snapshot *snaps, size_t n,
                             struct holder_widths *w)
 {
 	char buf[32];
+	bool all_alive = true;
+	int state = 1;
 	w->pid = w->fd = w->held = 1;
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < snaps[i].nholders; j++) {
 			const struct thr_pool_holder_info *h = &snaps[i].holders[j];
-			int k = snprintf(buf, sizeof(buf), "%d", (int)h->pid);
+			int k = (int)strlen(process_word(h->process));
+			if (k > state)
+				state = k;
+			all_alive &= h->process == THR_PROC_JUDGED_ALIVE;
+			k = snprintf(buf, sizeof(buf), "%d", (int)h->pid);
 			if (k > w->pid)
 				w->pid = k;
 			fd_text(h->fd, buf, sizeof(buf));
@@ -118,6 +164,7 @@ static void measure_holders(const struct thr_pool_snapshot *snaps, size_t n,
 				w->held = (int)strlen(buf);
 		}
 	}
+	w->state = all_alive ? 0 : state;
 }
 
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 if p does not start
@@ -188,9 +235,29 @@ static void print_holders(FILE *out, const struct thr_pool_snapshot *s,
 		thr_status_duration(h->held_ms, held, sizeof(held));
 		fprintf(out, "  pid %*d  fd %*s  held %*s  ", w->pid,
 		        (int)h->pid, w->fd, fd, w->held, held);
+		if (w->state)
+			fprintf(out, "%-*s  ", w->state,
+			        process_word(h->process));
 		thr_status_text(out, h->target);
 		fputc('\n', out);
 	}
+}
+
+/* What dead processes still have, which the row does not count, on a line
+ * of its own; nothing when they have nothing. */
+static void print_dead(FILE *out, const struct thr_pool_snapshot *s)
+{
+	uint32_t held = s->dead_in_use, waiting = s->dead_waiting;
+	if (!held && !waiting)
+		return;
+	fputs("  dead: ", out);
+	if (held)
+		fprintf(out, "%" PRIu32 " slot%s held%s", held,
+		        held == 1 ? "" : "s", waiting ? ", " : "");
+	if (waiting)
+		fprintf(out, "%" PRIu32 " waiting", waiting);
+	fprintf(out, "; not in %s, freed by the next reclaim\n",
+	        !waiting ? "IN_USE" : !held ? "WAITING" : "IN_USE or WAITING");
 }
 
 int thr_status_table(FILE *out, const struct thr_pool_snapshot *snaps,
@@ -222,6 +289,7 @@ int thr_status_table(FILE *out, const struct thr_pool_snapshot *snaps,
 		for (int c = 1; c < NCOLS; c++)
 			fprintf(out, "  %*" PRIu64, width[c], v[c - 1]);
 		fputc('\n', out);
+		print_dead(out, &snaps[i]);
 		print_holders(out, &snaps[i], &hw);
 	}
 	return ferror(out) ? -EIO : 0;
@@ -263,15 +331,31 @@ void thr_status_json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static void json_holders(FILE *out, const struct thr_pool_snapshot *s)
+/* One holder or waiter: {"pid","fd","target",ms_key,"process"}. */
+static void json_record(FILE *out, bool first, pid_t pid, int fd,
+                        const char *target, const char *ms_key, uint64_t ms,
+                        enum thr_proc_verdict v)
+{
+	fprintf(out, "%s{\"pid\":%d,\"fd\":%d,\"target\":", first ? "" : ",",
+	        (int)pid, fd < 0 ? -1 : fd);
+	thr_status_json_string(out, target);
+	fprintf(out, ",\"%s\":%" PRIu64 ",\"process\":\"%s\"}", ms_key, ms,
+	        process_word(v));
+}
+
+static void json_records(FILE *out, const struct thr_pool_snapshot *s)
 {
 	fputs("\"holders\":[", out);
 	for (size_t j = 0; j < s->nholders; j++) {
 		const struct thr_pool_holder_info *h = &s->holders[j];
-		fprintf(out, "%s{\"pid\":%d,\"fd\":%d,\"target\":", j ? "," : "",
-		        (int)h->pid, h->fd < 0 ? -1 : h->fd);
-		thr_status_json_string(out, h->target);
-		fprintf(out, ",\"held_ms\":%" PRIu64 "}", h->held_ms);
+		json_record(out, j == 0, h->pid, h->fd, h->target, "held_ms",
+		            h->held_ms, h->process);
+	}
+	fputs("],\"waiters\":[", out);
+	for (size_t j = 0; j < s->nwaiters; j++) {
+		const struct thr_pool_waiter_info *w = &s->waiters[j];
+		json_record(out, j == 0, w->pid, w->fd, w->target, "waited_ms",
+		            w->waited_ms, w->process);
 	}
 	fputc(']', out);
 }
@@ -285,13 +369,16 @@ int thr_status_json(FILE *out, const struct thr_pool_snapshot *snaps,
 		fputs(i ? ",{\"name\":" : "{\"name\":", out);
 		thr_status_json_string(out, s->name);
 		fprintf(out, ",\"limit\":%" PRIu32 ",\"in_use\":%" PRIu32
-		        ",\"waiting\":%" PRIu32 ",\"peak\":%" PRIu32
+		        ",\"waiting\":%" PRIu32 ",\"dead_in_use\":%" PRIu32
+		        ",\"dead_waiting\":%" PRIu32 ",\"peak\":%" PRIu32
 		        ",\"granted\":%" PRIu64 ",\"timeouts\":%" PRIu64
 		        ",\"refused\":%" PRIu64 ",\"over\":%" PRIu64
-		        ",\"reclaimed\":%" PRIu64 ",", s->limit, s->in_use,
-		        s->waiting, s->peak, s->granted, s->timeouts,
+		        ",\"reclaimed\":%" PRIu64 ",", s->limit,
+		        live(s->in_use, s->dead_in_use),
+		        live(s->waiting, s->dead_waiting), s->dead_in_use,
+		        s->dead_waiting, s->peak, s->granted, s->timeouts,
 		        s->refused, s->over, s->reclaimed);
-		json_holders(out, s);
+		json_records(out, s);
 		fputc('}', out);
 	}
 	fputs("]}\n", out);

@@ -10,8 +10,9 @@
 
 #include "pool.h"
 
-/* Sorts pools by name (byte order) and each pool's holders by pid, then fd,
- * so that the output does not depend on the order of slots in memory. */
+/* Sorts pools by name (byte order) and each pool's holders and waiters by
+ * pid, then fd, so that the output does not depend on the order of slots in
+ * memory. */
 void thr_status_sort(struct thr_pool_snapshot *snaps, size_t n);
 
 /* Writes the table: a header, one row per pool with columns sized to fit,
@@ -19,14 +20,27 @@ void thr_status_sort(struct thr_pool_snapshot *snaps, size_t n);
  *   "  pid 4242  fd 5  held 1.2s  127.0.0.1:8000"
  * with pid, fd and held aligned across the whole table. A missing fd is "-",
  * an empty target "-"; control bytes and '\' in targets are shown as \xNN
- * and \\. No pools: the header alone. Returns 0, or -EIO if out failed. */
+ * and \\. No pools: the header alone.
+ * IN_USE and WAITING count what live processes hold and wait for (and those
+ * that cannot be judged: hidden, or of another pid namespace). What dead
+ * ones still have is said on a line between the row and its holders,
+ *   "  dead: 1 slot held, 1 waiting; not in IN_USE or WAITING, freed by
+ *   the next reclaim"
+ * and, if any holder in the table is not alive, every holder line has the
+ * word alive, dead or unknown before its target. Waiters are not listed.
+ * Returns 0, or -EIO if out failed. */
 int thr_status_table(FILE *out, const struct thr_pool_snapshot *snaps,
                      size_t n);
 
-/* Writes {"pools":[{"name","limit","in_use","waiting","peak","granted",
- * "timeouts","refused","over","reclaimed","holders":[{"pid","fd","target",
- * "held_ms"}]}]} on one line, keys in that order, then a newline. fd is -1
- * when the slot has none. Returns 0, or -EIO if out failed. */
+/* Writes {"pools":[{"name","limit","in_use","waiting","dead_in_use",
+ * "dead_waiting","peak","granted","timeouts","refused","over","reclaimed",
+ * "holders":[{"pid","fd","target","held_ms","process"}],"waiters":[{"pid",
+ * "fd","target","waited_ms","process"}]}]} on one line, keys in that order,
+ * then a newline. in_use and waiting are the live figures, as in the table;
+ * dead_in_use and dead_waiting what dead processes still have, until the
+ * next reclaim. process is "alive", "dead" or "unknown" (cannot be judged,
+ * counted as live). fd is -1 when there is none. Returns 0, or -EIO if out
+ * failed. */
 int thr_status_json(FILE *out, const struct thr_pool_snapshot *snaps,
                     size_t n);
 

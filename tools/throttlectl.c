@@ -29,8 +29,8 @@ static int verb_status(int argc, char **argv);
 
 static const struct verb verbs[] = {
 	{ "status", "[--json] [POOL...]",
-	  "show every pool you can read (or the named ones): limit, counters "
-	  "and holders", verb_status },
+	  "show the pools you can read (or the named ones): limit, counters, "
+	  "holders, the dead apart", verb_status },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -72,6 +72,24 @@ static int bad_option(const struct verb *v, const char *arg)
 }
 
 /* ---- status ------------------------------------------------------------- */
+
+static const char status_help[] =
+	"\nShows every pool you can read (or the named ones), sorted by name,\n"
+	"each with its holders. IN_USE and WAITING count live processes only.\n"
+	"What processes that are dead (killed, zombies, or their pid reused)\n"
+	"still hold or wait for is counted apart, on a 'dead:' line, and their\n"
+	"holders are marked dead, until the engine's next reclaim (an acquire\n"
+	"that finds the pool full, or a waiter's periodic check) takes it back.\n"
+	"A process hidden by /proc (hidepid) or in another pid namespace cannot\n"
+	"be judged: it is marked unknown and counted as live, as the engine\n"
+	"keeps its slots.\n"
+	"\n--json prints one line:\n"
+	"  {\"pools\":[{\"name\",\"limit\",\"in_use\",\"waiting\",\"dead_in_use\",\n"
+	"  \"dead_waiting\",\"peak\",\"granted\",\"timeouts\",\"refused\",\"over\",\n"
+	"  \"reclaimed\",\"holders\":[{\"pid\",\"fd\",\"target\",\"held_ms\",\"process\"}],\n"
+	"  \"waiters\":[{\"pid\",\"fd\",\"target\",\"waited_ms\",\"process\"}]}]}\n"
+	"in_use and waiting are the live figures; dead_in_use and dead_waiting\n"
+	"what dead processes have; process is \"alive\", \"dead\" or \"unknown\".\n";
 
 /* The snapshots gathered so far. */
 struct snap_list {
@@ -208,8 +226,8 @@ static int verb_status(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
-			printf("usage: throttlectl %s %s\n", self->name,
-			       self->args);
+			printf("usage: throttlectl %s %s\n%s", self->name,
+			       self->args, status_help);
 			return EXIT_SUCCESS;
 		default:
 			return bad_option(self, argv[optind - 1]);

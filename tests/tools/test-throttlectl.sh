@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test-throttlectl.sh - `throttlectl status` against live pools held by
 # pool-hold processes: the table, the JSON (checked with python3), named,
-# missing and unreadable pools, and usage errors; then, end to end, a slot
-# held by a program run through throttle with the real shim.
+# missing and unreadable pools, and usage errors; holders killed or left
+# zombies shown as dead, not live, before anything reclaims them; then, end
+# to end, a slot held by a program run through throttle with the real shim.
 # Usage: test-throttlectl.sh THROTTLECTL POOL-HOLD THROTTLE
 set -u
 ctl=$(realpath "$1") hold=$(realpath "$2") throttle=$(realpath "$3")
-a=tctl-$$ b=tctl-$$-b e=tctl-$$-e
+a=tctl-$$ b=tctl-$$-b d=tctl-$$-d e=tctl-$$-e
 tmp=$(mktemp -d)
 pids=()
 
@@ -14,7 +15,8 @@ cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -f "/dev/shm/throttle.$a" "/dev/shm/throttle.$b" "/dev/shm/throttle.$e"
+	rm -f "/dev/shm/throttle.$a" "/dev/shm/throttle.$b" "/dev/shm/throttle.$d" \
+		"/dev/shm/throttle.$e"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -111,17 +113,22 @@ assert list(doc) == ["pools"]
 names = [p["name"] for p in doc["pools"]]
 assert names == sorted(names, key=lambda n: n.encode()), names
 pools = {p["name"]: p for p in doc["pools"]}
-keys = ["name", "limit", "in_use", "waiting", "peak", "granted", "timeouts",
-        "refused", "over", "reclaimed", "holders"]
+keys = ["name", "limit", "in_use", "waiting", "dead_in_use", "dead_waiting",
+        "peak", "granted", "timeouts", "refused", "over", "reclaimed",
+        "holders", "waiters"]
 for p in doc["pools"]:
     assert list(p) == keys, list(p)
     for h in p["holders"]:
-        assert list(h) == ["pid", "fd", "target", "held_ms"], list(h)
+        assert list(h) == ["pid", "fd", "target", "held_ms", "process"], list(h)
+    for w in p["waiters"]:
+        assert list(w) == ["pid", "fd", "target", "waited_ms", "process"], list(w)
 pa, pb = pools[a], pools[b]
 assert (pa["limit"], pa["in_use"], pa["waiting"], pa["peak"], pa["granted"]) == (3, 2, 0, 2, 2), pa
 assert (pb["limit"], pb["in_use"], pb["waiting"], pb["granted"]) == (1, 1, 1, 1), pb
 for p in (pa, pb):
     assert p["timeouts"] == p["refused"] == p["over"] == p["reclaimed"] == 0, p
+    assert p["dead_in_use"] == p["dead_waiting"] == 0, p
+    assert all(r["process"] == "alive" for r in p["holders"] + p["waiters"]), p
 # The C1 control as \u009b, the byte outside UTF-8 as U+FFFD.
 shown = weird.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 assert sorted(h["target"] for h in pa["holders"]) == sorted(["127.0.0.1:8000", shown]), pa
@@ -129,7 +136,54 @@ assert b"\\u009b" in raw and b"\xc2\x9b" not in raw, raw
 assert all(h["pid"] == int(pid_a) and h["fd"] > 2 and h["held_ms"] >= 0 for h in pa["holders"]), pa
 assert len({h["fd"] for h in pa["holders"]}) == 2, pa
 assert [(h["pid"], h["target"]) for h in pb["holders"]] == [(int(pid_b), "/srv/data/x")], pb
+assert [w["target"] for w in pb["waiters"]] == ["/srv/data/y"], pb
+assert pa["waiters"] == [], pa
 EOF
+
+# ---- dead holders: killed (and reaped), or a zombie, are not live ----
+# Pool d, limit 3, full: one live holder, one killed with SIGKILL, one a
+# child that took its slot and exited while its parent does not reap it.
+# Nobody acquires, so nothing reclaims them: status must see them dead.
+start_hold ready "$d" 3 /srv/d/live
+pid_l=${pids[-1]}
+start_hold ready "$d" 3 /srv/d/killed
+pid_k=${pids[-1]}
+kill -KILL "$pid_k"
+wait "$pid_k" 2>/dev/null
+start_hold zombie -z "$d" 3 /srv/d/zombie
+pid_z=$(sed -n 's/^kid //p' "$tmp/hold.$((${#pids[@]} - 1))")
+[ -n "$pid_z" ] && grep -q ') Z ' "/proc/$pid_z/stat" ||
+	fail "no zombie holder: $(cat "/proc/$pid_z/stat" 2>&1)"
+run status --json "$d"
+[ "$rc" -eq 0 ] || fail "dead holders: exit $rc: $(cat "$tmp/err")"
+python3 - "$tmp/out" "$pid_l" "$pid_k" "$pid_z" <<'EOF' || fail "dead holders, JSON: $(cat "$tmp/out")"
+import json, sys
+[p] = json.load(open(sys.argv[1]))["pools"]
+pid_l, pid_k, pid_z = map(int, sys.argv[2:])
+assert (p["limit"], p["in_use"], p["dead_in_use"], p["reclaimed"]) == (3, 1, 2, 0), p
+got = {h["pid"]: (h["process"], h["target"]) for h in p["holders"]}
+assert got == {pid_l: ("alive", "/srv/d/live"), pid_k: ("dead", "/srv/d/killed"),
+               pid_z: ("dead", "/srv/d/zombie")}, got
+EOF
+run status "$d"
+[ "$rc" -eq 0 ] || fail "dead holders, table: exit $rc: $(cat "$tmp/err")"
+python3 - "$tmp/out" "$d" "$pid_l" "$pid_k" "$pid_z" <<'EOF' || fail "dead holders, table: $(cat "$tmp/out")"
+import re, sys
+lines = open(sys.argv[1]).read().split("\n")[:-1]
+d, pid_l, pid_k, pid_z = sys.argv[2:]
+assert lines[1].split()[:4] == [d, "3", "1", "0"], lines[1]
+assert lines[2] == "  dead: 2 slots held; not in IN_USE, freed by the next reclaim", lines[2]
+want = {pid_l: "alive", pid_k: "dead", pid_z: "dead"}
+for l in lines[3:]:
+    m = re.fullmatch(r"  pid +(\d+)  fd +\d+  held +\S+  (alive|dead) +/srv/d/\w+", l)
+    assert m and want.pop(m.group(1)) == m.group(2), l
+assert not want and len(lines) == 6, lines
+EOF
+# The next acquire finds the pool full and takes both back, as the line said.
+start_hold ready "$d" 3 /srv/d/new
+run status --json "$d"
+python3 -c 'import json,sys; [p]=json.load(open(sys.argv[1]))["pools"]; assert (p["in_use"], p["dead_in_use"], p["reclaimed"]) == (2, 0, 2), p' \
+	"$tmp/out" || fail "after the reclaim: $(cat "$tmp/out")"
 
 # ---- a missing pool named: an error line, exit 1, the others still shown ----
 run status --json "$a" "nosuch-$$"
@@ -183,6 +237,9 @@ run status --bogus
 	fail "bad option: exit $rc: $(cat "$tmp/err")"
 run --help
 [ "$rc" -eq 0 ] && grep -q "^  status \[--json\] \[POOL...\]" "$tmp/out" || fail "--help: exit $rc"
+run status --help
+[ "$rc" -eq 0 ] && grep -q "^usage: throttlectl status" "$tmp/out" &&
+	grep -q '"dead_in_use"' "$tmp/out" || fail "status --help: exit $rc: $(cat "$tmp/out")"
 # ---- end to end: throttle, the shim, throttlectl ----
 # sh opens a file a pool covers and execs sleep, which keeps the descriptor
 # and so the slot.

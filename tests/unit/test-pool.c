@@ -2382,6 +2382,86 @@ static void test_pool_release_after_fork_before_exec(void **state)
 	thr_pool_close(p);
 }
 
+/* ---- 11. snapshots judge processes as reclaim does ---- */
+
+static enum thr_proc_verdict holder_verdict(const struct thr_pool_snapshot *s,
+                                            pid_t pid)
+{
+	size_t i = 0;
+	while (i < s->nholders && s->holders[i].pid != pid)
+		i++;
+	assert_true(i < s->nholders);
+	return s->holders[i].process;
+}
+
+/* A killed holder (reaped), a zombie one and a killed waiter show as dead,
+ * still counted, before anything reclaims them; live ones show alive. */
+static void test_pool_snapshot_judges_dead_processes(void **state)
+{
+	struct thr_pool *p = open_limit(3);
+	uint32_t mine;
+	int fds[2];
+	assert_int_equal(try_take(p, &mine), 0);
+	pid_t killed = spawn_holder(), zombie = spawn_holder();
+	assert_int_equal(pipe(fds), 0);
+	pid_t waiter = spawn_waiter(fds[1], 'w', 0);
+	await_waiting(p, 1);
+	kill(waiter, SIGKILL); /* first: its ticks would reclaim the others */
+	assert_int_equal(exit_code(waiter), 128 + SIGKILL);
+	kill(killed, SIGKILL);
+	assert_int_equal(exit_code(killed), 128 + SIGKILL);
+	kill(zombie, SIGKILL);
+	siginfo_t si;
+	assert_int_equal(waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT), 0);
+	struct thr_pool_snapshot s = snap_of(p);
+	exit_code(zombie);
+	assert_int_equal(s.in_use, 3);
+	assert_int_equal(s.dead_in_use, 2);
+	assert_int_equal(s.waiting, 1);
+	assert_int_equal(s.dead_waiting, 1);
+	assert_int_equal(s.nholders, 3);
+	assert_int_equal(holder_verdict(&s, getpid()), THR_PROC_JUDGED_ALIVE);
+	assert_int_equal(holder_verdict(&s, killed), THR_PROC_JUDGED_DEAD);
+	assert_int_equal(holder_verdict(&s, zombie), THR_PROC_JUDGED_DEAD);
+	assert_int_equal(s.nwaiters, 1);
+	assert_int_equal(s.waiters[0].pid, waiter);
+	assert_int_equal(s.waiters[0].process, THR_PROC_JUDGED_DEAD);
+	thr_pool_snapshot_free(&s);
+	close(fds[0]);
+	close(fds[1]);
+	thr_pool_close(p);
+}
+
+/* A record of our pid with another start time is a reused pid's: dead; one
+ * of another pid namespace's process cannot be judged, and its slot counts
+ * as live, as reclaim keeps it. */
+static void test_pool_snapshot_judges_reused_and_foreign_pids(void **state)
+{
+	struct thr_pool *p = open_limit(3);
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	assert_int_equal(try_take(p, &b), 0);
+	struct thr_shm_pool *m = raw_map();
+	fake_twin(m, 7);
+	fake_twin(m, 8);
+	m->procs[8].pidns = m->procs[7].pidns - 1; /* ours */
+	m->procs[8].start--;
+	m->holders[a & (THR_HOLDERS - 1)].proc = 7;
+	m->holders[b & (THR_HOLDERS - 1)].proc = 8;
+	uint32_t foreign = m->holders[a & (THR_HOLDERS - 1)].slot;
+	struct thr_pool_snapshot s = snap_of(p);
+	assert_int_equal(s.nholders, 2);
+	assert_int_equal(s.in_use, 2);
+	assert_int_equal(s.dead_in_use, 1);
+	for (size_t i = 0; i < s.nholders; i++)
+		assert_int_equal(s.holders[i].process,
+		                 s.holders[i].slot == foreign ?
+		                 THR_PROC_CANNOT_JUDGE : THR_PROC_JUDGED_DEAD);
+	thr_pool_snapshot_free(&s);
+	munmap(m, sizeof(*m));
+	thr_pool_close(p);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(int argc, char **argv)
@@ -2466,6 +2546,8 @@ int main(int argc, char **argv)
 		T(test_pool_acquire_inside_own_critical_section),
 		T(test_pool_nested_release_on_two_pools),
 		T(test_pool_release_after_fork_before_exec),
+		T(test_pool_snapshot_judges_dead_processes),
+		T(test_pool_snapshot_judges_reused_and_foreign_pids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

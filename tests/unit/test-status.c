@@ -1,6 +1,7 @@
 /* test-status.c - unit tests for tools/status.c, the output of `throttlectl
- * status`: exact table and JSON text for hand-made snapshots, JSON string
- * escaping of every awkward byte, durations and sorting. */
+ * status`: exact table and JSON text for hand-made snapshots, dead holders
+ * and waiters kept out of the live figures, JSON string escaping of every
+ * awkward byte, durations and sorting. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,6 +65,23 @@ static struct thr_pool_holder_info holder(pid_t pid, int fd, uint64_t ms,
 	                                  .held_ms = ms };
 	snprintf(h.target, sizeof(h.target), "%s", target);
 	return h;
+}
+
+static struct thr_pool_holder_info judged(struct thr_pool_holder_info h,
+                                          enum thr_proc_verdict v)
+{
+	h.process = v;
+	return h;
+}
+
+static struct thr_pool_waiter_info waiter(pid_t pid, int fd, uint64_t ms,
+                                          const char *target,
+                                          enum thr_proc_verdict v)
+{
+	struct thr_pool_waiter_info w = { .pid = pid, .fd = fd,
+	                                  .waited_ms = ms, .process = v };
+	snprintf(w.target, sizeof(w.target), "%s", target);
+	return w;
 }
 
 /* ---- empty ---- */
@@ -161,16 +179,119 @@ static void test_status_json_exact(void **state)
 	char *out = capture(thr_status_json, s, 2);
 	assert_string_equal(out,
 	"{\"pools\":["
-	"{\"name\":\"api\",\"limit\":3,\"in_use\":2,\"waiting\":1,\"peak\":3,"
+	"{\"name\":\"api\",\"limit\":3,\"in_use\":2,\"waiting\":1,"
+	"\"dead_in_use\":0,\"dead_waiting\":0,\"peak\":3,"
 	"\"granted\":10,\"timeouts\":2,\"refused\":3,\"over\":4,"
 	"\"reclaimed\":5,\"holders\":["
-	"{\"pid\":42,\"fd\":5,\"target\":\"127.0.0.1:8000\",\"held_ms\":850},"
+	"{\"pid\":42,\"fd\":5,\"target\":\"127.0.0.1:8000\",\"held_ms\":850,"
+	"\"process\":\"alive\"},"
 	"{\"pid\":43,\"fd\":-1,\"target\":\"say \\\"hi\\\"\","
-	"\"held_ms\":18446744073709551615}]},"
-	"{\"name\":\"b\",\"limit\":1,\"in_use\":0,\"waiting\":0,\"peak\":1,"
+	"\"held_ms\":18446744073709551615,\"process\":\"alive\"}],"
+	"\"waiters\":[]},"
+	"{\"name\":\"b\",\"limit\":1,\"in_use\":0,\"waiting\":0,"
+	"\"dead_in_use\":0,\"dead_waiting\":0,\"peak\":1,"
 	"\"granted\":18446744073709551615,\"timeouts\":0,\"refused\":0,"
-	"\"over\":0,\"reclaimed\":0,\"holders\":[]}"
+	"\"over\":0,\"reclaimed\":0,\"holders\":[],\"waiters\":[]}"
 	"]}\n");
+	free(out);
+}
+
+/* ---- dead processes ---- */
+
+/* One pool: limit 3, three slots in the segment of which one is held only
+ * by a dead process, two waiters of which one is dead; holders alive,
+ * dead and not judged. */
+static void dead_pool(struct thr_pool_snapshot *s,
+                      struct thr_pool_holder_info h[3],
+                      struct thr_pool_waiter_info w[2])
+{
+	*s = pool("api", 3, 3, 2);
+	h[0] = holder(42, 5, 850, "127.0.0.1:8000");
+	h[1] = judged(holder(4711, 6, 3000, "127.0.0.1:8000"),
+	              THR_PROC_JUDGED_DEAD);
+	h[2] = judged(holder(9, 7, 12, "127.0.0.1:8000"),
+	              THR_PROC_CANNOT_JUDGE);
+	w[0] = waiter(77, 8, 1200, "127.0.0.1:8000", THR_PROC_JUDGED_ALIVE);
+	w[1] = waiter(4712, -1, 900, "/srv/y", THR_PROC_JUDGED_DEAD);
+	s->dead_in_use = 1;
+	s->dead_waiting = 1;
+	s->holders = h;
+	s->nholders = 3;
+	s->waiters = w;
+	s->nwaiters = 2;
+}
+
+/* IN_USE and WAITING count live processes only (and those that cannot be
+ * judged, which the engine keeps); what dead ones still have is said on a
+ * line of its own, and each holder line says how its process stands. */
+static void test_status_table_dead_not_counted_live(void **state)
+{
+	struct thr_pool_holder_info h[3];
+	struct thr_pool_waiter_info w[2];
+	struct thr_pool_snapshot s[2];
+	dead_pool(&s[0], h, w);
+	s[1] = pool("b", 1, 1, 0);
+	s[1].dead_in_use = 1;
+	char *out = capture(thr_status_table, s, 2);
+	assert_string_equal(out,
+	"NAME  LIMIT  IN_USE  WAITING  PEAK  GRANTED  TIMEOUTS  REFUSED  OVER  "
+	"RECLAIMED\n"
+	"api       3       2        1     3        0         0        0     0  "
+	"        0\n"
+	"  dead: 1 slot held, 1 waiting; not in IN_USE or WAITING, freed by "
+	"the next reclaim\n"
+	"  pid   42  fd 5  held 850ms  alive    127.0.0.1:8000\n"
+	"  pid 4711  fd 6  held  3.0s  dead     127.0.0.1:8000\n"
+	"  pid    9  fd 7  held  12ms  unknown  127.0.0.1:8000\n"
+	"b         1       0        0     1        0         0        0     0  "
+	"        0\n"
+	"  dead: 1 slot held; not in IN_USE, freed by the next reclaim\n");
+	free(out);
+}
+
+/* Dead waiters alone, and a count of dead slots above in_use (a copy torn
+ * by writers) never shows a negative or wrapped figure. */
+static void test_status_table_dead_waiters_and_torn_counts(void **state)
+{
+	struct thr_pool_snapshot s[] = { pool("p", 2, 1, 3) };
+	s[0].dead_in_use = 2;
+	s[0].dead_waiting = 2;
+	char *out = capture(thr_status_table, s, 1);
+	const char *rows = strchr(out, '\n') + 1;
+	assert_string_equal(rows,
+	"p         2       0        1     2        0         0        0     0  "
+	"        0\n"
+	"  dead: 2 slots held, 2 waiting; not in IN_USE or WAITING, freed by "
+	"the next reclaim\n");
+	free(out);
+	s[0].dead_in_use = 0;
+	out = capture(thr_status_table, s, 1);
+	assert_non_null(strstr(out, "\n  dead: 2 waiting; not in WAITING, "
+	                       "freed by the next reclaim\n"));
+	free(out);
+}
+
+static void test_status_json_marks_dead(void **state)
+{
+	struct thr_pool_holder_info h[3];
+	struct thr_pool_waiter_info w[2];
+	struct thr_pool_snapshot s[1];
+	dead_pool(&s[0], h, w);
+	char *out = capture(thr_status_json, s, 1);
+	assert_string_equal(out,
+	"{\"pools\":[{\"name\":\"api\",\"limit\":3,\"in_use\":2,\"waiting\":1,"
+	"\"dead_in_use\":1,\"dead_waiting\":1,\"peak\":3,\"granted\":0,"
+	"\"timeouts\":0,\"refused\":0,\"over\":0,\"reclaimed\":0,\"holders\":["
+	"{\"pid\":42,\"fd\":5,\"target\":\"127.0.0.1:8000\",\"held_ms\":850,"
+	"\"process\":\"alive\"},"
+	"{\"pid\":4711,\"fd\":6,\"target\":\"127.0.0.1:8000\",\"held_ms\":3000,"
+	"\"process\":\"dead\"},"
+	"{\"pid\":9,\"fd\":7,\"target\":\"127.0.0.1:8000\",\"held_ms\":12,"
+	"\"process\":\"unknown\"}],\"waiters\":["
+	"{\"pid\":77,\"fd\":8,\"target\":\"127.0.0.1:8000\",\"waited_ms\":1200,"
+	"\"process\":\"alive\"},"
+	"{\"pid\":4712,\"fd\":-1,\"target\":\"/srv/y\",\"waited_ms\":900,"
+	"\"process\":\"dead\"}]}]}\n");
 	free(out);
 }
 
@@ -274,8 +395,14 @@ static void test_status_sort_pools_and_holders(void **state)
 		pool("web", 1, 0, 0), pool("Zeta", 1, 0, 0), pool("api", 1, 0, 0),
 		pool("api.v2", 1, 0, 0),
 	};
+	struct thr_pool_waiter_info w[] = {
+		waiter(8, 1, 0, "y", THR_PROC_JUDGED_ALIVE),
+		waiter(3, 1, 0, "x", THR_PROC_JUDGED_DEAD),
+	};
 	s[0].holders = h;
 	s[0].nholders = 4;
+	s[0].waiters = w;
+	s[0].nwaiters = 2;
 	thr_status_sort(s, 4);
 	assert_string_equal(s[0].name, "Zeta");
 	assert_string_equal(s[1].name, "api");
@@ -285,6 +412,8 @@ static void test_status_sort_pools_and_holders(void **state)
 	assert_string_equal(s[3].holders[1].target, "b");
 	assert_string_equal(s[3].holders[2].target, "d");
 	assert_string_equal(s[3].holders[3].target, "c");
+	assert_string_equal(s[3].waiters[0].target, "x");
+	assert_string_equal(s[3].waiters[1].target, "y");
 }
 
 int main(void)
@@ -295,6 +424,9 @@ int main(void)
 		cmocka_unit_test(test_status_table_aligns_columns),
 		cmocka_unit_test(test_status_table_escapes_targets),
 		cmocka_unit_test(test_status_json_exact),
+		cmocka_unit_test(test_status_table_dead_not_counted_live),
+		cmocka_unit_test(test_status_table_dead_waiters_and_torn_counts),
+		cmocka_unit_test(test_status_json_marks_dead),
 		cmocka_unit_test(test_status_json_string_escapes),
 		cmocka_unit_test(test_status_text_escapes_controls),
 		cmocka_unit_test(test_status_json_string_utf8),
