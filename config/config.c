@@ -160,6 +160,7 @@ static int parse_int(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 		{ "timeout", thr_validate_timeout },
 		{ "errno", thr_validate_errno },
 		{ "nonblocking", thr_validate_nonblocking },
+		{ "folders", thr_validate_folders },
 		{ "mode", thr_validate_mode },
 		{ "group", thr_validate_group },
 		{ "on-error", thr_validate_on_error },
@@ -270,6 +271,7 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("timeout", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("errno", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("nonblocking", 0, CFGF_NONE, parse_int),
+	CFG_INT_CB("folders", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("mode", 0600, CFGF_NONE, parse_int),
 	CFG_INT_CB("group", 0, CFGF_NODEFAULT, parse_int),
 	CFG_END()
@@ -374,6 +376,7 @@ static int fill_pool(struct loader *L, const struct file_ctx *f, cfg_t *sec,
 	p->timeout_ms = (uint64_t)cfg_getint(sec, "timeout");
 	p->err = (int)cfg_getint(sec, "errno");
 	p->nonblocking_fail = cfg_getint(sec, "nonblocking") == 1;
+	p->folders = cfg_getint(sec, "folders") == 1;
 	p->mode = (mode_t)cfg_getint(sec, "mode");
 	p->has_gid = cfg_size(sec, "group") > 0;
 	if (p->has_gid)

@@ -22,6 +22,8 @@
 enum thr_config_hold {
 	THR_HOLD_DESCRIPTOR,    /* until the fd is closed (default) */
 	THR_HOLD_CALL,          /* for the duration of the call only */
+	THR_HOLD_PROCESS,       /* one per process, however many of its
+	                           descriptors match, until it has none */
 };
 
 /* What a call does when the pool is full. */
@@ -48,6 +50,8 @@ struct thr_config_pool {
 	                                   call; 0 = the per-call default */
 	bool nonblocking_fail;          /* non-blocking connect() on a full
 	                                   pool fails instead of waiting */
+	bool folders;                   /* opens of folders (O_DIRECTORY,
+	                                   opendir) take slots too */
 	mode_t mode;                    /* segment permissions, default 0600 */
 	bool has_gid;                   /* chgrp the segment to gid */
 	gid_t gid;

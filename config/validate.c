@@ -81,11 +81,12 @@ int thr_validate_hold(const char *text, long *ret, char *err, size_t errlen)
 	static const char *const words[] = {
 		[THR_HOLD_DESCRIPTOR] = "descriptor",
 		[THR_HOLD_CALL] = "call",
+		[THR_HOLD_PROCESS] = "process",
 		NULL,
 	};
 
-	return keyword("hold", words, "descriptor or call", text, ret, err,
-	               errlen);
+	return keyword("hold", words, "descriptor, process or call", text,
+	               ret, err, errlen);
 }
 
 int thr_validate_on_full(const char *text, long *ret, char *err,
@@ -109,6 +110,14 @@ int thr_validate_nonblocking(const char *text, long *ret, char *err,
 
 	return keyword("nonblocking", words, "wait or fail", text, ret, err,
 	               errlen);
+}
+
+int thr_validate_folders(const char *text, long *ret, char *err,
+                         size_t errlen)
+{
+	static const char *const words[] = { "no", "yes", NULL };
+
+	return keyword("folders", words, "yes or no", text, ret, err, errlen);
 }
 
 int thr_validate_on_error(const char *text, long *ret, char *err,

@@ -32,6 +32,10 @@ int thr_validate_on_full(const char *text, long *ret, char *err,
 int thr_validate_nonblocking(const char *text, long *ret, char *err,
                              size_t errlen);
 
+/* folders: "no" (0) or "yes" (1). */
+int thr_validate_folders(const char *text, long *ret, char *err,
+                         size_t errlen);
+
 /* on-error: "open" (0) or "closed" (1). */
 int thr_validate_on_error(const char *text, long *ret, char *err,
                           size_t errlen);

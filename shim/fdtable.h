@@ -52,8 +52,18 @@ extern struct thr_fd_desc thr_fdtable_descs[THR_FD_DESCS];
 #define THR_FD_HOLD_BITS 22     /* THR_POOL_HOLD_BITS, checked in gate.c */
 #define THR_FD_POOL_BITS 8      /* THR_GATE_MAX_POOLS, checked in gate.c */
 
+/* A hold that stands for the process's one slot in a pool of hold =
+ * process, which all its descriptors there share (the gate keeps it and
+ * counts them): in a description's hold[], or as a direct entry with
+ * THR_FD_PROCESS set and no hold bits. */
+#define THR_FD_PROCESS_HOLD UINT32_MAX
+#define THR_FD_PROCESS UINT32_C(0x40000000)
+
 static inline uint32_t thr_fdtable_direct(uint16_t pool, uint32_t hold)
 {
+	if (hold == THR_FD_PROCESS_HOLD)
+		return THR_FD_DIRECT | THR_FD_PROCESS |
+		       (uint32_t)pool << THR_FD_HOLD_BITS;
 	return THR_FD_DIRECT | (uint32_t)pool << THR_FD_HOLD_BITS | hold;
 }
 
@@ -70,6 +80,8 @@ static inline uint16_t thr_fdtable_direct_pool(uint32_t e)
 
 static inline uint32_t thr_fdtable_direct_hold(uint32_t e)
 {
+	if (e & THR_FD_PROCESS)
+		return THR_FD_PROCESS_HOLD;
 	return e & ((1u << THR_FD_HOLD_BITS) - 1);
 }
 

@@ -22,6 +22,8 @@ struct thr_gate_ticket {
 	                                   or the description table was full */
 	bool socket;                    /* for connect(), not open() */
 	bool stream;                    /* for fopen()/freopen() */
+	bool folder;                    /* for a folder: only pools with
+	                                   folders = yes take a slot */
 	uint32_t donor;                 /* freopen: the stream's old entry,
 	                                   whose holds the new file may take
 	                                   over (thr_gate_freopen_begin), or 0 */

@@ -13,6 +13,7 @@
 #include "match.h"
 #include "proc.h"
 #include "procfd.h"
+#include "prochold.h"
 #include "real.h"
 #include "stale.h"
 
@@ -40,6 +41,7 @@ struct call {
 	                           asked yet, since only some pools care */
 	const char *target;     /* what the records say it is held for */
 	size_t tlen;            /* its length */
+	bool folder;            /* a folder: only pools with folders = yes */
 	bool has_deadline;      /* deadline is set: a timeout runs from the
 	                           call's start, across resumed waits */
 	struct timespec deadline;
@@ -48,13 +50,35 @@ struct call {
 	uint16_t resume_pool;
 };
 
+/* Gives back hold in pool pi (or one reference on the process's slot
+ * there). Async-signal-safe. */
+static inline void release_hold(const struct thr_init_state *st, uint16_t pi,
+                                uint32_t hold)
+{
+	if (pi >= st->npools || !st->pools[pi].pool)
+		return;
+	if (hold == THR_FD_PROCESS_HOLD)
+		thr_prochold_unref(&st->pools[pi]);
+	else
+		thr_pool_release(st->pools[pi].pool, hold);
+}
+
 static void release_holds(const struct thr_init_state *st,
                           const uint16_t *pool, const uint32_t *hold,
                           uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
-		if (pool[i] < st->npools && st->pools[pool[i]].pool)
-			thr_pool_release(st->pools[pool[i]].pool, hold[i]);
+		release_hold(st, pool[i], hold[i]);
+}
+
+/* Makes the record of hold in pool pi name descriptor fd.
+ * Async-signal-safe. */
+static inline void set_fd(const struct thr_init_state *st, uint16_t pi,
+                          uint32_t hold, int fd)
+{
+	if (pi < st->npools && st->pools[pi].pool)
+		thr_pool_set_fd(st->pools[pi].pool,
+		                thr_prochold_resolve(&st->pools[pi], hold), fd);
 }
 
 /* Makes d's records name fd, and d remember it. Async-signal-safe. */
@@ -63,12 +87,12 @@ static inline void record_fd(const struct thr_init_state *st,
 {
 	desc->fd = fd;
 	for (uint32_t i = 0; i < desc->n; i++)
-		if (desc->pool[i] < st->npools && st->pools[desc->pool[i]].pool)
-			thr_pool_set_fd(st->pools[desc->pool[i]].pool,
-			                desc->hold[i], fd);
+		set_fd(st, desc->pool[i], desc->hold[i], fd);
 }
 
 _Static_assert(THR_FD_HOLD_BITS == THR_POOL_HOLD_BITS, "direct entry holds");
+_Static_assert(THR_FD_HOLD_BITS + THR_FD_POOL_BITS <= 30,
+               "THR_FD_PROCESS and THR_FD_DIRECT above the pool bits");
 _Static_assert(THR_GATE_MAX_POOLS <= 1u << THR_FD_POOL_BITS,
                "direct entry pools");
 
@@ -266,20 +290,34 @@ static bool donated(struct thr_gate_ticket *t, uint16_t i, uint32_t *ret_hold)
 /* thr_pool_acquire() in pool i for a call of kind k, as the gate always
  * asks: a wait that could never end is refused (and said why), and before
  * a wait the process's own descriptors in the pool are looked at, since a
- * close the shim did not see leaves a slot that nothing will give back. */
+ * close the shim did not see leaves a slot that nothing will give back.
+ * In a pool of hold = process the slot is the process's: a reference on
+ * one it holds already (another thread may have taken it meanwhile), or
+ * a new one. Returns 0 with *ret_hold, or -errno. */
 static int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
                       struct thr_pool_req *req, uint32_t *ret_hold)
 {
 	struct thr_gate_pool *gp = &st->pools[i];
 	struct thr_pool_deadlock dl;
+	*ret_hold = THR_FD_PROCESS_HOLD;
+	if (gp->whole && thr_prochold_ref(gp))
+		return 0;
 	req->detect_deadlock = true;
 	req->deadlock = &dl;
 	req->check_own = true;
 	int r = thr_pool_acquire(gp->pool, req, ret_hold);
 	if (r == -EEXIST) {
+		if (gp->whole && thr_prochold_ref(gp)) {
+			*ret_hold = THR_FD_PROCESS_HOLD;
+			return 0;
+		}
 		thr_stale_drop(st, i);
 		req->check_own = false;
 		r = thr_pool_acquire(gp->pool, req, ret_hold);
+	}
+	if (r == 0 && gp->whole) {
+		thr_prochold_install(gp, *ret_hold);
+		*ret_hold = THR_FD_PROCESS_HOLD;
 	}
 	if (r == -EDEADLK)
 		report_deadlock(gp, k, &dl);
@@ -307,7 +345,7 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 	req.interrupt = &c->intr;
 	req.resume = c->resuming && c->resume_pool == i ? &c->intr : NULL;
 	int r = acquire_in(st, i, c->k, &req, &hold);
-	if (r == 0) {
+	if (r >= 0) {
 		keep(t, gp, i, hold);
 		return 0;
 	}
@@ -347,7 +385,8 @@ int take_all(const struct thr_init_state *st, size_t first,
 		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
 		if ((desc ? desc->n : 0) + t->ncall >= THR_FD_MAX_HOLDS)
 			break;
-		if (i == first || wants(&st->pools[i], c))
+		if ((i == first || wants(&st->pools[i], c)) &&
+		    (!c->folder || st->pools[i].folders))
 			r = take_one(st, (uint16_t)i, c, t);
 	}
 	thr_guard_leave();
@@ -433,10 +472,10 @@ static THR_HOT int take_open(const struct thr_init_state *st, size_t first,
 	t->d = 0;
 	t->ncall = 0;
 	t->socket = false;
-	if (st->pools[first].open_alone && !t->stream)
+	if (st->pools[first].open_alone && !t->stream && !t->folder)
 		return take_alone(st, first, norm, n, t);
 	struct call c = { .k = KIND_OPEN, .path = norm, .n = n, .fd = -1,
-	                  .target = norm, .tlen = n };
+	                  .target = norm, .tlen = n, .folder = t->folder };
 	return take(st, first, &c, t);
 }
 
@@ -512,11 +551,15 @@ int landed(int r, struct thr_gate_ticket *t, struct thr_gate_ticket **ret_t)
 	return r;
 }
 
-/* An open that the route could not settle, or an fopen-like call: donor,
- * when not NULL, is freopen's (see thr_gate_freopen_begin), and is left
- * as what of it the new file did not take. */
+/* What a gate_open() opens: a stream's descriptor, a folder. */
+enum { OPEN_STREAM = 1, OPEN_FOLDER = 2 };
+
+/* An open that the route could not settle, or an fopen-like call (how:
+ * OPEN_* bits): donor, when not NULL, is freopen's (see
+ * thr_gate_freopen_begin), and is left as what of it the new file did not
+ * take. */
 static inline __attribute__((always_inline))
-int gate_open(int dirfd, const char *path, bool stream, uint32_t *donor,
+int gate_open(int dirfd, const char *path, unsigned how, uint32_t *donor,
               uintptr_t sp, struct thr_gate_ticket **ret_t)
 {
 	if (!path)
@@ -528,7 +571,8 @@ int gate_open(int dirfd, const char *path, bool stream, uint32_t *donor,
 	struct thr_gate_ticket *t = thr_flight_begin(sp);
 	if (!t)
 		return 0;
-	t->stream = stream;
+	t->stream = how & OPEN_STREAM;
+	t->folder = how & OPEN_FOLDER;
 	t->donor = donor ? *donor : 0;
 	r = open_begin(st, dirfd, path, t);
 	if (donor)
@@ -610,8 +654,8 @@ void finish(struct thr_gate_ticket *t, int fd, bool ok)
 		if (desc->stream)
 			desc->stream_fd = fd;
 	} else
-		thr_pool_set_fd(st->pools[thr_fdtable_direct_pool(t->d)].pool,
-		                thr_fdtable_direct_hold(t->d), fd);
+		set_fd(st, thr_fdtable_direct_pool(t->d),
+		       thr_fdtable_direct_hold(t->d), fd);
 	/* A stale entry means the fd was closed behind our back. */
 	thr_gate_drop(thr_fdtable_detach(fd), fd);
 	thr_fdtable_publish(t->d);
@@ -660,13 +704,17 @@ THR_HOT int thr_gate_open_begin(int dirfd, const char *path,
                                 struct thr_gate_route route, uintptr_t sp,
                                 struct thr_gate_ticket **ret_t)
 {
-	if (route.glob == THR_GATE_ROUTE_FULL)
-		return gate_open(dirfd, path, false, NULL, sp, ret_t);
+	if (route.glob >= THR_GATE_ROUTE_FOLDER)
+		return gate_open(dirfd, path,
+		                 route.glob == THR_GATE_ROUTE_FOLDER ? OPEN_FOLDER
+		                                                     : 0,
+		                 NULL, sp, ret_t);
 	const struct thr_init_state *st = thr_init();
 	struct thr_gate_ticket *t = thr_flight_begin(sp);
 	if (!t)
 		return 0;
 	t->stream = false;
+	t->folder = false;
 	t->donor = 0;
 	return landed(take_open(st, st->glob_pool[route.glob - 1], path,
 	                        route.n, t), t, ret_t);
@@ -876,13 +924,21 @@ int thr_gate_cloexec_range(unsigned first, unsigned last, int flags)
 int thr_gate_fopen_begin(const char *path, uintptr_t sp,
                          struct thr_gate_ticket **ret_t)
 {
-	return gate_open(AT_FDCWD, path, true, NULL, sp, ret_t);
+	return gate_open(AT_FDCWD, path, OPEN_STREAM, NULL, sp, ret_t);
 }
 
 int thr_gate_path_begin(const char *path, uintptr_t sp,
                         struct thr_gate_ticket **ret_t)
 {
-	return gate_open(AT_FDCWD, path, false, NULL, sp, ret_t);
+	return gate_open(AT_FDCWD, path, 0, NULL, sp, ret_t);
+}
+
+int thr_gate_dir_begin(const char *path, uintptr_t sp,
+                       struct thr_gate_ticket **ret_t)
+{
+	if (!thr_gate_wants_folders())
+		return 0;
+	return gate_open(AT_FDCWD, path, OPEN_FOLDER, NULL, sp, ret_t);
 }
 
 /* Is entry e (detached) named by nothing else, so that closing the
@@ -897,7 +953,7 @@ int thr_gate_freopen_begin(const char *path, uint32_t *old, uintptr_t sp,
                            struct thr_gate_ticket **ret_t)
 {
 	uint32_t donor = last_name(*old) ? *old : 0;
-	int r = gate_open(AT_FDCWD, path, true, &donor, sp, ret_t);
+	int r = gate_open(AT_FDCWD, path, OPEN_STREAM, &donor, sp, ret_t);
 	if (thr_fdtable_is_direct(*old) && !donor)
 		*old = 0; /* its one hold went to the new file */
 	return r;
@@ -970,10 +1026,19 @@ static void pass_on(struct heir *heir, int fd, const uint16_t *pi,
 		p[i] = pi[i] < st->npools ? st->pools[pi[i]].pool : NULL;
 		if (!p[i])
 			continue;
+		struct thr_gate_pool *gp = &st->pools[pi[i]];
+		uint32_t h = thr_prochold_resolve(gp, hold[i]);
+		bool whole = hold[i] == THR_FD_PROCESS_HOLD;
 		if (heir->pid > 0)
-			made[i] = thr_pool_cohold(p[i], hold[i], heir->pid, theirs,
-			                          &mine[i]) == 0;
-		else if (thr_pool_adopt(p[i], hold[i], theirs, &mine[i]) == 0)
+			/* A process slot stays the heir's while it has any
+			 * copy: one closed early takes nothing back. */
+			made[i] = thr_pool_cohold(p[i], h, heir->pid, theirs,
+			                          &mine[i]) == 0 && !whole;
+		else if (thr_pool_adopt(p[i], h, theirs, &mine[i]) < 0)
+			continue;
+		else if (whole)
+			thr_prochold_rename(gp, mine[i], 0);
+		else
 			hold[i] = mine[i];
 	}
 	if (heir->pid <= 0 || !heir_closed(heir, fd, theirs))

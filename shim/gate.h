@@ -5,6 +5,7 @@
 #ifndef THR_GATE_H
 #define THR_GATE_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -18,7 +19,7 @@ _Static_assert(THR_FLIGHT_MAX_HOLDS == THR_FD_MAX_HOLDS, "ticket holds");
 /* What this process gates, for hooks to skip the gate in one load: set
  * once loading is done; until then every bit is set, so that the first
  * call goes through the gate and loads the config. */
-enum { THR_GATE_OPEN = 1, THR_GATE_CONNECT = 2 };
+enum { THR_GATE_OPEN = 1, THR_GATE_CONNECT = 2, THR_GATE_FOLDERS = 4 };
 extern unsigned char thr_gate_wants;
 
 static inline bool thr_gate_wants_open(void)
@@ -32,15 +33,25 @@ static inline bool thr_gate_wants_connect(void)
 	       THR_GATE_CONNECT;
 }
 
+/* Does some pool take slots for folders (folders = yes)? Else an open of a
+ * folder (O_DIRECTORY, opendir) goes straight to libc. */
+static inline bool thr_gate_wants_folders(void)
+{
+	return __atomic_load_n(&thr_gate_wants, __ATOMIC_RELAXED) &
+	       THR_GATE_FOLDERS;
+}
+
 /* Where an open() goes, settled before the call in a few loads and
  * compares: straight to libc, or through thr_gate_open_begin() with what
  * was found here, so that it is not looked for twice. One register wide
  * on x86-64 and AArch64, so that a hook can hand it on in a tail call. */
 #define THR_GATE_ROUTE_FULL UINT32_MAX
+#define THR_GATE_ROUTE_FOLDER (UINT32_MAX - 1)
 struct thr_gate_route {
 	uint32_t glob;          /* 0: not gated; THR_GATE_ROUTE_FULL: the gate
 	                           decides (a path it must normalise first, or
-	                           a refusal); else 1 + the first glob that
+	                           a refusal); THR_GATE_ROUTE_FOLDER: the same,
+	                           for a folder; else 1 + the first glob that
 	                           matches the path as it stands */
 	uint32_t n;             /* the path's length, with a glob */
 };
@@ -51,11 +62,20 @@ struct thr_gate_route {
  * allocation. */
 struct thr_gate_route thr_gate_route_path(const char *path, uintptr_t sp);
 
+/* The route for an open of path with flags: an O_PATH open does no I/O
+ * and takes no slot; a folder's (O_DIRECTORY) takes one only in pools with
+ * folders = yes. */
 static inline struct thr_gate_route thr_gate_route_open(const char *path,
+                                                        int flags,
                                                         uintptr_t sp)
 {
-	if (!thr_gate_wants_open())
-		return (struct thr_gate_route){ 0, 0 };
+	struct thr_gate_route pass = { 0, 0 };
+	if (!thr_gate_wants_open() || (flags & O_PATH))
+		return pass;
+	if (__builtin_expect(flags & O_DIRECTORY, 0)) {
+		struct thr_gate_route folder = { THR_GATE_ROUTE_FOLDER, 0 };
+		return thr_gate_wants_folders() && path ? folder : pass;
+	}
 	return thr_gate_route_path(path, sp);
 }
 
@@ -91,6 +111,11 @@ int thr_gate_fopen_begin(const char *path, uintptr_t sp,
  * they stand, and a glob's * matches either). */
 int thr_gate_path_begin(const char *path, uintptr_t sp,
                         struct thr_gate_ticket **ret_t);
+
+/* The same for opendir() of path: a folder, which takes a slot only in
+ * pools with folders = yes. */
+int thr_gate_dir_begin(const char *path, uintptr_t sp,
+                       struct thr_gate_ticket **ret_t);
 
 /* The same for freopen(), with *old the entry detached from the stream's
  * descriptor. glibc opens the new file before it lets the old one go: where

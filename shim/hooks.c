@@ -106,7 +106,7 @@ static inline __attribute__((always_inline))
 int open_via(int (*real)(const char *, int, ...), const char *path,
              int flags, mode_t mode)
 {
-	struct thr_gate_route route = thr_gate_route_open(path,
+	struct thr_gate_route route = thr_gate_route_open(path, flags,
 	                                                  thr_flight_sp());
 	if (!route.glob)
 		return real(path, flags, mode);
@@ -117,7 +117,7 @@ static inline __attribute__((always_inline))
 int openat_via(int (*real)(int, const char *, int, ...), int dirfd,
                const char *path, int flags, mode_t mode)
 {
-	struct thr_gate_route route = thr_gate_route_open(path,
+	struct thr_gate_route route = thr_gate_route_open(path, flags,
 	                                                  thr_flight_sp());
 	if (!route.glob)
 		return real(dirfd, path, flags, mode);
@@ -304,7 +304,7 @@ EXPORT int fclose(FILE *f)
 EXPORT DIR *opendir(const char *path)
 {
 	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(path, thr_flight_sp(), &t);
+	int r = thr_gate_dir_begin(path, thr_flight_sp(), &t);
 	if (r < 0) {
 		errno = -r;
 		return NULL;

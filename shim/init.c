@@ -6,6 +6,7 @@
 
 #include "fdtable.h"
 #include "flight.h"
+#include "prochold.h"
 #include "gate.h"
 #include "guard.h"
 #include "layout.h"
@@ -86,6 +87,13 @@ static bool is_open(int fd)
 
 #define ANY_HOLD UINT32_MAX
 
+/* Is held, what an entry keeps in pool pi, hold (ANY_HOLD: anything)? */
+static bool same_hold(uint16_t pi, uint32_t held, uint32_t hold)
+{
+	return hold == ANY_HOLD ||
+	       thr_prochold_resolve(&thr_init_state_.pools[pi], held) == hold;
+}
+
 /* Does fd's entry hold a slot of pool pi already: hold, or any when hold is
  * ANY_HOLD? */
 static bool tracked_in(int fd, uint16_t pi, uint32_t hold)
@@ -93,10 +101,10 @@ static bool tracked_in(int fd, uint16_t pi, uint32_t hold)
 	uint32_t e = thr_fdtable_get(fd);
 	if (thr_fdtable_is_direct(e))
 		return thr_fdtable_direct_pool(e) == pi &&
-		       (hold == ANY_HOLD || thr_fdtable_direct_hold(e) == hold);
+		       same_hold(pi, thr_fdtable_direct_hold(e), hold);
 	const struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	for (uint32_t i = 0; desc && i < desc->n; i++)
-		if (desc->pool[i] == pi && (hold == ANY_HOLD || desc->hold[i] == hold))
+		if (desc->pool[i] == pi && same_hold(pi, desc->hold[i], hold))
 			return true;
 	return false;
 }
@@ -104,7 +112,7 @@ static bool tracked_in(int fd, uint16_t pi, uint32_t hold)
 /* Puts hold, of pool pi, on open descriptor fd: its direct entry if it has
  * none, else into its description, made from a direct entry it had.
  * Returns false when the table has no room. */
-static bool keep_on(uint16_t pi, uint32_t hold, int fd)
+static bool attach_hold(uint16_t pi, uint32_t hold, int fd)
 {
 	uint32_t e = thr_fdtable_get(fd);
 	if (!e)
@@ -124,6 +132,26 @@ static bool keep_on(uint16_t pi, uint32_t hold, int fd)
 		return false;
 	desc->pool[desc->n] = pi;
 	desc->hold[desc->n++] = hold;
+	return true;
+}
+
+/* attach_hold() for record hold, found again after exec or joined from a
+ * parent. In a pool of hold = process it becomes the process's one slot,
+ * or goes back if the process has one already: the descriptor shares that
+ * one. Returns false when the caller is to give hold back. */
+static bool keep_on(uint16_t pi, uint32_t hold, int fd)
+{
+	struct thr_gate_pool *gp = &thr_init_state_.pools[pi];
+	uint32_t have;
+	if (!gp->whole)
+		return attach_hold(pi, hold, fd);
+	if (!thr_prochold_get(gp, &have))
+		thr_prochold_rename(gp, hold, 0);
+	else if (have != hold)
+		thr_pool_release(gp->pool, hold);
+	thr_prochold_add_ref(gp);
+	if (!attach_hold(pi, THR_FD_PROCESS_HOLD, fd))
+		thr_prochold_unref(gp);
 	return true;
 }
 
@@ -277,6 +305,9 @@ static void load(void)
 		gp->nopen = c->nopen;
 		gp->plain = c->on_full == THR_FULL_WAIT && !c->timeout_ms;
 		gp->call = c->hold == THR_HOLD_CALL;
+		gp->whole = c->hold == THR_HOLD_PROCESS;
+		gp->folders = c->folders;
+		thr_init_state_.any_folders |= c->folders && c->nopen > 0;
 		for (size_t k = 0; k < c->nopen; k++) {
 			*owner++ = (uint16_t)i;
 			thr_match_glob_compile(c->open[k], g++);
@@ -317,10 +348,11 @@ const struct thr_init_state *thr_init_load(void)
 	__atomic_store_n(&thr_init_phase, 2, __ATOMIC_RELEASE);
 	unsigned char wants = 0;
 	if (thr_init_state_.mode == THR_MODE_DENY_ALL)
-		wants = THR_GATE_OPEN | THR_GATE_CONNECT;
+		wants = THR_GATE_OPEN | THR_GATE_CONNECT | THR_GATE_FOLDERS;
 	if (thr_init_state_.mode == THR_MODE_ACTIVE)
 		wants = (thr_init_state_.any_open ? THR_GATE_OPEN : 0) |
-		        (thr_init_state_.any_connect ? THR_GATE_CONNECT : 0);
+		        (thr_init_state_.any_connect ? THR_GATE_CONNECT : 0) |
+		        (thr_init_state_.any_folders ? THR_GATE_FOLDERS : 0);
 	__atomic_store_n(&thr_gate_wants, wants, __ATOMIC_RELEASE);
 	return &thr_init_state_;
 }

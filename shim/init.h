@@ -32,6 +32,11 @@ struct thr_gate_pool {
 	size_t nopen;
 	bool plain;             /* on-full = wait with no timeout */
 	bool call;              /* hold = call */
+	bool whole;             /* hold = process */
+	bool folders;           /* opens of folders take slots (folders =
+	                           yes) */
+	uint64_t process;       /* hold = process: the process's slot and how
+	                           many table entries share it (prochold.c) */
 	bool open_alone;        /* plain, hold = descriptor, attached, and no
 	                           pool after it has open patterns: an open it
 	                           wants takes one slot, the short way */
@@ -54,6 +59,8 @@ struct thr_init_state {
 	bool fail_closed;       /* on-error = closed */
 	bool any_open;          /* some pool has open patterns */
 	bool any_connect;       /* some pool has connect patterns */
+	bool any_folders;       /* some pool with open patterns takes slots
+	                           for folders */
 	size_t npools;
 	struct thr_gate_pool *pools; /* sorted by name: the order in which a
 	                                call matching several takes its slots */

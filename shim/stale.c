@@ -7,6 +7,7 @@
 #include "stale.h"
 
 #include "gate.h"
+#include "prochold.h"
 #include "real.h"
 
 #include <errno.h>
@@ -75,7 +76,8 @@ static bool gone(const struct thr_init_state *st, uint16_t pi, uint32_t hold,
 	const struct thr_gate_pool *gp = &st->pools[pi];
 	if (thr_gate_pool_matches(gp, path, (size_t)n))
 		return false;
-	return gp->pool && other_file(gp->pool, hold, fd);
+	return gp->pool &&
+	       other_file(gp->pool, thr_prochold_resolve(gp, hold), fd);
 }
 
 /* The hold entry e keeps in pool pi, if it keeps one. */

@@ -225,9 +225,10 @@ server_start() {
 	WITNESS=server
 }
 
-# watch_start PREFIX: the /proc witness (watch.c) for files under PREFIX.
+# watch_start [-p] PREFIX: the /proc witness (watch.c) for files under
+# PREFIX (with -p, for processes that have any open there).
 watch_start() {
-	"$THR_BIN/watch" "$1" "$TMP/watch.state" >"$TMP/watch.log" 2>&1 &
+	"$THR_BIN/watch" "$@" "$TMP/watch.state" >"$TMP/watch.log" 2>&1 &
 	BG+=($!)
 	PID_OF[watch]=$!
 	wait_file "$TMP/watch.state"

@@ -218,16 +218,17 @@ test_gate_connect_on_file_keeps_slot() {
 	quiet a c d
 }
 
-# test_gate_dir closedir|opendir: a directory under the pool's glob, opened
-# with open() and wrapped by fdopendir() (closedir), or by opendir(), whose
-# open is libc's own, holds its slot until closedir() (libc's own close)
-# gives it back; the probe lives on after.
+# test_gate_dir closedir|opendir: in a pool with folders = yes, a
+# directory under the pool's glob, opened with open() and wrapped by
+# fdopendir() (closedir), or by opendir(), whose open is libc's own, holds
+# its slot until closedir() (libc's own close) gives it back; the probe
+# lives on after.
 test_gate_dir() {
 	local bin
 	bin=$(probe_path "$1")
 	gate_target open
 	mkdir "$TMP/d/sub"
-	conf_pool 1 fail "$MATCH"
+	conf_pool 1 fail "$MATCH" 'folders = yes'
 	start a "$bin" "$TMP/d/sub" 1 "@$TMP/ra" "@$TMP/la"
 	wait_line a 'ok|err'
 	expect_line a 'ok fd='

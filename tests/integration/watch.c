@@ -1,10 +1,13 @@
 /* watch.c - the outside witness for open(): samples /proc about every
  * millisecond and counts how many files under a path are open at once, in
  * any process. It never runs under the shim.
- *     watch [-i USEC] PREFIX STATEFILE
+ *     watch [-i USEC] [-p] PREFIX STATEFILE
  * Counts open file descriptions whose /proc/PID/fd/N link starts with PREFIX:
  * descriptors that share one (dup, fork, an inherited descriptor) count once,
- * told apart with kcmp(KCMP_FILE) where the kernel has it. STATEFILE is
+ * told apart with kcmp(KCMP_FILE) where the kernel has it. With -p it
+ * counts processes instead (for pools of hold = process): all of one
+ * process's count once, and processes sharing a description (a fork child
+ * and its parent) once together. STATEFILE is
  * rewritten (atomically, by rename) after the first sweep, whenever max
  * grows, and every 100 ms:
  *     cur=C max=M samples=S kcmp=0|1
@@ -44,6 +47,7 @@ static size_t prefix_len;
 static int cur, max;
 static unsigned long samples;
 static int kcmp_works = -1;     /* -1 unknown, 0 no, 1 yes */
+static bool by_process;         /* -p */
 static volatile sig_atomic_t stop;
 
 static void write_state(void)
@@ -144,7 +148,9 @@ static int distinct(const bool *keep)
 		if (!keep[i])
 			continue;
 		for (int j = 0; j < i && !dup; j++)
-			dup = keep[j] && same_file(&hits[i], &hits[j]);
+			dup = keep[j] &&
+			      ((by_process && hits[i].pid == hits[j].pid) ||
+			       same_file(&hits[i], &hits[j]));
 		n += !dup;
 	}
 	return n;
@@ -163,19 +169,21 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	int c;
 
-	while ((c = getopt(argc, argv, "i:")) != -1) {
-		if (c == 'i') {
+	while ((c = getopt(argc, argv, "i:p")) != -1) {
+		if (c == 'p') {
+			by_process = true;
+		} else if (c == 'i') {
 			long us = atol(optarg);
 
 			gap.tv_sec = us / 1000000;
 			gap.tv_nsec = (us % 1000000) * 1000;
 		} else {
-			fprintf(stderr, "usage: watch [-i USEC] PREFIX STATEFILE\n");
+			fprintf(stderr, "usage: watch [-i USEC] [-p] PREFIX STATEFILE\n");
 			return 2;
 		}
 	}
 	if (optind + 2 != argc) {
-		fprintf(stderr, "usage: watch [-i USEC] PREFIX STATEFILE\n");
+		fprintf(stderr, "usage: watch [-i USEC] [-p] PREFIX STATEFILE\n");
 		return 2;
 	}
 	prefix = argv[optind];

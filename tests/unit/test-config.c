@@ -226,6 +226,25 @@ static void test_config_hold_values(void **state)
 	cfg = pool_with("hold = call");
 	assert_int_equal(cfg->pools[0].hold, THR_HOLD_CALL);
 	thr_config_free(cfg);
+	cfg = pool_with("hold = process");
+	assert_int_equal(cfg->pools[0].hold, THR_HOLD_PROCESS);
+	thr_config_free(cfg);
+}
+
+/* Folders take no slot unless the pool says so. */
+static void test_config_folders_values(void **state)
+{
+	struct thr_config *cfg = pool_with("");
+
+	assert_false(cfg->pools[0].folders);
+	thr_config_free(cfg);
+	cfg = pool_with("folders = yes");
+	assert_true(cfg->pools[0].folders);
+	thr_config_free(cfg);
+	cfg = pool_with("folders = no");
+	assert_false(cfg->pools[0].folders);
+	thr_config_free(cfg);
+	pool_with_fails("folders = some", "bad folders 'some' (expected yes or no)");
 }
 
 static void test_config_on_full_values(void **state)
@@ -720,7 +739,7 @@ static void test_config_error_bad_pool_name(void **state)
 static void test_config_error_bad_enum_values(void **state)
 {
 	pool_with_fails("hold = forever",
-	                "bad hold 'forever' (expected descriptor or call)");
+	                "bad hold 'forever' (expected descriptor, process or call)");
 	pool_with_fails("on-full = block",
 	                "bad on-full 'block' (expected wait, fail or observe)");
 	pool_with_fails("nonblocking = yes",
@@ -1202,6 +1221,7 @@ int main(void)
 		T(test_config_minimal_pool_has_defaults),
 		T(test_config_every_key_explicit),
 		T(test_config_hold_values),
+		T(test_config_folders_values),
 		T(test_config_on_full_values),
 		T(test_config_nonblocking_values),
 		T(test_config_on_error_values),
