@@ -139,6 +139,19 @@ static int map_fd(int fd, bool readonly, struct thr_shm_pool **ret)
 	return 0;
 }
 
+/* Sizes the segment with its pages reserved. ftruncate alone reserves
+ * nothing on tmpfs: a page first touched once /dev/shm is full raises
+ * SIGBUS in whichever program touches it, and kills it. posix_fallocate
+ * takes the room now, or says ENOSPC while the pool can still be given up
+ * cleanly. Returns 0 or -errno. */
+static int reserve(int fd)
+{
+	int e = posix_fallocate(fd, 0, sizeof(struct thr_shm_pool));
+	if (e == EOPNOTSUPP || e == ENOSYS) /* not tmpfs: sparse will do */
+		e = ftruncate(fd, sizeof(struct thr_shm_pool)) < 0 ? errno : 0;
+	return -e;
+}
+
 static int attach(const char *path, const char *name,
                   const struct thr_pool_opts *opts,
                   struct thr_shm_pool **ret, char *err)
@@ -149,6 +162,12 @@ static int attach(const char *path, const char *name,
 		return fail(err, -errno, "pool '%s': cannot open %s: %s", name,
 		            path, strerror(errno));
 	int r = check_file(fd, path, name, opts, err);
+	/* A segment made sparse (by an older library, or on a file system
+	 * that could not reserve) gets its pages now, or is refused: a hole
+	 * touched later, with /dev/shm full, would be SIGBUS. */
+	if (r == 0 && !opts->readonly && (r = reserve(fd)) < 0)
+		fail(err, r, "pool '%s': cannot reserve room for %s: %s", name,
+		     path, strerror(-r));
 	if (r == 0 && (r = map_fd(fd, opts->readonly, ret)) < 0)
 		fail(err, r, "pool '%s': cannot map %s: %s", name, path,
 		     strerror(-r));
@@ -176,10 +195,13 @@ static int make_tmp(const char *dir, const char *name,
 	if (fd < 0)
 		return -errno;
 	/* The umask must not narrow a configured group mode. */
+	int e = 0;
 	if (fchmod(fd, mode) < 0 ||
-	    (opts->has_gid && fchown(fd, (uid_t)-1, opts->gid) < 0) ||
-	    ftruncate(fd, sizeof(struct thr_shm_pool)) < 0) {
-		int e = -errno;
+	    (opts->has_gid && fchown(fd, (uid_t)-1, opts->gid) < 0))
+		e = -errno;
+	else
+		e = reserve(fd);
+	if (e < 0) {
 		close(fd);
 		unlink(tmp);
 		return e;
