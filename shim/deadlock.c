@@ -9,16 +9,19 @@
 
 #include <string.h>
 
-/* Waiting threads looked at; with more queued, cycles are not judged. */
+/* Waiters looked at; with more queued, cycles are not judged. */
 #define WATCHED 64
 
+/* Who waits in the queue: threads, and whether each one's process has no
+ * other thread. */
 struct queued {
 	unsigned n;
 	uint32_t proc[WATCHED];
 	uint32_t tid[WATCHED];
+	bool sole[WATCHED];
 };
 
-/* The threads waiting in the queue; false if there are too many. */
+/* The waiters in the queue; false if there are too many. */
 static bool queued_threads(const struct thr_shm_pool *shm, struct queued *q)
 {
 	q->n = 0;
@@ -29,16 +32,21 @@ static bool queued_threads(const struct thr_shm_pool *shm, struct queued *q)
 		if (q->n == WATCHED)
 			return false;
 		q->proc[q->n] = w->proc;
-		q->tid[q->n++] = w->tid;
+		q->tid[q->n] = w->tid;
+		q->sole[q->n++] = (w->flags & THR_WAITER_SOLE) != 0;
 	}
 	return true;
 }
 
-/* Does the thread a record names (tid 0: any of proc's) wait in q? */
-static bool waits(const struct queued *q, uint32_t proc, uint32_t tid)
+/* Does the waiter that could let a record go (its thread tid, 0 for any
+ * of proc's, with per_thread; else a process with no other thread) wait
+ * in q? */
+static bool waits(const struct queued *q, uint32_t proc, uint32_t tid,
+                  bool per_thread)
 {
 	for (unsigned i = 0; i < q->n; i++)
-		if (q->proc[i] == proc && (!tid || q->tid[i] == tid))
+		if (q->proc[i] == proc &&
+		    (per_thread ? !tid || q->tid[i] == tid : q->sole[i]))
 			return true;
 	return false;
 }
@@ -53,8 +61,18 @@ static bool marked(const uint8_t *bits, uint32_t s)
 	return bits[s / 8] & (1u << (s % 8));
 }
 
+/* Is record h the asking waiter's own, as req judges waiters? */
+static bool own(const struct thr_shm_holder *h, uint32_t me, uint32_t tid,
+                const struct thr_pool_req *req)
+{
+	if (h->proc != me)
+		return false;
+	return req->per_thread ? h->tid == tid || !h->tid : req->sole_thread;
+}
+
 bool thr_deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
-                       uint32_t tid, struct thr_pool_deadlock *ret)
+                       uint32_t tid, const struct thr_pool_req *req,
+                       struct thr_pool_deadlock *ret)
 {
 	uint32_t limit = shm->limit;
 	if (!limit || limit > THR_SLOTS || shm->in_use < limit)
@@ -69,10 +87,11 @@ bool thr_deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
 		uint32_t s = h->slot;
 		if (thr_load(&h->state) != THR_HOLDER_LIVE || s >= THR_SLOTS)
 			continue;
-		bool own = h->proc == me && (h->tid == tid || !h->tid);
-		if (own && h->tid == tid)
+		bool is_own = own(h, me, tid, req);
+		if (is_own && (!req->per_thread || h->tid == tid))
 			mark(mine, s);
-		if (own || (cycles && waits(&q, h->proc, h->tid)))
+		if (is_own || (cycles && waits(&q, h->proc, h->tid,
+		                               req->per_thread)))
 			mark(stuck, s);
 	}
 	uint32_t held = 0, nmine = 0, nstuck = 0;

@@ -203,24 +203,34 @@ static void report_deadlock(struct thr_gate_pool *gp, enum kind k,
 		        call, what);
 }
 
-/* Why pool name cannot be used, said once. */
-static void report_broken(const char *name, int why)
+/* Why pool gp cannot be used, said once; closed: on-error = closed. */
+static void report_broken(const struct thr_gate_pool *gp, int why,
+                          bool closed)
 {
+	const char *name = gp->conf->name;
+	const char *then = closed ? "calls it gates fail with EACCES"
+	                          : "calls it gates run unthrottled";
 	if (why == -ENOTSUP)
 		thr_log("pool '%s': this process's /proc shows another process "
 		        "under its pid (a pid namespace without a /proc of its "
 		        "own), so it cannot hold slots", name);
+	else if (why == -ENOLCK)
+		thr_log("pool '%s': its lock has been held for over 2 s by pid "
+		        "%d, which is stopped or stuck inside it; until it lets "
+		        "go, %s (see throttlectl status)", name,
+		        (int)thr_pool_lock_owner(gp->pool), then);
 	else
 		thr_log("pool '%s': %s", name, strerror(-why));
 }
 
-/* A pool that cannot be used: its segment was refused or broke later, or
- * this process cannot say who it is (see thr_proc_self()). */
+/* A pool that cannot be used: its segment was refused or broke later, its
+ * lock is stuck, or this process cannot say who it is (see
+ * thr_proc_self()). */
 static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
                   int why)
 {
 	if (!__atomic_exchange_n(&gp->reported, 1, __ATOMIC_RELAXED))
-		report_broken(gp->conf->name, why);
+		report_broken(gp, why, st->fail_closed);
 	return st->fail_closed ? -EACCES : 0;
 }
 
@@ -261,6 +271,8 @@ static int failed(const struct thr_init_state *st, struct thr_gate_pool *gp,
 {
 	if ((r == -EAGAIN && req->mode == THR_POOL_OBSERVE) || r == -EALREADY)
 		return 0;
+	if (r == -ECANCELED) /* the process exits: the call is cut short */
+		return -EINTR;
 	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR || r == -EDEADLK)
 		return refusal(gp->conf, k, r);
 	return r == -EACCES ? r : broken(st, gp, r);
@@ -307,6 +319,11 @@ int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
 	req->detect_deadlock = true;
 	req->deadlock = &dl;
 	req->check_own = true;
+	/* An event loop's connections are closed by the thread that made
+	 * them; files, by any (libuv's pool reads and closes them on other
+	 * threads than the one that opened them). */
+	req->per_thread = k == KIND_CONNECT;
+	req->sole_thread = false;
 	int r = thr_pool_acquire(gp->pool, req, ret_hold);
 	if (r == -EEXIST) {
 		if (gp->whole && thr_prochold_ref(gp)) {
@@ -315,6 +332,7 @@ int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
 		}
 		thr_stale_drop(st, i);
 		req->check_own = false;
+		req->sole_thread = thr_proc_sole_thread();
 		r = thr_pool_acquire(gp->pool, req, ret_hold);
 	}
 	if (r == 0 && gp->whole) {
@@ -323,6 +341,12 @@ int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
 	}
 	if (r == -EDEADLK)
 		report_deadlock(gp, k, &dl);
+	if (req->interrupt && req->interrupt->no_room &&
+	    !__atomic_exchange_n(&gp->room_reported, 1, __ATOMIC_RELAXED))
+		thr_log("pool '%s': more processes use it at once than its "
+		        "segment has room for (%u), or more wait than it has "
+		        "places (%u): calls wait for room", gp->conf->name,
+		        THR_POOL_PROCS, THR_POOL_WAITERS);
 	return r;
 }
 
@@ -448,6 +472,7 @@ static int take_alone(const struct thr_init_state *st, size_t i,
 	struct thr_pool_req req = wait_req(-1, norm, n);
 	struct thr_pool_interrupt intr;
 	uint32_t hold;
+	intr.no_room = false;
 	req.interrupt = &intr;
 	for (;;) {
 		thr_guard_enter();

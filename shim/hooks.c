@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "gate.h"
 #include "hot.h"
+#include "init.h"
+#include "pool.h"
 #include "real.h"
 #include "sys.h"
 
@@ -625,6 +627,15 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	return pid;
 }
 
+/* exit() runs the program's atexit handlers and destructors, which may
+ * join threads that wait for a slot (node's libuv pool), a slot this very
+ * process may hold until it is gone: those waits end first. */
+EXPORT void exit(int status)
+{
+	thr_pool_end_waits();
+	thr_real_get()->exit(status);
+}
+
 /* posix_spawn() clones and execs without fork(): the child co-holds what it
  * inherits, as a fork child would, before the parent can close its copy. */
 static int spawned(int r, const pid_t *child, pid_t *pid, bool frozen)
@@ -690,7 +701,11 @@ static int raw_close(int fd)
  * pool. The numbers that open, close, copy or connect descriptors go
  * through the hooks above, with syscall()'s contract (-1 and errno), which
  * is theirs too; every other number goes straight to libc. Six words are
- * read, as libc's syscall() reads them, whatever the caller passed. */
+ * read, as libc's syscall() reads them, whatever the caller passed. Not
+ * before the shim has loaded its config: the callers of syscall() include
+ * allocators (jemalloc opens /proc/sys/vm/overcommit_memory so, holding
+ * its own lock), and the load, which allocates, would wait for that lock
+ * on the same thread for ever. */
 EXPORT long syscall(long number, ...)
 {
 	va_list ap;
@@ -699,6 +714,8 @@ EXPORT long syscall(long number, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	if (__atomic_load_n(&thr_init_phase, __ATOMIC_ACQUIRE) != 2)
+		goto straight;
 	switch (number) {
 	case SYS_close:
 		return close_via(raw_close, (int)a[0], thr_flight_sp());
@@ -729,6 +746,7 @@ EXPORT long syscall(long number, ...)
 		return creat((const char *)a[0], (mode_t)a[1]);
 #endif
 	}
+straight:
 	return thr_real_get()->syscall(number, a[0], a[1], a[2], a[3], a[4],
 	                               a[5]);
 }

@@ -27,6 +27,7 @@ struct thr_gate_pool {
 	struct thr_pool *pool;  /* NULL when its segment was refused */
 	int reported;           /* a breakage of this pool was logged */
 	int deadlock_reported;  /* a wait refused as endless was logged */
+	int room_reported;      /* a wait for room in the tables was logged */
 	/* What the hot path needs, here rather than in conf: */
 	struct thr_match_cglob *open; /* conf->open, prepared for matching */
 	size_t nopen;

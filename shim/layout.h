@@ -37,6 +37,7 @@ enum thr_holder_state { THR_HOLDER_FREE = 0, THR_HOLDER_PENDING = 1,
  * INTERRUPTED mark a place its owner left without the lock, whose owner was
  * stuck: the entry still counts in waiting until the next lock holder frees
  * it and counts why. */
+#define THR_WAITER_SOLE 1u
 enum thr_waiter_state { THR_WAITER_FREE = 0, THR_WAITER_WAITING = 1,
                         THR_WAITER_GRANTED = 2, THR_WAITER_TIMED_OUT = 3,
                         THR_WAITER_INTERRUPTED = 4 };
@@ -85,7 +86,9 @@ struct thr_shm_waiter {
 	uint32_t state;         /* enum thr_waiter_state; the owner's futex word */
 	uint32_t proc;          /* index into procs[] of the waiting process */
 	uint32_t tid;           /* the waiting thread, as in thr_shm_holder */
-	uint32_t reserved;      /* alignment */
+	uint32_t flags;         /* THR_WAITER_SOLE: its process has no other
+	                           thread, so nothing it holds can be let go
+	                           while it waits */
 	uint64_t ticket;        /* arrival order: the lowest WAITING ticket is served
 	                           first */
 	uint64_t since_ns;      /* CLOCK_MONOTONIC when it queued */
@@ -137,6 +140,11 @@ struct thr_shm_pool {
 	uint32_t reserved;      /* alignment */
 	uint64_t next_ticket;   /* the next waiter's ticket */
 	uint64_t created_ns;    /* CLOCK_REALTIME at creation, for display */
+	uint64_t ticked_ns;     /* CLOCK_MONOTONIC of the last waiter's look
+	                           for dead holders: one look a tick for all
+	                           waiters, not one each (a thousand waiters
+	                           each reading /proc for each other would
+	                           be a million reads a tick) */
 
 	struct thr_shm_stats stats;
 	struct thr_shm_proc procs[THR_PROCS];

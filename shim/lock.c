@@ -1,7 +1,7 @@
 /* lock.c - the pool's internal lock: a futex word holding its owner's id.
  * Critical sections are a few hundred nanoseconds, so a waiter that sleeps
- * 10 ms without progress checks the owner, and takes the lock over from a
- * dead one. Must never allocate or block without a bound. */
+ * 10 ms without progress checks the owner, takes the lock over from a dead
+ * one, and gives up on a live one after 2 s (a minute, if it runs). Must never allocate or block without a bound. */
 #include "lock.h"
 
 #include "clock.h"
@@ -13,6 +13,7 @@
 #define SPINS 64
 #define NAP_NS (10 * 1000 * 1000)      /* between checks of the owner */
 #define PATIENCE_NS (2000000000ull)    /* a live owner this long is stuck */
+#define RUNNING_PATIENCE_NS (60000000000ull) /* a running one, this long */
 
 static bool cas(uint32_t *word, uint32_t *expected, uint32_t desired)
 {
@@ -74,7 +75,7 @@ static bool try_fast(uint32_t *word, uint32_t me)
 	return false;
 }
 
-int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
+int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_judge_fn judge,
                      void *ctx)
 {
 	if (try_fast(word, me))
@@ -106,12 +107,15 @@ int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
 			seen_progress = seen.w[1];
 			seen_since = now;
 		}
-		if (dead(ctx, owner, now - seen_since)) {
+		enum thr_lock_verdict verdict = judge(ctx, owner,
+		                                      now - seen_since);
+		if (verdict == THR_LOCK_OWNER_DEAD) {
 			if (take_over(word, seen, me))
 				return 1;
 			continue;
 		}
-		if (now - seen_since > PATIENCE_NS)
+		if (now - seen_since > (verdict == THR_LOCK_OWNER_RUNNING
+		                        ? RUNNING_PATIENCE_NS : PATIENCE_NS))
 			return -ENOLCK;
 	}
 }

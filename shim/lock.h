@@ -10,9 +10,18 @@
 
 #include "layout.h"
 
-/* Is the owner id (from the lock word) dead, or not a valid id at all?
- * held_ns: how long the caller has seen this owner hold the word. */
-typedef bool (*thr_lock_dead_fn)(void *ctx, uint32_t owner, uint64_t held_ns);
+/* What a waiter makes of the lock's owner id (from the lock word), which
+ * it has seen hold the word for held_ns. */
+enum thr_lock_verdict {
+	THR_LOCK_OWNER_ALIVE,   /* alive: stuck once held 2 s */
+	THR_LOCK_OWNER_RUNNING, /* alive and runnable: slow, perhaps, on a
+	                           machine loaded past its cores; stuck only
+	                           once held a minute */
+	THR_LOCK_OWNER_DEAD,    /* dead, or not an id we could have written:
+	                           the lock is taken over */
+};
+typedef enum thr_lock_verdict (*thr_lock_judge_fn)(void *ctx, uint32_t owner,
+                                                   uint64_t held_ns);
 
 /* Locks word[0] for owner me (1..THR_LOCK_OWNER). word[1] is its progress
  * word, which every release changes (the pool's seq), and the two share one
@@ -23,9 +32,10 @@ typedef bool (*thr_lock_dead_fn)(void *ctx, uint32_t owner, uint64_t held_ns);
  * the dead one's freed entry). Returns 0 when locked; 1 when locked by
  * taking it over from a dead owner, so the data it guards may be
  * half-updated and the caller must repair it; -ENOLCK when a live owner
- * has held it for seconds (a stopped process, or a scribbled word). Blocks.
- * Async-signal-safe, but must not be called by a thread that holds it. */
-int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_dead_fn dead,
+ * has held it for 2 s (a stopped process, or a scribbled word), or a
+ * running one for a minute. Blocks. Async-signal-safe, but must not be
+ * called by a thread that holds it. */
+int thr_lock_acquire(uint32_t *word, uint32_t me, thr_lock_judge_fn judge,
                      void *ctx);
 
 /* One attempt to lock a free word for me, no spinning: true if locked. The

@@ -12,6 +12,7 @@
 #include "segment.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ static __thread struct thr_shm_pool *lock_held;
 
 #define TICK_NS (100 * 1000 * 1000ull) /* waiters look for dead holders */
 #define SLICE_NS (20 * 1000 * 1000ull) /* and for signals, with handlers */
+#define ROOM_NAP_NS (20 * 1000 * 1000ull) /* a wait without a place */
+#define NO_TICKET UINT64_MAX    /* an interrupt that gave up no place */
 /* A hold handle names the holder record and its slot, so that a fork child
  * can find its own record on the slot after its parent's is gone. */
 #define HOLD_SHIFT 12
@@ -96,30 +99,43 @@ static bool left_by_exec(const struct thr_pool *pool,
 	return thr_proc_image_of((pid_t)e->pid, &now) == 0 && now != e->image;
 }
 
-/* The lock's dead-owner check. A process registering names itself in the
- * lock by pid, which a checker in another pid namespace would look up as
- * some other pid, or none: so it is only suspected. */
-static bool owner_dead(void *ctx, uint32_t owner, uint64_t held_ns)
+/* A live owner, process pid, held_ns into its hold: merely slow, if it
+ * has held long enough to ask and it runs (see thr_proc_is_running()). */
+static enum thr_lock_verdict alive(pid_t pid, uint64_t held_ns)
+{
+	return held_ns >= SUSPECT_PATIENCE_NS && thr_proc_is_running(pid)
+	       ? THR_LOCK_OWNER_RUNNING : THR_LOCK_OWNER_ALIVE;
+}
+
+/* The lock's owner check. A process registering names itself in the lock
+ * by pid, which a checker in another pid namespace would look up as some
+ * other pid, or none: so it is only suspected. */
+static enum thr_lock_verdict owner_judged(void *ctx, uint32_t owner,
+                                          uint64_t held_ns)
 {
 	struct thr_pool *pool = ctx;
 	if (owner & LOCK_BY_PID) {
 		uint32_t pid = owner & ~LOCK_BY_PID;
 		struct thr_proc_id id;
-		return pid == 0 || pid > PID_MAX_LIMIT ||
-		       (held_ns >= SUSPECT_PATIENCE_NS &&
-		        thr_proc_identify((pid_t)pid, &id) == -ESRCH);
+		if (pid == 0 || pid > PID_MAX_LIMIT ||
+		    (held_ns >= SUSPECT_PATIENCE_NS &&
+		     thr_proc_identify((pid_t)pid, &id) == -ESRCH))
+			return THR_LOCK_OWNER_DEAD;
+		return alive((pid_t)pid, held_ns);
 	}
 	if (owner == 0 || owner > THR_PROCS)
-		return true; /* not an owner we could have written */
+		return THR_LOCK_OWNER_DEAD; /* not an owner we could have written */
 	if (owner - 1 == pool->me && pool->fork_gen == thr_proc_fork_gen())
-		return false; /* another thread of ours, not of a parent's */
+		return THR_LOCK_OWNER_RUNNING; /* another thread of ours */
 	struct thr_shm_proc *e = &pool->shm->procs[owner - 1];
 	if (thr_load(&e->state) != THR_PROC_LIVE)
-		return true;
+		return THR_LOCK_OWNER_DEAD;
 	if (left_by_exec(pool, e, held_ns))
-		return true;
+		return THR_LOCK_OWNER_DEAD;
 	struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
-	return thr_proc_is_dead(&id);
+	if (thr_proc_is_dead(&id))
+		return THR_LOCK_OWNER_DEAD;
+	return alive(id.pid, held_ns);
 }
 
 void thr_pool_wake(struct thr_shm_pool *shm, uint32_t wi)
@@ -142,12 +158,24 @@ _Static_assert(offsetof(struct thr_shm_pool, lock) % 8 == 0 &&
 
 /* Contended, or the owner died: the spinning and sleeping lock, then a repair
  * if we took the lock over from a dead owner. Keeps errno. */
+/* The lock word and its progress word, read as one. */
+static uint64_t lock_pair(const struct thr_shm_pool *shm)
+{
+	return __atomic_load_n((const uint64_t *)(const void *)&shm->lock,
+	                       __ATOMIC_ACQUIRE);
+}
+
 static __attribute__((noinline, cold)) int lock_slow(struct thr_pool *pool,
                                                      uint32_t owner)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	int saved = errno;
-	int r = thr_lock_acquire(&shm->lock, owner, owner_dead, pool);
+	uint64_t stuck = __atomic_load_n(&pool->stuck_pair, __ATOMIC_RELAXED);
+	int r = stuck && lock_pair(shm) == stuck
+	        ? -ENOLCK /* as it stood when found stuck: stuck still */
+	        : thr_lock_acquire(&shm->lock, owner, owner_judged, pool);
+	__atomic_store_n(&pool->stuck_pair, r == -ENOLCK ? lock_pair(shm) : 0,
+	                 __ATOMIC_RELAXED);
 	if (r < 0) {
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		lock_held = NULL;
@@ -197,6 +225,16 @@ int thr_pool_lock(struct thr_pool *pool)
 void thr_pool_forget_locks(void)
 {
 	lock_held = NULL;
+}
+
+pid_t thr_pool_lock_owner(const struct thr_pool *pool)
+{
+	uint32_t owner = thr_load(&pool->shm->lock) & THR_LOCK_OWNER;
+	if (owner & LOCK_BY_PID)
+		return (pid_t)(owner & ~LOCK_BY_PID);
+	if (owner == 0 || owner > THR_PROCS)
+		return 0;
+	return (pid_t)pool->shm->procs[owner - 1].pid;
 }
 
 static void run_deferred(struct thr_pool *pool, struct thr_wakes *wakes)
@@ -335,8 +373,40 @@ static uint32_t alloc_proc(struct thr_shm_pool *shm, const struct thr_proc_id *i
 	return THR_NONE;
 }
 
+/* Under the lock: frees the entries of live processes that hold and wait
+ * for nothing here (a prefork server's idle workers, say), so that the
+ * table's size caps who uses the pool at once, not who ever did. Such a
+ * process registers again when it next acquires: registered() and
+ * take_free() see the entry's gen move. The lock's owner keeps its own. */
+static void free_idle(struct thr_shm_pool *shm)
+{
+	uint8_t busy[THR_PROCS / 8] = { 0 };
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		uint32_t p = shm->holders[i].proc;
+		if (thr_load(&shm->holders[i].state) != THR_HOLDER_FREE &&
+		    p < THR_PROCS)
+			busy[p / 8] |= (uint8_t)(1u << (p % 8));
+	}
+	for (uint32_t i = 0; i < THR_WAITERS; i++) {
+		uint32_t p = shm->waiters[i].proc;
+		if (thr_load(&shm->waiters[i].state) != THR_WAITER_FREE &&
+		    p < THR_PROCS)
+			busy[p / 8] |= (uint8_t)(1u << (p % 8));
+	}
+	uint32_t owner = (thr_load(&shm->lock) & THR_LOCK_OWNER) - 1;
+	for (uint32_t p = 0; p < THR_PROCS; p++) {
+		struct thr_shm_proc *e = &shm->procs[p];
+		if (busy[p / 8] & (1u << (p % 8)) || p == owner ||
+		    thr_load(&e->state) != THR_PROC_LIVE)
+			continue;
+		e->gen++;
+		thr_store(&e->state, THR_PROC_FREE);
+	}
+}
+
 /* Under the lock: the entry of process id, made if absent. When the table is
- * full, entries of dead processes are freed first. */
+ * full, entries of dead processes are freed first, then those of live ones
+ * that use nothing here. */
 static uint32_t entry_of(struct thr_pool *pool, const struct thr_proc_id *id,
                          struct thr_wakes *wakes)
 {
@@ -353,7 +423,12 @@ static uint32_t entry_of(struct thr_pool *pool, const struct thr_proc_id *id,
 		    thr_proc_is_dead(&other))
 			thr_recover_free_proc(pool, j, wakes);
 	}
-	return alloc_proc(shm, id);
+	i = alloc_proc(shm, id);
+	if (i == THR_NONE) {
+		free_idle(shm);
+		i = alloc_proc(shm, id);
+	}
+	return i;
 }
 
 /* Is the handle's process entry still this process's? After a fork the child
@@ -634,6 +709,10 @@ static inline __attribute__((always_inline)) int take_free(
 	uint32_t limit = limit_of(shm);
 	if (limit == 0)
 		return -EBADMSG;
+	/* Our entry freed while we used nothing (see free_idle()), between
+	 * registered() and the lock: register again. */
+	if (__builtin_expect(shm->procs[pool->me].gen != pool->me_gen, 0))
+		return -ESTALE;
 	if (shm->waiting || shm->in_use >= limit)
 		return -EAGAIN;
 	uint32_t s = free_slot(pool);
@@ -671,6 +750,7 @@ static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
 			continue;
 		w->proc = pool->me;
 		w->tid = (uint32_t)thr_proc_tid();
+		w->flags = req->sole_thread ? THR_WAITER_SOLE : 0;
 		if (resume && resume->ticket < shm->next_ticket) {
 			w->ticket = resume->ticket;
 			w->since_ns = resume->since_ns;
@@ -753,17 +833,65 @@ static int cancel(struct thr_pool *pool, uint32_t wi, int why, bool counted,
 	return r;
 }
 
-/* Every TICK_NS of waiting: take back slots of dead holders, and recount
- * the gauges, so that a scribbled count cannot keep a waiter queued. */
+/* Is it this waiter's turn to look for dead holders: has nobody looked for
+ * a tick? One waiter a tick wins. A time in the future (a scribbled word,
+ * a clock reset) counts as long ago. */
+static bool tick_due(struct thr_shm_pool *shm)
+{
+	uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
+	uint64_t last = __atomic_load_n(&shm->ticked_ns, __ATOMIC_ACQUIRE);
+	if (last <= now && now - last < TICK_NS)
+		return false;
+	return __atomic_compare_exchange_n(&shm->ticked_ns, &last, now, false,
+	                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Every TICK_NS of waiting, by one of the waiters: take back slots of dead
+ * holders, and recount the gauges, so that a scribbled count cannot keep a
+ * waiter queued. */
 static void tick(struct thr_pool *pool)
 {
 	struct thr_wakes wakes = { 0 };
+	if (!tick_due(pool->shm))
+		return;
 	thr_recover_reclaim(pool, THR_RECLAIM_SUSPECTS);
 	if (thr_pool_lock(pool) < 0)
 		return;
 	thr_recover_recount(pool->shm);
 	thr_pool_grant_locked(pool, &wakes);
 	thr_pool_unlock(pool, &wakes);
+}
+
+/* The waits in progress in this process, by futex word, so that its exit
+ * can wake them (one past the list waits for its next tick); and whether
+ * it is exiting: then they end, since an exit may wait for the threads
+ * that wait (node's joins its libuv threads), and a slot they wait for
+ * may be one this very process holds until it is gone. */
+#define NOTED_WAITS 64
+static uint32_t *noted_waits[NOTED_WAITS];
+static int ending;
+
+static uint32_t **waits_note(uint32_t *word)
+{
+	for (int i = 0; i < NOTED_WAITS; i++) {
+		uint32_t *none = NULL;
+		if (__atomic_compare_exchange_n(&noted_waits[i], &none, word,
+		                                false, __ATOMIC_ACQ_REL,
+		                                __ATOMIC_RELAXED))
+			return &noted_waits[i];
+	}
+	return NULL;
+}
+
+void thr_pool_end_waits(void)
+{
+	__atomic_store_n(&ending, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < NOTED_WAITS; i++) {
+		uint32_t *word = __atomic_load_n(&noted_waits[i],
+		                                 __ATOMIC_ACQUIRE);
+		if (word)
+			thr_futex_wake(word, INT_MAX);
+	}
 }
 
 /* Does a handler of the program's own run for sig? Its flags into
@@ -874,15 +1002,14 @@ struct wait_signals {
 
 /* Signals sigs are pending. Without a handler among them, their default
  * actions are let in (nothing of the program's runs) and the wait goes on:
- * -EAGAIN. Else the wait gives its place up, and a slot granted meanwhile
- * too, and returns -EINTR with intr filled in: the handlers run once the
- * caller lets them in. */
+ * -EAGAIN. Else the wait gives its place wi up (THR_NONE: it has none, it
+ * waits for room), and a slot granted meanwhile too, and returns -EINTR
+ * with intr filled in: the handlers run once the caller lets them in. */
 static int on_signals(struct thr_pool *pool, uint32_t wi,
                       const struct thr_pool_req *req,
                       const struct wait_signals *ws, const sigset_t *sigs,
                       struct thr_pool_interrupt *intr)
 {
-	struct thr_shm_waiter *w = &pool->shm->waiters[wi];
 	bool restart;
 	if (!handled(sigs, &restart)) {
 		signals_deliver(&ws->caller, &ws->all);
@@ -891,17 +1018,89 @@ static int on_signals(struct thr_pool *pool, uint32_t wi,
 	if (!signal_claim(sigs))
 		return -EAGAIN; /* another waiting thread of ours took it */
 	restart = restart && req->restart;
-	intr->ticket = w->ticket;
-	intr->since_ns = w->since_ns;
-	uint32_t hold;
-	int r = cancel(pool, wi, -EINTR, !restart, &hold);
-	if (r == 0) /* granted meanwhile: held, a handler must not run */
-		thr_pool_release(pool, hold);
-	else if (r != -EINTR)
-		return r;
+	intr->ticket = NO_TICKET;
+	intr->since_ns = thr_clock_ns(CLOCK_MONOTONIC);
+	if (wi != THR_NONE) {
+		struct thr_shm_waiter *w = &pool->shm->waiters[wi];
+		uint32_t hold;
+		intr->ticket = w->ticket;
+		intr->since_ns = w->since_ns;
+		int r = cancel(pool, wi, -EINTR, !restart, &hold);
+		if (r == 0) /* granted meanwhile: held, no handler may run */
+			thr_pool_release(pool, hold);
+		else if (r != -EINTR)
+			return r;
+	}
 	intr->pending = true;
 	intr->restart = restart;
 	return -EINTR;
+}
+
+/* Blocks the signals a wait blocks, noting the caller's mask in ws. */
+static void signals_block(struct wait_signals *ws)
+{
+	bool restart;
+	wait_blocks(&ws->all);
+	pthread_sigmask(SIG_BLOCK, &ws->all, &ws->caller);
+	signals_let_in(&ws->caller, &ws->open);
+	ws->handlers = handled(&ws->open, &restart);
+}
+
+/* Lets the caller's mask back, unless an interrupt r leaves that to the
+ * caller (thr_pool_interrupt_deliver()). */
+static void signals_unblock(struct wait_signals *ws, int r,
+                            struct thr_pool_interrupt *intr)
+{
+	if (r == -EINTR && intr->pending)
+		intr->mask = ws->caller;
+	else
+		pthread_sigmask(SIG_SETMASK, &ws->caller, NULL);
+}
+
+/* No room in the pool's tables for this caller: more processes use the
+ * pool than it has entries (and none of them is idle), or more wait than
+ * it has places. It naps ROOM_NAP_NS and asks again; it never goes
+ * through unthrottled. Signals and the deadline as in a wait. Returns 0
+ * (ask again), -ETIMEDOUT, or -EINTR with intr filled in. */
+static int wait_for_room(struct thr_pool *pool, const struct thr_pool_req *req,
+                         struct thr_pool_interrupt *intr)
+{
+	bool has_deadline = req->mode == THR_POOL_DEADLINE;
+	uint64_t deadline = has_deadline ? thr_clock_ts_ns(&req->deadline) : UINT64_MAX;
+	uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
+	uint64_t until = now + ROOM_NAP_NS < deadline ? now + ROOM_NAP_NS : deadline;
+	struct wait_signals ws;
+	sigset_t sigs;
+	int r = 0, saved = errno;
+	intr->no_room = true;
+	if (__atomic_load_n(&ending, __ATOMIC_ACQUIRE))
+		return -ECANCELED;
+	signals_block(&ws);
+	while (r == 0 && now < until) {
+		if (signals_pending(&ws.open, &sigs) &&
+		    (r = on_signals(pool, THR_NONE, req, &ws, &sigs, intr)) ==
+		    -EAGAIN)
+			r = 0;
+		struct timespec rel = { 0, (long)(until - now) };
+		if (r == 0)
+			nanosleep(&rel, NULL);
+		now = thr_clock_ns(CLOCK_MONOTONIC);
+	}
+	if (r == 0 && now >= deadline)
+		r = -ETIMEDOUT;
+	signals_unblock(&ws, r, intr);
+	errno = saved;
+	return r;
+}
+
+/* The process is exiting: a wait gives its place up, as an interrupted one
+ * does, and a slot granted meanwhile goes back. Returns -ECANCELED. */
+static int ended(struct thr_pool *pool, uint32_t wi, uint32_t *ret_hold)
+{
+	uint32_t hold;
+	if (cancel(pool, wi, -EINTR, true, &hold) == 0)
+		thr_pool_release(pool, hold);
+	return -ECANCELED;
 }
 
 /* The wait itself, with signals blocked all along: a handler never runs
@@ -928,6 +1127,8 @@ static int wait_blocked(struct thr_pool *pool, uint32_t wi,
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return cancel(pool, wi, -ETIMEDOUT, true, ret_hold);
+		if (__atomic_load_n(&ending, __ATOMIC_ACQUIRE))
+			return ended(pool, wi, ret_hold);
 		if (signals_pending(&ws->open, &sigs)) {
 			int r = on_signals(pool, wi, req, ws, &sigs, intr);
 			if (r != -EAGAIN)
@@ -961,17 +1162,13 @@ static int wait_grant(struct thr_pool *pool, uint32_t wi,
                       struct thr_pool_interrupt *intr, uint32_t *ret_hold)
 {
 	struct wait_signals ws;
-	bool restart;
 	int saved = errno;
-	wait_blocks(&ws.all);
-	pthread_sigmask(SIG_BLOCK, &ws.all, &ws.caller);
-	signals_let_in(&ws.caller, &ws.open);
-	ws.handlers = handled(&ws.open, &restart);
+	signals_block(&ws);
+	uint32_t **place = waits_note(&pool->shm->waiters[wi].state);
 	int r = wait_blocked(pool, wi, req, &ws, intr, ret_hold);
-	if (r == -EINTR && intr->pending)
-		intr->mask = ws.caller;
-	else
-		pthread_sigmask(SIG_SETMASK, &ws.caller, NULL);
+	if (place)
+		__atomic_store_n(place, NULL, __ATOMIC_RELEASE);
+	signals_unblock(&ws, r, intr);
 	errno = saved;
 	return r;
 }
@@ -983,6 +1180,12 @@ bool thr_pool_interrupt_deliver(struct thr_pool_interrupt *intr)
 	pthread_sigmask(SIG_SETMASK, &intr->mask, NULL);
 	errno = saved;
 	return intr->restart;
+}
+
+/* Does req wait, when the pool is full? */
+static bool waits(const struct thr_pool_req *req)
+{
+	return req->mode == THR_POOL_WAIT || req->mode == THR_POOL_DEADLINE;
 }
 
 static bool deadline_valid(const struct thr_pool_req *req)
@@ -1009,10 +1212,12 @@ static int wait_or_not(struct thr_pool *pool, const struct thr_pool_req *req,
                        uint32_t *ret_waiter)
 {
 	struct thr_shm_pool *shm = pool->shm;
+	if (__atomic_load_n(&ending, __ATOMIC_ACQUIRE))
+		return -ECANCELED;
 	if (req->check_own && holds_here(shm, pool->me))
 		return -EEXIST;
 	if (req->detect_deadlock &&
-	    thr_deadlock_find(shm, pool->me, (uint32_t)thr_proc_tid(),
+	    thr_deadlock_find(shm, pool->me, (uint32_t)thr_proc_tid(), req,
 	                      req->deadlock)) {
 		shm->stats.refused++;
 		return -EDEADLK;
@@ -1029,6 +1234,8 @@ static int acquire_once(struct thr_pool *pool, const struct thr_pool_req *req,
 {
 	struct thr_shm_pool *shm = pool->shm;
 	int r = tried ? 0 : register_self(pool);
+	if (r == -ENOSPC && !waits(req))
+		return -EAGAIN; /* no entry for us: as full as can be */
 	if (r < 0)
 		return r;
 	struct thr_wakes wakes = { 0 };
@@ -1048,6 +1255,8 @@ static int acquire_once(struct thr_pool *pool, const struct thr_pool_req *req,
 		thr_pool_unlock(pool, &wakes);
 	}
 	uint32_t wi = THR_NONE;
+	if (r == -ENOSPC && !waits(req))
+		r = -EAGAIN; /* no room counts as full, refused or over */
 	if (r == -EAGAIN && req->mode == THR_POOL_TRY)
 		shm->stats.refused++;
 	else if (r == -EAGAIN && req->mode == THR_POOL_OBSERVE)
@@ -1076,9 +1285,18 @@ static __attribute__((noinline)) int acquire(struct thr_pool *pool,
 	struct thr_pool_interrupt own;
 	struct thr_pool_interrupt *intr = req->interrupt ? req->interrupt : &own;
 	const struct thr_pool_interrupt *resume = req->resume;
+	intr->no_room = false;
 	for (;;) {
 		intr->pending = false;
 		int r = acquire_once(pool, req, resume, intr, ret_hold, tried);
+		tried = false;
+		if (r == -ESTALE)
+			continue; /* our entry was freed: register again */
+		if (r == -ENOSPC && waits(req)) {
+			r = wait_for_room(pool, req, intr);
+			if (r == 0)
+				continue;
+		}
 		if (r != -EINTR || !intr->pending || req->interrupt)
 			return r;
 		if (!thr_pool_interrupt_deliver(intr))
@@ -1108,9 +1326,9 @@ int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 		wakes.n = 0;
 		r = take_free(pool, req, ret_hold);
 		unlock(pool, &wakes);
-		if (r != -EAGAIN)
+		if (r != -EAGAIN && r != -ESTALE)
 			return r;
-		tried = true;
+		tried = r == -EAGAIN;
 	}
 	int saved = errno;
 	int r = acquire(pool, req, ret_hold, tried);
@@ -1197,6 +1415,8 @@ THR_HOT int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 }
 
 _Static_assert(THR_POOL_TARGET_MAX == THR_TARGET_LEN - 1, "target length");
+_Static_assert(THR_POOL_PROCS == THR_PROCS && THR_POOL_WAITERS == THR_WAITERS,
+               "table sizes");
 
 int thr_pool_target(struct thr_pool *pool, uint32_t hold, char *buf,
                     size_t len)

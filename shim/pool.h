@@ -15,6 +15,8 @@
 
 #define THR_POOL_NAME_MAX 64
 #define THR_POOL_TARGET_MAX 63  /* what a record keeps of its target */
+#define THR_POOL_PROCS 1024     /* processes a pool has entries for */
+#define THR_POOL_WAITERS 1024   /* callers it can queue at once */
 #define THR_POOL_ERR_LEN 256
 
 struct thr_pool; /* a process's handle on one pool; not shared across fork */
@@ -70,17 +72,25 @@ struct thr_pool_req {
 	bool detect_deadlock;   /* rather than wait for ever, return -EDEADLK
 	                           when nobody could let a slot go: see
 	                           struct thr_pool_deadlock */
+	bool per_thread;        /* judge that by threads (an event loop's
+	                           connections, which the thread that made
+	                           them closes) rather than by processes */
+	bool sole_thread;       /* the caller's process has one thread: by
+	                           processes, only then does what it holds
+	                           count as stuck while it waits */
 	struct thr_pool_deadlock *deadlock; /* filled in with -EDEADLK; may
 	                           be NULL */
 };
 
-/* Why a wait could never end: the pool is full, and either the waiting
- * thread itself holds limit slots of it (a process that needs two files
- * of a pool of one, an event loop that opens more connections than the
- * limit: neither can let one go while it waits), or every held slot is
- * held by a thread that waits in this queue itself (several such
- * processes, each holding one). Threads, not processes: another thread of
- * the process may let go, so its wait is left to wait. */
+/* Why a wait could never end: the pool is full, and either the waiter
+ * itself holds limit slots of it (a process that needs two files of a pool
+ * of one, an event loop that opens more connections than the limit:
+ * neither can let one go while it waits), or every held slot is held by a
+ * waiter in this queue itself (several such processes, each holding one).
+ * The waiter is the thread with req->per_thread, else the process, and
+ * then only one with no other thread (sole_thread), since another thread
+ * may close what one opened (libuv's pool reads and closes files on other
+ * threads than the one that opened them): such a wait is left to wait. */
 struct thr_pool_deadlock {
 	uint32_t mine;          /* slots the waiting thread holds */
 	uint32_t limit;         /* the pool's limit then */
@@ -106,6 +116,9 @@ struct thr_pool_interrupt {
 	uint64_t ticket;        /* the place given up */
 	uint64_t since_ns;      /* when it first queued, kept across resumes */
 	uint64_t next_tick_ns;  /* when the next look for dead holders is due */
+	bool no_room;           /* out: the pool's tables had no room for the
+	                           caller, who waited for some (see
+	                           thr_pool_acquire()) */
 };
 
 /* Restores the caller's mask saved in intr, so that the pending signals'
@@ -176,19 +189,30 @@ const char *thr_pool_name(const struct thr_pool *pool);
  * passed (a deadline already past waits not at all, one too far to reach
  * waits forever); -EINVAL a DEADLINE whose tv_nsec is outside 0..999999999,
  * found only when the call would wait, as sem_timedwait() does; -EINTR a
- * signal handler ran while waiting (see req->restart); -ENOSPC the waiter or
- * holder table is full; -EBADMSG the segment is corrupted; -ENOLCK the pool
- * lock is held by a live process for seconds; -EEXIST (req->check_own) and
- * -EDEADLK (req->detect_deadlock) instead of a wait, as they say;
- * -EALREADY at once, taking
- * nothing, when called from a signal handler that interrupted this thread
+ * signal handler ran while waiting (see req->restart); -EBADMSG the segment
+ * is corrupted; -ENOLCK the pool lock is held by a live process for
+ * seconds (2 s if it is stopped, a minute if it runs), or by the same one
+ * as when last found so, which this process does not wait for again;
+ * -EEXIST (req->check_own) and -EDEADLK (req->detect_deadlock) instead of
+ * a wait, as they say; -EALREADY at once, taking nothing, when called
+ * from a signal handler that interrupted this thread
  * inside a pool's lock (its own lock cannot be taken, nor another's held
  * while waiting). Served first come, first served: while anyone waits,
  * nobody takes a free slot past them. A full pool first has its dead
- * holders reclaimed. Blocks (except TRY and OBSERVE). Not async-signal-safe
+ * holders reclaimed. Tables that are full (more processes use the pool at
+ * once than it has entries for, after those of idle ones are freed; more
+ * wait than it has places) are waited out, in naps, by WAIT and DEADLINE
+ * (intr->no_room says so) and count as a full pool for TRY and OBSERVE:
+ * they never let a call through. Blocks (except TRY and OBSERVE). Not async-signal-safe
  * otherwise: the -EALREADY check is what a handler may rely on. */
 int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
                      uint32_t *ret_hold);
+
+/* The process exits (exit(), not _exit()): every wait of its threads ends
+ * with -ECANCELED, now or within a tick, and none begins. An exit may wait
+ * for those threads (node's joins its libuv threads), and a slot they wait
+ * for may be one the process holds until it is gone. Async-signal-safe. */
+void thr_pool_end_waits(void);
 
 /* After a longjmp out of an engine call on this thread (a signal handler
  * that left a call while it waited for a pool's lock): forgets that the
@@ -197,6 +221,10 @@ int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
  * instructions of holding leaves the lock held by a live process, which
  * others then treat as stuck. */
 void thr_pool_forget_locks(void);
+
+/* The pid of the process that holds the pool's lock now, or 0: for a
+ * message on a lock found stuck. Reads without the lock. */
+pid_t thr_pool_lock_owner(const struct thr_pool *pool);
 
 /* Gives back this process's holder record hold. The slot is freed when its
  * last holder lets go; a free slot goes straight to the oldest waiter, with

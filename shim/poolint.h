@@ -21,6 +21,10 @@ struct thr_pool {
 	 * read and written under the pool lock; masked into range on use. */
 	uint32_t slot_hint;
 	uint32_t holder_hint;
+	/* The lock and its progress word as they stood when the lock was last
+	 * found stuck (-ENOLCK), 0 if it was not: while they stand so, the
+	 * lock is stuck still, and nobody here waits 2 s again to learn it. */
+	uint64_t stuck_pair;
 };
 
 /* A process seen alive this recently is not read from /proc again. */

@@ -165,6 +165,28 @@ uint32_t thr_proc_image(void)
 	return v;
 }
 
+bool thr_proc_sole_thread(void)
+{
+	struct stat_fields f;
+	int saved = errno;
+	bool sole = read_stat("/proc/self/stat", &f) == 0 && f.threads == 1;
+	errno = saved;
+	return sole;
+}
+
+bool thr_proc_is_running(pid_t pid)
+{
+	struct stat_fields f;
+	int saved = errno;
+	int r = read_pid_stat(pid, &f);
+	errno = saved;
+	if (r < 0)
+		return false;
+	if (f.state == 'T' || f.state == 't')
+		return false;
+	return f.state == 'R' || f.state == 'D' || f.threads > 1;
+}
+
 int thr_proc_image_of(pid_t pid, uint32_t *ret)
 {
 	struct stat_fields f;

@@ -67,6 +67,17 @@ static inline int thr_proc_tid(void)
  * handler would have done. Async-signal-safe. */
 void thr_proc_fork_child(void);
 
+/* Has this process one thread only? From /proc; false when it cannot
+ * tell. Keeps errno. */
+bool thr_proc_sole_thread(void);
+
+/* Could pid be getting on, only slowly: is it runnable or in an
+ * uninterruptible wait (its main thread's state R or D), or has it other
+ * threads, one of which may be, and is it not stopped (T, t)? A lock
+ * owner that is, on a machine loaded past its cores, may not run for
+ * seconds. Reads /proc; keeps errno. */
+bool thr_proc_is_running(pid_t pid);
+
 /* Is the process id certainly gone (reaped): one kill(pid, 0), ~0.5 us.
  * A zombie or a reused pid is not caught; thr_proc_is_dead() does that. */
 bool thr_proc_is_gone(const struct thr_proc_id *id);

@@ -41,6 +41,7 @@ void thr_real_resolve(void)
 	RESOLVE(fcloseall, "fcloseall");
 	RESOLVE(close_range, "close_range");
 	RESOLVE(syscall, "syscall");
+	RESOLVE(exit, "exit");
 	RESOLVE(closefrom, "closefrom");
 	RESOLVE(dup, "dup");
 	RESOLVE(dup2, "dup2");

@@ -60,6 +60,7 @@ struct thr_real {
 	int (*closedir)(DIR *);
 	int (*ioctl)(int, unsigned long, ...);
 	long (*syscall)(long, ...);
+	void (*exit)(int) __attribute__((noreturn));
 };
 
 /* Resolved on first use; safe to call from any hook, before constructors,

@@ -9,6 +9,8 @@
  *   raw-close            the close system call made straight, as Go
  *                        does: no libc, no shim sees it
  *   wait=SPEC            probe_wait(SPEC): milliseconds, or @FILE
+ *   stdin                read standard input to its end: an idle wait
+ *                        that costs nothing, for many processes at once
  * A call prints "ok fd=N ms=T" or "err errno=NAME ms=T" (probe.h); then
  * "done", and exit 0. */
 #define _GNU_SOURCE
@@ -38,6 +40,13 @@ static int last(void)
 }
 
 
+static void to_end_of_stdin(void)
+{
+	char buf[64];
+	while (read(0, buf, sizeof(buf)) > 0 || errno == EINTR)
+		;
+}
+
 static void step(const char *s)
 {
 	uint64_t t0 = probe_now_ms();
@@ -55,6 +64,8 @@ static void step(const char *s)
 		probe_raw(SYS_close, last(), 0, 0, 0);
 	else if (strncmp(s, "wait=", 5) == 0)
 		probe_wait(s + 5);
+	else if (strcmp(s, "stdin") == 0)
+		to_end_of_stdin();
 	else {
 		probe_emit("bad step '%s'", s);
 		exit(2);

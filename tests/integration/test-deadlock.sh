@@ -97,4 +97,30 @@ test_deadlock_threads_wait() {
 	quiet a
 }
 
+# test_deadlock_exit_while_waiting: a program exits while its thread waits
+# for the slot the program itself holds, and its exit joins that thread
+# (node's exit joins its libuv threads): the wait ends (EINTR) and the
+# program exits. Before, the exit waited for the thread for ever.
+test_deadlock_exit_while_waiting() {
+	gate_target open
+	conf_pool 1 wait "$MATCH"
+	run a "$THR_BIN/exitwait" "$TARGET"
+	[ "$STATUS" -eq 0 ] || fail "exit status $STATUS"
+	expect_line a 'thread errno=EINTR'
+	expect_line a exited
+}
+
+# test_deadlock_handed_files_wait: one thread opens both files of a pool
+# of 2 and another closes them later, as libuv's pool does with node's
+# files: the first thread's third open waits for that, it is not refused.
+# Before, it was refused as "holds 2 of 2 slots and waits for another".
+test_deadlock_handed_files_wait() {
+	gate_target open
+	conf_pool 2 wait "$MATCH"
+	run a "$THR_BIN/handoff" "$TARGET"
+	expect_line a 'ok fd='
+	expect_ms a 'ok fd=' 250 5000
+	quiet a
+}
+
 run_case "$@"

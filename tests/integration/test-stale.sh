@@ -5,14 +5,15 @@
 # hooks, and as Go makes it, a raw system call nothing sees.
 . "$(dirname "$0")/lib.sh"
 
-# second_server NAME: another loopback server, not the witness; echoes its
-# port.
+# second_server NAME: another loopback server, not the witness; sets
+# SECOND to its port. (Not from $(...): its BG+= would stay in a subshell,
+# and the cleanup would leave the server running.)
 second_server() {
 	mkdir "$TMP/$1"
 	"$THR_BIN/server" "$TMP/$1/server.state" >/dev/null 2>&1 &
 	BG+=($!)
 	wait_file "$TMP/$1/server.state"
-	state_get "$TMP/$1/server.state" port
+	SECOND=$(state_get "$TMP/$1/server.state" port)
 }
 
 # test_stale_reopen HOW: with a pool of one, a program opens a file, closes
@@ -37,7 +38,8 @@ test_stale_reopen() {
 test_stale_socket_reused() {
 	local a
 	server_start
-	a=$(second_server a)
+	second_server a
+	a=$SECOND
 	{
 		echo "pool $POOL.a {"
 		echo "  limit = 1"

@@ -20,7 +20,7 @@ int main(void)
 	F(thr_shm_holder, proc); F(thr_shm_holder, fd);
 	F(thr_shm_holder, tid); F(thr_shm_holder, reserved);
 	F(thr_shm_waiter, state); F(thr_shm_waiter, proc);
-	F(thr_shm_waiter, tid); F(thr_shm_waiter, reserved);
+	F(thr_shm_waiter, tid); F(thr_shm_waiter, flags);
 	F(thr_shm_waiter, ticket); F(thr_shm_waiter, since_ns);
 	F(thr_shm_waiter, hold); F(thr_shm_waiter, fd); F(thr_shm_waiter, target);
 	F(thr_shm_stats, granted); F(thr_shm_stats, timeouts);
@@ -30,7 +30,7 @@ int main(void)
 	F(thr_shm_stats, repairs); F(thr_shm_stats, wait_hist);
 	F(thr_shm_pool, magic); F(thr_shm_pool, version); F(thr_shm_pool, size);
 	F(thr_shm_pool, nslots); F(thr_shm_pool, nholders);
-	F(thr_shm_pool, nwaiters); F(thr_shm_pool, nprocs); F(thr_shm_pool, name);
+	F(thr_shm_pool, nwaiters); F(thr_shm_pool, ticked_ns); F(thr_shm_pool, nprocs); F(thr_shm_pool, name);
 	F(thr_shm_pool, lock); F(thr_shm_pool, seq); F(thr_shm_pool, deferred);
 	F(thr_shm_pool, limit); F(thr_shm_pool, in_use); F(thr_shm_pool, waiting);
 	F(thr_shm_pool, peak); F(thr_shm_pool, reserved);

@@ -8,6 +8,7 @@
 
 #include "lock.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -21,6 +22,14 @@ static uint32_t pair[2] __attribute__((aligned(8)));
  * get in, twice: the word is stored as a new taker would leave it (the
  * sleepers' mark goes with the release), and one waiter woken, as a
  * release wakes one. */
+/* Holds the lock ms more, then lets it go as an unlock does. */
+static void let_go_after(int ms)
+{
+	usleep((useconds_t)ms * 1000);
+	__atomic_add_fetch(&lock_moves, 2, __ATOMIC_RELEASE);
+	thr_lock_release(&lock_word);
+}
+
 static void *relocking_owner(void *unused)
 {
 	for (int i = 0; i < 2; i++) {
@@ -29,16 +38,16 @@ static void *relocking_owner(void *unused)
 		__atomic_store_n(&lock_word, 7, __ATOMIC_RELEASE);
 		thr_lock_wake(&lock_word);
 	}
-	usleep(300 * 1000);
-	__atomic_add_fetch(&lock_moves, 2, __ATOMIC_RELEASE);
-	thr_lock_release(&lock_word);
+	let_go_after(300);
 	return NULL;
 }
 
 /* An owner seen holding for 500 ms counts as dead. */
-static bool held_half_a_second(void *ctx, uint32_t owner, uint64_t held_ns)
+static enum thr_lock_verdict held_half_a_second(void *ctx, uint32_t owner,
+                                                uint64_t held_ns)
 {
-	return held_ns >= 500 * 1000 * 1000ull;
+	return held_ns >= 500 * 1000 * 1000ull ? THR_LOCK_OWNER_DEAD
+	                                        : THR_LOCK_OWNER_ALIVE;
 }
 
 /* Takes and lets go of the lock as owner 11; *arg gets what the take gave. */
@@ -74,10 +83,11 @@ static void test_lock_counts_one_hold(void **state)
 	assert_int_equal(r2, 0);
 }
 
-static bool always_dead(void *ctx, uint32_t owner, uint64_t held_ns)
+static enum thr_lock_verdict always_dead(void *ctx, uint32_t owner,
+                                         uint64_t held_ns)
 {
 	++*(int *)ctx;
-	return true;
+	return THR_LOCK_OWNER_DEAD;
 }
 
 /* A dead owner's lock is taken over: marked as ours, its progress word
@@ -97,16 +107,17 @@ static void test_lock_takes_over_dead_owner(void **state)
  * taken over and its entry freed, and a new process in that entry took
  * the lock, id 7 again, with the sleepers' mark. Only the progress word
  * tells; then 7 is judged alive and lets go. */
-static bool dead_then_reused(void *ctx, uint32_t owner, uint64_t held_ns)
+static enum thr_lock_verdict dead_then_reused(void *ctx, uint32_t owner,
+                                              uint64_t held_ns)
 {
 	int *judged = ctx;
 	if (++*judged == 1) {
 		__atomic_add_fetch(&lock_moves, 4, __ATOMIC_RELEASE);
-		return true;
+		return THR_LOCK_OWNER_DEAD;
 	}
 	__atomic_add_fetch(&lock_moves, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
-	return false;
+	return THR_LOCK_OWNER_ALIVE;
 }
 
 /* A takeover fails if the owner let go after it was judged dead, even
@@ -123,12 +134,48 @@ static void test_lock_no_takeover_after_release(void **state)
 	assert_int_equal(lock_word, 0);
 }
 
+/* Lets the lock go after 2.5 s, past a live owner's 2 s of patience. */
+static void *slow_owner(void *unused)
+{
+	let_go_after(2500);
+	return NULL;
+}
+
+static enum thr_lock_verdict judged_as(void *ctx, uint32_t owner,
+                                       uint64_t held_ns)
+{
+	return *(enum thr_lock_verdict *)ctx;
+}
+
+/* An owner that holds 2.5 s is stuck (-ENOLCK at 2 s) if merely alive, but
+ * waited for if it runs: on a machine loaded past its cores a runnable
+ * owner may not get a CPU for seconds, and the pool must not be given up
+ * then. */
+static void test_lock_running_owner_is_waited_for(void **state)
+{
+	enum thr_lock_verdict v[] = { THR_LOCK_OWNER_ALIVE,
+	                              THR_LOCK_OWNER_RUNNING };
+	int want[] = { -ENOLCK, 0 };
+	for (int i = 0; i < 2; i++) {
+		pthread_t t;
+		lock_word = 0;
+		assert_true(thr_lock_try(&lock_word, 7));
+		assert_int_equal(pthread_create(&t, NULL, slow_owner, NULL), 0);
+		int r = thr_lock_acquire(pair, 9, judged_as, &v[i]);
+		pthread_join(t, NULL);
+		assert_int_equal(r, want[i]);
+		if (r == 0)
+			thr_lock_release(&lock_word);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lock_counts_one_hold),
 		cmocka_unit_test(test_lock_takes_over_dead_owner),
 		cmocka_unit_test(test_lock_no_takeover_after_release),
+		cmocka_unit_test(test_lock_running_owner_is_waited_for),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2201,6 +2201,86 @@ static void test_pool_heals_scribbled_counts(void **state)
 	thr_pool_close(p);
 }
 
+/* Fills procs[] but p's own entry with entries of a live process (pid
+ * 1's identity) that use nothing here, as idle workers of a prefork server
+ * would. */
+static void fill_procs_with_idle(struct thr_shm_pool *m, struct thr_pool *p)
+{
+	struct thr_proc_id init;
+	assert_int_equal(thr_proc_identify(1, &init), 0);
+	for (uint32_t i = 0; i < THR_PROCS; i++) {
+		if (i == p->me)
+			continue;
+		m->procs[i].pid = (uint32_t)init.pid;
+		m->procs[i].start = init.start;
+		m->procs[i].pidns = init.pidns;
+		__atomic_store_n(&m->procs[i].state, THR_PROC_LIVE,
+		                 __ATOMIC_RELEASE);
+	}
+}
+
+/* The process table full of live processes that hold and wait for nothing
+ * here: a newcomer still gets in, on the entry of one of them, which
+ * registers again when it next comes. Before, it got ENOSPC and the shim
+ * ran it unthrottled. */
+static void test_pool_idle_entries_make_room(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	struct thr_shm_pool *m = raw_map();
+	fill_procs_with_idle(m, p);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct thr_pool *q = child_open();
+		uint32_t h;
+		_exit(try_take(q, &h) == 0 ? 0 : 1);
+	}
+	assert_int_equal(exit_code(pid), 0);
+	uint32_t a;
+	assert_int_equal(try_take(p, &a), 0); /* registered again */
+	munmap(m, sizeof(*m));
+	thr_pool_close(p);
+}
+
+/* Every waiter place taken (here by entries of a live process): a wait
+ * waits for a place in naps, rather than fail or go through; a try is
+ * refused as by a full pool; and once places come free, the wait queues
+ * and is granted. */
+static void test_pool_full_queue_waits_for_room(void **state)
+{
+	struct thr_pool *p = open_limit(1);
+	struct thr_shm_pool *m = raw_map();
+	uint32_t a, b;
+	assert_int_equal(try_take(p, &a), 0);
+	fill_procs_with_idle(m, p);
+	for (uint32_t i = 0; i < THR_WAITERS; i++) {
+		m->waiters[i].proc = p->me == 0 ? 1 : 0;
+		m->waiters[i].ticket = i;
+		__atomic_store_n(&m->waiters[i].state, THR_WAITER_WAITING,
+		                 __ATOMIC_RELEASE);
+	}
+	m->waiting = THR_WAITERS;
+	m->next_ticket = THR_WAITERS;
+	assert_int_equal(try_take(p, &b), -EAGAIN);
+	struct thr_pool_interrupt intr = { .no_room = false };
+	struct thr_pool_req r = deadline_in(150);
+	r.interrupt = &intr;
+	assert_int_equal(thr_pool_acquire(p, &r, &b), -ETIMEDOUT);
+	assert_true(intr.no_room);
+	for (uint32_t i = 0; i < THR_WAITERS; i++)
+		__atomic_store_n(&m->waiters[i].state, THR_WAITER_FREE,
+		                 __ATOMIC_RELEASE);
+	m->waiting = 0;
+	struct late_release l = { .p = p, .hold = a, .ms = 300 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, release_late, &l), 0);
+	r = deadline_in(3000);
+	assert_int_equal(thr_pool_acquire(p, &r, &b), 0);
+	pthread_join(t, NULL);
+	munmap(m, sizeof(*m));
+	thr_pool_close(p);
+}
+
 /* Random bytes over the tables (the header left intact, as attach checks
  * it), then every call: none may crash or hang; a child runs them under a
  * watchdog alarm so that a hang shows as SIGALRM. */
@@ -2541,6 +2621,8 @@ int main(int argc, char **argv)
 		T(test_pool_hidden_process_is_not_dead),
 		T(test_pool_other_namespace_twin_is_not_us),
 		T(test_pool_heals_scribbled_counts),
+		T(test_pool_idle_entries_make_room),
+		T(test_pool_full_queue_waits_for_room),
 		T(test_pool_survives_random_scribbles),
 		T(test_pool_release_inside_own_critical_section),
 		T(test_pool_acquire_inside_own_critical_section),
