@@ -109,10 +109,10 @@ check_guards() {
 	done
 }
 
-# reached WHO KEY N [SECONDS]: waits (default 5 s) until WHO's KEY is N,
+# reached WHO KEY N [SECONDS]: waits (default 10 s) until WHO's KEY is N,
 # checking the guards; fails if it never gets there.
 reached() {
-	local end=$(($(now_ms) + ${4:-5} * 1000))
+	local end=$(($(now_ms) + ${4:-10} * 1000))
 	while :; do
 		check_guards
 		[ "$(value "$1" "$2")" -ge "$3" ] && return
@@ -122,15 +122,41 @@ reached() {
 	done
 }
 
-# done_by NAME [SECONDS]: waits (default 20 s) for NAME to exit, checking
-# the guards; sets STATUS.
+# all_in WHO KEY LIMIT COPIES: waits until every copy is in: the witness
+# has seen LIMIT and, with the shim, the other copies wait in the pool
+# (the pool's own count, used here only to know when). Without the shim
+# nothing holds a copy back, so the witness sees more than LIMIT and the
+# guards fail the case.
+all_in() {
+	local end=$(($(now_ms) + 20000)) w
+	while :; do
+		check_guards
+		if [ -n "$THR_SHIM" ] && [ "$(value "$1" "$2")" -ge "$3" ]; then
+			w=$(poolstat waiting)
+			[ "${w:-0}" -ge "$(($4 - $3))" ] && return
+		fi
+		[ "$(now_ms)" -lt "$end" ] ||
+			fail "$1 $2=$(value "$1" "$2"), pool waiting=$(poolstat waiting): not every copy in after 20s"
+		sleep 0.01
+	done
+}
+
+# let_go_at WHO KEY LIMIT COPIES: all_in, then "release go".
+let_go_at() {
+	all_in "$@"
+	release go
+}
+
+# done_by NAME [SECONDS]: waits (default 30 s) for NAME to exit, checking
+# the guards; sets STATUS. The bounds here are for a machine under load:
+# a case that passes takes a second or two.
 done_by() {
-	local pid=${PID_OF[$1]} end=$(($(now_ms) + ${2:-20} * 1000))
+	local pid=${PID_OF[$1]} end=$(($(now_ms) + ${2:-30} * 1000))
 	while kill -0 "$pid" 2>/dev/null &&
 		! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do
 		check_guards
 		[ "$(now_ms)" -lt "$end" ] ||
-			fail "$1 (pid $pid) still running after ${2:-20}s"
+			fail "$1 (pid $pid) still running after ${2:-30}s"
 		sleep 0.01
 	done
 	wait "$pid"
@@ -168,11 +194,16 @@ in_use_zero() {
 	in_use_is 0 "after every program ended"
 }
 
-# holders_start -f PREFIX [-D] | -t PORT: the /proc witness.
+# holders_start -f PREFIX [-D] | -t PORT: the /proc witness, once it has
+# made its first sweep.
 holders_start() {
+	local end=$(($(now_ms) + 20000))
 	"$THR_PROGS/holders" "$@" "$TMP/holders.state" >"$TMP/holders.log" 2>&1 &
 	BG+=($!)
-	wait_file "$TMP/holders.state"
+	until [ -s "$TMP/holders.state" ]; do
+		[ "$(now_ms)" -lt "$end" ] || fail "holders: no first sweep in 20s"
+		sleep 0.01
+	done
 }
 
 # open_pool LIMIT [LINE...]: $POOL gates every file under $DIR, watched by

@@ -29,7 +29,7 @@ process_pool() {
 
 test_connect_curl_several() {
 	need curl
-	connect_pool 2 -H 300
+	connect_pool 2 -H 1000
 	guard server max 2
 	copies 4 c curl -sS --noproxy '*' "$URL"
 	all_ok $(names c 4)
@@ -42,7 +42,7 @@ test_connect_curl_several() {
 test_connect_curl_parallel() {
 	local i urls=()
 	need curl
-	process_pool -H 300
+	process_pool -H 1000
 	for i in 1 2 3; do urls+=(-o "$TMP/c%i.$i" "$URL?$i"); done
 	copies 3 c curl -sS --no-progress-meter --noproxy '*' -Z --parallel-max 3 \
 		--parallel-immediate "${urls[@]}"
@@ -77,7 +77,7 @@ test_connect_curl_parallel_refused() {
 
 test_connect_wget_several() {
 	need wget
-	connect_pool 2 -H 300
+	connect_pool 2 -H 1000
 	guard server max 2
 	copies 4 w wget -q -O - "$URL"
 	all_ok $(names w 4)
@@ -86,14 +86,14 @@ test_connect_wget_several() {
 	total_is 4
 }
 
-# err_line NAME REGEX [SECONDS]: waits (default 10 s) for a line matching
+# err_line NAME REGEX [SECONDS]: waits (default 20 s) for a line matching
 # REGEX on NAME's stderr, checking the guards.
 err_line() {
-	local end=$(($(now_ms) + ${3:-10} * 1000))
+	local end=$(($(now_ms) + ${3:-20} * 1000))
 	until grep -Eq "$2" "$TMP/$1.err"; do
 		check_guards
 		[ "$(now_ms)" -lt "$end" ] ||
-			fail "$1: no '$2' on stderr after ${3:-10}s"
+			fail "$1: no '$2' on stderr after ${3:-20}s"
 		sleep 0.01
 	done
 	check_guards
@@ -123,7 +123,7 @@ test_connect_wget_timeout() {
 	release h1
 	finish h1
 	start c curl -sS --noproxy '*' "$URL"
-	done_by c 5
+	done_by c 15
 	[ "$STATUS" -eq 0 ] || fail "curl exited $STATUS"
 	said ok c
 	total_is 3
@@ -135,7 +135,7 @@ test_connect_wget_timeout() {
 
 test_connect_python_connect() {
 	need python3
-	connect_pool 2 -H 300
+	connect_pool 2 -H 1000
 	guard server max 2
 	copies 4 p python3 -c '
 import socket, sys
@@ -154,7 +154,7 @@ print("ok")' "$PORT"
 
 test_connect_python_urllib() {
 	need python3
-	connect_pool 2 -H 300
+	connect_pool 2 -H 1000
 	guard server max 2
 	copies 4 p python3 -c '
 import sys, urllib.request
@@ -188,7 +188,7 @@ asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))'
 
 test_connect_python_asyncio() {
 	need python3
-	process_pool -H 300
+	process_pool -H 1000
 	copies 3 p python3 -c "$ASYNCIO" "$PORT" 3
 	all_ok $(names p 3)
 	said 'ok 3 refused 0' $(names p 3)
@@ -209,7 +209,7 @@ test_connect_python_asyncio_refused() {
 
 test_connect_perl_connect() {
 	need perl
-	connect_pool 2 -H 300
+	connect_pool 2 -H 1000
 	guard server max 2
 	copies 4 p perl -MIO::Socket::INET -e '
 my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ARGV[0]") or die "$!";
@@ -228,7 +228,7 @@ print $last;' "$PORT"
 test_connect_nc() {
 	local i
 	need nc
-	connect_pool 2 -H 300
+	connect_pool 2 -H 1000
 	guard server max 2
 	printf "$REQUEST" >"$TMP/request"
 	for i in 1 2 3 4; do
@@ -297,7 +297,7 @@ test_connect_node_sequential() {
 
 test_connect_node_parallel() {
 	need node
-	process_pool -H 300
+	process_pool -H 1000
 	copies 3 n node -e "$NODE" "$PORT" par 3
 	all_ok $(names n 3)
 	said 'ok 6 refused 0' $(names n 3)
@@ -344,37 +344,58 @@ redis_start() {
 	wait_file "$TMP/redis.state"
 }
 
-# redis-cli, five at once, each adding one to a counter and then blocking
-# 300 ms in BLPOP on an empty list; the counter ends at 5.
+# redis-cli, five at once, each adding one to a counter and then waiting
+# in BLPOP on a list until the test pushes five items, once every copy is
+# in; the counter ends at 5, the list empty.
 test_connect_redis_cli() {
-	local c
 	redis_start
 	conf_pool 2 wait "connect = \"127.0.0.1:$RPORT\""
 	guard redis max 2
-	printf 'INCR c\nBLPOP none 0.3\n' >"$TMP/commands"
+	printf 'INCR c\nBLPOP q 0\n' >"$TMP/commands"
 	copies 5 r sh -c 'exec redis-cli -p "$1" <"$2"' sh "$RPORT" \
 		"$TMP/commands"
+	all_in redis max 2 5
+	redis-cli -p "$RPORT" RPUSH q 1 2 3 4 5 >/dev/null
 	all_ok $(names r 5)
-	reached redis max 2
-	c=$(redis-cli -p "$RPORT" GET c)
-	[ "$c" = 5 ] || fail "counter is '$c', expected 5"
+	redis_is "GET c" 5
+	redis_is "LLEN q" 0
 }
 
-# redis-benchmark, three at once, each with one client (its first
-# connection, which reads the server's config, closed before).
+# redis_is COMMAND VALUE: the server, asked without the shim, answers VALUE.
+redis_is() {
+	local v
+	v=$(redis-cli -p "$RPORT" $1)
+	[ "$v" = "$2" ] || fail "redis: $1 is '$v', expected $2"
+}
+
+# redis-benchmark's clients each wait in BLPOP on a list, request after
+# request, until the test has pushed as many items as they make requests,
+# once every copy is in.
+BENCH=(-q BLPOP q 0)
+
+# bench_said NAME...: each NAME printed its result.
+bench_said() {
+	local n
+	for n in "$@"; do
+		grep -q 'BLPOP q 0: [0-9.]* requests per second' "$TMP/$n.out" ||
+			fail "$n: no result: $(tr '\r' '\n' <"$TMP/$n.out" | tail -n1)"
+	done
+}
+
+# redis-benchmark, three at once, each with one client making two
+# requests (its first connection, which reads the server's config, closed
+# before).
 test_connect_redis_benchmark() {
-	local i
 	need redis-benchmark
 	redis_start
 	conf_pool 2 wait "connect = \"127.0.0.1:$RPORT\""
 	guard redis max 2
-	copies 3 b redis-benchmark -p "$RPORT" -c 1 -n 20000 -t set -q
+	copies 3 b redis-benchmark -p "$RPORT" -c 1 -n 2 "${BENCH[@]}"
+	all_in redis max 2 3
+	redis-cli -p "$RPORT" RPUSH q $(seq 6) >/dev/null
 	all_ok $(names b 3)
-	for i in 1 2 3; do
-		grep -q '^SET: .* requests per second' "$TMP/b$i.out" ||
-			fail "b$i: no result: $(cat "$TMP/b$i.out")"
-	done
-	reached redis max 2
+	bench_said $(names b 3)
+	redis_is "LLEN q" 0
 }
 
 # Three clients each: under hold = process at most 2 benchmarks at once,
@@ -385,18 +406,22 @@ test_connect_redis_benchmark_process() {
 	conf_pool 2 wait "connect = \"127.0.0.1:$RPORT\"" "hold = process"
 	holders_start -t "$RPORT"
 	guard holders maxprocs 2
-	copies 3 b redis-benchmark -p "$RPORT" -c 3 -n 20000 -t set -q
-	all_ok $(names b 3)
-	reached holders maxprocs 2
+	copies 3 b redis-benchmark -p "$RPORT" -c 3 -n 6 "${BENCH[@]}"
+	all_in holders maxprocs 2 3
 	reached holders most 3
+	redis-cli -p "$RPORT" RPUSH q $(seq 18) >/dev/null
+	all_ok $(names b 3)
+	bench_said $(names b 3)
+	redis_is "LLEN q" 0
 }
 
+# Three clients of a pool of 2 from one event loop: the third is refused.
 test_connect_redis_benchmark_refused() {
 	need redis-benchmark
 	redis_start
 	conf_pool 2 wait "connect = \"127.0.0.1:$RPORT\""
 	guard redis max 2
-	start b redis-benchmark -p "$RPORT" -c 3 -n 20000 -t set -q
+	start b redis-benchmark -p "$RPORT" -c 3 -n 6 -q BLPOP none 0.3
 	refused_fast b redis-benchmark connect 2
 	in_use_zero
 }
