@@ -5,13 +5,13 @@
 #define _GNU_SOURCE
 #include "flight.h"
 
+#include "freeze.h"
 #include "guard.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <string.h>
 
 __thread struct thr_flights thr_flights_;
 
@@ -64,6 +64,7 @@ static void thread_ended(void *unused)
 	int saved = errno;
 	while (thr_flights_.depth > 0)
 		drop_top();
+	thr_freeze_thread_end();
 	errno = saved;
 }
 
@@ -73,27 +74,30 @@ void thr_flight_init(void)
 	                                      thread_ended) == 0;
 }
 
-struct thr_gate_ticket *thr_flight_begin(uintptr_t sp)
+void thr_flight_watch_thread(void)
+{
+	struct thr_flights *fl = &thr_flights_;
+	if (!fl->registered && thread_end_known) {
+		fl->registered = true;
+		pthread_setspecific(thread_end_key, fl);
+	}
+}
+
+struct thr_gate_ticket *thr_flight_begin_slow(uintptr_t sp)
 {
 	struct thr_flights *fl = &thr_flights_;
 	thr_flight_sweep(sp);
 	if (fl->depth >= THR_FLIGHT_MAX)
 		return NULL;
-	if (!fl->registered && thread_end_known) {
-		fl->registered = true;
-		pthread_setspecific(thread_end_key, fl);
-	}
-	struct thr_flight *f = &fl->f[fl->depth];
-	f->sp = sp;
-	f->guard = thr_guard_depth;
-	memset(&f->t, 0, sizeof(f->t));
+	thr_flight_watch_thread();
+	struct thr_gate_ticket *t = thr_flight_start(&fl->f[fl->depth], sp);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	fl->depth++;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	return &f->t;
+	return t;
 }
 
-bool thr_flight_end(struct thr_gate_ticket *t)
+bool thr_flight_end_slow(struct thr_gate_ticket *t)
 {
 	struct thr_flights *fl = &thr_flights_;
 	unsigned i = 0;

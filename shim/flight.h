@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "freeze.h"
+#include "guard.h"
+
 #define THR_FLIGHT_MAX_HOLDS 8  /* pools one call can take a slot in */
 
 /* Slots taken for one call, in one pool each: those the descriptor will
@@ -24,6 +27,9 @@ struct thr_gate_ticket {
 	bool stream;                    /* for fopen()/freopen() */
 	bool folder;                    /* for a folder: only pools with
 	                                   folders = yes take a slot */
+	unsigned gen;                   /* thr_freeze_gen() when the call
+	                                   began: a fork since may have
+	                                   copied its descriptor */
 	uint32_t donor;                 /* freopen: the stream's old entry,
 	                                   whose holds the new file may take
 	                                   over (thr_gate_freopen_begin), or 0 */
@@ -79,21 +85,61 @@ static inline void thr_flight_sweep(uintptr_t sp)
 		thr_flight_sweep_slow(sp);
 }
 
+struct thr_gate_ticket *thr_flight_begin_slow(uintptr_t sp);
+bool thr_flight_end_slow(struct thr_gate_ticket *t);
+
+/* Fills in what a sweep reads of a new call's ticket. */
+static inline struct thr_gate_ticket *thr_flight_start(struct thr_flight *f,
+                                                       uintptr_t sp)
+{
+	f->sp = sp;
+	f->guard = thr_guard_depth;
+	f->t.d = 0;
+	f->t.ncall = 0;
+	f->t.donor = 0;
+	f->t.gen = thr_freeze_gen();
+	return &f->t;
+}
+
 /* A new call's ticket, empty, after a sweep; NULL when calls are nested
  * THR_FLIGHT_MAX deep (the call then goes through ungated). sp: the hook's
  * stack pointer. Async-signal-safe. */
-struct thr_gate_ticket *thr_flight_begin(uintptr_t sp);
+static inline struct thr_gate_ticket *thr_flight_begin(uintptr_t sp)
+{
+	struct thr_flights *fl = &thr_flights_;
+	if (__builtin_expect(fl->depth != 0 || !fl->registered, 0))
+		return thr_flight_begin_slow(sp);
+	struct thr_gate_ticket *t = thr_flight_start(&fl->f[0], sp);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	fl->depth = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return t;
+}
 
 /* The call whose ticket t is is over: the caller has copied what t holds
  * and hands it to the descriptor table or gives it back. Calls above it
  * were left by a longjmp inside it: their slots go back. Returns false if
  * t was swept already (its slots went back then). The entry may be reused
  * as soon as this returns. Async-signal-safe. */
-bool thr_flight_end(struct thr_gate_ticket *t);
+static inline bool thr_flight_end(struct thr_gate_ticket *t)
+{
+	struct thr_flights *fl = &thr_flights_;
+	unsigned d = fl->depth;
+	if (__builtin_expect(d == 0 || &fl->f[d - 1].t != t, 0))
+		return thr_flight_end_slow(t);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	fl->depth = d - 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return true;
+}
 
 /* Makes thread exits give back their calls in flight. Called once, at
  * start-up; not async-signal-safe. */
 void thr_flight_init(void);
+
+/* Makes the calling thread's end run the shim's thread-end work (its calls
+ * in flight, its place in freeze.c's table). Idempotent. */
+void thr_flight_watch_thread(void);
 
 /* Defined by the gate: gives back what ticket t holds, for a call that was
  * left, and the engine's marks of this thread with it. */

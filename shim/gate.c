@@ -13,6 +13,7 @@
 #include "match.h"
 #include "proc.h"
 #include "procfd.h"
+#include "freeze.h"
 #include "prochold.h"
 #include "real.h"
 #include "stale.h"
@@ -294,8 +295,9 @@ static bool donated(struct thr_gate_ticket *t, uint16_t i, uint32_t *ret_hold)
  * In a pool of hold = process the slot is the process's: a reference on
  * one it holds already (another thread may have taken it meanwhile), or
  * a new one. Returns 0 with *ret_hold, or -errno. */
-static int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
-                      struct thr_pool_req *req, uint32_t *ret_hold)
+static inline __attribute__((always_inline))
+int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
+               struct thr_pool_req *req, uint32_t *ret_hold)
 {
 	struct thr_gate_pool *gp = &st->pools[i];
 	struct thr_pool_deadlock dl;
@@ -633,6 +635,53 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	return landed(connect_begin(st, fd, sa, len, t), t, ret_t);
 }
 
+/* The children of the forks begun since ticket t's call began may have its
+ * descriptor fd (the kernel made it before copying the table) though the
+ * table, which the fork's co-holds follow, did not yet name it: each that
+ * shares it becomes co-holder, as the fork would have made it. Its own
+ * table does not name it, so its slot stays until it exits or execs. */
+static __attribute__((noinline)) void cohold_late(
+	const struct thr_init_state *st, const struct thr_gate_ticket *t,
+	int fd)
+{
+	int kids[8];
+	uint32_t mine;
+	int n = thr_freeze_children_since(t->gen, kids, 8);
+	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
+	uint16_t one_pool = thr_fdtable_direct_pool(t->d);
+	uint32_t one_hold = thr_fdtable_direct_hold(t->d);
+	const uint16_t *pool = desc ? desc->pool : &one_pool;
+	const uint32_t *hold = desc ? desc->hold : &one_hold;
+	uint32_t nholds = desc ? desc->n : 1;
+	for (int k = 0; k < n; k++) {
+		if (thr_procfd_same(0, fd, kids[k], fd) != 1)
+			continue;
+		for (uint32_t i = 0; i < nholds; i++) {
+			const struct thr_gate_pool *gp = &st->pools[pool[i]];
+			if (pool[i] < st->npools && gp->pool)
+				thr_pool_cohold(gp->pool,
+				                thr_prochold_resolve(gp, hold[i]),
+				                kids[k], fd, &mine);
+		}
+	}
+}
+
+/* Attaches t's entry to fd. A fork whose parent scanned the table for
+ * co-holds before the entry was there counted its child before the scan
+ * (thr_freeze_note_child), so it shows here as a count moved since the
+ * call began: cohold_late() gives that child what it inherited. */
+static inline __attribute__((always_inline))
+void attach_unforked(const struct thr_init_state *st,
+                     struct thr_gate_ticket *t, int fd)
+{
+	if (!thr_fdtable_attach(fd, t->d)) {
+		release_desc(st, t->d);
+		return;
+	}
+	if (__builtin_expect(thr_freeze_moved(t->gen), 0))
+		cohold_late(st, t, fd);
+}
+
 /* Everything but the descriptor was settled before the call: what is left
  * here is the descriptor's number, the table entry, and the slots held for
  * the call only. Nothing here touches errno: the engine's release and
@@ -659,8 +708,7 @@ void finish(struct thr_gate_ticket *t, int fd, bool ok)
 	/* A stale entry means the fd was closed behind our back. */
 	thr_gate_drop(thr_fdtable_detach(fd), fd);
 	thr_fdtable_publish(t->d);
-	if (!thr_fdtable_attach(fd, t->d))
-		release_desc(st, t->d);
+	attach_unforked(st, t, fd);
 }
 
 /* The ticket is copied out before its flight ends, since a signal
@@ -672,6 +720,7 @@ THR_HOT void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok)
 	struct thr_gate_ticket mine;
 	mine.d = t->d;
 	mine.ncall = t->ncall;
+	mine.gen = t->gen;
 	if (__builtin_expect(mine.ncall != 0, 0)) {
 		memcpy(mine.pool, t->pool, sizeof(mine.pool));
 		memcpy(mine.hold, t->hold, sizeof(mine.hold));
@@ -1085,7 +1134,25 @@ static void bequeath(struct heir *heir)
 void thr_gate_forked(pid_t pid)
 {
 	struct heir heir = { .pid = pid };
+	if (pid == 0)
+		thr_freeze_child();
+	else
+		thr_freeze_note_child(pid);
 	bequeath(&heir);
+}
+
+bool thr_gate_copying(void)
+{
+	if (thr_guard_active() || thr_init()->mode != THR_MODE_ACTIVE)
+		return false;
+	thr_freeze_fork_begin();
+	return true;
+}
+
+void thr_gate_copied(bool frozen)
+{
+	if (frozen)
+		thr_freeze_fork_end();
 }
 
 void thr_gate_bare_forked(pid_t pid)
@@ -1101,8 +1168,10 @@ void thr_gate_bare_forked(pid_t pid)
 void thr_gate_spawned(pid_t pid)
 {
 	struct heir heir = { .pid = pid, .exec = true };
-	if (pid > 0)
-		bequeath(&heir);
+	if (pid <= 0)
+		return;
+	thr_freeze_note_child(pid);
+	bequeath(&heir);
 }
 
 void thr_gate_kids_before(struct thr_gate_kids *kids)

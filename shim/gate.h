@@ -13,6 +13,7 @@
 
 #include "fdtable.h"
 #include "flight.h"
+#include "freeze.h"
 
 _Static_assert(THR_FLIGHT_MAX_HOLDS == THR_FD_MAX_HOLDS, "ticket holds");
 
@@ -211,6 +212,30 @@ int thr_gate_cloexec_range(unsigned first, unsigned last, int flags);
  * open), drops the names that streams owned: copies made by dup keep the
  * slots. Keeps errno. */
 void thr_gate_sweep(bool streams);
+
+/* Around a call that copies the process (fork, _Fork, glibc's clone(),
+ * posix_spawn, popen): copying() holds other threads' closes off, after
+ * waiting for those under way, so that the child inherits exactly the
+ * descriptors the table names; copied(), with what copying() returned,
+ * lets them go on once the child co-holds (in the parent, or after the
+ * call failed; a fork child skips it). Without pools, copying() does
+ * nothing and returns false. */
+bool thr_gate_copying(void);
+void thr_gate_copied(bool frozen);
+
+/* Around what a close does to a tracked descriptor: taking its entry out
+ * of the table, and the real close (or dup2, fclose, closedir...). A
+ * window no fork may straddle: it waits while another thread forks.
+ * Async-signal-safe; a few plain stores. */
+static inline void thr_gate_closing(void)
+{
+	thr_freeze_close_begin();
+}
+
+static inline void thr_gate_closed(void)
+{
+	thr_freeze_close_end();
+}
 
 /* After fork(): the child becomes co-holder of every slot (from both
  * sides, so whichever runs first does it). */

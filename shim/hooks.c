@@ -273,13 +273,15 @@ EXPORT FILE *freopen64(const char *path, const char *how, FILE *f)
 static inline __attribute__((always_inline))
 int close_via(int (*real_close)(int), int fd, uintptr_t sp)
 {
-	uint32_t d = thr_gate_detach(fd);
-	if (!d) {
+	if (!thr_fdtable_get(fd)) {
 		thr_flight_sweep(sp);
 		return real_close(fd);
 	}
+	thr_gate_closing();
+	uint32_t d = thr_gate_detach(fd);
 	bool last = thr_gate_unref(d, fd);
 	int r = real_close(fd);
+	thr_gate_closed();
 	if (last)
 		thr_gate_release(d);
 	return r;
@@ -293,8 +295,12 @@ EXPORT THR_HOT int close(int fd)
 EXPORT int fclose(FILE *f)
 {
 	int fd = stream_fd(f);
-	uint32_t d = fd >= 0 ? thr_gate_detach(fd) : 0;
+	if (!thr_fdtable_get(fd))
+		return thr_real_get()->fclose(f);
+	thr_gate_closing();
+	uint32_t d = thr_gate_detach(fd);
 	int r = thr_real_get()->fclose(f);
+	thr_gate_closed();
 	thr_gate_drop(d, fd);
 	return r;
 }
@@ -389,16 +395,22 @@ EXPORT int closedir(DIR *dir)
 	int saved = errno;
 	int fd = dirfd(dir);
 	errno = saved;
-	uint32_t d = fd >= 0 ? thr_gate_detach(fd) : 0;
+	if (!thr_fdtable_get(fd))
+		return thr_real_get()->closedir(dir);
+	thr_gate_closing();
+	uint32_t d = thr_gate_detach(fd);
 	int r = thr_real_get()->closedir(dir);
+	thr_gate_closed();
 	thr_gate_drop(d, fd);
 	return r;
 }
 
 EXPORT int fcloseall(void)
 {
+	thr_gate_closing();
 	int r = thr_real_get()->fcloseall();
 	thr_gate_sweep(true);
+	thr_gate_closed();
 	return r;
 }
 
@@ -417,8 +429,10 @@ EXPORT void closefrom(int lowfd)
 		lowfd = 0;
 	if (thr_gate_close_range((unsigned)lowfd, ~0u, 0) < 0 &&
 	    thr_real_get()->closefrom) {
+		thr_gate_closing();
 		thr_real_get()->closefrom(lowfd);
 		thr_gate_sweep(false);
+		thr_gate_closed();
 	}
 }
 
@@ -432,22 +446,30 @@ EXPORT THR_HOT int dup(int oldfd)
 	return fd;
 }
 
-EXPORT int dup2(int oldfd, int newfd)
+/* dup2() and dup3(): a tracked newfd is closed, in a close's window. */
+static int dup_onto(int oldfd, int newfd, int flags, bool three)
 {
 	uint32_t d, victim;
+	bool closing = thr_fdtable_get(newfd) != 0;
+	if (closing)
+		thr_gate_closing();
 	thr_gate_dup2_begin(oldfd, newfd, &d, &victim);
-	int fd = thr_real_get()->dup2(oldfd, newfd);
-	thr_gate_dup2_end(d, victim, newfd, fd >= 0, false);
+	int fd = three ? thr_real_get()->dup3(oldfd, newfd, flags)
+	               : thr_real_get()->dup2(oldfd, newfd);
+	if (closing)
+		thr_gate_closed();
+	thr_gate_dup2_end(d, victim, newfd, fd >= 0, flags & O_CLOEXEC);
 	return fd;
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	return dup_onto(oldfd, newfd, 0, false);
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	uint32_t d, victim;
-	thr_gate_dup2_begin(oldfd, newfd, &d, &victim);
-	int fd = thr_real_get()->dup3(oldfd, newfd, flags);
-	thr_gate_dup2_end(d, victim, newfd, fd >= 0, flags & O_CLOEXEC);
-	return fd;
+	return dup_onto(oldfd, newfd, flags, true);
 }
 
 /* Every fcntl argument is an int or a pointer: pass one word through. */
@@ -520,11 +542,16 @@ EXPORT THR_HOT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	return r;
 }
 
+/* Every call that copies the process holds other threads' closes off
+ * (thr_gate_copying) until the child co-holds what it inherited. */
 EXPORT pid_t fork(void)
 {
+	bool frozen = thr_gate_copying();
 	pid_t pid = thr_real_get()->fork();
 	if (pid >= 0)
 		thr_gate_forked(pid);
+	if (pid != 0)
+		thr_gate_copied(frozen);
 	return pid;
 }
 
@@ -535,9 +562,12 @@ EXPORT pid_t _Fork(void)
 		errno = ENOSYS;
 		return -1;
 	}
+	bool frozen = thr_gate_copying();
 	pid_t pid = thr_real_get()->bare_fork();
 	if (pid >= 0)
 		thr_gate_bare_forked(pid);
+	if (pid != 0)
+		thr_gate_copied(frozen);
 	return pid;
 }
 
@@ -586,19 +616,22 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		return thr_real_get()->clone(fn, stack, flags, arg, ptid, tls,
 		                             ctid);
 	struct clone_call call = { fn, arg };
+	bool frozen = thr_gate_copying();
 	int pid = thr_real_get()->clone(cloned, stack, flags, &call, ptid, tls,
 	                                ctid);
 	if (pid > 0)
 		thr_gate_forked(pid);
+	thr_gate_copied(frozen);
 	return pid;
 }
 
 /* posix_spawn() clones and execs without fork(): the child co-holds what it
  * inherits, as a fork child would, before the parent can close its copy. */
-static int spawned(int r, const pid_t *child, pid_t *pid)
+static int spawned(int r, const pid_t *child, pid_t *pid, bool frozen)
 {
 	if (r == 0)
 		thr_gate_spawned(*child);
+	thr_gate_copied(frozen);
 	if (r == 0 && pid)
 		*pid = *child;
 	return r;
@@ -609,10 +642,12 @@ static int spawned(int r, const pid_t *child, pid_t *pid)
 EXPORT FILE *popen(const char *cmd, const char *mode)
 {
 	struct thr_gate_kids kids;
+	bool frozen = thr_gate_copying();
 	thr_gate_kids_before(&kids);
 	FILE *f = thr_real_get()->popen(cmd, mode);
 	if (f)
 		thr_gate_kids_spawned(&kids);
+	thr_gate_copied(frozen);
 	return f;
 }
 
@@ -622,8 +657,9 @@ EXPORT int posix_spawn(pid_t *pid, const char *path,
                        char *const envp[])
 {
 	pid_t child = -1;
+	bool frozen = thr_gate_copying();
 	int r = thr_real_get()->posix_spawn(&child, path, acts, attr, argv, envp);
-	return spawned(r, &child, pid);
+	return spawned(r, &child, pid, frozen);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file,
@@ -632,9 +668,10 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file,
                         char *const envp[])
 {
 	pid_t child = -1;
+	bool frozen = thr_gate_copying();
 	int r = thr_real_get()->posix_spawnp(&child, file, acts, attr, argv,
 	                                     envp);
-	return spawned(r, &child, pid);
+	return spawned(r, &child, pid, frozen);
 }
 
 /* The system call itself, errno set as syscall() sets it. */

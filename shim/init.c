@@ -6,6 +6,7 @@
 
 #include "fdtable.h"
 #include "flight.h"
+#include "freeze.h"
 #include "prochold.h"
 #include "gate.h"
 #include "guard.h"
@@ -265,6 +266,7 @@ static void load(void)
 	if (load_config() < 0)
 		return;
 	thr_flight_init();
+	thr_freeze_init();
 	if (thr_fdtable_init() < 0 ||
 	    !(thr_init_state_.pools = calloc(thr_init_state_.cfg->npools, sizeof(*thr_init_state_.pools)))) {
 		thr_log("cannot set up: out of memory");
