@@ -189,9 +189,19 @@ refused_fast() {
 		fail "$1: no refusal line for $2 $3() on stderr"
 }
 
-# in_use_zero: with the shim, nothing is left holding the pool.
-in_use_zero() {
-	in_use_is 0 "after every program ended"
+# nothing_left CALL TARGET LIMIT: once the programs have ended, a probe
+# (probe-open or probe-connect) takes all LIMIT slots on TARGET, each
+# within a second: a slot kept for a refused or ended program, or a place
+# it left in the queue, would make it wait. (Slots of a process that ended
+# without closing come back at the next acquire that finds the pool full.)
+nothing_left() {
+	local args=() ms
+	[ "$1" = open ] && args=(-f rdwr,creat)
+	run free "$THR_BIN/probe-$1" "${args[@]}" "$2" "$3" 0
+	expect_count free 'ok fd=' "$3"
+	for ms in $(sed -n 's/^ok fd=[0-9]* ms=\([0-9]*\).*/\1/p' "$TMP/free.out"); do
+		[ "$ms" -lt 1000 ] || fail "free: a slot took ${ms} ms to get"
+	done
 }
 
 # holders_start -f PREFIX [-D] | -t PORT: the /proc witness, once it has

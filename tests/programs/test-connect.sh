@@ -72,7 +72,7 @@ test_connect_curl_parallel_refused() {
 	[ "$ok" -eq 2 ] || fail "$ok transfers answered, expected 2"
 	[ "$(grep -c '^curl: (7) ' "$TMP/c.err")" -eq 2 ] ||
 		fail "expected 2 lines 'curl: (7)' on stderr"
-	in_use_zero
+	nothing_left connect "127.0.0.1:$PORT" 2
 }
 
 test_connect_wget_several() {
@@ -204,7 +204,7 @@ test_connect_python_asyncio_refused() {
 	start p python3 -c "$ASYNCIO" "$PORT" 3
 	refused_fast p python3 connect 2
 	said 'ok 2 refused 1' p
-	in_use_zero
+	nothing_left connect "127.0.0.1:$PORT" 2
 }
 
 test_connect_perl_connect() {
@@ -313,7 +313,7 @@ test_connect_node_parallel_refused() {
 	start n node -e "$NODE" "$PORT" par 2
 	refused_fast n node connect 2
 	said 'ok 2 refused 2' n
-	in_use_zero
+	nothing_left connect "127.0.0.1:$PORT" 2
 }
 
 # redis_start [-n]: a real redis-server, without the shim, on a free port
@@ -423,7 +423,7 @@ test_connect_redis_benchmark_refused() {
 	guard redis max 2
 	start b redis-benchmark -p "$RPORT" -c 3 -n 6 -q BLPOP none 0.3
 	refused_fast b redis-benchmark connect 2
-	in_use_zero
+	nothing_left connect "127.0.0.1:$RPORT" 2
 }
 
 run_case "$@"

@@ -214,7 +214,7 @@ test_open_gzip_refused() {
 	grep -q "^gzip: $DIR/g.gz: Too many open files in system" "$TMP/g.err" ||
 		fail "gzip did not say why: $(cat "$TMP/g.err")"
 	[ ! -e "$DIR/g.gz" ] || fail "gzip left $DIR/g.gz"
-	in_use_zero
+	nothing_left open "$DIR/free" 1
 }
 
 # cp a b: a is a FIFO in the folder, a file that comes slowly; cp holds it
@@ -248,7 +248,7 @@ test_open_cp_refused() {
 	grep -q "^cp: cannot create regular file '$DIR/b': Too many open files in system" \
 		"$TMP/c.err" || fail "cp did not say why: $(cat "$TMP/c.err")"
 	[ ! -e "$DIR/b" ] || fail "cp left $DIR/b"
-	in_use_zero
+	nothing_left open "$DIR/free" 1
 }
 
 # cp -r of a five-level tree whose bottom holds a FIFO (cp --copy-contents
@@ -285,7 +285,7 @@ test_open_cp_r_refused() {
 	guard holders max 1
 	start c cp -r --copy-contents "$DIR/src1" "$DIR/dst1"
 	refused_fast c cp open 1
-	in_use_zero
+	nothing_left open "$DIR/free" 1
 }
 
 # tar -c of a five-level tree to a pipe that is read only after "go": tar
@@ -325,7 +325,7 @@ test_open_tar_c_refused() {
 	refused_fast t tar open 3
 	grep -q "^tar: src/l1/l2/l3: Cannot open: Too many open files in system" \
 		"$TMP/t.err" || fail "tar did not say why: $(cat "$TMP/t.err")"
-	in_use_zero
+	nothing_left open "$DIR/free" 3
 }
 
 # tar -x of an archive that comes in two parts, the break inside its first
@@ -432,7 +432,7 @@ test_open_sqlite_writer_refused() {
 	guard holders max 1
 	start w sh -c 'exec sqlite3 -bail "$1" <"$2"' sh "$DIR/db" "$TMP/w.pipe"
 	refused_fast w sqlite3 open 1
-	in_use_zero
+	nothing_left open "$DIR/free" 1
 	sum=$(sqlite3 "$DIR/db" 'SELECT count(*), sum(x) FROM t;')
 	[ "$sum" = '2|3' ] || fail "the table holds '$sum', expected 2 rows, 3"
 }
@@ -476,7 +476,7 @@ test_open_git_clone_refused() {
 	guard holders max 1
 	start g git clone -q "$DIR/repo" "$DIR/c"
 	refused_fast g git open 1
-	in_use_zero
+	nothing_left open "$DIR/free" 1
 }
 
 run_case "$@"
