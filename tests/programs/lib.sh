@@ -174,19 +174,45 @@ all_ok() {
 	done
 }
 
+# err_line NAME REGEX [SECONDS]: waits (default 20 s) for a line matching
+# REGEX on NAME's stderr, checking the guards.
+err_line() {
+	local end=$(($(now_ms) + ${3:-20} * 1000))
+	until grep -Eq "$2" "$TMP/$1.err"; do
+		check_guards
+		[ "$(now_ms)" -lt "$end" ] ||
+			fail "$1: no '$2' on stderr after ${3:-20}s"
+		sleep 0.01
+	done
+	check_guards
+}
+
+# refusal PROGRAM CALL LIMIT: the shim's line for a wait that could never
+# end, as a regex.
+refusal() {
+	echo "^throttle: pool '$POOL': $1 \\(pid [0-9]+\\) holds [0-9]+ of $3 slots and waits for another; failing $2\\(\\) - set hold = process"
+}
+
 # refused_fast NAME PROGRAM CALL LIMIT: NAME failed within 2 s of its start,
 # saying on stderr, in the shim's one line, that PROGRAM held LIMIT of LIMIT
 # slots and waited for another, so CALL was failed.
 refused_fast() {
-	local ms line
+	local ms
 	done_by "$1" 10
 	ms=$(($(now_ms) - T0[$1]))
 	[ "$STATUS" -ne 0 ] || fail "$1 exited 0: nothing was refused"
 	[ "$ms" -le 2000 ] || fail "$1 took ${ms} ms to fail, expected <= 2000"
-	line="^throttle: pool '$POOL': $2 \\(pid [0-9]+\\) holds [0-9]+ of $4 slots"
-	line+=" and waits for another; failing $3\\(\\) - set hold = process"
-	grep -Eq "$line" "$TMP/$1.err" ||
+	grep -Eq "$(refusal "$2" "$3" "$4")" "$TMP/$1.err" ||
 		fail "$1: no refusal line for $2 $3() on stderr"
+}
+
+# refused_at_once NAME PROGRAM CALL LIMIT: as refused_fast, for a program
+# that goes on after the refusal: the line comes within 2 s of its start.
+refused_at_once() {
+	local ms
+	err_line "$1" "$(refusal "$2" "$3" "$4")"
+	ms=$(($(now_ms) - T0[$1]))
+	[ "$ms" -le 2000 ] || fail "$1 took ${ms} ms to be refused, expected <= 2000"
 }
 
 # nothing_left CALL TARGET LIMIT: once the programs have ended, a probe
@@ -218,12 +244,14 @@ holders_start() {
 
 # open_pool LIMIT [LINE...]: $POOL gates every file under $DIR, watched by
 # holders from now on (so files are made before); extra LINEs (hold =
-# process, folders = yes) go into the pool.
+# process, folders = yes) go into the pool, and the witness counts folders
+# as the pool does.
 open_pool() {
-	local limit=$1
+	local limit=$1 folders=
 	shift
 	conf_pool "$limit" wait "open = \"$DIR/**\"" "$@"
-	holders_start -f "$DIR/"
+	[[ " $* " == *" folders = yes "* ]] && folders=-D
+	holders_start -f "$DIR/" $folders
 }
 
 # connect_pool LIMIT [SERVER_OPTION...] [-- LINE...]: $POOL gates

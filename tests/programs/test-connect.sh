@@ -86,19 +86,6 @@ test_connect_wget_several() {
 	total_is 4
 }
 
-# err_line NAME REGEX [SECONDS]: waits (default 20 s) for a line matching
-# REGEX on NAME's stderr, checking the guards.
-err_line() {
-	local end=$(($(now_ms) + ${3:-20} * 1000))
-	until grep -Eq "$2" "$TMP/$1.err"; do
-		check_guards
-		[ "$(now_ms)" -lt "$end" ] ||
-			fail "$1: no '$2' on stderr after ${3:-20}s"
-		sleep 0.01
-	done
-	check_guards
-}
-
 # wget -T 1 against a full pool: its own alarm (SIGALRM, then siglongjmp
 # out of the wait) ends the connect after a second; it says so and sleeps
 # before a retry, alive. A slot let go then goes at once to a new client:

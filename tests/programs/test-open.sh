@@ -328,17 +328,24 @@ test_open_tar_c_refused() {
 	nothing_left open "$DIR/free" 3
 }
 
-# tar -x of an archive that comes in two parts, the break inside its first
-# file (1 MiB): tar holds that file open until the rest comes.
-test_open_tar_x() {
-	local i size
-	need tar
+# tar_x_input: $TMP/a.tar, of the tree $TMP/in/src with a file of 1 MiB
+# first, in two parts, a.1 and a.2, the break inside that file.
+tar_x_input() {
+	local size=$((1024 + 524288))
 	tree "$TMP/in/src"
 	head -c 1048576 /dev/urandom >"$TMP/in/src/0big"
 	tar --sort=name -cf "$TMP/a.tar" -C "$TMP/in" src
-	size=$((1024 + 524288))
 	head -c "$size" "$TMP/a.tar" >"$TMP/a.1"
 	tail -c +"$((size + 1))" "$TMP/a.tar" >"$TMP/a.2"
+}
+
+# tar -x of an archive that comes in two parts: tar holds its first file
+# open until the rest comes. The folder given with -C, which tar keeps
+# open (O_DIRECTORY), takes no slot.
+test_open_tar_x() {
+	local i
+	need tar
+	tar_x_input
 	for i in 1 2 3; do
 		mkdir -p "$DIR/x$i"
 		stalled_input "t$i" "$TMP/a.1" "$TMP/a.2"
@@ -350,6 +357,26 @@ test_open_tar_x() {
 	let_go_at holders max 2 3
 	all_ok $(names t 3)
 	for i in 1 2 3; do same_tree "$TMP/in/src" "$DIR/x$i/src"; done
+}
+
+# The same tar -x with folders = yes and a limit of 1: the -C folder takes
+# the slot, and the first file is refused at once (tar goes on, reading
+# the rest of the archive, and ends in failure).
+test_open_tar_x_folders_refused() {
+	need tar
+	tar_x_input
+	mkdir -p "$DIR/x"
+	stalled_input t "$TMP/a.1" "$TMP/a.2"
+	open_pool 1 "folders = yes"
+	guard holders max 1
+	start t sh -c 'exec tar -xf - -C "$1" <"$2"' sh "$DIR/x" "$TMP/t.pipe"
+	refused_at_once t tar open 1
+	release go
+	done_by t
+	[ "$STATUS" -ne 0 ] || fail "tar exited 0"
+	grep -q "^tar: src/0big: Cannot open: Too many open files in system" \
+		"$TMP/t.err" || fail "tar did not say why: $(cat "$TMP/t.err")"
+	nothing_left open "$DIR/free" 1
 }
 
 # rsync -a within the folder, two at once: each is a sender and a receiver
