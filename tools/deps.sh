@@ -1,6 +1,9 @@
 # Sourced by tools/test and tools/demo: installs what the build needs on Debian,
 # or, as non-root, prints the exact apt-get line and fails.
 THROTTLE_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libconfuse-dev libcmocka-dev"
+# The real programs the programs suite runs under the shim (node: see
+# throttle_need_programs).
+THROTTLE_PROGRAM_PKGS="redis-server redis-tools wget netcat-openbsd rsync sqlite3 git tar gzip curl python3 perl"
 
 throttle_need_pkgs() {
 	local missing=() p
@@ -27,4 +30,11 @@ throttle_setup() {
 		meson setup "$dir" --werror "$@" >/dev/null || return 1
 	fi
 	meson compile -C "$dir" -j 2 >/dev/null || meson compile -C "$dir" -j 1
+}
+
+# throttle_need_programs: what the programs suite runs; nodejs only when no
+# node is on PATH (one from elsewhere will do).
+throttle_need_programs() {
+	throttle_need_pkgs $THROTTLE_PROGRAM_PKGS || return 1
+	command -v node >/dev/null || throttle_need_pkgs nodejs
 }
