@@ -271,10 +271,11 @@ static int failed(const struct thr_init_state *st, struct thr_gate_pool *gp,
 {
 	if ((r == -EAGAIN && req->mode == THR_POOL_OBSERVE) || r == -EALREADY)
 		return 0;
-	if (r == -ECANCELED) /* the process exits: the call is cut short */
-		return -EINTR;
-	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR || r == -EDEADLK)
-		return refusal(gp->conf, k, r);
+	/* A wait cut short by the process's exit, or by a join of its thread,
+	 * is refused as by a full pool: not EINTR, which libuv retries. */
+	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR || r == -EDEADLK ||
+	    r == -ECANCELED)
+		return refusal(gp->conf, k, r == -ECANCELED ? -EAGAIN : r);
 	return r == -EACCES ? r : broken(st, gp, r);
 }
 

@@ -636,6 +636,16 @@ EXPORT void exit(int status)
 	thr_real_get()->exit(status);
 }
 
+/* A thread joined while it waits for a slot only this process holds would
+ * never end (node's exit joins its libuv threads): its wait ends. */
+EXPORT int pthread_join(pthread_t thread, void **ret)
+{
+	thr_pool_joining(thread, true);
+	int r = thr_real_get()->pthread_join(thread, ret);
+	thr_pool_joining(thread, false);
+	return r;
+}
+
 /* posix_spawn() clones and execs without fork(): the child co-holds what it
  * inherits, as a fork child would, before the parent can close its copy. */
 static int spawned(int r, const pid_t *child, pid_t *pid, bool frozen)

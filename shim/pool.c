@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -883,15 +884,21 @@ static uint32_t **waits_note(uint32_t *word)
 	return NULL;
 }
 
-void thr_pool_end_waits(void)
+/* Wakes the waits in progress here, to look at why they might end. */
+static void wake_noted(void)
 {
-	__atomic_store_n(&ending, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < NOTED_WAITS; i++) {
 		uint32_t *word = __atomic_load_n(&noted_waits[i],
 		                                 __ATOMIC_ACQUIRE);
 		if (word)
 			thr_futex_wake(word, INT_MAX);
 	}
+}
+
+void thr_pool_end_waits(void)
+{
+	__atomic_store_n(&ending, 1, __ATOMIC_RELEASE);
+	wake_noted();
 }
 
 /* Does a handler of the program's own run for sig? Its flags into
@@ -1093,8 +1100,67 @@ static int wait_for_room(struct thr_pool *pool, const struct thr_pool_req *req,
 	return r;
 }
 
-/* The process is exiting: a wait gives its place up, as an interrupted one
- * does, and a slot granted meanwhile goes back. Returns -ECANCELED. */
+/* Threads that another thread of ours is joining (pthread_join), by id,
+ * and the joiner's tid. */
+#define JOINED 16
+static struct {
+	uintptr_t thread;
+	uint32_t joiner;
+} joined[JOINED];
+
+/* The tid of the thread joining this one, or 0. */
+static uint32_t joiner_of_self(void)
+{
+	uintptr_t self = (uintptr_t)pthread_self();
+	for (int i = 0; i < JOINED; i++)
+		if (__atomic_load_n(&joined[i].thread, __ATOMIC_ACQUIRE) == self)
+			return __atomic_load_n(&joined[i].joiner,
+			                       __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+/* Is this thread being joined by a thread that itself holds every slot of
+ * the pool? The joiner, stopped in the join, is the one that would close
+ * them (node's exit joins its libuv threads, with the files its program
+ * opened on its main thread still open): the wait could never end. */
+static bool joined_in_vain(const struct thr_pool *pool)
+{
+	uint32_t joiner = joiner_of_self();
+	if (!joiner)
+		return false;
+	const struct thr_shm_pool *shm = pool->shm;
+	uint32_t theirs = 0, limit = limit_of(shm);
+	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
+		const struct thr_shm_holder *h = &shm->holders[i];
+		theirs += thr_load(&h->state) == THR_HOLDER_LIVE &&
+		          h->proc == pool->me && h->tid == joiner;
+	}
+	return limit && theirs >= limit;
+}
+
+void thr_pool_joining(pthread_t thread, bool begins)
+{
+	uintptr_t t = (uintptr_t)thread;
+	for (int i = 0; i < JOINED; i++) {
+		uintptr_t want = begins ? 0 : t;
+		if (!__atomic_compare_exchange_n(&joined[i].thread, &want,
+		                                 begins ? t : 0, false,
+		                                 __ATOMIC_ACQ_REL,
+		                                 __ATOMIC_RELAXED))
+			continue;
+		if (begins) {
+			__atomic_store_n(&joined[i].joiner,
+			                 (uint32_t)thr_proc_tid(),
+			                 __ATOMIC_RELEASE);
+			wake_noted();
+		}
+		return;
+	}
+}
+
+/* The process is exiting, or this thread is joined in vain: a wait gives
+ * its place up, as an interrupted one does, and a slot granted meanwhile
+ * goes back. Returns -ECANCELED. */
 static int ended(struct thr_pool *pool, uint32_t wi, uint32_t *ret_hold)
 {
 	uint32_t hold;
@@ -1127,7 +1193,8 @@ static int wait_blocked(struct thr_pool *pool, uint32_t wi,
 		uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return cancel(pool, wi, -ETIMEDOUT, true, ret_hold);
-		if (__atomic_load_n(&ending, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&ending, __ATOMIC_ACQUIRE) ||
+		    joined_in_vain(pool))
 			return ended(pool, wi, ret_hold);
 		if (signals_pending(&ws->open, &sigs)) {
 			int r = on_signals(pool, wi, req, ws, &sigs, intr);

@@ -4,6 +4,7 @@
 #ifndef THR_POOL_H
 #define THR_POOL_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -213,6 +214,12 @@ int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
  * for those threads (node's joins its libuv threads), and a slot they wait
  * for may be one the process holds until it is gone. Async-signal-safe. */
 void thr_pool_end_waits(void);
+
+/* The calling thread begins (begins) or ends joining thread: a wait of
+ * thread's that could end only by the joiner's own slots (it holds every
+ * slot of the pool) ends with -ECANCELED, since the joiner is stopped in
+ * the join. Async-signal-safe (pthread_join is not, but this is). */
+void thr_pool_joining(pthread_t thread, bool begins);
 
 /* After a longjmp out of an engine call on this thread (a signal handler
  * that left a call while it waited for a pool's lock): forgets that the

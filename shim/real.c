@@ -42,6 +42,7 @@ void thr_real_resolve(void)
 	RESOLVE(close_range, "close_range");
 	RESOLVE(syscall, "syscall");
 	RESOLVE(exit, "exit");
+	RESOLVE(pthread_join, "pthread_join");
 	RESOLVE(closefrom, "closefrom");
 	RESOLVE(dup, "dup");
 	RESOLVE(dup2, "dup2");

@@ -5,6 +5,7 @@
 #define THR_REAL_H
 
 #include <dirent.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -61,6 +62,7 @@ struct thr_real {
 	int (*ioctl)(int, unsigned long, ...);
 	long (*syscall)(long, ...);
 	void (*exit)(int) __attribute__((noreturn));
+	int (*pthread_join)(pthread_t, void **);
 };
 
 /* Resolved on first use; safe to call from any hook, before constructors,
