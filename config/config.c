@@ -478,6 +478,44 @@ static char *joined(const char *folder, size_t len, const char *rel,
 	return out;
 }
 
+/* How many path components glob() will recurse over: those from the
+ * first one holding a special character to the end. */
+static unsigned glob_depth(const char *pattern)
+{
+	const char *first = strpbrk(pattern, GLOB_SPECIAL);
+	unsigned n = 0;
+
+	if (!first)
+		return 0;
+	while (first > pattern && first[-1] != '/')
+		first--;
+	for (const char *p = first; *p; p++) {
+		if (*p != '/' && (p == first || p[-1] == '/'))
+			n++;
+	}
+	return n;
+}
+
+/* Refuses what glob() or open() cannot take safely: a pattern it would
+ * recurse too deeply on (a stack overflow in the host program), or one
+ * longer than any path. */
+static int check_pattern(struct loader *L, const struct file_ctx *from,
+                         unsigned line, const char *pattern, bool glob)
+{
+	if (strlen(pattern) >= PATH_MAX) {
+		report(L, from->name, line, "include pattern is longer than "
+		       "%d bytes", PATH_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	if (glob && glob_depth(pattern) > THR_CONFIG_GLOB_DEPTH) {
+		report(L, from->name, line, "include glob has more than %u "
+		       "path components from its first wildcard on",
+		       THR_CONFIG_GLOB_DEPTH);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int include(struct loader *L, const struct file_ctx *from,
                    const struct include_req *req)
 {
@@ -498,9 +536,10 @@ static int include(struct loader *L, const struct file_ctx *from,
 		pattern = strdup(req->pattern);
 	if (!pattern)
 		return -ENOMEM;
-	if (glob)
+	rc = check_pattern(L, from, req->line, pattern, glob);
+	if (rc == 0 && glob)
 		rc = include_glob(L, pattern, from, req->line);
-	else
+	else if (rc == 0)
 		rc = load_file(L, pattern, from, req->line);
 	free(pattern);
 	return rc;

@@ -17,6 +17,10 @@
 #define THR_CONFIG_LIMIT_MAX 1024   /* the largest limit (THR_SLOTS) */
 #define THR_CONFIG_INCLUDE_MAX 8    /* nesting depth of include */
 #define THR_CONFIG_FILE_MAX (1024 * 1024) /* larger files are refused */
+#define THR_CONFIG_GLOB_DEPTH 8u    /* path components of an include glob
+                                       from its first wildcard on: glob()
+                                       recurses, with some 2 kB of stack,
+                                       once for each */
 
 /* How long a permit is held. */
 enum thr_config_hold {

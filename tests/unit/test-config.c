@@ -1062,6 +1062,54 @@ static void test_config_include_relative_in_odd_folder(void **state)
 	assert_string_equal(err, want);
 }
 
+/* glob() recurses once per path component after the first wildcard, some
+ * 2 kB of stack each: 4,000 of them overflowed the stack of every program
+ * (SIGSEGV). Such a pattern is refused before glob() sees it. */
+static void test_config_include_glob_too_deep(void **state)
+{
+	static char text[5 * 4096];
+	char want[256];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "\ninclude \"/tmp");
+	for (int i = 0; i < 4000 && n < sizeof(text) - 16; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "/*");
+	snprintf(text + n, sizeof(text) - n, "\"\n");
+	parse_fails(text, -ENAMETOOLONG, "t.conf:2: include pattern is longer "
+	            "than 4095 bytes");
+
+	/* Short enough, but deep past its first wildcard. */
+	n = (size_t)snprintf(text, sizeof(text), "include \"/tmp/a*");
+	for (unsigned i = 0; i < THR_CONFIG_GLOB_DEPTH; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "/b");
+	snprintf(text + n, sizeof(text) - n, "\"\n");
+	snprintf(want, sizeof(want), "t.conf:1: include glob has more than %u "
+	         "path components from its first wildcard on",
+	         THR_CONFIG_GLOB_DEPTH);
+	parse_fails(text, -EINVAL, want);
+}
+
+/* THR_CONFIG_GLOB_DEPTH components from the first wildcard are fine, and a
+ * plain prefix of any depth is not counted. */
+static void test_config_include_glob_depth_allowed(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char text[PATH_MAX + 512], err[512];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "include \"%s", tmpdir);
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "/p");
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "/*");
+	for (unsigned i = 1; i < THR_CONFIG_GLOB_DEPTH; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "/b");
+	snprintf(text + n, sizeof(text) - n, "\"\n");
+	assert_int_equal(thr_config_parse_buf(text, "t.conf", &cfg, err,
+	                                      sizeof(err)), 0);
+	assert_int_equal(cfg->npools, 0);
+	thr_config_free(cfg);
+}
+
 static void test_config_error_nul_byte(void **state)
 {
 	struct thr_config *cfg = NULL;
@@ -1276,6 +1324,8 @@ int main(void)
 		TD(test_config_include_expands_environment),
 		TD(test_config_include_relative_in_buffer),
 		TD(test_config_include_relative_in_odd_folder),
+		T(test_config_include_glob_too_deep),
+		TD(test_config_include_glob_depth_allowed),
 		TD(test_config_error_nul_byte),
 		TD(test_config_error_file_too_large),
 		T(test_config_example_parses),
