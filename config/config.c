@@ -2,8 +2,9 @@
  * glue from libconfuse's callbacks to validate.c and match.h, includes, and
  * the copy into struct thr_config. The only file that includes <confuse.h>.
  *
- * Each file is read whole, passed through scan.c (comments blanked, includes
- * rewritten, see scan.h) and parsed with a cfg_t of its own. Includes:
+ * Each file is read whole by source.c (regular files only, bounded), passed
+ * through scan.c (comments blanked, includes rewritten, see scan.h) and
+ * parsed with a cfg_t of its own. Includes:
  *
  *     include "/etc/throttle/pools.d/pool-*.conf"    the documented form
  *     include("/etc/throttle/pools.d/pool-*.conf")   libconfuse's call form
@@ -34,6 +35,8 @@
 
 #include "config.h"
 #include "scan.h"
+#include "sniff.h"
+#include "source.h"
 #include "validate.h"
 
 #define ERR_LEN 512
@@ -66,6 +69,9 @@ struct loader {
 	bool failed;                    /* msg is set */
 	int rc;                         /* a callback's failure other than
 	                                   -EINVAL, e.g. -ENOMEM */
+	bool closed;                    /* the main file's on-error, as
+	                                   libconfuse read it, or as sniffed
+	                                   from its text when it did not */
 	struct file_ctx *file;          /* the file libconfuse is reading */
 	struct {
 		dev_t dev;
@@ -558,6 +564,8 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 
 	rc = thr_scan_text(text, len, &scan, &line, why, sizeof(why));
 	if (rc < 0) {
+		if (depth == 0)
+			L->closed = thr_sniff_closed(text, len);
 		report(L, name, line, "%s", why);
 		return rc;
 	}
@@ -578,14 +586,19 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 		rc = cfg_parse_fp(cfg, fp);
 		fclose(fp);
 		if (rc != CFG_SUCCESS) {
+			/* Comments are blanked in scan.text: a line of one
+			 * is not taken for the assignment. */
+			if (depth == 0)
+				L->closed = thr_sniff_closed(scan.text,
+				                             scan.len);
 			rc = L->rc ? L->rc : -EINVAL;
 			report(L, name, (unsigned)cfg->line, "syntax error");
 			goto out;
 		}
 	}
+	if (depth == 0)
+		L->closed = cfg_getint(cfg, "on-error") == 1;
 	rc = take_pools(L, &f, cfg);
-	if (rc == 0 && depth == 0)
-		L->cfg->fail_closed = cfg_getint(cfg, "on-error") == 1;
 	cfg_free(cfg);
 	cfg = NULL;
 	L->file = NULL;
@@ -602,124 +615,42 @@ out:
 	return rc;
 }
 
-/* Reads the whole of an open file into a new NUL-terminated buffer. */
-static int slurp(int fd, char **ret, size_t *ret_len)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 == cap) {
-			char *bigger;
-
-			if (cap > THR_CONFIG_FILE_MAX) {
-				free(buf);
-				return -EFBIG;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-
-			free(buf);
-			return -e;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > THR_CONFIG_FILE_MAX) {
-		free(buf);
-		return -EFBIG;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* Reads and parses path: the main file (from is NULL) or one that from
  * includes at line. */
 static int load_file(struct loader *L, const char *path,
                      const struct file_ctx *from, unsigned line)
 {
 	const char *where = from ? from->name : NULL;
-	char *text = NULL;
-	struct stat st;
-	size_t len = 0;
-	int fd, rc;
+	struct thr_source src;
+	char why[ERR_LEN / 2];
+	int rc;
 
-	/* O_NONBLOCK: a FIFO named by mistake must not hang the host. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto fail_close;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		goto fail_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		report(L, where, line, "%s: not a regular file", path);
-		rc = -EINVAL;
-		goto out_close;
-	}
-	if (st.st_size > THR_CONFIG_FILE_MAX) {
-		rc = -EFBIG;
-		goto fail_close;
+	rc = thr_source_read(path, &src, why, sizeof(why));
+	if (rc < 0) {
+		report(L, where, line, "%s: %s", path, why);
+		return rc;
 	}
 	for (unsigned i = 0; i < L->nchain; i++) {
-		if (L->chain[i].dev == st.st_dev &&
-		    L->chain[i].ino == st.st_ino) {
+		if (L->chain[i].dev == src.dev && L->chain[i].ino == src.ino) {
 			report(L, where, line, "include cycle: %s is already "
 			       "being read", path);
-			rc = -EINVAL;
-			goto out_close;
+			free(src.text);
+			return -EINVAL;
 		}
 	}
-	rc = slurp(fd, &text, &len);
-	if (rc < 0)
-		goto fail_close;
-	close(fd);
-	L->chain[L->nchain].dev = st.st_dev;
-	L->chain[L->nchain].ino = st.st_ino;
+	L->chain[L->nchain].dev = src.dev;
+	L->chain[L->nchain].ino = src.ino;
 	L->nchain++;
-	rc = parse_text(L, text, len, path, from ? from->depth + 1 : 0);
+	rc = parse_text(L, src.text, src.len, path, from ? from->depth + 1 : 0);
 	L->nchain--;
-	free(text);
-	return rc;
-
-fail_close:
-	report(L, where, line, "%s: %s", path, strerror(-rc));
-out_close:
-	close(fd);
-	return rc;
-fail:
-	report(L, where, line, "%s: %s", path, strerror(-rc));
+	free(src.text);
 	return rc;
 }
 
 /* Runs one load (of the file path, or of text named path) under the lock, in
  * the C locale (stable libconfuse messages, C number parsing). */
 static int run(const char *path, const char *text, struct thr_config **ret,
-               char *err, size_t errlen)
+               bool *ret_closed, char *err, size_t errlen)
 {
 	struct loader *L;
 	locale_t c, old;
@@ -746,12 +677,15 @@ static int run(const char *path, const char *text, struct thr_config **ret,
 	active = NULL;
 	uselocale(old);
 	pthread_mutex_unlock(&lock);
+	if (ret_closed)
+		*ret_closed = L->closed;
 	if (rc < 0) {
 		if (!L->failed)
 			snprintf(L->msg, sizeof(L->msg), "%s: %s", path,
 			         strerror(-rc));
 		snprintf(err, errlen, "%s", L->msg);
 	} else {
+		L->cfg->fail_closed = L->closed;
 		*ret = L->cfg;
 		L->cfg = NULL;
 	}
@@ -767,13 +701,19 @@ out:
 int thr_config_load(const char *path, struct thr_config **ret, char *err,
                     size_t errlen)
 {
-	return run(path, NULL, ret, err, errlen);
+	return run(path, NULL, ret, NULL, err, errlen);
+}
+
+int thr_config_load_closed(const char *path, struct thr_config **ret,
+                           bool *ret_closed, char *err, size_t errlen)
+{
+	return run(path, NULL, ret, ret_closed, err, errlen);
 }
 
 int thr_config_parse_buf(const char *text, const char *name,
                          struct thr_config **ret, char *err, size_t errlen)
 {
-	return run(name ? name : "[buf]", text, ret, err, errlen);
+	return run(name ? name : "[buf]", text, ret, NULL, err, errlen);
 }
 
 void thr_config_free(struct thr_config *cfg)

@@ -1,8 +1,9 @@
 /* config.h - per-service config files: locate one, parse it (with the files it
  * includes) into plain structs, free them. The library never prints, never
- * exits and opens files O_CLOEXEC: it runs inside other people's programs.
- * Every error is one line, "<file>:<line>: <reason>", written to the caller's
- * buffer; the first error stops the load. */
+ * exits, and reads only regular files, each once, through source.c: it runs
+ * inside other people's programs. Every error is one line,
+ * "<file>:<line>: <reason>", written to the caller's buffer; the first error
+ * stops the load. */
 #ifndef THR_CONFIG_H
 #define THR_CONFIG_H
 
@@ -84,6 +85,15 @@ struct thr_config {
  * global), so this is thread-safe but not async-signal-safe. */
 int thr_config_load(const char *path, struct thr_config **ret, char *err,
                     size_t errlen);
+
+/* As thr_config_load(), and *ret_closed (if not NULL) says whether the
+ * main file asks for on-error = closed, on failure too: what libconfuse
+ * read when the main file parsed, else whether a line of its text sets it
+ * (thr_sniff_closed(), over the text read once for the parse). False when
+ * the main file itself was not read: missing, refused (not a regular file,
+ * too large ...). For the shim, which fails closed on that answer. */
+int thr_config_load_closed(const char *path, struct thr_config **ret,
+                           bool *ret_closed, char *err, size_t errlen);
 
 /* As thr_config_load() for the text itself; name (NULL means "[buf]") is used
  * in messages and as the base for relative include patterns (its folder, or

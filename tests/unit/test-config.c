@@ -1134,8 +1134,177 @@ static void test_config_error_file_too_large(void **state)
 	assert_int_equal(ftruncate(fd, THR_CONFIG_FILE_MAX + 1), 0);
 	close(fd);
 	assert_int_equal(load_tmp("big.conf", &cfg, err, sizeof(err)), -EFBIG);
-	snprintf(want, sizeof(want), "%s/big.conf: File too large", tmpdir);
+	snprintf(want, sizeof(want), "%s/big.conf: File too large (more than "
+	         "%d bytes)", tmpdir, THR_CONFIG_FILE_MAX);
 	assert_string_equal(err, want);
+}
+
+/* Loads a file of the temp folder with thr_config_load_closed(); returns
+ * rc, and what it said of on-error in *closed. */
+static int load_tmp_closed(const char *rel, bool *closed, char *err,
+                           size_t errlen)
+{
+	struct thr_config *cfg = NULL;
+	char path[PATH_MAX + 64];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s", tmp_path(rel));
+	*closed = !*closed;     /* so that a value left unset shows */
+	rc = thr_config_load_closed(path, &cfg, closed, err, errlen);
+	thr_config_free(cfg);
+	return rc;
+}
+
+/* A main file that does not parse still asks to fail closed, from the text
+ * read for the parse: last assignment wins, comments do not count. */
+static void test_config_closed_sniffed_from_unparsed_text(void **state)
+{
+	static const struct {
+		const char *text;
+		bool closed;
+	} cases[] = {
+		{ "on-error = closed\npool p {\n limit = 0\n open = \"/x\"\n}\n",
+		  true },
+		{ "on-error = 'closed' // fail\nfrobnicate = 1\n", true },
+		{ "on-error=\"closed\" /* fail */\nfrobnicate = 1\n", true },
+		{ "on-error = closed\non-error = open\nfrobnicate = 1\n", false },
+		{ "/*\non-error = closed\n*/\nfrobnicate = 1\n", false },
+		{ "# on-error = closed\nfrobnicate = 1\n", false },
+		/* the scan fails: the raw text is looked at */
+		{ "on-error = closed\npool p {\n", true },
+		{ "frobnicate = 1\n", false },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool closed = false;
+
+		write_file("c.conf", cases[i].text);
+		assert_int_equal(load_tmp_closed("c.conf", &closed, err,
+		                                 sizeof(err)), -EINVAL);
+		if (closed != cases[i].closed)
+			fail_msg("case %zu: closed is %d", i, closed);
+	}
+}
+
+/* A main file that parsed says what libconfuse read, whatever fails later
+ * (an include, a pool); on success too. */
+static void test_config_closed_from_parsed_main_file(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		bool closed;
+	} cases[] = {
+		{ "on-error = closed\ninclude \"b.conf\"\n", -EINVAL, true },
+		{ "on-error = closed\npool p { limit = 1 }\n", -EINVAL, true },
+		{ "on-error = open\ninclude \"b.conf\"\n", -EINVAL, false },
+		{ "on-error = closed\n", 0, true },
+	};
+	char err[512];
+
+	write_file("b.conf", "frobnicate = 1\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool closed = false;
+
+		write_file("a.conf", cases[i].text);
+		assert_int_equal(load_tmp_closed("a.conf", &closed, err,
+		                                 sizeof(err)), cases[i].rc);
+		if (closed != cases[i].closed)
+			fail_msg("case %zu: closed is %d", i, closed);
+	}
+}
+
+/* A main file that is not read says nothing: a file too large is refused
+ * before a byte of it is read. */
+static void test_config_closed_not_from_unread_file(void **state)
+{
+	bool closed = true;
+	char err[512];
+	int fd;
+
+	write_file("big.conf", "on-error = closed\n");
+	fd = open(tmp_path("big.conf"), O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)1 << 40), 0); /* sparse, 1 TiB */
+	close(fd);
+	assert_int_equal(load_tmp_closed("big.conf", &closed, err,
+	                                 sizeof(err)), -EFBIG);
+	assert_false(closed);
+	assert_int_equal(load_tmp_closed("none.conf", &closed, err,
+	                                 sizeof(err)), -ENOENT);
+	assert_false(closed);
+}
+
+/* A FIFO is refused at once, main file or include: never opened, so no
+ * wait for a writer. */
+static void test_config_fifo_refused_at_once(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX * 2 + 128];
+
+	assert_int_equal(mkfifo(tmp_path("fifo.conf"), 0600), 0);
+	assert_int_equal(load_tmp("fifo.conf", &cfg, err, sizeof(err)),
+	                 -EINVAL);
+	snprintf(want, sizeof(want), "%s/fifo.conf: not a regular file",
+	         tmpdir);
+	assert_string_equal(err, want);
+	write_file("a.conf", "\ninclude \"fifo.conf\"\n");
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s/a.conf:2: %s/fifo.conf: not a regular "
+	         "file", tmpdir, tmpdir);
+	assert_string_equal(err, want);
+	assert_null(cfg);
+}
+
+/* Devices are never read: /dev/zero and /dev/urandom would never end. */
+static void test_config_devices_refused(void **state)
+{
+	static const char *const devices[] = {
+		"/dev/zero", "/dev/urandom", "/dev/null",
+	};
+	struct thr_config *cfg = NULL;
+	char err[512], want[128];
+
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		bool closed = true;
+
+		assert_int_equal(thr_config_load_closed(devices[i], &cfg,
+		                                        &closed, err,
+		                                        sizeof(err)), -EINVAL);
+		snprintf(want, sizeof(want), "%s: not a regular file",
+		         devices[i]);
+		assert_string_equal(err, want);
+		assert_false(closed);
+		assert_null(cfg);
+	}
+}
+
+/* THROTTLE_CONFIG=/dev/fd/0 on a pipe: refused, and what the program's
+ * stdin holds stays there for the program. */
+static void test_config_stdin_left_alone(void **state)
+{
+	struct thr_config *cfg = NULL;
+	int saved = dup(0), pfd[2];
+	char err[512], buf[64] = "";
+	bool closed = true;
+	ssize_t n;
+
+	assert_true(saved >= 0);
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "on-error = closed\n", 18), 18);
+	assert_int_equal(dup2(pfd[0], 0), 0);
+	assert_int_equal(thr_config_load_closed("/dev/fd/0", &cfg, &closed,
+	                                        err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "/dev/fd/0: not a regular file");
+	assert_false(closed);
+	close(pfd[1]);
+	n = read(0, buf, sizeof(buf) - 1);
+	assert_int_equal(dup2(saved, 0), 0);
+	close(saved);
+	close(pfd[0]);
+	assert_int_equal(n, 18);
+	assert_string_equal(buf, "on-error = closed\n");
 }
 
 static void test_config_example_parses(void **state)
@@ -1328,6 +1497,12 @@ int main(void)
 		TD(test_config_include_glob_depth_allowed),
 		TD(test_config_error_nul_byte),
 		TD(test_config_error_file_too_large),
+		TD(test_config_closed_sniffed_from_unparsed_text),
+		TD(test_config_closed_from_parsed_main_file),
+		TD(test_config_closed_not_from_unread_file),
+		TD(test_config_fifo_refused_at_once),
+		T(test_config_devices_refused),
+		T(test_config_stdin_left_alone),
 		T(test_config_example_parses),
 		T(test_config_no_fd_left_open),
 		TD(test_config_locate_precedence),

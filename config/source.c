@@ -1,0 +1,131 @@
+/* source.c - reads config files, and only regular ones (see source.h). It
+ * runs inside other people's programs at start-up, so it must never block
+ * on, consume or trigger anything: no FIFO, terminal, socket or device is
+ * ever opened, let alone read, and a file is read once, with a bound. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "source.h"
+
+static int refuse(int rc, char *why, size_t whylen, const char *reason)
+{
+	snprintf(why, whylen, "%s", reason);
+	return rc;
+}
+
+static int too_big(char *why, size_t whylen)
+{
+	snprintf(why, whylen, "%s (more than %d bytes)", strerror(EFBIG),
+	         THR_CONFIG_FILE_MAX);
+	return -EFBIG;
+}
+
+/* What stat() or fstat() found, as a refusal when it is no config file. */
+static int check_kind(const struct stat *st, char *why, size_t whylen)
+{
+	if (S_ISDIR(st->st_mode))
+		return refuse(-EISDIR, why, whylen, strerror(EISDIR));
+	if (!S_ISREG(st->st_mode))
+		return refuse(-EINVAL, why, whylen, "not a regular file");
+	if (st->st_size > THR_CONFIG_FILE_MAX)
+		return too_big(why, whylen);
+	return 0;
+}
+
+/* Reads fd to its end into a new NUL-terminated buffer, at most
+ * THR_CONFIG_FILE_MAX bytes: a file may have grown since fstat(), and
+ * /proc's files say they are empty. */
+static int slurp(int fd, size_t hint, char **ret, size_t *ret_len)
+{
+	const size_t most = THR_CONFIG_FILE_MAX + 2; /* one byte too many,
+	                                                and the NUL */
+	size_t len = 0, cap = hint + 2 < 4096 ? 4096 : hint + 2;
+	char *buf;
+
+	if (cap > most)
+		cap = most;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 == cap && cap < most) {
+			char *bigger;
+
+			cap = cap * 2 < most ? cap * 2 : most;
+			bigger = realloc(buf, cap);
+			if (!bigger) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = bigger;
+		}
+		if (len + 1 == cap) {
+			free(buf);
+			return -EFBIG;
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int thr_source_read(const char *path, struct thr_source *ret, char *why,
+                    size_t whylen)
+{
+	struct stat before, st;
+	int fd, rc;
+
+	if (stat(path, &before) < 0)
+		return refuse(-errno, why, whylen, strerror(errno));
+	rc = check_kind(&before, why, whylen);
+	if (rc < 0)
+		return rc;
+	/* O_NONBLOCK: if the path became a FIFO since stat(), opening it
+	 * must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return refuse(-errno, why, whylen, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		rc = refuse(-errno, why, whylen, strerror(errno));
+		goto out_close;
+	}
+	rc = check_kind(&st, why, whylen);
+	if (rc == 0 && (st.st_dev != before.st_dev ||
+	                st.st_ino != before.st_ino))
+		rc = refuse(-EINVAL, why, whylen, "changed while it was being "
+		            "opened");
+	if (rc < 0)
+		goto out_close;
+	rc = slurp(fd, (size_t)st.st_size, &ret->text, &ret->len);
+	if (rc == -EFBIG)
+		too_big(why, whylen);
+	else if (rc < 0)
+		refuse(rc, why, whylen, strerror(-rc));
+	ret->dev = st.st_dev;
+	ret->ino = st.st_ino;
+out_close:
+	close(fd);
+	return rc;
+}

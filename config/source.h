@@ -1,0 +1,34 @@
+/* source.h - the one reader of config files, the main file and each file it
+ * includes: a path in, its whole text out, or a reason. Whatever the path
+ * names (a FIFO, a terminal, /dev/zero, /dev/fd/0, a sparse file of a
+ * terabyte), it never blocks, never reads from anything but a regular file
+ * and never reads more than THR_CONFIG_FILE_MAX bytes. */
+#ifndef THR_SOURCE_H
+#define THR_SOURCE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* One file read whole. */
+struct thr_source {
+	char *text;             /* malloc'd, NUL-terminated (the file may hold
+	                           NULs of its own: len counts them) */
+	size_t len;
+	dev_t dev;              /* what it is, for include cycles */
+	ino_t ino;
+};
+
+/* Reads the regular file path. It is looked at with stat() first, so that
+ * anything else is refused without being opened (opening a FIFO or a
+ * device can block, or do something); then opened O_RDONLY | O_NONBLOCK |
+ * O_NOCTTY | O_CLOEXEC and checked again with fstat(), in case the path
+ * changed in between. Returns 0 and fills *ret (free ret->text), or a
+ * negative errno with a reason in why (whylen bytes; it does not name the
+ * path): -EISDIR a folder; -EINVAL not a regular file, or one that changed
+ * while it was opened; -EFBIG larger than THR_CONFIG_FILE_MAX; -ENOMEM;
+ * -ENOENT, -EACCES ... from stat(), open() or read(). Thread-safe; not
+ * async-signal-safe (allocates). */
+int thr_source_read(const char *path, struct thr_source *ret, char *why,
+                    size_t whylen);
+
+#endif
