@@ -73,6 +73,8 @@ struct loader {
 	                                   libconfuse read it, or as sniffed
 	                                   from its text when it did not */
 	struct file_ctx *file;          /* the file libconfuse is reading */
+	struct thr_source_budget budget; /* what the load has read */
+	size_t npools;                  /* pool headers the scans found */
 	struct {
 		dev_t dev;
 		ino_t ino;
@@ -569,6 +571,21 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 		report(L, name, line, "%s", why);
 		return rc;
 	}
+	/* Until libconfuse has read on-error, the text says what it can;
+	 * comments are blanked in scan.text, so a line of one is not taken
+	 * for the assignment. */
+	if (depth == 0)
+		L->closed = thr_sniff_closed(scan.text, scan.len);
+	L->npools += scan.npools;
+	if (L->npools > THR_CONFIG_POOLS_MAX) {
+		/* Before libconfuse, whose check of titles is quadratic. */
+		size_t first = scan.npools - (L->npools - THR_CONFIG_POOLS_MAX);
+
+		report(L, name, scan.pools[first].line, "one load defines at "
+		       "most %u pools", THR_CONFIG_POOLS_MAX);
+		rc = -E2BIG;
+		goto out;
+	}
 	cfg = cfg_init(top_opts, CFGF_NONE);
 	if (!cfg) {
 		rc = -ENOMEM;
@@ -586,11 +603,6 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 		rc = cfg_parse_fp(cfg, fp);
 		fclose(fp);
 		if (rc != CFG_SUCCESS) {
-			/* Comments are blanked in scan.text: a line of one
-			 * is not taken for the assignment. */
-			if (depth == 0)
-				L->closed = thr_sniff_closed(scan.text,
-				                             scan.len);
 			rc = L->rc ? L->rc : -EINVAL;
 			report(L, name, (unsigned)cfg->line, "syntax error");
 			goto out;
@@ -625,7 +637,7 @@ static int load_file(struct loader *L, const char *path,
 	char why[ERR_LEN / 2];
 	int rc;
 
-	rc = thr_source_read(path, &src, why, sizeof(why));
+	rc = thr_source_read(path, &L->budget, &src, why, sizeof(why));
 	if (rc < 0) {
 		report(L, where, line, "%s: %s", path, why);
 		return rc;

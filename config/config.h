@@ -18,6 +18,13 @@
 #define THR_CONFIG_LIMIT_MAX 1024   /* the largest limit (THR_SLOTS) */
 #define THR_CONFIG_INCLUDE_MAX 8    /* nesting depth of include */
 #define THR_CONFIG_FILE_MAX (1024 * 1024) /* larger files are refused */
+#define THR_CONFIG_FILES_MAX 256u   /* files one load reads, the main file
+                                       and every include counted each
+                                       time it is included */
+#define THR_CONFIG_BYTES_MAX (4u * 1024 * 1024) /* bytes one load reads */
+#define THR_CONFIG_POOLS_MAX 1024u  /* pools one load defines: checking
+                                       titles for duplicates is quadratic
+                                       (26,000 pools in 1 MB took 5 s) */
 #define THR_CONFIG_GLOB_DEPTH 8u    /* path components of an include glob
                                        from its first wildcard on: glob()
                                        recurses, with some 2 kB of stack,
@@ -77,7 +84,11 @@ struct thr_config {
  * and stores a new config in *ret (free it with thr_config_free()); *ret is
  * untouched on failure. Errors: -ENOENT, -EACCES, -EISDIR, -EFBIG (larger than
  * THR_CONFIG_FILE_MAX) ... for the main file or an included one; -EINVAL for
- * a syntax or validation error; -ENOMEM. err (errlen bytes, may be 0) gets
+ * a syntax or validation error, or a file that is not a regular one; -E2BIG
+ * when the load would read more than THR_CONFIG_FILES_MAX files or
+ * THR_CONFIG_BYTES_MAX bytes, or define more than THR_CONFIG_POOLS_MAX
+ * pools; -ENAMETOOLONG for an include pattern longer
+ * than a path; -ENOMEM. err (errlen bytes, may be 0) gets
  * "<file>:<line>: <reason>", or "<file>: <strerror>" when the main file cannot
  * be read; it is "" on success. Hostnames in connect patterns are resolved
  * here (getaddrinfo), so this may block on DNS; groups are looked up with

@@ -91,12 +91,32 @@ static int slurp(int fd, size_t hint, char **ret, size_t *ret_len)
 	return 0;
 }
 
-int thr_source_read(const char *path, struct thr_source *ret, char *why,
-                    size_t whylen)
+/* Would len more bytes, in one more file, overspend the budget? */
+static int spend(const struct thr_source_budget *budget, size_t len,
+                 char *why, size_t whylen)
+{
+	if (budget->files >= THR_CONFIG_FILES_MAX) {
+		snprintf(why, whylen, "one load reads at most %u files",
+		         THR_CONFIG_FILES_MAX);
+		return -E2BIG;
+	}
+	if (len > THR_CONFIG_BYTES_MAX - budget->bytes) {
+		snprintf(why, whylen, "one load reads at most %u bytes",
+		         THR_CONFIG_BYTES_MAX);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int thr_source_read(const char *path, struct thr_source_budget *budget,
+                    struct thr_source *ret, char *why, size_t whylen)
 {
 	struct stat before, st;
 	int fd, rc;
 
+	rc = spend(budget, 0, why, whylen);
+	if (rc < 0)
+		return rc;
 	if (stat(path, &before) < 0)
 		return refuse(-errno, why, whylen, strerror(errno));
 	rc = check_kind(&before, why, whylen);
@@ -112,6 +132,8 @@ int thr_source_read(const char *path, struct thr_source *ret, char *why,
 		goto out_close;
 	}
 	rc = check_kind(&st, why, whylen);
+	if (rc == 0)
+		rc = spend(budget, (size_t)st.st_size, why, whylen);
 	if (rc == 0 && (st.st_dev != before.st_dev ||
 	                st.st_ino != before.st_ino))
 		rc = refuse(-EINVAL, why, whylen, "changed while it was being "
@@ -119,10 +141,19 @@ int thr_source_read(const char *path, struct thr_source *ret, char *why,
 	if (rc < 0)
 		goto out_close;
 	rc = slurp(fd, (size_t)st.st_size, &ret->text, &ret->len);
-	if (rc == -EFBIG)
+	if (rc == 0) {
+		rc = spend(budget, ret->len, why, whylen);
+		if (rc < 0)
+			free(ret->text);    /* it grew since fstat() */
+	} else if (rc == -EFBIG) {
 		too_big(why, whylen);
-	else if (rc < 0)
+	} else {
 		refuse(rc, why, whylen, strerror(-rc));
+	}
+	if (rc < 0)
+		goto out_close;
+	budget->files++;
+	budget->bytes += ret->len;
 	ret->dev = st.st_dev;
 	ret->ino = st.st_ino;
 out_close:

@@ -9,6 +9,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* What one load has read so far, against THR_CONFIG_FILES_MAX and
+ * THR_CONFIG_BYTES_MAX: includes can repeat a file or fan out (eight files
+ * each including the next ten times are 10^8 reads). */
+struct thr_source_budget {
+	unsigned files;
+	size_t bytes;
+};
+
 /* One file read whole. */
 struct thr_source {
 	char *text;             /* malloc'd, NUL-terminated (the file may hold
@@ -25,10 +33,11 @@ struct thr_source {
  * changed in between. Returns 0 and fills *ret (free ret->text), or a
  * negative errno with a reason in why (whylen bytes; it does not name the
  * path): -EISDIR a folder; -EINVAL not a regular file, or one that changed
- * while it was opened; -EFBIG larger than THR_CONFIG_FILE_MAX; -ENOMEM;
+ * while it was opened; -EFBIG larger than THR_CONFIG_FILE_MAX; -E2BIG the
+ * budget would be spent (the file is counted in it on success); -ENOMEM;
  * -ENOENT, -EACCES ... from stat(), open() or read(). Thread-safe; not
  * async-signal-safe (allocates). */
-int thr_source_read(const char *path, struct thr_source *ret, char *why,
-                    size_t whylen);
+int thr_source_read(const char *path, struct thr_source_budget *budget,
+                    struct thr_source *ret, char *why, size_t whylen);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -1215,6 +1216,126 @@ static void test_config_closed_from_parsed_main_file(void **state)
 	}
 }
 
+/* One load reads at most THR_CONFIG_FILES_MAX files, however they are
+ * included: the same file ten times over is ten files. */
+static void test_config_include_files_bounded(void **state)
+{
+	struct thr_config *cfg = NULL;
+	static const char line[] = "include \"b.conf\"\n";
+	static char text[sizeof(line) * (THR_CONFIG_FILES_MAX + 10)];
+	char err[512], want[PATH_MAX * 2 + 128];
+	size_t n = 0;
+
+	write_file("b.conf", "# nothing\n");
+	for (unsigned i = 0; i < THR_CONFIG_FILES_MAX + 10; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", line);
+	write_file("a.conf", text);
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -E2BIG);
+	/* a.conf is the first file, so its 256th include the 257th */
+	snprintf(want, sizeof(want), "%s/a.conf:%u: %s/b.conf: one load reads "
+	         "at most %u files", tmpdir, THR_CONFIG_FILES_MAX, tmpdir,
+	         THR_CONFIG_FILES_MAX);
+	assert_string_equal(err, want);
+	assert_null(cfg);
+
+	/* One fewer is fine. */
+	text[(sizeof(line) - 1) * (THR_CONFIG_FILES_MAX - 1)] = '\0';
+	write_file("a.conf", text);
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), 0);
+	thr_config_free(cfg);
+}
+
+/* Eight files each including the next ten times were 10^8 reads and
+ * parses (seven such took 56 s, so some 9 minutes at every start); now the
+ * load stops at the bound, at once. */
+static void test_config_include_fanout_stops(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char name[32], text[512], err[512];
+	struct timespec t0, t1;
+
+	for (int i = 0; i <= 8; i++) {
+		size_t n = 0;
+
+		for (int k = 0; k < 10 && i < 8; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+			                      "include \"%d.conf\"\n", i + 1);
+		text[n] = '\0';
+		snprintf(name, sizeof(name), "%d.conf", i);
+		write_file(name, text);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(load_tmp("0.conf", &cfg, err, sizeof(err)), -E2BIG);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	assert_non_null(strstr(err, "one load reads at most"));
+}
+
+/* One load reads at most THR_CONFIG_BYTES_MAX bytes in all. */
+static void test_config_include_bytes_bounded(void **state)
+{
+	const size_t size = THR_CONFIG_FILE_MAX - 100;
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX * 2 + 128];
+	char *big = malloc(size);
+	unsigned fit = THR_CONFIG_BYTES_MAX / size;
+	size_t n = 0;
+	char text[512];
+
+	assert_non_null(big);
+	memset(big, ' ', size);
+	big[0] = '#';
+	write_bytes("big.conf", big, size);
+	free(big);
+	for (unsigned i = 0; i <= fit; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		                      "include \"big.conf\"\n");
+	write_file("a.conf", text);
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -E2BIG);
+	snprintf(want, sizeof(want), "%s/a.conf:%u: %s/big.conf: one load "
+	         "reads at most %u bytes", tmpdir, fit + 1, tmpdir,
+	         THR_CONFIG_BYTES_MAX);
+	assert_string_equal(err, want);
+	assert_null(cfg);
+}
+
+/* One load defines at most THR_CONFIG_POOLS_MAX pools, counted before
+ * libconfuse reads them (26,000 pools in 1 MB took 5 s to check). */
+static void test_config_pools_bounded(void **state)
+{
+	const unsigned n = THR_CONFIG_POOLS_MAX + 1;
+	char *text = malloc(48 * (size_t)n), want[PATH_MAX + 128];
+	struct thr_config *cfg = NULL;
+	bool closed = false;
+	char err[512];
+	size_t len, last = 0;
+
+	assert_non_null(text);
+
+	len = (size_t)sprintf(text, "on-error = closed\n");
+	for (unsigned i = 0; i < n; i++) {
+		last = len;
+		len += (size_t)sprintf(text + len, "pool p%u { limit = 1 open "
+		                       "= \"/a\" }\n", i);
+	}
+	write_file("a.conf", text);
+	assert_int_equal(load_tmp_closed("a.conf", &closed, err, sizeof(err)),
+	                 -E2BIG);
+	snprintf(want, sizeof(want), "%s/a.conf:%u: one load defines at most "
+	         "%u pools", tmpdir, n + 1, THR_CONFIG_POOLS_MAX);
+	assert_string_equal(err, want);
+	assert_true(closed);
+	/* the last one alone in an include */
+	sprintf(text + last, "include \"b.conf\"\n");
+	write_file("a.conf", text);
+	write_file("b.conf", "\n\npool last { limit = 1 open = \"/a\" }\n");
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -E2BIG);
+	snprintf(want, sizeof(want), "%s/b.conf:3: one load defines at most "
+	         "%u pools", tmpdir, THR_CONFIG_POOLS_MAX);
+	assert_string_equal(err, want);
+	free(text);
+}
+
 /* A main file that is not read says nothing: a file too large is refused
  * before a byte of it is read. */
 static void test_config_closed_not_from_unread_file(void **state)
@@ -1500,6 +1621,10 @@ int main(void)
 		TD(test_config_closed_sniffed_from_unparsed_text),
 		TD(test_config_closed_from_parsed_main_file),
 		TD(test_config_closed_not_from_unread_file),
+		TD(test_config_include_files_bounded),
+		TD(test_config_include_fanout_stops),
+		TD(test_config_include_bytes_bounded),
+		TD(test_config_pools_bounded),
 		TD(test_config_fifo_refused_at_once),
 		T(test_config_devices_refused),
 		T(test_config_stdin_left_alone),
