@@ -131,4 +131,13 @@ int thr_config_locate(const char *env_config, const char *env_service,
                       const char *progname, const char *sysconfdir,
                       char *out, size_t outlen);
 
+/* The program's name for thr_config_locate()'s progname: normally the last
+ * part of argv[0] (program_invocation_short_name). Under secure execution
+ * (setuid, setgid or file capabilities: getauxval(AT_SECURE)) argv[0] is
+ * whatever the unprivileged caller chose (exec -a), so it is the last part
+ * of the kernel's name for the executable, /proc/self/exe, read into buf
+ * (len bytes); NULL (no config by name) when that cannot be read, does not
+ * fit, or names a deleted file. No allocation; thread-safe. */
+const char *thr_config_progname(char *buf, size_t len);
+
 #endif

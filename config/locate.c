@@ -1,9 +1,14 @@
 /* locate.c - picks the config file for this process from THROTTLE_CONFIG,
- * THROTTLE_SERVICE or the program's name. No allocation; one stat(). */
+ * THROTTLE_SERVICE or the program's name. No allocation; one stat(), and
+ * one readlink() in a setuid or setgid program, whose argv[0] it must never
+ * trust. */
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -55,4 +60,25 @@ int thr_config_locate(const char *env_config, const char *env_service,
 		return -ENOENT;
 	}
 	return 0;
+}
+
+const char *thr_config_progname(char *buf, size_t len)
+{
+	static const char deleted[] = " (deleted)";
+	const char *slash;
+	ssize_t n;
+
+	if (!getauxval(AT_SECURE))
+		return program_invocation_short_name;
+	if (len < 2)
+		return NULL;
+	n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0 || (size_t)n == len - 1)
+		return NULL;    /* unreadable, or perhaps cut short */
+	buf[n] = '\0';
+	if ((size_t)n >= sizeof(deleted) - 1 &&
+	    strcmp(buf + n - (sizeof(deleted) - 1), deleted) == 0)
+		return NULL;
+	slash = strrchr(buf, '/');
+	return slash ? slash + 1 : buf;
 }

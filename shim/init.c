@@ -213,11 +213,11 @@ static int load_config(void)
 	const char *env_config = secure_getenv("THROTTLE_CONFIG");
 	const char *env_service = secure_getenv("THROTTLE_SERVICE");
 	const char *quiet = secure_getenv("THROTTLE_QUIET");
-	char path[PATH_MAX], err[512];
+	char path[PATH_MAX], err[512], exe[PATH_MAX];
 	thr_log_quiet(quiet && *quiet && strcmp(quiet, "0") != 0);
 	int r = thr_config_locate(env_config, env_service,
-	                          program_invocation_short_name, THR_CONFDIR,
-	                          path, sizeof(path));
+	                          thr_config_progname(exe, sizeof(exe)),
+	                          THR_CONFDIR, path, sizeof(path));
 	if (r == -EINVAL)
 		thr_log("THROTTLE_SERVICE='%s' is not a service name",
 		        env_service ? env_service : "");

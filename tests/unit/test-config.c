@@ -2,7 +2,7 @@
  * values, one of each pattern form, every error with its exact message,
  * includes (fixtures under tests/unit/fixtures and files written to a temp
  * folder), and the precedence of thr_config_locate(). */
-#define _GNU_SOURCE /* nftw() */
+#define _GNU_SOURCE /* nftw(), program_invocation_short_name */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -1532,6 +1534,68 @@ static void test_config_locate_rejects_paths_in_names(void **state)
 	                                   sizeof(out)), -ENOENT);
 }
 
+/* Copies this test program to rel in the temp folder, with mode. */
+static void copy_self(const char *rel, mode_t mode)
+{
+	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int out = open(tmp_path(rel), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	               0700);
+	char buf[65536];
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	assert_int_equal(close(out), 0);
+	assert_int_equal(chmod(tmp_path(rel), mode), 0);
+}
+
+/* Normally the program's name is argv[0]'s last part. */
+static void test_config_progname_is_argv0(void **state)
+{
+	char buf[PATH_MAX];
+
+	assert_string_equal(thr_config_progname(buf, sizeof(buf)),
+	                    program_invocation_short_name);
+}
+
+/* In a setgid program (secure execution), argv[0] is the caller's choice
+ * (exec -a evil would load evil.conf): the name is the executable's own.
+ * This program, copied setgid to a group not ours and run as "evil",
+ * prints what thr_config_progname() gave it (see main()). Needs root. */
+static void test_config_progname_secure_ignores_argv0(void **state)
+{
+	char out[256] = "";
+	int pfd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (geteuid() != 0 || getgid() == 65534)
+		skip();
+	copy_self("prog", 0755);
+	assert_int_equal(chown(tmp_path("prog"), 0, 65534), 0);
+	assert_int_equal(chmod(tmp_path("prog"), 02755), 0);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		execl(tmp_path("prog"), "evil", "--progname", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], out, sizeof(out) - 1);
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(n > 0);
+	if (strncmp(out, "secure=0", 8) == 0)
+		skip();         /* a nosuid file system */
+	assert_string_equal(out, "secure=1 name=prog\n");
+}
+
 static void test_config_locate_limits(void **state)
 {
 	char out[16];
@@ -1553,8 +1617,23 @@ static void test_config_locate_limits(void **state)
 #define TD(name) cmocka_unit_test_setup_teardown(name, make_tmpdir, \
                                                  remove_tmpdir)
 
-int main(void)
+/* "--progname": what test_config_progname_secure_ignores_argv0 runs in
+ * its setgid copy of this program. */
+static int print_progname(void)
 {
+	char buf[PATH_MAX];
+	const char *name = thr_config_progname(buf, sizeof(buf));
+
+	printf("secure=%d name=%s\n", getauxval(AT_SECURE) != 0,
+	       name ? name : "(none)");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--progname") == 0)
+		return print_progname();
+
 	const struct CMUnitTest tests[] = {
 		T(test_config_minimal_pool_has_defaults),
 		T(test_config_every_key_explicit),
@@ -1633,6 +1712,8 @@ int main(void)
 		TD(test_config_locate_precedence),
 		TD(test_config_locate_rejects_paths_in_names),
 		T(test_config_locate_limits),
+		T(test_config_progname_is_argv0),
+		TD(test_config_progname_secure_ignores_argv0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
