@@ -1,13 +1,17 @@
 /* source.c - reads config files, and only regular ones (see source.h). It
  * runs inside other people's programs at start-up, so it must never block
  * on, consume or trigger anything: no FIFO, terminal, socket or device is
- * ever opened, let alone read, and a file is read once, with a bound. */
+ * ever opened, let alone read, and a file is read once, with a bound. Nor
+ * may it read a file another user could have written, as ssh refuses such
+ * a config. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +95,98 @@ static int slurp(int fd, size_t hint, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* Who besides root may own a config file and its folder: the user running
+ * the program, or under secure execution (setuid, setgid) the user it runs
+ * as, never the one who started it. */
+static uid_t trusted_uid(void)
+{
+	return getauxval(AT_SECURE) ? geteuid() : getuid();
+}
+
+/* Refuses st, the file itself (folder NULL) or the folder holding it,
+ * when another user could have written or replaced the file: owned by
+ * neither root nor the trusted user, or writable by all (a folder with
+ * the sticky bit is fine: nobody may replace another's file in it). */
+static int check_owner(const struct stat *st, const char *folder, char *why,
+                       size_t whylen)
+{
+	const char *its = folder ? "its folder " : "";
+	const char *is = folder ? " is " : "";
+	uid_t me = trusted_uid();
+	char owners[32] = "root";
+
+	if (me != 0)
+		snprintf(owners, sizeof(owners), "uid %u or root", (unsigned)me);
+	if (st->st_uid != 0 && st->st_uid != me) {
+		snprintf(why, whylen, "%s%s%sowned by uid %u, not by %s: "
+		         "refusing a file another user could have written",
+		         its, folder ? folder : "", is, (unsigned)st->st_uid,
+		         owners);
+		return -EPERM;
+	}
+	if ((st->st_mode & S_IWOTH) && !(folder && (st->st_mode & S_ISVTX))) {
+		snprintf(why, whylen, "%s%s%swritable by every user%s: "
+		         "refusing a file anyone could have %s", its,
+		         folder ? folder : "", is, folder ? " and not sticky" : "",
+		         folder ? "replaced" : "written");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* check_owner() for the folder holding path (its first len bytes). */
+static int check_folder(const char *path, size_t len, char *why,
+                        size_t whylen)
+{
+	char folder[PATH_MAX];
+	struct stat st;
+
+	if (len == 0)
+		snprintf(folder, sizeof(folder), "%s", path[0] == '/' ? "/" : ".");
+	else if (len < sizeof(folder))
+		snprintf(folder, sizeof(folder), "%.*s", (int)len, path);
+	else
+		return refuse(-ENAMETOOLONG, why, whylen,
+		              strerror(ENAMETOOLONG));
+	if (stat(folder, &st) < 0)
+		return refuse(-errno, why, whylen, strerror(errno));
+	return check_owner(&st, folder, why, whylen);
+}
+
+/* The length of the folder part of path: up to its last '/'. */
+static size_t folder_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? (size_t)(slash - path) : 0;
+}
+
+/* The file open on fd, as named (path) and as found (where /proc says fd
+ * is, when a symlink led elsewhere), with their folders: may another user
+ * have written them? */
+static int check_trust(int fd, const struct stat *st, const char *path,
+                       char *why, size_t whylen)
+{
+	char link[64], real[PATH_MAX];
+	ssize_t n;
+	int rc;
+
+	rc = check_owner(st, NULL, why, whylen);
+	if (rc == 0)
+		rc = check_folder(path, folder_len(path), why, whylen);
+	if (rc < 0)
+		return rc;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(real) - 1 || real[0] != '/')
+		return 0;   /* no /proc: the folder as named is what we have */
+	real[n] = '\0';
+	if (folder_len(real) == folder_len(path) &&
+	    memcmp(real, path, folder_len(real)) == 0)
+		return 0;
+	return check_folder(real, folder_len(real), why, whylen);
+}
+
 /* Would len more bytes, in one more file, overspend the budget? */
 static int spend(const struct thr_source_budget *budget, size_t len,
                  char *why, size_t whylen)
@@ -132,6 +228,8 @@ int thr_source_read(const char *path, struct thr_source_budget *budget,
 		goto out_close;
 	}
 	rc = check_kind(&st, why, whylen);
+	if (rc == 0)
+		rc = check_trust(fd, &st, path, why, whylen);
 	if (rc == 0)
 		rc = spend(budget, (size_t)st.st_size, why, whylen);
 	if (rc == 0 && (st.st_dev != before.st_dev ||

@@ -2,7 +2,8 @@
  * includes: a path in, its whole text out, or a reason. Whatever the path
  * names (a FIFO, a terminal, /dev/zero, /dev/fd/0, a sparse file of a
  * terabyte), it never blocks, never reads from anything but a regular file
- * and never reads more than THR_CONFIG_FILE_MAX bytes. */
+ * and never reads more than THR_CONFIG_FILE_MAX bytes; nor a file another
+ * user could have written. */
 #ifndef THR_SOURCE_H
 #define THR_SOURCE_H
 
@@ -33,7 +34,12 @@ struct thr_source {
  * changed in between. Returns 0 and fills *ret (free ret->text), or a
  * negative errno with a reason in why (whylen bytes; it does not name the
  * path): -EISDIR a folder; -EINVAL not a regular file, or one that changed
- * while it was opened; -EFBIG larger than THR_CONFIG_FILE_MAX; -E2BIG the
+ * while it was opened; -EPERM another user could have written it: it, or
+ * the folder that holds it (as named, and as found when a symlink leads
+ * elsewhere), is owned by someone other than root and the user (the
+ * effective user under secure execution, never the real one), or is
+ * writable by all (a folder may be, with the sticky bit, as /tmp is);
+ * -EFBIG larger than THR_CONFIG_FILE_MAX; -E2BIG the
  * budget would be spent (the file is counted in it on success); -ENOMEM;
  * -ENOENT, -EACCES ... from stat(), open() or read(). Thread-safe; not
  * async-signal-safe (allocates). */

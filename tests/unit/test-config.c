@@ -1552,6 +1552,101 @@ static void copy_self(const char *rel, mode_t mode)
 	assert_int_equal(chmod(tmp_path(rel), mode), 0);
 }
 
+/* "owned by uid N, not by ...": whom a config file may belong to here. */
+static const char *owners(void)
+{
+	static char buf[32];
+
+	if (getuid() == 0)
+		return "root";
+	snprintf(buf, sizeof(buf), "uid %u or root", (unsigned)getuid());
+	return buf;
+}
+
+/* Loads rel from the temp folder and expects -EPERM with why after the
+ * path; then the same file included from a.conf, at its line 2. */
+static void refused_as(const char *rel, const char *why)
+{
+	struct thr_config *cfg = NULL;
+	char err[512], want[PATH_MAX * 3 + 256];
+
+	assert_int_equal(load_tmp(rel, &cfg, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "%s: %s", tmp_path(rel), why);
+	assert_string_equal(err, want);
+	snprintf(want, sizeof(want), "\ninclude \"%s\"\n", rel);
+	write_file("a.conf", want);
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "%s/a.conf:2: %s/%s: %s", tmpdir, tmpdir,
+	         rel, why);
+	assert_string_equal(err, want);
+	assert_null(cfg);
+}
+
+/* A config file, or the folder holding it, that anyone could write: as ssh
+ * does for its config, refused. */
+static void test_config_refuses_what_anyone_could_write(void **state)
+{
+	char why[PATH_MAX + 256];
+
+	write_file("w.conf", "");
+	assert_int_equal(chmod(tmp_path("w.conf"), 0666), 0);
+	refused_as("w.conf", "writable by every user: refusing a file anyone "
+	           "could have written");
+
+	assert_int_equal(mkdir(tmp_path("open"), 0700), 0);
+	assert_int_equal(chmod(tmp_path("open"), 0777), 0);
+	write_file("open/x.conf", "");
+	snprintf(why, sizeof(why), "its folder %s is writable by every user "
+	         "and not sticky: refusing a file anyone could have replaced",
+	         tmp_path("open"));
+	refused_as("open/x.conf", why);
+
+	/* Reached by a symlink from a good folder: the folder it is in. */
+	assert_int_equal(symlink("open/x.conf", tmp_path("link.conf")), 0);
+	refused_as("link.conf", why);
+}
+
+/* The sticky bit (as on /tmp) makes a world-writable folder safe, and a
+ * group may write what its owner shares. */
+static void test_config_accepts_sticky_and_group_writable(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(mkdir(tmp_path("tmp"), 0700), 0);
+	assert_int_equal(chmod(tmp_path("tmp"), 01777), 0);
+	write_file("tmp/x.conf", "include \"../g/y.conf\"\n");
+	assert_int_equal(mkdir(tmp_path("g"), 0700), 0);
+	assert_int_equal(chmod(tmp_path("g"), 0775), 0);
+	write_file("g/y.conf", "");
+	assert_int_equal(chmod(tmp_path("g/y.conf"), 0664), 0);
+	assert_int_equal(load_tmp("tmp/x.conf", &cfg, err, sizeof(err)), 0);
+	thr_config_free(cfg);
+}
+
+/* A file or folder of another user (not root): refused. Needs root, to
+ * give them away. */
+static void test_config_refuses_other_users_files(void **state)
+{
+	char why[PATH_MAX + 256];
+
+	if (geteuid() != 0)
+		skip();
+	write_file("theirs.conf", "");
+	assert_int_equal(chown(tmp_path("theirs.conf"), 65534, 65534), 0);
+	snprintf(why, sizeof(why), "owned by uid 65534, not by %s: refusing "
+	         "a file another user could have written", owners());
+	refused_as("theirs.conf", why);
+
+	assert_int_equal(mkdir(tmp_path("d"), 0755), 0);
+	write_file("d/x.conf", "");
+	assert_int_equal(chown(tmp_path("d"), 65534, 65534), 0);
+	snprintf(why, sizeof(why), "its folder %s is owned by uid 65534, not "
+	         "by %s: refusing a file another user could have written",
+	         tmp_path("d"), owners());
+	refused_as("d/x.conf", why);
+}
+
 /* Normally the program's name is argv[0]'s last part. */
 static void test_config_progname_is_argv0(void **state)
 {
@@ -1712,6 +1807,9 @@ int main(int argc, char **argv)
 		TD(test_config_locate_precedence),
 		TD(test_config_locate_rejects_paths_in_names),
 		T(test_config_locate_limits),
+		TD(test_config_refuses_what_anyone_could_write),
+		TD(test_config_accepts_sticky_and_group_writable),
+		TD(test_config_refuses_other_users_files),
 		T(test_config_progname_is_argv0),
 		TD(test_config_progname_secure_ignores_argv0),
 	};
