@@ -30,10 +30,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "message.h"
 #include "scan.h"
 #include "sniff.h"
 #include "source.h"
@@ -75,6 +77,10 @@ struct loader {
 	struct file_ctx *file;          /* the file libconfuse is reading */
 	struct thr_source_budget budget; /* what the load has read */
 	size_t npools;                  /* pool headers the scans found */
+	bool secure;                    /* secure execution: messages show
+	                                   nothing of any file's text */
+	unsigned top_line;              /* while the main file's include at
+	                                   this line is read, else 0 */
 	struct {
 		dev_t dev;
 		ino_t ino;
@@ -89,6 +95,35 @@ struct loader {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loader *active;
 
+#define WITHHELD "(not shown in a setuid or setgid program)"
+
+/* The message of a secure execution: in a setuid or setgid program the
+ * config and what it includes may be files the user who started it could
+ * not read (an include of /etc/shadow quoted its first line), so nothing
+ * of their text, names or lines is shown: only the main file (its name is
+ * the program's), and the line of its own that holds the error, or the
+ * include that led to it. Errors in reading the main file itself say
+ * nothing of its text and are shown as they are. */
+static bool withheld(struct loader *L, const char *file, unsigned line)
+{
+	const char *main_file = L->cfg->path;
+
+	if (!L->secure || !file)
+		return false;
+	if (L->top_line)
+		snprintf(L->msg, sizeof(L->msg), "%s:%u: error in the file "
+		         "included here " WITHHELD, main_file, L->top_line);
+	else if (line)
+		snprintf(L->msg, sizeof(L->msg), "%s:%u: error " WITHHELD,
+		         main_file, line);
+	else
+		snprintf(L->msg, sizeof(L->msg), "%s: error " WITHHELD,
+		         main_file);
+	return true;
+}
+
+/* Records the load's first error: "<file>:<line>: <reason>", cleaned for
+ * the host's stderr (message.h). */
 __attribute__((format(printf, 4, 5)))
 static void report(struct loader *L, const char *file, unsigned line,
                    const char *fmt, ...)
@@ -99,16 +134,19 @@ static void report(struct loader *L, const char *file, unsigned line,
 	if (L->failed)
 		return;
 	L->failed = true;
+	if (withheld(L, file, line))
+		return;
 	if (file && line)
 		n = (size_t)snprintf(L->msg, sizeof(L->msg), "%s:%u: ", file,
 		                     line);
 	else if (file)
 		n = (size_t)snprintf(L->msg, sizeof(L->msg), "%s: ", file);
-	if (n >= sizeof(L->msg))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(L->msg + n, sizeof(L->msg) - n, fmt, ap);
-	va_end(ap);
+	if (n < sizeof(L->msg)) {
+		va_start(ap, fmt);
+		vsnprintf(L->msg + n, sizeof(L->msg) - n, fmt, ap);
+		va_end(ap);
+	}
+	thr_message_clean(L->msg, n);
 }
 
 /* Line of the header of the i-th pool of a file, found by the scan. */
@@ -614,8 +652,13 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 	cfg_free(cfg);
 	cfg = NULL;
 	L->file = NULL;
-	for (size_t i = 0; rc == 0 && i < f.nincs; i++)
+	for (size_t i = 0; rc == 0 && i < f.nincs; i++) {
+		if (depth == 0)
+			L->top_line = f.incs[i].line;
 		rc = include(L, &f, &f.incs[i]);
+		if (depth == 0)
+			L->top_line = 0;
+	}
 out:
 	L->file = NULL;
 	if (cfg)
@@ -679,6 +722,7 @@ static int run(const char *path, const char *text, struct thr_config **ret,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	L->secure = getauxval(AT_SECURE) != 0;
 	pthread_mutex_lock(&lock);
 	old = uselocale(c);
 	active = L;
@@ -692,9 +736,11 @@ static int run(const char *path, const char *text, struct thr_config **ret,
 	if (ret_closed)
 		*ret_closed = L->closed;
 	if (rc < 0) {
-		if (!L->failed)
+		if (!L->failed) {
 			snprintf(L->msg, sizeof(L->msg), "%s: %s", path,
 			         strerror(-rc));
+			thr_message_clean(L->msg, sizeof(L->msg));
+		}
 		snprintf(err, errlen, "%s", L->msg);
 	} else {
 		L->cfg->fail_closed = L->closed;

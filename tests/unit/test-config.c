@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "message.h"
 
 #define FIXTURES THR_TEST_FIXTURES
 #define EXAMPLE THR_TEST_SOURCE_ROOT "/config/throttle.conf.example"
@@ -816,6 +817,30 @@ static void test_config_error_buffer_sizes(void **state)
 	assert_int_equal(thr_config_parse_buf("x = 1", NULL, &cfg, err,
 	                                      sizeof(err)), -EINVAL);
 	assert_string_equal(err, "[buf]:1: un");
+}
+
+/* A message is one line of printable ASCII, whatever a value holds: no
+ * newline, no escape sequence for the terminal. */
+static void test_config_message_is_one_line(void **state)
+{
+	pool_with_fails("limit = \"1\\n\\x1b[31m2\"",
+	                "bad limit '1?" "?[31m2' (expected a whole number from 1 "
+	                "to 1024)");
+	pool_with_fails("hold = 'call\r\x01\x7f\xc3\xa9'",
+	                "bad hold 'call?" "?" "?" "?" "?' (expected descriptor, process or "
+	                "call)");
+}
+
+/* A quoted token is cut to THR_MESSAGE_QUOTE_MAX bytes or so. */
+static void test_config_message_cuts_long_tokens(void **state)
+{
+	char text[512], want[512];
+
+	memset(text, 'a', 300);
+	strcpy(text + 300, " = 1\n");
+	snprintf(want, sizeof(want), "t.conf:1: unknown option '%.*s...'",
+	         THR_MESSAGE_QUOTE_MAX - 3, text);
+	parse_fails(text, -EINVAL, want);
 }
 
 /* ---- files and includes ---- */
@@ -1656,39 +1681,86 @@ static void test_config_progname_is_argv0(void **state)
 	                    program_invocation_short_name);
 }
 
-/* In a setgid program (secure execution), argv[0] is the caller's choice
- * (exec -a evil would load evil.conf): the name is the executable's own.
- * This program, copied setgid to a group not ours and run as "evil",
- * prints what thr_config_progname() gave it (see main()). Needs root. */
-static void test_config_progname_secure_ignores_argv0(void **state)
+/* Runs a setgid copy of this program (a group not ours, so secure
+ * execution) as "evil" with arg and path, and reads what it printed (see
+ * main()) into out. Skips the test where that cannot be done: not root,
+ * or a nosuid file system. */
+static void run_secure_self(const char *arg, const char *path, char *out,
+                            size_t outlen)
 {
-	char out[256] = "";
+	char file[PATH_MAX + 64] = "";
 	int pfd[2], status;
 	ssize_t n;
 	pid_t pid;
 
 	if (geteuid() != 0 || getgid() == 65534)
 		skip();
-	copy_self("prog", 0755);
-	assert_int_equal(chown(tmp_path("prog"), 0, 65534), 0);
-	assert_int_equal(chmod(tmp_path("prog"), 02755), 0);
+	if (path)       /* tmp_path()'s buffer, which the next call reuses */
+		snprintf(file, sizeof(file), "%s", path);
+	if (access(tmp_path("prog"), F_OK) != 0) {
+		copy_self("prog", 0755);
+		assert_int_equal(chown(tmp_path("prog"), 0, 65534), 0);
+		assert_int_equal(chmod(tmp_path("prog"), 02755), 0);
+	}
 	assert_int_equal(pipe(pfd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(pfd[1], 1);
-		execl(tmp_path("prog"), "evil", "--progname", (char *)NULL);
+		execl(tmp_path("prog"), "evil", arg, path ? file : NULL,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
-	n = read(pfd[0], out, sizeof(out) - 1);
+	memset(out, 0, outlen);
+	n = read(pfd[0], out, outlen - 1);
 	close(pfd[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_true(n > 0);
 	if (strncmp(out, "secure=0", 8) == 0)
-		skip();         /* a nosuid file system */
+		skip();
+}
+
+/* In a setgid program (secure execution), argv[0] is the caller's choice
+ * (exec -a evil would load evil.conf): the name is the executable's own,
+ * "prog" here. */
+static void test_config_progname_secure_ignores_argv0(void **state)
+{
+	char out[256];
+
+	run_secure_self("--progname", NULL, out, sizeof(out));
 	assert_string_equal(out, "secure=1 name=prog\n");
+}
+
+/* In a setgid program, a message shows nothing of the files' text, nor
+ * the names or lines of included ones: an include of /etc/shadow quoted
+ * its first line. Errors of the main file's own reading are shown. */
+static void test_config_secure_messages_withheld(void **state)
+{
+	char out[1024], want[PATH_MAX + 256];
+
+	write_file("secret", "root:$y$j9T$hash:19000:0:99999:7:::\n");
+	assert_int_equal(chmod(tmp_path("secret"), 0600), 0);
+	write_file("inc.conf", "# shared\ninclude \"secret\"\n");
+	write_file("main.conf", "pool p { limit = 1 open = \"/a\" }\n"
+	                        "include \"inc.conf\"\n");
+	run_secure_self("--load", tmp_path("main.conf"), out, sizeof(out));
+	snprintf(want, sizeof(want), "secure=1 rc=-22 err=%s/main.conf:2: "
+	         "error in the file included here (not shown in a setuid or "
+	         "setgid program)\n", tmpdir);
+	assert_string_equal(out, want);
+
+	write_file("main.conf", "\nroot:$y$j9T$hash = 1\n");
+	run_secure_self("--load", tmp_path("main.conf"), out, sizeof(out));
+	snprintf(want, sizeof(want), "secure=1 rc=-22 err=%s/main.conf:2: "
+	         "error (not shown in a setuid or setgid program)\n", tmpdir);
+	assert_string_equal(out, want);
+
+	run_secure_self("--load", tmp_path("none.conf"), out, sizeof(out));
+	snprintf(want, sizeof(want), "secure=1 rc=-2 err=%s/none.conf: No such "
+	         "file or directory\n", tmpdir);
+	assert_string_equal(out, want);
 }
 
 static void test_config_locate_limits(void **state)
@@ -1712,22 +1784,34 @@ static void test_config_locate_limits(void **state)
 #define TD(name) cmocka_unit_test_setup_teardown(name, make_tmpdir, \
                                                  remove_tmpdir)
 
-/* "--progname": what test_config_progname_secure_ignores_argv0 runs in
- * its setgid copy of this program. */
-static int print_progname(void)
+/* What run_secure_self() runs in its setgid copy of this program:
+ * "--progname" prints thr_config_progname(), "--load PATH" the result of
+ * loading PATH. */
+static int secure_child(int argc, char **argv)
 {
+	int secure = getauxval(AT_SECURE) != 0;
+	struct thr_config *cfg = NULL;
 	char buf[PATH_MAX];
-	const char *name = thr_config_progname(buf, sizeof(buf));
 
-	printf("secure=%d name=%s\n", getauxval(AT_SECURE) != 0,
-	       name ? name : "(none)");
+	if (strcmp(argv[1], "--progname") == 0) {
+		const char *name = thr_config_progname(buf, sizeof(buf));
+
+		printf("secure=%d name=%s\n", secure, name ? name : "(none)");
+	} else if (argc == 3 && strcmp(argv[1], "--load") == 0) {
+		int rc = thr_config_load(argv[2], &cfg, buf, sizeof(buf));
+
+		printf("secure=%d rc=%d err=%s\n", secure, rc, buf);
+		thr_config_free(cfg);
+	} else {
+		return 2;
+	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "--progname") == 0)
-		return print_progname();
+	if (argc > 1)
+		return secure_child(argc, argv);
 
 	const struct CMUnitTest tests[] = {
 		T(test_config_minimal_pool_has_defaults),
@@ -1773,6 +1857,8 @@ int main(int argc, char **argv)
 		T(test_config_error_bad_mode),
 		T(test_config_error_unknown_group),
 		T(test_config_error_buffer_sizes),
+		T(test_config_message_is_one_line),
+		T(test_config_message_cuts_long_tokens),
 		T(test_config_load_fixture_with_relative_include),
 		T(test_config_include_glob_matching_nothing_is_fine),
 		T(test_config_include_error_names_included_file),
@@ -1812,6 +1898,7 @@ int main(int argc, char **argv)
 		TD(test_config_refuses_other_users_files),
 		T(test_config_progname_is_argv0),
 		TD(test_config_progname_secure_ignores_argv0),
+		TD(test_config_secure_messages_withheld),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
