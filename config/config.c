@@ -122,6 +122,35 @@ static bool withheld(struct loader *L, const char *file, unsigned line)
 	return true;
 }
 
+/* Under secure execution, refuses a file that uses ${VAR}: libconfuse
+ * expands it with getenv(), and the environment of a setuid program is
+ * its caller's, who would then choose limits, patterns or includes. The
+ * reason says nothing of the text, so it is shown (where withheld() would
+ * put it). */
+static int refuse_environment(struct loader *L, const struct thr_scan *scan)
+{
+	static const char why[] = "${...} is not expanded in a setuid or "
+	                          "setgid program";
+	const char *dollar = strstr(scan->text, "${");
+	unsigned line = 1;
+
+	if (!L->secure || !dollar)
+		return 0;
+	for (const char *p = scan->text; p < dollar; p++)
+		line += *p == '\n';
+	if (L->failed)
+		return -EINVAL;
+	L->failed = true;
+	if (L->top_line)
+		snprintf(L->msg, sizeof(L->msg), "%s:%u: error in the file "
+		         "included here: %s", L->cfg->path, L->top_line, why);
+	else
+		snprintf(L->msg, sizeof(L->msg), "%s:%u: %s", L->cfg->path,
+		         line, why);
+	thr_message_clean(L->msg, sizeof(L->msg));
+	return -EINVAL;
+}
+
 /* Records the load's first error: "<file>:<line>: <reason>", cleaned for
  * the host's stderr (message.h). */
 __attribute__((format(printf, 4, 5)))
@@ -614,6 +643,9 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 	 * for the assignment. */
 	if (depth == 0)
 		L->closed = thr_sniff_closed(scan.text, scan.len);
+	rc = refuse_environment(L, &scan);
+	if (rc < 0)
+		goto out;
 	L->npools += scan.npools;
 	if (L->npools > THR_CONFIG_POOLS_MAX) {
 		/* Before libconfuse, whose check of titles is quadratic. */

@@ -1757,6 +1757,22 @@ static void test_config_secure_messages_withheld(void **state)
 	         "error (not shown in a setuid or setgid program)\n", tmpdir);
 	assert_string_equal(out, want);
 
+	/* ${VAR} would be the caller's: refused, and that is shown. */
+	write_file("main.conf", "pool p {\n  limit = ${LIMIT}\n  open = "
+	                        "\"/a\"\n}\n");
+	run_secure_self("--load", tmp_path("main.conf"), out, sizeof(out));
+	snprintf(want, sizeof(want), "secure=1 rc=-22 err=%s/main.conf:2: "
+	         "${...} is not expanded in a setuid or setgid program\n",
+	         tmpdir);
+	assert_string_equal(out, want);
+	write_file("main.conf", "include \"inc.conf\"\n");
+	write_file("inc.conf", "include \"${HOME}/x.conf\"\n");
+	run_secure_self("--load", tmp_path("main.conf"), out, sizeof(out));
+	snprintf(want, sizeof(want), "secure=1 rc=-22 err=%s/main.conf:1: "
+	         "error in the file included here: ${...} is not expanded in "
+	         "a setuid or setgid program\n", tmpdir);
+	assert_string_equal(out, want);
+
 	run_secure_self("--load", tmp_path("none.conf"), out, sizeof(out));
 	snprintf(want, sizeof(want), "secure=1 rc=-2 err=%s/none.conf: No such "
 	         "file or directory\n", tmpdir);
