@@ -125,11 +125,20 @@ void thr_config_free(struct thr_config *cfg);
  * env_service and progname must be plain file names: not empty, no '/', not
  * starting with '.'. Returns 0; -ENOENT when nothing applies (the process
  * runs unthrottled); -EINVAL for a bad env_service, or sysconfdir NULL when
- * it is needed; -ENAMETOOLONG when the path does not fit in out. A bad
- * progname counts as nothing applying. No allocation; thread-safe. */
+ * it is needed; -ENAMETOOLONG when env_config, or env_service's path, does
+ * not fit in out. A bad or long progname counts as nothing applying. No
+ * allocation; thread-safe. */
 int thr_config_locate(const char *env_config, const char *env_service,
                       const char *progname, const char *sysconfdir,
                       char *out, size_t outlen);
+
+/* The line to show for thr_config_locate()'s failure rc with the same
+ * env_config and env_service, into msg (msglen bytes, one line of
+ * printable ASCII): which variable cannot be used, and why. "" for
+ * -ENOENT, where nothing is wrong. No allocation; thread-safe. */
+void thr_config_locate_error(int rc, const char *env_config,
+                             const char *env_service, size_t outlen,
+                             char *msg, size_t msglen);
 
 /* The program's name for thr_config_locate()'s progname: normally the last
  * part of argv[0] (program_invocation_short_name). Under secure execution

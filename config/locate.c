@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "message.h"
 
 /* A service or program name must be a plain file name inside sysconfdir. */
 static bool plain_name(const char *name)
@@ -52,14 +53,39 @@ int thr_config_locate(const char *env_config, const char *env_service,
 	if (!plain_name(progname))
 		return -ENOENT;
 	rc = in_sysconfdir(sysconfdir, progname, out, outlen);
-	if (rc < 0)
-		return rc;
+	if (rc < 0)     /* argv[0] is anybody's: no config of that name */
+		return rc == -ENAMETOOLONG ? -ENOENT : rc;
 	if (stat(out, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (outlen > 0)
 			out[0] = '\0';
 		return -ENOENT;
 	}
 	return 0;
+}
+
+void thr_config_locate_error(int rc, const char *env_config,
+                             const char *env_service, size_t outlen,
+                             char *msg, size_t msglen)
+{
+	bool config = env_config && env_config[0] != '\0';
+
+	if (rc == -ENAMETOOLONG && config)
+		snprintf(msg, msglen, "THROTTLE_CONFIG is %zu bytes long, "
+		         "longer than a path may be (%zu)", strlen(env_config),
+		         outlen - 1);
+	else if (rc == -ENAMETOOLONG)
+		snprintf(msg, msglen, "THROTTLE_SERVICE is %zu bytes long: its "
+		         "file's path would be longer than a path may be (%zu)",
+		         env_service ? strlen(env_service) : 0, outlen - 1);
+	else if (rc == -EINVAL && !config && env_service)
+		snprintf(msg, msglen, "THROTTLE_SERVICE='%s' is not a service "
+		         "name", env_service);
+	else if (rc < 0 && rc != -ENOENT)
+		snprintf(msg, msglen, "cannot find the config: %s",
+		         strerror(-rc));
+	else
+		snprintf(msg, msglen, "%s", "");
+	thr_message_clean(msg, 0);
 }
 
 const char *thr_config_progname(char *buf, size_t len)

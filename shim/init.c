@@ -218,11 +218,13 @@ static int load_config(void)
 	int r = thr_config_locate(env_config, env_service,
 	                          thr_config_progname(exe, sizeof(exe)),
 	                          THR_CONFDIR, path, sizeof(path));
-	if (r == -EINVAL)
-		thr_log("THROTTLE_SERVICE='%s' is not a service name",
-		        env_service ? env_service : "");
-	if (r < 0)
+	if (r < 0) {
+		thr_config_locate_error(r, env_config, env_service,
+		                        sizeof(path), err, sizeof(err));
+		if (err[0])
+			thr_log("%s", err);
 		return r;
+	}
 	/* A config that does not parse says nothing reliable, except
 	 * perhaps that its author asked to fail closed. */
 	bool closed = false;

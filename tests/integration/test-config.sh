@@ -241,4 +241,18 @@ test_config_stdin() {
 		fail "stderr: '$(cat "$TMP/a.err")'"
 }
 
+# test_config_var_too_long VAR: a THROTTLE_CONFIG or THROTTLE_SERVICE too
+# long to use is reported, not silently ignored.
+test_config_var_too_long() {
+	local long
+	setup_dir
+	long=$(printf 'x%.0s' $(seq 5000))
+	SHIMENV=(LD_PRELOAD="$THR_SHIM" "$1=$long")
+	if [ "$1" = THROTTLE_CONFIG ]; then
+		unthrottled_with "throttle: THROTTLE_CONFIG is 5000 bytes long, longer than a path may be (4095)"
+	else
+		unthrottled_with "throttle: THROTTLE_SERVICE is 5000 bytes long: its file's path would be longer than a path may be (4095)"
+	fi
+}
+
 run_case "$@"

@@ -1559,6 +1559,39 @@ static void test_config_locate_rejects_paths_in_names(void **state)
 	                                   sizeof(out)), -ENOENT);
 }
 
+/* What the shim says when it cannot use THROTTLE_CONFIG or THROTTLE_SERVICE
+ * (it said nothing of a name too long, and ran unthrottled); and a
+ * program name too long is no config, silently. */
+static void test_config_locate_error_messages(void **state)
+{
+	static char longname[5001];
+	char out[PATH_MAX], msg[512];
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	assert_int_equal(thr_config_locate(longname, NULL, "prog", "/etc",
+	                                   out, sizeof(out)), -ENAMETOOLONG);
+	thr_config_locate_error(-ENAMETOOLONG, longname, NULL, sizeof(out),
+	                        msg, sizeof(msg));
+	assert_string_equal(msg, "THROTTLE_CONFIG is 5000 bytes long, longer "
+	                    "than a path may be (4095)");
+	assert_int_equal(thr_config_locate("", longname, "prog", "/etc", out,
+	                                   sizeof(out)), -ENAMETOOLONG);
+	thr_config_locate_error(-ENAMETOOLONG, "", longname, sizeof(out), msg,
+	                        sizeof(msg));
+	assert_string_equal(msg, "THROTTLE_SERVICE is 5000 bytes long: its "
+	                    "file's path would be longer than a path may be "
+	                    "(4095)");
+	thr_config_locate_error(-EINVAL, NULL, "a/b\n", sizeof(out), msg,
+	                        sizeof(msg));
+	assert_string_equal(msg, "THROTTLE_SERVICE='a/b?' is not a service "
+	                    "name");
+	thr_config_locate_error(-ENOENT, NULL, NULL, sizeof(out), msg,
+	                        sizeof(msg));
+	assert_string_equal(msg, "");
+	assert_int_equal(thr_config_locate(NULL, NULL, longname, "/etc", out,
+	                                   sizeof(out)), -ENOENT);
+}
+
 /* Copies this test program to rel in the temp folder, with mode. */
 static void copy_self(const char *rel, mode_t mode)
 {
@@ -1909,6 +1942,7 @@ int main(int argc, char **argv)
 		TD(test_config_locate_precedence),
 		TD(test_config_locate_rejects_paths_in_names),
 		T(test_config_locate_limits),
+		T(test_config_locate_error_messages),
 		TD(test_config_refuses_what_anyone_could_write),
 		TD(test_config_accepts_sticky_and_group_writable),
 		TD(test_config_refuses_other_users_files),
