@@ -22,7 +22,6 @@
 #include <confuse.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <locale.h>
 #include <pthread.h>
@@ -36,6 +35,7 @@
 
 #include "config.h"
 #include "message.h"
+#include "pattern.h"
 #include "scan.h"
 #include "sniff.h"
 #include "source.h"
@@ -86,8 +86,8 @@ struct loader {
 		ino_t ino;
 	} chain[THR_CONFIG_INCLUDE_MAX + 1]; /* files open, for cycles */
 	unsigned nchain;
-	int glob_errno;                 /* from glob()'s error callback */
-	char glob_path[ERR_LEN / 2];
+	unsigned glob_entries;          /* folder entries globs may still
+	                                   read */
 };
 
 /* libconfuse's scanner is a global and its callbacks carry no user pointer:
@@ -493,33 +493,19 @@ static int take_pools(struct loader *L, const struct file_ctx *f, cfg_t *cfg)
 static int load_file(struct loader *L, const char *path,
                      const struct file_ctx *from, unsigned line);
 
-static int glob_error(const char *epath, int eerrno)
-{
-	/* A missing folder is an empty one. */
-	if (eerrno == ENOENT || eerrno == ENOTDIR)
-		return 0;
-	active->glob_errno = eerrno;
-	snprintf(active->glob_path, sizeof(active->glob_path), "%s", epath);
-	return 1;
-}
-
 static int include_glob(struct loader *L, const char *pattern,
                         const struct file_ctx *from, unsigned line)
 {
+	char why[ERR_LEN / 2];
 	glob_t g;
 	int rc;
 
-	L->glob_errno = 0;
-	rc = glob(pattern, GLOB_MARK, glob_error, &g);
-	if (rc == GLOB_NOMATCH)
-		return 0;
-	if (rc == GLOB_NOSPACE)
-		return -ENOMEM;
-	if (rc != 0) {
-		rc = L->glob_errno ? L->glob_errno : EIO;
-		report(L, from->name, line, "%s: %s",
-		       L->glob_errno ? L->glob_path : pattern, strerror(rc));
-		return -rc;
+	rc = thr_pattern_glob(pattern, &L->glob_entries, &g, why, sizeof(why));
+	if (rc == -ENOENT)
+		return 0;   /* an empty or missing pools.d is fine */
+	if (rc < 0) {
+		report(L, from->name, line, "%s", why);
+		return rc;
 	}
 	for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
 		const char *path = g.gl_pathv[i];
@@ -530,8 +516,6 @@ static int include_glob(struct loader *L, const char *pattern,
 	globfree(&g);
 	return rc;
 }
-
-#define GLOB_SPECIAL "*?[\\"
 
 /* The folder's first len bytes, then '/' and rel: malloc'd. For a glob,
  * the folder's own glob characters are escaped, so that a folder named
@@ -544,7 +528,7 @@ static char *joined(const char *folder, size_t len, const char *rel,
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
-		if (glob && strchr(GLOB_SPECIAL, folder[i]))
+		if (glob && strchr(THR_PATTERN_SPECIAL, folder[i]))
 			*q++ = '\\';
 		*q++ = folder[i];
 	}
@@ -553,51 +537,13 @@ static char *joined(const char *folder, size_t len, const char *rel,
 	return out;
 }
 
-/* How many path components glob() will recurse over: those from the
- * first one holding a special character to the end. */
-static unsigned glob_depth(const char *pattern)
-{
-	const char *first = strpbrk(pattern, GLOB_SPECIAL);
-	unsigned n = 0;
-
-	if (!first)
-		return 0;
-	while (first > pattern && first[-1] != '/')
-		first--;
-	for (const char *p = first; *p; p++) {
-		if (*p != '/' && (p == first || p[-1] == '/'))
-			n++;
-	}
-	return n;
-}
-
-/* Refuses what glob() or open() cannot take safely: a pattern it would
- * recurse too deeply on (a stack overflow in the host program), or one
- * longer than any path. */
-static int check_pattern(struct loader *L, const struct file_ctx *from,
-                         unsigned line, const char *pattern, bool glob)
-{
-	if (strlen(pattern) >= PATH_MAX) {
-		report(L, from->name, line, "include pattern is longer than "
-		       "%d bytes", PATH_MAX - 1);
-		return -ENAMETOOLONG;
-	}
-	if (glob && glob_depth(pattern) > THR_CONFIG_GLOB_DEPTH) {
-		report(L, from->name, line, "include glob has more than %u "
-		       "path components from its first wildcard on",
-		       THR_CONFIG_GLOB_DEPTH);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int include(struct loader *L, const struct file_ctx *from,
                    const struct include_req *req)
 {
 	const char *slash = strrchr(from->name, '/');
 	/* Whether it is a glob is what the include says, not its folder. */
-	bool glob = strpbrk(req->pattern, GLOB_SPECIAL) != NULL;
-	char *pattern;
+	bool glob = strpbrk(req->pattern, THR_PATTERN_SPECIAL) != NULL;
+	char *pattern, why[ERR_LEN / 2];
 	int rc;
 
 	if (from->depth >= THR_CONFIG_INCLUDE_MAX) {
@@ -611,10 +557,12 @@ static int include(struct loader *L, const struct file_ctx *from,
 		pattern = strdup(req->pattern);
 	if (!pattern)
 		return -ENOMEM;
-	rc = check_pattern(L, from, req->line, pattern, glob);
-	if (rc == 0 && glob)
+	rc = thr_pattern_check(pattern, glob, why, sizeof(why));
+	if (rc < 0)
+		report(L, from->name, req->line, "%s", why);
+	else if (glob)
 		rc = include_glob(L, pattern, from, req->line);
-	else if (rc == 0)
+	else
 		rc = load_file(L, pattern, from, req->line);
 	free(pattern);
 	return rc;
@@ -755,6 +703,7 @@ static int run(const char *path, const char *text, struct thr_config **ret,
 		goto out;
 	}
 	L->secure = getauxval(AT_SECURE) != 0;
+	L->glob_entries = THR_CONFIG_GLOB_ENTRIES_MAX;
 	pthread_mutex_lock(&lock);
 	old = uselocale(c);
 	active = L;

@@ -22,6 +22,8 @@
                                        and every include counted each
                                        time it is included */
 #define THR_CONFIG_BYTES_MAX (4u * 1024 * 1024) /* bytes one load reads */
+#define THR_CONFIG_GLOB_ENTRIES_MAX 10000u /* folder entries one load's
+                                       include globs read */
 #define THR_CONFIG_POOLS_MAX 1024u  /* pools one load defines: checking
                                        titles for duplicates is quadratic
                                        (26,000 pools in 1 MB took 5 s) */
@@ -86,8 +88,9 @@ struct thr_config {
  * THR_CONFIG_FILE_MAX) ... for the main file or an included one; -EINVAL for
  * a syntax or validation error, or a file that is not a regular one; -E2BIG
  * when the load would read more than THR_CONFIG_FILES_MAX files or
- * THR_CONFIG_BYTES_MAX bytes, or define more than THR_CONFIG_POOLS_MAX
- * pools; -ENAMETOOLONG for an include pattern longer
+ * THR_CONFIG_BYTES_MAX bytes, define more than THR_CONFIG_POOLS_MAX pools,
+ * or have its include globs read more than THR_CONFIG_GLOB_ENTRIES_MAX
+ * folder entries; -ENAMETOOLONG for an include pattern longer
  * than a path; -ENOMEM. err (errlen bytes, may be 0) gets
  * "<file>:<line>: <reason>", or "<file>: <strerror>" when the main file cannot
  * be read; it is "" on success. Hostnames in connect patterns are resolved

@@ -1326,6 +1326,32 @@ static void test_config_include_bytes_bounded(void **state)
 	assert_null(cfg);
 }
 
+/* One load's include globs read at most THR_CONFIG_GLOB_ENTRIES_MAX folder
+ * entries, matching or not: a glob over /proc or a whole tree cannot keep
+ * a program from starting. */
+static void test_config_include_glob_entries_bounded(void **state)
+{
+	struct thr_config *cfg = NULL;
+	char name[64], err[512], want[PATH_MAX + 128];
+
+	assert_int_equal(mkdir(tmp_path("d"), 0700), 0);
+	for (unsigned i = 0; i < THR_CONFIG_GLOB_ENTRIES_MAX; i++) {
+		snprintf(name, sizeof(name), "d/%u", i);
+		write_file(name, "");
+	}
+	write_file("a.conf", "include \"d/*.conf\"\n");
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), -E2BIG);
+	snprintf(want, sizeof(want), "%s/a.conf:1: one load's include globs "
+	         "read at most %u folder entries", tmpdir,
+	         THR_CONFIG_GLOB_ENTRIES_MAX);
+	assert_string_equal(err, want);
+	/* with "." and "..", two fewer files fit */
+	assert_int_equal(unlink(tmp_path("d/0")), 0);
+	assert_int_equal(unlink(tmp_path("d/1")), 0);
+	assert_int_equal(load_tmp("a.conf", &cfg, err, sizeof(err)), 0);
+	thr_config_free(cfg);
+}
+
 /* One load defines at most THR_CONFIG_POOLS_MAX pools, counted before
  * libconfuse reads them (26,000 pools in 1 MB took 5 s to check). */
 static void test_config_pools_bounded(void **state)
@@ -1934,6 +1960,7 @@ int main(int argc, char **argv)
 		TD(test_config_include_fanout_stops),
 		TD(test_config_include_bytes_bounded),
 		TD(test_config_pools_bounded),
+		TD(test_config_include_glob_entries_bounded),
 		TD(test_config_fifo_refused_at_once),
 		T(test_config_devices_refused),
 		T(test_config_stdin_left_alone),
