@@ -9,9 +9,11 @@
  *     include "/etc/throttle/pools.d/pool-*.conf"    the documented form
  *     include("/etc/throttle/pools.d/pool-*.conf")   libconfuse's call form
  *
- * are the same statement, allowed at the top level of any file. It is
- * registered as our own function, not libconfuse's cfg_include(), which
- * would splice the file into the lexer with no glob and a 10-deep stack.
+ * are the same statement, allowed at the top level of any file. scan.c
+ * makes both a value of our list option "include" (not libconfuse's
+ * cfg_include(), which would splice the file into the lexer with no glob
+ * and a 10-deep stack, nor a function, whose arguments libconfuse leaks
+ * when a call is cut short).
  * Includes run after the file that names them, in order of appearance; a
  * glob's files in sorted order. A relative pattern is relative to the folder
  * of the including file. A glob that matches nothing is not an error (an
@@ -310,22 +312,19 @@ static int parse_open(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 	return 0;
 }
 
-/* include(pattern): noted now, read once this file is done. */
-static int include_func(cfg_t *cfg, cfg_opt_t *opt, int argc,
-                        const char **argv)
+/* An include's pattern (scan.c makes every include a value of the list
+ * option "include"): noted now, read once this file is done. */
+static int include_value(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                         void *result)
 {
 	struct file_ctx *f = active->file;
 	struct include_req *incs;
 	char *pattern;
 
-	if (argc != 1) {
-		cfg_error(cfg, "include takes one file name or glob");
-		return -1;
-	}
 	incs = realloc(f->incs, (f->nincs + 1) * sizeof(*incs));
 	if (incs)
 		f->incs = incs;
-	pattern = incs ? strdup(argv[0]) : NULL;
+	pattern = incs ? strdup(value) : NULL;
 	if (!pattern) {
 		active->rc = -ENOMEM;
 		cfg_error(cfg, "out of memory");
@@ -334,6 +333,7 @@ static int include_func(cfg_t *cfg, cfg_opt_t *opt, int argc,
 	f->incs[f->nincs].pattern = pattern;
 	f->incs[f->nincs].line = (unsigned)cfg->line;
 	f->nincs++;
+	*(const char **)result = value;
 	return 0;
 }
 
@@ -356,7 +356,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_SEC("pool", pool_opts,
 	        CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_INT_CB("on-error", 0, CFGF_NONE, parse_int),
-	CFG_FUNC("include", include_func),
+	CFG_STR_LIST_CB("include", 0, CFGF_NONE, include_value),
 	CFG_END()
 };
 
