@@ -28,3 +28,6 @@ throttle_setup() {
 	fi
 	meson compile -C "$dir" -j 2 >/dev/null || meson compile -C "$dir" -j 1
 }
+
+# Fuzzing (tests/fuzz, run by tools/test): clang and libFuzzer's runtime.
+THROTTLE_FUZZ_PKGS="clang-14 libclang-rt-14-dev"
