@@ -134,23 +134,26 @@ static int check_owner(const struct stat *st, const char *folder, char *why,
 	return 0;
 }
 
-/* check_owner() for the folder holding path (its first len bytes). */
-static int check_folder(const char *path, size_t len, char *why,
+/* check_owner() for the folder holding path (its first len bytes), whose
+ * name is made in buf (PATH_MAX bytes; path may be buf itself). */
+static int check_folder(char *buf, const char *path, size_t len, char *why,
                         size_t whylen)
 {
-	char folder[PATH_MAX];
 	struct stat st;
 
-	if (len == 0)
-		snprintf(folder, sizeof(folder), "%s", path[0] == '/' ? "/" : ".");
-	else if (len < sizeof(folder))
-		snprintf(folder, sizeof(folder), "%.*s", (int)len, path);
-	else
+	if (len >= PATH_MAX)
 		return refuse(-ENAMETOOLONG, why, whylen,
 		              strerror(ENAMETOOLONG));
-	if (stat(folder, &st) < 0)
+	if (len == 0) {
+		len = 1;
+		buf[0] = path[0] == '/' ? '/' : '.';
+	} else if (buf != path) {
+		memcpy(buf, path, len);
+	}
+	buf[len] = '\0';
+	if (stat(buf, &st) < 0)
 		return refuse(-errno, why, whylen, strerror(errno));
-	return check_owner(&st, folder, why, whylen);
+	return check_owner(&st, buf, why, whylen);
 }
 
 /* The length of the folder part of path: up to its last '/'. */
@@ -163,28 +166,29 @@ static size_t folder_len(const char *path)
 
 /* The file open on fd, as named (path) and as found (where /proc says fd
  * is, when a symlink led elsewhere), with their folders: may another user
- * have written them? */
+ * have written them? One PATH_MAX buffer: the shim may load its config on
+ * a thread with a small stack. */
 static int check_trust(int fd, const struct stat *st, const char *path,
                        char *why, size_t whylen)
 {
-	char link[64], real[PATH_MAX];
+	char link[64], buf[PATH_MAX];
 	ssize_t n;
 	int rc;
 
 	rc = check_owner(st, NULL, why, whylen);
 	if (rc == 0)
-		rc = check_folder(path, folder_len(path), why, whylen);
+		rc = check_folder(buf, path, folder_len(path), why, whylen);
 	if (rc < 0)
 		return rc;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, real, sizeof(real) - 1);
-	if (n <= 0 || (size_t)n >= sizeof(real) - 1 || real[0] != '/')
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(buf) - 1 || buf[0] != '/')
 		return 0;   /* no /proc: the folder as named is what we have */
-	real[n] = '\0';
-	if (folder_len(real) == folder_len(path) &&
-	    memcmp(real, path, folder_len(real)) == 0)
+	buf[n] = '\0';
+	if (folder_len(buf) == folder_len(path) &&
+	    memcmp(buf, path, folder_len(buf)) == 0)
 		return 0;
-	return check_folder(real, folder_len(real), why, whylen);
+	return check_folder(buf, buf, folder_len(buf), why, whylen);
 }
 
 /* Would len more bytes, in one more file, overspend the budget? */
