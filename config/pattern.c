@@ -12,21 +12,20 @@
 #include "config.h"
 #include "pattern.h"
 
-/* How many path components glob() will recurse over: those from the first
- * one holding a special character to the end. */
+/* How many times glob() will recurse: once per '/' from the component
+ * holding the first special character on (an empty component between two
+ * slashes costs a level too: found by tests/fuzz), and the last. */
 static unsigned glob_depth(const char *pattern)
 {
 	const char *first = strpbrk(pattern, THR_PATTERN_SPECIAL);
-	unsigned n = 0;
+	unsigned n = 1;
 
 	if (!first)
 		return 0;
 	while (first > pattern && first[-1] != '/')
 		first--;
-	for (const char *p = first; *p; p++) {
-		if (*p != '/' && (p == first || p[-1] == '/'))
-			n++;
-	}
+	for (const char *p = first; *p; p++)
+		n += *p == '/';
 	return n;
 }
 

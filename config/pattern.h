@@ -13,8 +13,9 @@
 
 /* Can pattern be passed to open() (is_glob false) or glob()? Returns 0;
  * -ENAMETOOLONG if it is PATH_MAX bytes or more; -EINVAL if a glob has
- * more than THR_CONFIG_GLOB_DEPTH components from its first special
- * character on. A reason is in why (whylen bytes). No allocation. */
+ * more than THR_CONFIG_GLOB_DEPTH components (empty ones too, "a//b" has
+ * three) from its first special character on. A reason is in why (whylen
+ * bytes). No allocation. */
 int thr_pattern_check(const char *pattern, bool is_glob, char *why,
                       size_t whylen);
 
