@@ -2,15 +2,18 @@
  * glue from libconfuse's callbacks to validate.c and match.h, includes, and
  * the copy into struct thr_config. The only file that includes <confuse.h>.
  *
- * Each file is read whole, passed through scan.c (comments blanked, includes
- * rewritten, see scan.h) and parsed with a cfg_t of its own. Includes:
+ * Each file is read whole by source.c (regular files only, bounded), passed
+ * through scan.c (comments blanked, includes rewritten, see scan.h) and
+ * parsed with a cfg_t of its own. Includes:
  *
  *     include "/etc/throttle/pools.d/pool-*.conf"    the documented form
  *     include("/etc/throttle/pools.d/pool-*.conf")   libconfuse's call form
  *
- * are the same statement, allowed at the top level of any file. It is
- * registered as our own function, not libconfuse's cfg_include(), which
- * would splice the file into the lexer with no glob and a 10-deep stack.
+ * are the same statement, allowed at the top level of any file. scan.c
+ * makes both a value of our list option "include" (not libconfuse's
+ * cfg_include(), which would splice the file into the lexer with no glob
+ * and a 10-deep stack, nor a function, whose arguments libconfuse leaks
+ * when a call is cut short).
  * Includes run after the file that names them, in order of appearance; a
  * glob's files in sorted order. A relative pattern is relative to the folder
  * of the including file. A glob that matches nothing is not an error (an
@@ -21,7 +24,6 @@
 #include <confuse.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <locale.h>
 #include <pthread.h>
@@ -29,11 +31,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "message.h"
+#include "pattern.h"
 #include "scan.h"
+#include "sniff.h"
+#include "source.h"
 #include "validate.h"
 
 #define ERR_LEN 512
@@ -66,14 +73,23 @@ struct loader {
 	bool failed;                    /* msg is set */
 	int rc;                         /* a callback's failure other than
 	                                   -EINVAL, e.g. -ENOMEM */
+	bool closed;                    /* the main file's on-error, as
+	                                   libconfuse read it, or as sniffed
+	                                   from its text when it did not */
 	struct file_ctx *file;          /* the file libconfuse is reading */
+	struct thr_source_budget budget; /* what the load has read */
+	size_t npools;                  /* pool headers the scans found */
+	bool secure;                    /* secure execution: messages show
+	                                   nothing of any file's text */
+	unsigned top_line;              /* while the main file's include at
+	                                   this line is read, else 0 */
 	struct {
 		dev_t dev;
 		ino_t ino;
 	} chain[THR_CONFIG_INCLUDE_MAX + 1]; /* files open, for cycles */
 	unsigned nchain;
-	int glob_errno;                 /* from glob()'s error callback */
-	char glob_path[ERR_LEN / 2];
+	unsigned glob_entries;          /* folder entries globs may still
+	                                   read */
 };
 
 /* libconfuse's scanner is a global and its callbacks carry no user pointer:
@@ -81,6 +97,64 @@ struct loader {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loader *active;
 
+#define WITHHELD "(not shown in a setuid or setgid program)"
+
+/* The message of a secure execution: in a setuid or setgid program the
+ * config and what it includes may be files the user who started it could
+ * not read (an include of /etc/shadow quoted its first line), so nothing
+ * of their text, names or lines is shown: only the main file (its name is
+ * the program's), and the line of its own that holds the error, or the
+ * include that led to it. Errors in reading the main file itself say
+ * nothing of its text and are shown as they are. */
+static bool withheld(struct loader *L, const char *file, unsigned line)
+{
+	const char *main_file = L->cfg->path;
+
+	if (!L->secure || !file)
+		return false;
+	if (L->top_line)
+		snprintf(L->msg, sizeof(L->msg), "%s:%u: error in the file "
+		         "included here " WITHHELD, main_file, L->top_line);
+	else if (line)
+		snprintf(L->msg, sizeof(L->msg), "%s:%u: error " WITHHELD,
+		         main_file, line);
+	else
+		snprintf(L->msg, sizeof(L->msg), "%s: error " WITHHELD,
+		         main_file);
+	return true;
+}
+
+/* Under secure execution, refuses a file that uses ${VAR}: libconfuse
+ * expands it with getenv(), and the environment of a setuid program is
+ * its caller's, who would then choose limits, patterns or includes. The
+ * reason says nothing of the text, so it is shown (where withheld() would
+ * put it). */
+static int refuse_environment(struct loader *L, const struct thr_scan *scan)
+{
+	static const char why[] = "${...} is not expanded in a setuid or "
+	                          "setgid program";
+	const char *dollar = strstr(scan->text, "${");
+	unsigned line = 1;
+
+	if (!L->secure || !dollar)
+		return 0;
+	for (const char *p = scan->text; p < dollar; p++)
+		line += *p == '\n';
+	if (L->failed)
+		return -EINVAL;
+	L->failed = true;
+	if (L->top_line)
+		snprintf(L->msg, sizeof(L->msg), "%s:%u: error in the file "
+		         "included here: %s", L->cfg->path, L->top_line, why);
+	else
+		snprintf(L->msg, sizeof(L->msg), "%s:%u: %s", L->cfg->path,
+		         line, why);
+	thr_message_clean(L->msg, sizeof(L->msg));
+	return -EINVAL;
+}
+
+/* Records the load's first error: "<file>:<line>: <reason>", cleaned for
+ * the host's stderr (message.h). */
 __attribute__((format(printf, 4, 5)))
 static void report(struct loader *L, const char *file, unsigned line,
                    const char *fmt, ...)
@@ -91,16 +165,19 @@ static void report(struct loader *L, const char *file, unsigned line,
 	if (L->failed)
 		return;
 	L->failed = true;
+	if (withheld(L, file, line))
+		return;
 	if (file && line)
 		n = (size_t)snprintf(L->msg, sizeof(L->msg), "%s:%u: ", file,
 		                     line);
 	else if (file)
 		n = (size_t)snprintf(L->msg, sizeof(L->msg), "%s: ", file);
-	if (n >= sizeof(L->msg))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(L->msg + n, sizeof(L->msg) - n, fmt, ap);
-	va_end(ap);
+	if (n < sizeof(L->msg)) {
+		va_start(ap, fmt);
+		vsnprintf(L->msg + n, sizeof(L->msg) - n, fmt, ap);
+		va_end(ap);
+	}
+	thr_message_clean(L->msg, n);
 }
 
 /* Line of the header of the i-th pool of a file, found by the scan. */
@@ -235,22 +312,19 @@ static int parse_open(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 	return 0;
 }
 
-/* include(pattern): noted now, read once this file is done. */
-static int include_func(cfg_t *cfg, cfg_opt_t *opt, int argc,
-                        const char **argv)
+/* An include's pattern (scan.c makes every include a value of the list
+ * option "include"): noted now, read once this file is done. */
+static int include_value(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                         void *result)
 {
 	struct file_ctx *f = active->file;
 	struct include_req *incs;
 	char *pattern;
 
-	if (argc != 1) {
-		cfg_error(cfg, "include takes one file name or glob");
-		return -1;
-	}
 	incs = realloc(f->incs, (f->nincs + 1) * sizeof(*incs));
 	if (incs)
 		f->incs = incs;
-	pattern = incs ? strdup(argv[0]) : NULL;
+	pattern = incs ? strdup(value) : NULL;
 	if (!pattern) {
 		active->rc = -ENOMEM;
 		cfg_error(cfg, "out of memory");
@@ -259,6 +333,7 @@ static int include_func(cfg_t *cfg, cfg_opt_t *opt, int argc,
 	f->incs[f->nincs].pattern = pattern;
 	f->incs[f->nincs].line = (unsigned)cfg->line;
 	f->nincs++;
+	*(const char **)result = value;
 	return 0;
 }
 
@@ -281,7 +356,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_SEC("pool", pool_opts,
 	        CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_INT_CB("on-error", 0, CFGF_NONE, parse_int),
-	CFG_FUNC("include", include_func),
+	CFG_STR_LIST_CB("include", 0, CFGF_NONE, include_value),
 	CFG_END()
 };
 
@@ -418,33 +493,19 @@ static int take_pools(struct loader *L, const struct file_ctx *f, cfg_t *cfg)
 static int load_file(struct loader *L, const char *path,
                      const struct file_ctx *from, unsigned line);
 
-static int glob_error(const char *epath, int eerrno)
-{
-	/* A missing folder is an empty one. */
-	if (eerrno == ENOENT || eerrno == ENOTDIR)
-		return 0;
-	active->glob_errno = eerrno;
-	snprintf(active->glob_path, sizeof(active->glob_path), "%s", epath);
-	return 1;
-}
-
 static int include_glob(struct loader *L, const char *pattern,
                         const struct file_ctx *from, unsigned line)
 {
+	char why[ERR_LEN / 2];
 	glob_t g;
 	int rc;
 
-	L->glob_errno = 0;
-	rc = glob(pattern, GLOB_MARK, glob_error, &g);
-	if (rc == GLOB_NOMATCH)
-		return 0;
-	if (rc == GLOB_NOSPACE)
-		return -ENOMEM;
-	if (rc != 0) {
-		rc = L->glob_errno ? L->glob_errno : EIO;
-		report(L, from->name, line, "%s: %s",
-		       L->glob_errno ? L->glob_path : pattern, strerror(rc));
-		return -rc;
+	rc = thr_pattern_glob(pattern, &L->glob_entries, &g, why, sizeof(why));
+	if (rc == -ENOENT)
+		return 0;   /* an empty or missing pools.d is fine */
+	if (rc < 0) {
+		report(L, from->name, line, "%s", why);
+		return rc;
 	}
 	for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
 		const char *path = g.gl_pathv[i];
@@ -455,8 +516,6 @@ static int include_glob(struct loader *L, const char *pattern,
 	globfree(&g);
 	return rc;
 }
-
-#define GLOB_SPECIAL "*?[\\"
 
 /* The folder's first len bytes, then '/' and rel: malloc'd. For a glob,
  * the folder's own glob characters are escaped, so that a folder named
@@ -469,7 +528,7 @@ static char *joined(const char *folder, size_t len, const char *rel,
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
-		if (glob && strchr(GLOB_SPECIAL, folder[i]))
+		if (glob && strchr(THR_PATTERN_SPECIAL, folder[i]))
 			*q++ = '\\';
 		*q++ = folder[i];
 	}
@@ -483,8 +542,8 @@ static int include(struct loader *L, const struct file_ctx *from,
 {
 	const char *slash = strrchr(from->name, '/');
 	/* Whether it is a glob is what the include says, not its folder. */
-	bool glob = strpbrk(req->pattern, GLOB_SPECIAL) != NULL;
-	char *pattern;
+	bool glob = strpbrk(req->pattern, THR_PATTERN_SPECIAL) != NULL;
+	char *pattern, why[ERR_LEN / 2];
 	int rc;
 
 	if (from->depth >= THR_CONFIG_INCLUDE_MAX) {
@@ -498,7 +557,10 @@ static int include(struct loader *L, const struct file_ctx *from,
 		pattern = strdup(req->pattern);
 	if (!pattern)
 		return -ENOMEM;
-	if (glob)
+	rc = thr_pattern_check(pattern, glob, why, sizeof(why));
+	if (rc < 0)
+		report(L, from->name, req->line, "%s", why);
+	else if (glob)
 		rc = include_glob(L, pattern, from, req->line);
 	else
 		rc = load_file(L, pattern, from, req->line);
@@ -519,8 +581,28 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 
 	rc = thr_scan_text(text, len, &scan, &line, why, sizeof(why));
 	if (rc < 0) {
+		if (depth == 0)
+			L->closed = thr_sniff_closed(text, len);
 		report(L, name, line, "%s", why);
 		return rc;
+	}
+	/* Until libconfuse has read on-error, the text says what it can;
+	 * comments are blanked in scan.text, so a line of one is not taken
+	 * for the assignment. */
+	if (depth == 0)
+		L->closed = thr_sniff_closed(scan.text, scan.len);
+	rc = refuse_environment(L, &scan);
+	if (rc < 0)
+		goto out;
+	L->npools += scan.npools;
+	if (L->npools > THR_CONFIG_POOLS_MAX) {
+		/* Before libconfuse, whose check of titles is quadratic. */
+		size_t first = scan.npools - (L->npools - THR_CONFIG_POOLS_MAX);
+
+		report(L, name, scan.pools[first].line, "one load defines at "
+		       "most %u pools", THR_CONFIG_POOLS_MAX);
+		rc = -E2BIG;
+		goto out;
 	}
 	cfg = cfg_init(top_opts, CFGF_NONE);
 	if (!cfg) {
@@ -544,14 +626,19 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 			goto out;
 		}
 	}
+	if (depth == 0)
+		L->closed = cfg_getint(cfg, "on-error") == 1;
 	rc = take_pools(L, &f, cfg);
-	if (rc == 0 && depth == 0)
-		L->cfg->fail_closed = cfg_getint(cfg, "on-error") == 1;
 	cfg_free(cfg);
 	cfg = NULL;
 	L->file = NULL;
-	for (size_t i = 0; rc == 0 && i < f.nincs; i++)
+	for (size_t i = 0; rc == 0 && i < f.nincs; i++) {
+		if (depth == 0)
+			L->top_line = f.incs[i].line;
 		rc = include(L, &f, &f.incs[i]);
+		if (depth == 0)
+			L->top_line = 0;
+	}
 out:
 	L->file = NULL;
 	if (cfg)
@@ -563,124 +650,42 @@ out:
 	return rc;
 }
 
-/* Reads the whole of an open file into a new NUL-terminated buffer. */
-static int slurp(int fd, char **ret, size_t *ret_len)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 == cap) {
-			char *bigger;
-
-			if (cap > THR_CONFIG_FILE_MAX) {
-				free(buf);
-				return -EFBIG;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-
-			free(buf);
-			return -e;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > THR_CONFIG_FILE_MAX) {
-		free(buf);
-		return -EFBIG;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* Reads and parses path: the main file (from is NULL) or one that from
  * includes at line. */
 static int load_file(struct loader *L, const char *path,
                      const struct file_ctx *from, unsigned line)
 {
 	const char *where = from ? from->name : NULL;
-	char *text = NULL;
-	struct stat st;
-	size_t len = 0;
-	int fd, rc;
+	struct thr_source src;
+	char why[ERR_LEN / 2];
+	int rc;
 
-	/* O_NONBLOCK: a FIFO named by mistake must not hang the host. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto fail_close;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		goto fail_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		report(L, where, line, "%s: not a regular file", path);
-		rc = -EINVAL;
-		goto out_close;
-	}
-	if (st.st_size > THR_CONFIG_FILE_MAX) {
-		rc = -EFBIG;
-		goto fail_close;
+	rc = thr_source_read(path, &L->budget, &src, why, sizeof(why));
+	if (rc < 0) {
+		report(L, where, line, "%s: %s", path, why);
+		return rc;
 	}
 	for (unsigned i = 0; i < L->nchain; i++) {
-		if (L->chain[i].dev == st.st_dev &&
-		    L->chain[i].ino == st.st_ino) {
+		if (L->chain[i].dev == src.dev && L->chain[i].ino == src.ino) {
 			report(L, where, line, "include cycle: %s is already "
 			       "being read", path);
-			rc = -EINVAL;
-			goto out_close;
+			free(src.text);
+			return -EINVAL;
 		}
 	}
-	rc = slurp(fd, &text, &len);
-	if (rc < 0)
-		goto fail_close;
-	close(fd);
-	L->chain[L->nchain].dev = st.st_dev;
-	L->chain[L->nchain].ino = st.st_ino;
+	L->chain[L->nchain].dev = src.dev;
+	L->chain[L->nchain].ino = src.ino;
 	L->nchain++;
-	rc = parse_text(L, text, len, path, from ? from->depth + 1 : 0);
+	rc = parse_text(L, src.text, src.len, path, from ? from->depth + 1 : 0);
 	L->nchain--;
-	free(text);
-	return rc;
-
-fail_close:
-	report(L, where, line, "%s: %s", path, strerror(-rc));
-out_close:
-	close(fd);
-	return rc;
-fail:
-	report(L, where, line, "%s: %s", path, strerror(-rc));
+	free(src.text);
 	return rc;
 }
 
 /* Runs one load (of the file path, or of text named path) under the lock, in
  * the C locale (stable libconfuse messages, C number parsing). */
 static int run(const char *path, const char *text, struct thr_config **ret,
-               char *err, size_t errlen)
+               bool *ret_closed, char *err, size_t errlen)
 {
 	struct loader *L;
 	locale_t c, old;
@@ -697,6 +702,8 @@ static int run(const char *path, const char *text, struct thr_config **ret,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	L->secure = getauxval(AT_SECURE) != 0;
+	L->glob_entries = THR_CONFIG_GLOB_ENTRIES_MAX;
 	pthread_mutex_lock(&lock);
 	old = uselocale(c);
 	active = L;
@@ -707,12 +714,17 @@ static int run(const char *path, const char *text, struct thr_config **ret,
 	active = NULL;
 	uselocale(old);
 	pthread_mutex_unlock(&lock);
+	if (ret_closed)
+		*ret_closed = L->closed;
 	if (rc < 0) {
-		if (!L->failed)
+		if (!L->failed) {
 			snprintf(L->msg, sizeof(L->msg), "%s: %s", path,
 			         strerror(-rc));
+			thr_message_clean(L->msg, sizeof(L->msg));
+		}
 		snprintf(err, errlen, "%s", L->msg);
 	} else {
+		L->cfg->fail_closed = L->closed;
 		*ret = L->cfg;
 		L->cfg = NULL;
 	}
@@ -728,13 +740,19 @@ out:
 int thr_config_load(const char *path, struct thr_config **ret, char *err,
                     size_t errlen)
 {
-	return run(path, NULL, ret, err, errlen);
+	return run(path, NULL, ret, NULL, err, errlen);
+}
+
+int thr_config_load_closed(const char *path, struct thr_config **ret,
+                           bool *ret_closed, char *err, size_t errlen)
+{
+	return run(path, NULL, ret, ret_closed, err, errlen);
 }
 
 int thr_config_parse_buf(const char *text, const char *name,
                          struct thr_config **ret, char *err, size_t errlen)
 {
-	return run(name ? name : "[buf]", text, ret, err, errlen);
+	return run(name ? name : "[buf]", text, ret, NULL, err, errlen);
 }
 
 void thr_config_free(struct thr_config *cfg)

@@ -1,8 +1,9 @@
 /* config.h - per-service config files: locate one, parse it (with the files it
  * includes) into plain structs, free them. The library never prints, never
- * exits and opens files O_CLOEXEC: it runs inside other people's programs.
- * Every error is one line, "<file>:<line>: <reason>", written to the caller's
- * buffer; the first error stops the load. */
+ * exits, and reads only regular files, each once, through source.c: it runs
+ * inside other people's programs. Every error is one line,
+ * "<file>:<line>: <reason>", written to the caller's buffer; the first error
+ * stops the load. */
 #ifndef THR_CONFIG_H
 #define THR_CONFIG_H
 
@@ -17,6 +18,19 @@
 #define THR_CONFIG_LIMIT_MAX 1024   /* the largest limit (THR_SLOTS) */
 #define THR_CONFIG_INCLUDE_MAX 8    /* nesting depth of include */
 #define THR_CONFIG_FILE_MAX (1024 * 1024) /* larger files are refused */
+#define THR_CONFIG_FILES_MAX 256u   /* files one load reads, the main file
+                                       and every include counted each
+                                       time it is included */
+#define THR_CONFIG_BYTES_MAX (4u * 1024 * 1024) /* bytes one load reads */
+#define THR_CONFIG_GLOB_ENTRIES_MAX 10000u /* folder entries one load's
+                                       include globs read */
+#define THR_CONFIG_POOLS_MAX 1024u  /* pools one load defines: checking
+                                       titles for duplicates is quadratic
+                                       (26,000 pools in 1 MB took 5 s) */
+#define THR_CONFIG_GLOB_DEPTH 8u    /* path components of an include glob
+                                       from its first wildcard on: glob()
+                                       recurses, with some 2 kB of stack,
+                                       once for each */
 
 /* How long a permit is held. */
 enum thr_config_hold {
@@ -72,7 +86,12 @@ struct thr_config {
  * and stores a new config in *ret (free it with thr_config_free()); *ret is
  * untouched on failure. Errors: -ENOENT, -EACCES, -EISDIR, -EFBIG (larger than
  * THR_CONFIG_FILE_MAX) ... for the main file or an included one; -EINVAL for
- * a syntax or validation error; -ENOMEM. err (errlen bytes, may be 0) gets
+ * a syntax or validation error, or a file that is not a regular one; -E2BIG
+ * when the load would read more than THR_CONFIG_FILES_MAX files or
+ * THR_CONFIG_BYTES_MAX bytes, define more than THR_CONFIG_POOLS_MAX pools,
+ * or have its include globs read more than THR_CONFIG_GLOB_ENTRIES_MAX
+ * folder entries; -ENAMETOOLONG for an include pattern longer
+ * than a path; -ENOMEM. err (errlen bytes, may be 0) gets
  * "<file>:<line>: <reason>", or "<file>: <strerror>" when the main file cannot
  * be read; it is "" on success. Hostnames in connect patterns are resolved
  * here (getaddrinfo), so this may block on DNS; groups are looked up with
@@ -80,6 +99,15 @@ struct thr_config {
  * global), so this is thread-safe but not async-signal-safe. */
 int thr_config_load(const char *path, struct thr_config **ret, char *err,
                     size_t errlen);
+
+/* As thr_config_load(), and *ret_closed (if not NULL) says whether the
+ * main file asks for on-error = closed, on failure too: what libconfuse
+ * read when the main file parsed, else whether a line of its text sets it
+ * (thr_sniff_closed(), over the text read once for the parse). False when
+ * the main file itself was not read: missing, refused (not a regular file,
+ * too large ...). For the shim, which fails closed on that answer. */
+int thr_config_load_closed(const char *path, struct thr_config **ret,
+                           bool *ret_closed, char *err, size_t errlen);
 
 /* As thr_config_load() for the text itself; name (NULL means "[buf]") is used
  * in messages and as the base for relative include patterns (its folder, or
@@ -100,10 +128,28 @@ void thr_config_free(struct thr_config *cfg);
  * env_service and progname must be plain file names: not empty, no '/', not
  * starting with '.'. Returns 0; -ENOENT when nothing applies (the process
  * runs unthrottled); -EINVAL for a bad env_service, or sysconfdir NULL when
- * it is needed; -ENAMETOOLONG when the path does not fit in out. A bad
- * progname counts as nothing applying. No allocation; thread-safe. */
+ * it is needed; -ENAMETOOLONG when env_config, or env_service's path, does
+ * not fit in out. A bad or long progname counts as nothing applying. No
+ * allocation; thread-safe. */
 int thr_config_locate(const char *env_config, const char *env_service,
                       const char *progname, const char *sysconfdir,
                       char *out, size_t outlen);
+
+/* The line to show for thr_config_locate()'s failure rc with the same
+ * env_config and env_service, into msg (msglen bytes, one line of
+ * printable ASCII): which variable cannot be used, and why. "" for
+ * -ENOENT, where nothing is wrong. No allocation; thread-safe. */
+void thr_config_locate_error(int rc, const char *env_config,
+                             const char *env_service, size_t outlen,
+                             char *msg, size_t msglen);
+
+/* The program's name for thr_config_locate()'s progname: normally the last
+ * part of argv[0] (program_invocation_short_name). Under secure execution
+ * (setuid, setgid or file capabilities: getauxval(AT_SECURE)) argv[0] is
+ * whatever the unprivileged caller chose (exec -a), so it is the last part
+ * of the kernel's name for the executable, /proc/self/exe, read into buf
+ * (len bytes); NULL (no config by name) when that cannot be read, does not
+ * fit, or names a deleted file. No allocation; thread-safe. */
+const char *thr_config_progname(char *buf, size_t len);
 
 #endif

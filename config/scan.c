@@ -3,7 +3,7 @@
  * '//' start a comment at the start of a token, "/ *...* /" spans lines,
  * strings are "..." or '...' with backslash escapes, "${VAR}" is a value,
  * words run until one of  #"'\t\n\r={}()+,*  and a lone '+' or '*' is
- * skipped. Lengths change only where include statements gain parentheses;
+ * skipped. Lengths change only where include statements become lists;
  * lines never move. */
 #include <errno.h>
 #include <stdbool.h>
@@ -20,6 +20,14 @@ enum tok {
 	T_OPEN,                 /* { */
 	T_CLOSE,                /* } */
 	T_PUNCT,                /* ( ) = += , */
+};
+
+/* Where a top-level include(...) call is: it becomes a list, and the
+ * scan checks that it holds one value. */
+enum call {
+	CALL_NONE,
+	CALL_FIRST,             /* after '(': the value */
+	CALL_NEXT,              /* after the value: ')' */
 };
 
 enum pending {
@@ -42,6 +50,8 @@ struct scanner {
 	char prev_punct;        /* the first character of a T_PUNCT */
 	enum pending pending;
 	unsigned pending_line;
+	enum call call;
+	unsigned call_line;     /* of the include whose call is open */
 	struct thr_scan *res;
 	unsigned err_line;
 	char *err;
@@ -122,6 +132,32 @@ static bool statement_start(const struct scanner *s)
 	return s->prev != T_PUNCT || s->prev_punct == ')';
 }
 
+static int bad_call(struct scanner *s)
+{
+	return fail(s, s->call_line, "include( is not closed: a file name or "
+	            "glob, then ')', expected");
+}
+
+/* Follows the tokens of an include(...) call: one value, then ')'. */
+static int call_token(struct scanner *s, enum tok kind, char c)
+{
+	bool value = kind == T_WORD || kind == T_STRING;
+	bool punct = kind == T_PUNCT;
+
+	if (s->call == CALL_FIRST && value) {
+		s->call = CALL_NEXT;
+		return 0;
+	}
+	if (s->call == CALL_NEXT && punct && c == ')') {
+		s->call = CALL_NONE;
+		return 0;
+	}
+	if (punct && (c == ')' || c == ','))
+		return fail(s, s->call_line, "include takes one file name or "
+		            "glob");
+	return bad_call(s);
+}
+
 /* Handles one token in[start..end) that began on line: notes top-level
  * pool headers and include statements, then copies it out. */
 static int token(struct scanner *s, enum tok kind, size_t start, size_t end,
@@ -129,12 +165,25 @@ static int token(struct scanner *s, enum tok kind, size_t start, size_t end,
 {
 	bool top = s->depth == 0 && s->parens == 0;
 	enum pending pending = s->pending;
-	bool wrap = false;
+	const char *before = "", *instead = NULL;
 	int rc;
 
 	s->pending = P_NONE;
-	if (top && pending == P_INCLUDE) {
-		wrap = kind == T_STRING;
+	if (s->call != CALL_NONE) {
+		rc = call_token(s, kind, s->in[start]);
+		if (rc < 0)
+			return rc;
+		if (s->call == CALL_NONE)
+			instead = "}";  /* the ')' that closed it */
+	} else if (pending == P_INCLUDE && kind == T_PUNCT &&
+	           s->in[start] == '(') {
+		/* (not top: punct() has counted this parenthesis) */
+		s->call = CALL_FIRST;
+		s->call_line = line;
+		instead = "+={";
+	} else if (top && pending == P_INCLUDE) {
+		if (kind == T_STRING)
+			before = "+=";
 	} else if (top && pending == P_POOL) {
 		if (kind == T_WORD) {
 			rc = add_pool(s, start, end, s->pending_line);
@@ -153,11 +202,10 @@ static int token(struct scanner *s, enum tok kind, size_t start, size_t end,
 			s->pending_line = line;
 		}
 	}
-	if (wrap && put(s, "(", 1) < 0)
+	if (put(s, before, strlen(before)) < 0)
 		return -ENOMEM;
-	if (copy(s, start, end, false) < 0)
-		return -ENOMEM;
-	if (wrap && put(s, ")", 1) < 0)
+	if (instead ? put(s, instead, strlen(instead)) < 0
+	            : copy(s, start, end, false) < 0)
 		return -ENOMEM;
 	s->prev = kind;
 	s->prev_punct = s->in[start];
@@ -318,6 +366,8 @@ int thr_scan_text(const char *in, size_t len, struct thr_scan *ret,
 	memset(ret, 0, sizeof(*ret));
 	while (rc == 0 && s.pos < len)
 		rc = step(&s);
+	if (rc == 0 && s.call != CALL_NONE)
+		rc = bad_call(&s);
 	if (rc == 0 && s.depth > 0)
 		rc = fail(&s, s.braces[s.depth - 1], "'{' is never closed");
 	if (rc == 0 && !s.out)

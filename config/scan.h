@@ -1,19 +1,25 @@
 /* scan.h - the pre-pass over a config file's text before libconfuse reads it.
  *
- * libconfuse 3.3 (the Debian 12 version) needs help in four places:
+ * libconfuse 3.3 (the Debian 12 version) needs help in five places:
  *   - its grammar has no "include <string>" statement (a function call needs
  *     parentheses, an option needs '='), and its own include() pushes files
  *     on a 10-deep lexer stack, so a pools.d glob of 11 files would fail;
  *   - a comment adds two lines to its count ('#', '//'), a multi-line one
  *     adds one more, so every later error names the wrong line;
  *   - a comment inside a list is a syntax error (libconfuse issue #150);
- *   - a section left open at the end of the file is accepted silently.
+ *   - a section left open at the end of the file is accepted silently;
+ *   - a function call it cannot finish ("include(a", "include(a b)",
+ *     "include(\"${\")") leaks the arguments read so far (found by
+ *     tests/fuzz), so include is no function call for libconfuse.
  * So the scan walks the text with libconfuse's own token rules, blanks every
  * comment (keeping its newlines, so lines stay right), rewrites a top-level
- * "include <quoted string>" into the function form "include(<string>)", which
- * config.c registers as its own function, records where each top-level pool
- * begins, and refuses unterminated strings and comments, unclosed braces and
- * NUL bytes. */
+ * "include <quoted string>" and libconfuse's call form "include(<string>)"
+ * into a list option, "include += <string>" and "include += {<string>}",
+ * which config.c reads as its own (libconfuse's own parse of a function
+ * call leaks the arguments when the call is cut short), records where each
+ * top-level pool begins, and refuses unterminated strings and comments,
+ * unclosed braces, include( calls that are not one value then ')', and NUL
+ * bytes. Lengths change only there; lines never move. */
 #ifndef THR_SCAN_H
 #define THR_SCAN_H
 

@@ -33,33 +33,6 @@ unsigned char thr_gate_wants = THR_GATE_OPEN | THR_GATE_CONNECT;
 struct thr_init_state thr_init_state_;
 int thr_init_phase; /* 0 not started, 1 loading, 2 loaded */
 
-/* A comment starts here: '#', '//' or a slash-star one (libconfuse's). */
-static bool comment_at(const char *p)
-{
-	return *p == '#' || (p[0] == '/' && (p[1] == '/' || p[1] == '*'));
-}
-
-/* A config that does not parse says nothing reliable, except perhaps that
- * its author asked to fail closed: look for that line alone, as libconfuse
- * would read it (blanks, quotes of either kind, a comment after). */
-static bool asks_closed(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char line[256];
-	bool closed = false;
-	while (f && !closed && fgets(line, sizeof(line), f)) {
-		char *p = line, *q = line;
-		for (; *p && !comment_at(p); p++)
-			if (!strchr(" \t\r\n\"'", *p))
-				*q++ = *p;
-		*q = '\0';
-		closed = strcmp(line, "on-error=closed") == 0;
-	}
-	if (f)
-		fclose(f);
-	return closed;
-}
-
 static int by_name(const void *a, const void *b)
 {
 	const struct thr_gate_pool *x = a, *y = b;
@@ -241,19 +214,24 @@ static int load_config(void)
 	const char *env_config = secure_getenv("THROTTLE_CONFIG");
 	const char *env_service = secure_getenv("THROTTLE_SERVICE");
 	const char *quiet = secure_getenv("THROTTLE_QUIET");
-	char path[PATH_MAX], err[512];
+	char path[PATH_MAX], err[512], exe[PATH_MAX];
 	thr_log_quiet(quiet && *quiet && strcmp(quiet, "0") != 0);
 	int r = thr_config_locate(env_config, env_service,
-	                          program_invocation_short_name, THR_CONFDIR,
-	                          path, sizeof(path));
-	if (r == -EINVAL)
-		thr_log("THROTTLE_SERVICE='%s' is not a service name",
-		        env_service ? env_service : "");
-	if (r < 0)
-		return r;
-	r = thr_config_load(path, &thr_init_state_.cfg, err, sizeof(err));
+	                          thr_config_progname(exe, sizeof(exe)),
+	                          THR_CONFDIR, path, sizeof(path));
 	if (r < 0) {
-		bool closed = r != -ENOENT && asks_closed(path);
+		thr_config_locate_error(r, env_config, env_service,
+		                        sizeof(path), err, sizeof(err));
+		if (err[0])
+			thr_log("%s", err);
+		return r;
+	}
+	/* A config that does not parse says nothing reliable, except
+	 * perhaps that its author asked to fail closed. */
+	bool closed = false;
+	r = thr_config_load_closed(path, &thr_init_state_.cfg, &closed, err,
+	                           sizeof(err));
+	if (r < 0) {
 		thr_log("%s", err);
 		if (closed)
 			thr_init_state_.mode = THR_MODE_DENY_ALL;

@@ -38,3 +38,6 @@ throttle_need_programs() {
 	throttle_need_pkgs $THROTTLE_PROGRAM_PKGS || return 1
 	command -v node >/dev/null || throttle_need_pkgs nodejs
 }
+
+# Fuzzing (tests/fuzz, run by tools/test): clang and libFuzzer's runtime.
+THROTTLE_FUZZ_PKGS="clang-14 libclang-rt-14-dev"

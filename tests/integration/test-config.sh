@@ -208,4 +208,51 @@ test_config_include() {
 	throttled "$(probe_path open)"
 }
 
+# test_config_not_regular KIND: a config that is a FIFO (no writer), a
+# device that never ends, or a sparse file of a terabyte is refused at
+# once, with one line, and never read: start-up does not hang.
+# (Not in $CONF, which fail() would print.)
+test_config_not_regular() {
+	local conf=$1
+	setup_dir
+	case $1 in
+	fifo) conf=$TMP/fifo.conf; mkfifo "$conf" ;;
+	sparse) conf=$TMP/huge.conf; truncate -s 1T "$conf" ;;
+	esac
+	SHIMENV=(LD_PRELOAD="$THR_SHIM" THROTTLE_CONFIG="$conf")
+	if [ "$1" = sparse ]; then
+		unthrottled_with "throttle: $conf: File too large (more than 1048576 bytes)"
+	else
+		unthrottled_with "throttle: $conf: not a regular file"
+	fi
+}
+
+# THROTTLE_CONFIG=/dev/fd/0: the program's stdin is its own, untouched
+# (and what it holds asks for nothing, though it says on-error = closed).
+test_config_stdin() {
+	printf 'on-error = closed\n' |
+		timeout 10 env LD_PRELOAD="$THR_SHIM" THROTTLE_CONFIG=/dev/fd/0 \
+		cat >"$TMP/a.out" 2>"$TMP/a.err"
+	STATUS=$?
+	[ "$STATUS" -eq 0 ] || fail "cat exited $STATUS"
+	[ "$(cat "$TMP/a.out")" = "on-error = closed" ] ||
+		fail "stdin was consumed: cat printed '$(cat "$TMP/a.out")'"
+	[ "$(cat "$TMP/a.err")" = "throttle: /dev/fd/0: not a regular file" ] ||
+		fail "stderr: '$(cat "$TMP/a.err")'"
+}
+
+# test_config_var_too_long VAR: a THROTTLE_CONFIG or THROTTLE_SERVICE too
+# long to use is reported, not silently ignored.
+test_config_var_too_long() {
+	local long
+	setup_dir
+	long=$(printf 'x%.0s' $(seq 5000))
+	SHIMENV=(LD_PRELOAD="$THR_SHIM" "$1=$long")
+	if [ "$1" = THROTTLE_CONFIG ]; then
+		unthrottled_with "throttle: THROTTLE_CONFIG is 5000 bytes long, longer than a path may be (4095)"
+	else
+		unthrottled_with "throttle: THROTTLE_SERVICE is 5000 bytes long: its file's path would be longer than a path may be (4095)"
+	fi
+}
+
 run_case "$@"
