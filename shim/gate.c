@@ -480,10 +480,13 @@ static THR_HOT int take_open(const struct thr_init_state *st, size_t first,
 }
 
 /* The first glob that norm matches, or st->nglobs: the common case, no
- * pool wanting the path, costs only this loop. */
+ * pool wanting the path, costs only this loop, or with many globs the
+ * index's walk. */
 static inline __attribute__((always_inline))
 size_t first_glob(const struct thr_init_state *st, const char *norm, size_t n)
 {
+	if (__builtin_expect(st->globindex != NULL, 0))
+		return thr_globindex_first(st->globindex, norm, n, 0);
 	const struct thr_match_cglob *g = st->globs;
 	size_t i = 0, k = st->nglobs;
 	while (i < k && !thr_match_cglob(&g[i], norm, n))

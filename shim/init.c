@@ -313,6 +313,10 @@ static void load(void)
 			thr_match_glob_compile(c->open[k], g++);
 		}
 	}
+	/* Without an index (too few globs, or no memory for one) the hooks
+	 * loop over the globs: slower with many, never wrong. */
+	thr_globindex_build(thr_init_state_.globs, nglobs, THR_GLOBINDEX_MIN,
+	                    &thr_init_state_.globindex);
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);
 	mark_alone();

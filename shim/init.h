@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "globindex.h"
 #include "match.h"
 #include "pool.h"
 
@@ -68,6 +69,8 @@ struct thr_init_state {
 	                                  so that a miss is one loop */
 	uint16_t *glob_pool;    /* index in pools of each glob's pool */
 	size_t nglobs;
+	struct thr_globindex *globindex; /* over globs, when there are many
+	                                    (globindex.h); else NULL */
 	struct thr_config *cfg;
 };
 

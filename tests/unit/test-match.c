@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "globindex.h"
 #include "match.h"
 
 /* ---- resolver interposition ---- */
@@ -1114,6 +1115,287 @@ static void test_match_normalize_needs_base(void **state)
 	                 -EINVAL);
 }
 
+/* ---- the glob index ---- */
+
+static uint64_t next64(uint64_t *x)
+{
+	/* xorshift64*: enough for test data, and the same on every run */
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * UINT64_C(2685821657736338717);
+}
+
+static size_t pick(uint64_t *x, size_t n)
+{
+	return (size_t)(next64(x) % n);
+}
+
+/* What the index stands in for: the loop over the globs in order. */
+static size_t loop_first(const struct thr_match_cglob *g, size_t n,
+                         const char *path, size_t len, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < n; i++)
+		if (thr_match_cglob(&g[i], path, len))
+			break;
+	return i;
+}
+
+/* Folder and file names from a small vocabulary, so that globs share heads
+ * and paths walk deep; and a name of 70 bytes, past a head group's key. */
+static const char *const names[] = {
+	"a", "b", "ab", "abc", "srv", "data", "x.log", "app-1", "app-12",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+};
+#define NNAMES (sizeof(names) / sizeof(names[0]))
+
+/* One component of a glob: a name, or a name with wildcards in it. */
+static void glob_part(uint64_t *x, char *out, size_t cap)
+{
+	/* what goes before and after the name */
+	static const char *const shapes[][2] = {
+		{ "", "" }, { "", "" }, { "", "" }, { "", "*" }, { "*", "" },
+		{ "?", "" }, { "", "?" }, { "[ab]", "" }, { "[!a]", "" },
+		{ "", "[a-c]*" }, { "[a", "" }, { "", "]" }, { "*", "*" },
+		{ "", "**" }, { "[]a]", "" }, { "", "[^b]" },
+	};
+	const char *const *shape =
+		shapes[pick(x, sizeof(shapes) / sizeof(shapes[0]))];
+	switch (pick(x, 8)) {
+	case 0:
+		snprintf(out, cap, "*");
+		break;
+	case 1:
+		snprintf(out, cap, "**");
+		break;
+	default:
+		snprintf(out, cap, "%s%s%s", shape[0], names[pick(x, NNAMES)],
+		         shape[1]);
+	}
+}
+
+/* catch_all: now and then a glob that every path must try. */
+static void random_glob(uint64_t *x, char *out, size_t cap, bool catch_all)
+{
+	char part[128];
+	size_t depth = 1 + pick(x, 5);
+
+	out[0] = '\0';
+	if (catch_all && pick(x, 40) == 0) {
+		snprintf(out, cap, "%s", pick(x, 2) ? "/**" : "/*");
+		return;
+	}
+	for (size_t d = 0; d < depth; d++) {
+		/* mostly literal folders first, wildcards towards the end */
+		if ((d == 0 && pick(x, 10)) || (d + 1 < depth && pick(x, 3)))
+			snprintf(part, sizeof(part), "%s", names[pick(x, NNAMES)]);
+		else
+			glob_part(x, part, sizeof(part));
+		strncat(out, "/", cap - strlen(out) - 1);
+		strncat(out, part, cap - strlen(out) - 1);
+	}
+}
+
+/* A path that a glob may match: its wildcards filled in at random. */
+static void instance(uint64_t *x, const char *glob, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const char *p = glob; *p && o + 8 < cap; p++) {
+		if (p[0] == '*' && p[1] == '*') {
+			static const char *const deep[] = { "", "a", "a/b", "ab/x.log",
+			                                    "/", "b/" };
+			const char *d = deep[pick(x, 6)];
+			while (*d && o + 8 < cap)
+				out[o++] = *d++;
+			p++;
+		} else if (*p == '*') {
+			for (size_t k = pick(x, 4); k > 0; k--)
+				out[o++] = "abc-"[pick(x, 4)];
+		} else if (*p == '?') {
+			out[o++] = "abc"[pick(x, 3)];
+		} else if (*p == '[' && pick(x, 2)) {
+			const char *end = strchr(p + 2, ']');
+			if (end) {
+				out[o++] = "abc]"[pick(x, 4)];
+				p = end;
+			} else {
+				out[o++] = '[';
+			}
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void random_path(uint64_t *x, char *out, size_t cap)
+{
+	size_t depth = pick(x, 7);
+
+	out[0] = '\0';
+	if (depth == 0) {
+		snprintf(out, cap, "/");
+		return;
+	}
+	for (size_t d = 0; d < depth; d++) {
+		strncat(out, "/", cap - strlen(out) - 1);
+		strncat(out, names[pick(x, NNAMES)], cap - strlen(out) - 1);
+		if (pick(x, 8) == 0)
+			strncat(out, "-", cap - strlen(out) - 1);
+	}
+}
+
+#define INDEX_ROUNDS 2000
+#define INDEX_PATHS 500
+#define GLOB_CAP 512
+
+/* The index answers what the loop over the globs answers, from any start:
+ * random sets of 1 to 3,000 globs (every wildcard, classes negated and
+ * unterminated, duplicates, heads longer than a group's key), asked about
+ * random paths and about paths made from the globs themselves. */
+static void test_globindex_agrees_with_loop(void **state)
+{
+	uint64_t x = UINT64_C(0x5eed2026);
+	size_t cap = 3000, lookups = 0, hits = 0;
+	char (*text)[GLOB_CAP] = malloc(cap * GLOB_CAP);
+	struct thr_match_cglob *g = malloc(cap * sizeof(*g));
+	char path[2 * GLOB_CAP];
+
+	assert_non_null(text);
+	assert_non_null(g);
+	for (int round = 0; round < INDEX_ROUNDS; round++) {
+		/* many small sets and a few large ones */
+		size_t n = 1 + pick(&x, round % 8 ? 100 : cap);
+		/* a catch-all early on decides most paths: only in some sets */
+		bool catch_all = round % 4 == 0;
+		struct thr_globindex *ix;
+
+		for (size_t i = 0; i < n; i++) {
+			if (i && pick(&x, 20) == 0)
+				memcpy(text[i], text[pick(&x, i)], GLOB_CAP);
+			else
+				random_glob(&x, text[i], GLOB_CAP, catch_all);
+			thr_match_glob_compile(text[i], &g[i]);
+		}
+		assert_int_equal(thr_globindex_build(g, n, 0, &ix), 0);
+		assert_non_null(ix);
+		for (int k = 0; k < INDEX_PATHS; k++) {
+			if (pick(&x, 2))
+				instance(&x, text[pick(&x, n)], path, sizeof(path));
+			else
+				random_path(&x, path, sizeof(path));
+			size_t len = strlen(path);
+			size_t from = pick(&x, 4) ? 0 : pick(&x, n + 1);
+			size_t want = loop_first(g, n, path, len, from);
+			size_t got = thr_globindex_first(ix, path, len, from);
+			if (got != want)
+				fail_msg("round %d, %zu globs, path '%s', from %zu: "
+				         "index %zu ('%s'), loop %zu ('%s')", round,
+				         n, path, from, got, got < n ? text[got] : "",
+				         want, want < n ? text[want] : "");
+			lookups++;
+			hits += want < n;
+		}
+		thr_globindex_free(ix);
+	}
+	/* the paths must find globs often, or little was compared */
+	assert_true(hits > lookups / 4);
+	print_message("%zu lookups, %zu found a glob\n", lookups, hits);
+	free(text);
+	free(g);
+}
+
+/* Globs and paths that are not what the config lets through (relative,
+ * empty, "//") are still answered as the loop answers them. */
+static void test_globindex_odd_globs_and_paths(void **state)
+{
+	static const char *const globs[] = {
+		"*", "a/*", "//x", "/a//b*", "/a/", "", "?", "/**", "[/]x",
+	};
+	static const char *const paths[] = {
+		"", "a", "a/b", "//x", "/a//b", "/a//bc", "/a/", "/", "x", "/x",
+		"b/x",
+	};
+	const size_t ng = sizeof(globs) / sizeof(globs[0]);
+	struct thr_match_cglob g[sizeof(globs) / sizeof(globs[0])];
+	struct thr_globindex *ix;
+
+	for (size_t start = 0; start < ng; start++) {
+		for (size_t i = start; i < ng; i++)
+			thr_match_glob_compile(globs[i], &g[i - start]);
+		assert_int_equal(thr_globindex_build(g, ng - start, 0, &ix), 0);
+		for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+			size_t len = strlen(paths[p]);
+			assert_int_equal(thr_globindex_first(ix, paths[p], len, 0),
+			                 loop_first(g, ng - start, paths[p], len, 0));
+		}
+		thr_globindex_free(ix);
+	}
+}
+
+/* Below the threshold nothing is built: the caller loops. */
+static void test_globindex_small_sets_build_none(void **state)
+{
+	struct thr_match_cglob g[2];
+	struct thr_globindex *ix = (void *)1;
+
+	thr_match_glob_compile("/a/*", &g[0]);
+	thr_match_glob_compile("/b/*", &g[1]);
+	assert_int_equal(thr_globindex_build(g, 2, 3, &ix), 0);
+	assert_null(ix);
+	assert_int_equal(thr_globindex_build(g, 0, 0, &ix), 0);
+	assert_null(ix);
+	assert_int_equal(thr_globindex_build(g, 2, 2, &ix), 0);
+	assert_non_null(ix);
+	assert_int_equal(thr_globindex_first(ix, "/b/c", 4, 0), 1);
+	assert_int_equal(thr_globindex_first(ix, "/c/c", 4, 0), 2);
+	thr_globindex_free(ix);
+	thr_globindex_free(NULL);
+}
+
+/* 60,000 globs under one folder: a path tries the one or two whose heads
+ * it starts with, and the first in the globs' order wins. */
+static void test_globindex_many_siblings(void **state)
+{
+	const size_t n = 60000;
+	char (*text)[32] = malloc(n * 32);
+	struct thr_match_cglob *g = malloc(n * sizeof(*g));
+	struct thr_globindex *ix;
+
+	assert_non_null(text);
+	assert_non_null(g);
+	for (size_t i = 0; i < n; i++) {
+		/* the same folder's "*" twice: the later one never wins */
+		if (i % 3 == 0)
+			snprintf(text[i], 32, "/srv/u%zu/*", i / 3);
+		else if (i % 3 == 1)
+			snprintf(text[i], 32, "/srv/log/app%zu-*.log", i);
+		else
+			snprintf(text[i], 32, "/srv/u%zu/*", (i - 2) / 3);
+		thr_match_glob_compile(text[i], &g[i]);
+	}
+	assert_int_equal(thr_globindex_build(g, n, THR_GLOBINDEX_MIN, &ix), 0);
+	assert_non_null(ix);
+	assert_int_equal(thr_globindex_first(ix, "/srv/u123/f", 11, 0), 369);
+	assert_int_equal(thr_globindex_first(ix, "/srv/u123/f", 11, 370), 371);
+	assert_int_equal(thr_globindex_first(ix, "/srv/u123/f", 11, 372), n);
+	assert_int_equal(thr_globindex_first(ix, "/srv/u123", 9, 0), n);
+	assert_int_equal(thr_globindex_first(ix, "/srv/log/app4-x.log", 19, 0),
+	                 4);
+	assert_int_equal(thr_globindex_first(ix, "/srv/log/app40-x.log", 20,
+	                                      0), 40);
+	assert_int_equal(thr_globindex_first(ix, "/srv/log/app-x.log", 18, 0),
+	                 n);
+	assert_int_equal(thr_globindex_first(ix, "/tmp/x", 6, 0), n);
+	thr_globindex_free(ix);
+	free(text);
+	free(g);
+}
+
 /* ---- async-signal safety ---- */
 
 static void test_match_matchers_keep_errno(void **state)
@@ -1192,6 +1474,10 @@ int main(void)
 		cmocka_unit_test(test_match_normalize_folds),
 		cmocka_unit_test(test_match_normalize_too_long),
 		cmocka_unit_test(test_match_normalize_needs_base),
+		cmocka_unit_test(test_globindex_agrees_with_loop),
+		cmocka_unit_test(test_globindex_odd_globs_and_paths),
+		cmocka_unit_test(test_globindex_small_sets_build_none),
+		cmocka_unit_test(test_globindex_many_siblings),
 		cmocka_unit_test(test_match_matchers_keep_errno),
 	};
 

@@ -1,0 +1,373 @@
+/* globindex.c - finds the first of many open() globs a path matches by
+ * walking the path's folders through a trie of the globs' literal heads,
+ * instead of trying every glob. Building allocates (at config load); the
+ * lookup runs in the open() hooks and must not allocate, block or touch
+ * errno.
+ *
+ * A glob can only match a path that starts with its literal head (what
+ * precedes its first '*', '?' or '['): the matcher compares that first. The
+ * head splits into folders, each ending in '/', and a last part with no '/'
+ * (maybe empty): "/srv/data/app-*.log" is "srv/", "data/", then "app-". A
+ * glob hangs in the trie under its folders: on the node itself when the
+ * last part is empty ("/srv/data/" + "*.log"), else in a head group, keyed
+ * by that part, beside the node's children. A path walks down by its own
+ * folders; at each node it tries the node's globs and those of the groups
+ * whose key its next component starts with. So it tries exactly the globs
+ * whose head it starts with, and no others: a glob with a wildcard right
+ * after the first '/' hangs on the root and is tried by every path.
+ *
+ * Children and groups of every node are in one hash table keyed by (parent,
+ * kind, bytes), its key bytes pointing into the globs themselves. Each
+ * node's globs are kept in ascending order, and each node knows the least
+ * glob below it, so the walk stops once nothing below can beat the best
+ * match found so far: the answer is the first match in the globs' own
+ * order, as the loop it replaces would find. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "globindex.h"
+
+/* A head group's key is at most this long: a longer last part is keyed by
+ * its first HEAD_MAX bytes, which its globs' own match then checks. */
+#define HEAD_MAX 63
+
+enum kind {
+	FOLDER = 1,             /* a child node: a whole component, then '/' */
+	HEAD = 2,               /* a head group: the start of a component */
+};
+
+struct node {
+	uint64_t heads;         /* bit k (1..HEAD_MAX): a head group of k bytes
+	                           hangs here */
+	uint32_t first;         /* its globs are list[first .. first + count) */
+	uint32_t count;
+	uint32_t min;           /* the least glob here, in its groups or below;
+	                           UINT32_MAX when none */
+};
+
+/* One slot of the open-addressed table of children and groups. */
+struct slot {
+	uint64_t hash;          /* 0: empty */
+	const char *key;        /* the component's bytes, inside a glob */
+	uint32_t parent;        /* the node it hangs under */
+	uint32_t node;          /* the node (child or group) it leads to */
+	uint32_t len;           /* bytes of key */
+	uint32_t kind;          /* enum kind */
+};
+
+struct thr_globindex {
+	const struct thr_match_cglob *globs;
+	size_t n;
+	struct node *nodes;     /* 0 is the root, "/" */
+	uint32_t *list;         /* glob numbers, node by node, ascending */
+	struct slot *table;
+	size_t mask;            /* table size - 1 (a power of two) */
+};
+
+/* FNV-1a over the bytes, seeded by the parent, then a 64-bit finaliser
+ * (MurmurHash3's): a lookup hashes its component once, byte by byte, and
+ * can stop at any length to look for a head group of that length. */
+static inline uint64_t seed(uint32_t parent)
+{
+	return (parent + UINT64_C(1)) * UINT64_C(0x9e3779b97f4a7c15) ^
+	       UINT64_C(0xcbf29ce484222325);
+}
+
+static inline uint64_t step(uint64_t s, char c)
+{
+	return (s ^ (unsigned char)c) * UINT64_C(0x100000001b3);
+}
+
+static inline uint64_t finish(uint64_t s, enum kind k)
+{
+	s ^= k;
+	s ^= s >> 33;
+	s *= UINT64_C(0xff51afd7ed558ccd);
+	s ^= s >> 33;
+	s *= UINT64_C(0xc4ceb9fe1a85ec53);
+	s ^= s >> 33;
+	return s | 1; /* 0 marks an empty slot */
+}
+
+static uint64_t hash_key(uint32_t parent, enum kind k, const char *key,
+                         size_t len)
+{
+	uint64_t s = seed(parent);
+	for (size_t i = 0; i < len; i++)
+		s = step(s, key[i]);
+	return finish(s, k);
+}
+
+/* The node hanging under parent as (k, key), or 0 (the root is no one's
+ * child). */
+static uint32_t find(const struct slot *table, size_t mask, uint64_t h,
+                     uint32_t parent, enum kind k, const char *key,
+                     size_t len)
+{
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		const struct slot *s = &table[i];
+		if (!s->hash)
+			return 0;
+		if (s->hash == h && s->parent == parent && s->kind == k &&
+		    s->len == len && memcmp(s->key, key, len) == 0)
+			return s->node;
+	}
+}
+
+/* ---- building ---- */
+
+struct builder {
+	struct thr_globindex *ix;
+	size_t used;            /* slots in use */
+	size_t nnodes, cap;     /* nodes made, and room for */
+	uint32_t *parent;       /* each node's parent (the root's: 0) */
+};
+
+static int grow_table(struct builder *b)
+{
+	size_t size = (b->ix->mask + 1) * 2;
+	struct slot *t = calloc(size, sizeof(*t)), *old = b->ix->table;
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i <= b->ix->mask; i++) {
+		if (!old[i].hash)
+			continue;
+		size_t j = old[i].hash & (size - 1);
+		while (t[j].hash)
+			j = (j + 1) & (size - 1);
+		t[j] = old[i];
+	}
+	free(old);
+	b->ix->table = t;
+	b->ix->mask = size - 1;
+	return 0;
+}
+
+static int grow_nodes(struct builder *b)
+{
+	size_t cap = b->cap * 2;
+	struct node *nodes = realloc(b->ix->nodes, cap * sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	b->ix->nodes = nodes;
+	uint32_t *parent = realloc(b->parent, cap * sizeof(*parent));
+	if (!parent)
+		return -ENOMEM;
+	b->parent = parent;
+	b->cap = cap;
+	return 0;
+}
+
+/* The node under parent as (k, key), made if new. Returns its number, or
+ * 0 when out of memory. */
+static uint32_t add(struct builder *b, uint32_t parent, enum kind k,
+                    const char *key, size_t len)
+{
+	uint64_t h = hash_key(parent, k, key, len);
+	uint32_t id = find(b->ix->table, b->ix->mask, h, parent, k, key, len);
+	if (id)
+		return id;
+	if (b->nnodes >= UINT32_MAX ||
+	    ((b->used + 1) * 2 > b->ix->mask + 1 && grow_table(b) < 0) ||
+	    (b->nnodes == b->cap && grow_nodes(b) < 0))
+		return 0;
+	size_t i = h & b->ix->mask;
+	while (b->ix->table[i].hash)
+		i = (i + 1) & b->ix->mask;
+	id = (uint32_t)b->nnodes++;
+	b->ix->table[i] = (struct slot){ .hash = h, .key = key, .parent = parent,
+	                                 .node = id, .len = (uint32_t)len,
+	                                 .kind = k };
+	b->used++;
+	b->ix->nodes[id] = (struct node){ .min = UINT32_MAX };
+	b->parent[id] = parent;
+	return id;
+}
+
+/* The node glob g hangs on, made with its ancestors if new; 0 is the root,
+ * or, for another glob, out of memory, told apart by *ok. */
+static uint32_t place(struct builder *b, const struct thr_match_cglob *g,
+                      bool *ok)
+{
+	const char *s = g->glob;
+	size_t pos = 1, lit = g->lit;
+	uint32_t id = 0;
+	const char *slash;
+
+	*ok = true;
+	while (pos < lit && (slash = memchr(s + pos, '/', lit - pos))) {
+		id = add(b, id, FOLDER, s + pos, (size_t)(slash - (s + pos)));
+		if (!id) {
+			*ok = false;
+			return 0;
+		}
+		pos = (size_t)(slash - s) + 1;
+	}
+	if (pos >= lit)
+		return id;
+	size_t len = lit - pos < HEAD_MAX ? lit - pos : HEAD_MAX;
+	uint32_t group = add(b, id, HEAD, s + pos, len);
+	*ok = group != 0;
+	b->ix->nodes[id].heads |= UINT64_C(1) << len;
+	return group;
+}
+
+/* Lays out each node's globs, ascending, and each node's least glob. */
+static int fill(struct builder *b, const uint32_t *at)
+{
+	struct thr_globindex *ix = b->ix;
+	ix->list = malloc((ix->n ? ix->n : 1) * sizeof(*ix->list));
+	if (!ix->list)
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->n; i++)
+		ix->nodes[at[i]].count++;
+	uint32_t next = 0;
+	for (size_t id = 0; id < b->nnodes; id++) {
+		ix->nodes[id].first = next;
+		next += ix->nodes[id].count;
+		ix->nodes[id].count = 0;
+	}
+	for (size_t i = 0; i < ix->n; i++) {
+		struct node *nd = &ix->nodes[at[i]];
+		ix->list[nd->first + nd->count++] = (uint32_t)i;
+		if (nd->min == UINT32_MAX)
+			nd->min = (uint32_t)i;
+	}
+	/* A child is made after its parent: going down the numbers visits
+	 * every node before its parent. */
+	for (size_t id = b->nnodes; id-- > 1;) {
+		struct node *up = &ix->nodes[b->parent[id]];
+		if (ix->nodes[id].min < up->min)
+			up->min = ix->nodes[id].min;
+	}
+	return 0;
+}
+
+static int build(struct builder *b, const struct thr_match_cglob *globs,
+                 size_t n)
+{
+	struct thr_globindex *ix = b->ix;
+	ix->globs = globs;
+	ix->n = n;
+	ix->mask = 63;
+	b->cap = 64;
+	ix->table = calloc(ix->mask + 1, sizeof(*ix->table));
+	ix->nodes = malloc(b->cap * sizeof(*ix->nodes));
+	b->parent = malloc(b->cap * sizeof(*b->parent));
+	uint32_t *at = malloc(n * sizeof(*at));
+	if (!ix->table || !ix->nodes || !b->parent || !at) {
+		free(at);
+		return -ENOMEM;
+	}
+	b->nnodes = 1;
+	ix->nodes[0] = (struct node){ .min = UINT32_MAX };
+	b->parent[0] = 0;
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i++)
+		at[i] = place(b, &globs[i], &ok);
+	int r = ok ? fill(b, at) : -ENOMEM;
+	free(at);
+	return r;
+}
+
+int thr_globindex_build(const struct thr_match_cglob *globs, size_t n,
+                        size_t min, struct thr_globindex **ret)
+{
+	*ret = NULL;
+	if (n < min || n == 0)
+		return 0;
+	if (n >= UINT32_MAX)
+		return -E2BIG;
+	struct builder b = { .ix = calloc(1, sizeof(*b.ix)) };
+	if (!b.ix)
+		return -ENOMEM;
+	int r = build(&b, globs, n);
+	free(b.parent);
+	if (r < 0) {
+		thr_globindex_free(b.ix);
+		return r;
+	}
+	/* Trimmed: the node array grew by doubling. */
+	struct node *nodes = realloc(b.ix->nodes, b.nnodes * sizeof(*nodes));
+	if (nodes)
+		b.ix->nodes = nodes;
+	*ret = b.ix;
+	return 0;
+}
+
+void thr_globindex_free(struct thr_globindex *ix)
+{
+	if (!ix)
+		return;
+	free(ix->table);
+	free(ix->nodes);
+	free(ix->list);
+	free(ix);
+}
+
+/* ---- looking up ---- */
+
+/* The first of nd's globs, from `from` on and before best, that path
+ * matches; else best. */
+static size_t try_node(const struct thr_globindex *ix, const struct node *nd,
+                       const char *path, size_t n, size_t from, size_t best)
+{
+	const uint32_t *l = ix->list + nd->first, *end = l + nd->count;
+	if (from) {
+		/* The first at or after from: a list can be long. */
+		size_t lo = 0, hi = nd->count;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (l[mid] < from)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		l += lo;
+	}
+	for (; l < end && *l < best; l++)
+		if (thr_match_cglob(&ix->globs[*l], path, n))
+			return *l;
+	return best;
+}
+
+size_t thr_globindex_first(const struct thr_globindex *ix, const char *path,
+                           size_t n, size_t from)
+{
+	size_t best = ix->n, pos = 1;
+	uint32_t id = 0;
+
+	if (n == 0) /* only a glob with no head, on the root, can match */
+		return try_node(ix, &ix->nodes[0], path, n, from, best);
+	for (;;) {
+		const struct node *nd = &ix->nodes[id];
+		if (nd->min >= best)
+			break;
+		best = try_node(ix, nd, path, n, from, best);
+		const char *c = path + pos;
+		const char *slash = memchr(c, '/', n - pos);
+		size_t len = slash ? (size_t)(slash - c) : n - pos;
+		uint64_t s = seed(id), heads = nd->heads;
+		for (size_t k = 0; k < len; k++) {
+			s = step(s, c[k]);
+			if (k >= HEAD_MAX || !(heads & (UINT64_C(2) << k)))
+				continue;
+			uint32_t g = find(ix->table, ix->mask, finish(s, HEAD), id,
+			                  HEAD, c, k + 1);
+			if (g && ix->nodes[g].min < best)
+				best = try_node(ix, &ix->nodes[g], path, n, from,
+				                best);
+		}
+		if (!slash)
+			break;
+		id = find(ix->table, ix->mask, finish(s, FOLDER), id, FOLDER, c,
+		          len);
+		if (!id)
+			break;
+		pos += len + 1;
+	}
+	return best;
+}
