@@ -46,6 +46,12 @@ struct node {
 	uint32_t count;
 	uint32_t min;           /* the least glob here, in its groups or below;
 	                           UINT32_MAX when none */
+	uint32_t skip_len;      /* a passage (no globs, no groups, one child):
+	                           the bytes of the folders down to the first
+	                           node below that is not one, each with its
+	                           '/'; else 0 */
+	uint32_t jump;          /* that node */
+	const char *skip;       /* those bytes, inside a glob */
 };
 
 /* One slot of the open-addressed table of children and groups. */
@@ -67,38 +73,30 @@ struct thr_globindex {
 	size_t mask;            /* table size - 1 (a power of two) */
 };
 
-/* FNV-1a over the bytes, seeded by the parent, then a 64-bit finaliser
- * (MurmurHash3's): a lookup hashes its component once, byte by byte, and
- * can stop at any length to look for a head group of that length. */
-static inline uint64_t seed(uint32_t parent)
+/* A multiply-xor over the key's 8-byte words, seeded by the parent, the
+ * kind and the length, then MurmurHash3's 64-bit finaliser: few steps for
+ * a component of any length. */
+static inline uint64_t hash_key(uint32_t parent, enum kind k, const char *key,
+                                size_t len)
 {
-	return (parent + UINT64_C(1)) * UINT64_C(0x9e3779b97f4a7c15) ^
-	       UINT64_C(0xcbf29ce484222325);
-}
-
-static inline uint64_t step(uint64_t s, char c)
-{
-	return (s ^ (unsigned char)c) * UINT64_C(0x100000001b3);
-}
-
-static inline uint64_t finish(uint64_t s, enum kind k)
-{
-	s ^= k;
+	const uint64_t m = UINT64_C(0x9e3779b97f4a7c15);
+	uint64_t s = ((parent + UINT64_C(1)) * m) ^ ((uint64_t)len << 2 | k);
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8)
+		s = (s ^ thr_match_load8(key + i)) * m;
+	if (i < len) {
+		/* the last bytes alone: reading past them could leave the page */
+		uint64_t w = 0;
+		for (size_t j = 0; i + j < len; j++)
+			w |= (uint64_t)(unsigned char)key[i + j] << (8 * j);
+		s = (s ^ w) * m;
+	}
 	s ^= s >> 33;
 	s *= UINT64_C(0xff51afd7ed558ccd);
 	s ^= s >> 33;
 	s *= UINT64_C(0xc4ceb9fe1a85ec53);
 	s ^= s >> 33;
 	return s | 1; /* 0 marks an empty slot */
-}
-
-static uint64_t hash_key(uint32_t parent, enum kind k, const char *key,
-                         size_t len)
-{
-	uint64_t s = seed(parent);
-	for (size_t i = 0; i < len; i++)
-		s = step(s, key[i]);
-	return finish(s, k);
 }
 
 /* The node hanging under parent as (k, key), or 0 (the root is no one's
@@ -119,11 +117,28 @@ static uint32_t find(const struct slot *table, size_t mask, uint64_t h,
 
 /* ---- building ---- */
 
+/* What building keeps of a node beyond struct node. */
+struct info {
+	const char *key;        /* its bytes, inside a glob */
+	uint32_t len;
+	uint32_t parent;        /* the root's: 0 */
+	uint32_t children;      /* child nodes (not groups) */
+	uint32_t child;         /* the last child made */
+};
+
+/* The folders of the glob placed last, for the next, which often shares
+ * them: up to DEPTH of them, each with the offset of its '/'. */
+#define DEPTH 32
+
 struct builder {
 	struct thr_globindex *ix;
 	size_t used;            /* slots in use */
 	size_t nnodes, cap;     /* nodes made, and room for */
-	uint32_t *parent;       /* each node's parent (the root's: 0) */
+	struct info *info;      /* cap of them */
+	const char *last;       /* the glob placed last */
+	size_t nlast;           /* its folders in last_end, last_node */
+	size_t last_end[DEPTH];
+	uint32_t last_node[DEPTH];
 };
 
 static int grow_table(struct builder *b)
@@ -153,10 +168,10 @@ static int grow_nodes(struct builder *b)
 	if (!nodes)
 		return -ENOMEM;
 	b->ix->nodes = nodes;
-	uint32_t *parent = realloc(b->parent, cap * sizeof(*parent));
-	if (!parent)
+	struct info *info = realloc(b->info, cap * sizeof(*info));
+	if (!info)
 		return -ENOMEM;
-	b->parent = parent;
+	b->info = info;
 	b->cap = cap;
 	return 0;
 }
@@ -183,8 +198,27 @@ static uint32_t add(struct builder *b, uint32_t parent, enum kind k,
 	                                 .kind = k };
 	b->used++;
 	b->ix->nodes[id] = (struct node){ .min = UINT32_MAX };
-	b->parent[id] = parent;
+	b->info[id] = (struct info){ .key = key, .len = (uint32_t)len,
+	                             .parent = parent };
+	if (k == FOLDER) {
+		b->info[parent].children++;
+		b->info[parent].child = id;
+	}
 	return id;
+}
+
+/* How many of the last glob's folders s starts with too. */
+static size_t shared_folders(const struct builder *b, const char *s,
+                             size_t lit)
+{
+	size_t same = 0, k = 0;
+	if (!b->last)
+		return 0;
+	while (same < lit && s[same] == b->last[same])
+		same++;
+	while (k < b->nlast && b->last_end[k] < same)
+		k++;
+	return k;
 }
 
 /* The node glob g hangs on, made with its ancestors if new; 0 is the root,
@@ -193,11 +227,16 @@ static uint32_t place(struct builder *b, const struct thr_match_cglob *g,
                       bool *ok)
 {
 	const char *s = g->glob;
-	size_t pos = 1, lit = g->lit;
+	size_t pos = 1, lit = g->lit, k = shared_folders(b, s, lit);
 	uint32_t id = 0;
 	const char *slash;
 
 	*ok = true;
+	if (k) {
+		id = b->last_node[k - 1];
+		pos = b->last_end[k - 1] + 1;
+	}
+	b->last = s;
 	while (pos < lit && (slash = memchr(s + pos, '/', lit - pos))) {
 		id = add(b, id, FOLDER, s + pos, (size_t)(slash - (s + pos)));
 		if (!id) {
@@ -205,7 +244,12 @@ static uint32_t place(struct builder *b, const struct thr_match_cglob *g,
 			return 0;
 		}
 		pos = (size_t)(slash - s) + 1;
+		if (k < DEPTH) {
+			b->last_end[k] = pos - 1;
+			b->last_node[k++] = id;
+		}
 	}
+	b->nlast = k;
 	if (pos >= lit)
 		return id;
 	size_t len = lit - pos < HEAD_MAX ? lit - pos : HEAD_MAX;
@@ -239,11 +283,41 @@ static int fill(struct builder *b, const uint32_t *at)
 	/* A child is made after its parent: going down the numbers visits
 	 * every node before its parent. */
 	for (size_t id = b->nnodes; id-- > 1;) {
-		struct node *up = &ix->nodes[b->parent[id]];
+		struct node *up = &ix->nodes[b->info[id].parent];
 		if (ix->nodes[id].min < up->min)
 			up->min = ix->nodes[id].min;
 	}
 	return 0;
+}
+
+/* Is node id a mere passage: no globs, no groups, one child? */
+static bool passage(const struct builder *b, uint32_t id)
+{
+	const struct node *nd = &b->ix->nodes[id];
+	return nd->count == 0 && nd->heads == 0 && b->info[id].children == 1;
+}
+
+/* Each passage's run of passages below it becomes one compare: "/srv/"
+ * with "data/app/" below it and nothing else is left by one memcmp of
+ * "data/app/" instead of two lookups. */
+static void chains(struct builder *b)
+{
+	for (size_t id = 0; id < b->nnodes; id++) {
+		if (!passage(b, (uint32_t)id))
+			continue;
+		uint32_t to = b->info[id].child;
+		size_t len = b->info[to].len + 1;
+		while (passage(b, to)) {
+			to = b->info[to].child;
+			len += b->info[to].len + 1;
+		}
+		/* to's key is in a glob that has every folder of the run
+		 * before it, each with its '/' */
+		struct node *nd = &b->ix->nodes[id];
+		nd->skip = b->info[to].key + b->info[to].len + 1 - len;
+		nd->skip_len = (uint32_t)len;
+		nd->jump = to;
+	}
 }
 
 static int build(struct builder *b, const struct thr_match_cglob *globs,
@@ -256,19 +330,21 @@ static int build(struct builder *b, const struct thr_match_cglob *globs,
 	b->cap = 64;
 	ix->table = calloc(ix->mask + 1, sizeof(*ix->table));
 	ix->nodes = malloc(b->cap * sizeof(*ix->nodes));
-	b->parent = malloc(b->cap * sizeof(*b->parent));
+	b->info = malloc(b->cap * sizeof(*b->info));
 	uint32_t *at = malloc(n * sizeof(*at));
-	if (!ix->table || !ix->nodes || !b->parent || !at) {
+	if (!ix->table || !ix->nodes || !b->info || !at) {
 		free(at);
 		return -ENOMEM;
 	}
 	b->nnodes = 1;
 	ix->nodes[0] = (struct node){ .min = UINT32_MAX };
-	b->parent[0] = 0;
+	b->info[0] = (struct info){ .parent = 0 };
 	bool ok = true;
 	for (size_t i = 0; ok && i < n; i++)
 		at[i] = place(b, &globs[i], &ok);
 	int r = ok ? fill(b, at) : -ENOMEM;
+	if (r == 0)
+		chains(b);
 	free(at);
 	return r;
 }
@@ -285,7 +361,7 @@ int thr_globindex_build(const struct thr_match_cglob *globs, size_t n,
 	if (!b.ix)
 		return -ENOMEM;
 	int r = build(&b, globs, n);
-	free(b.parent);
+	free(b.info);
 	if (r < 0) {
 		thr_globindex_free(b.ix);
 		return r;
@@ -346,25 +422,35 @@ size_t thr_globindex_first(const struct thr_globindex *ix, const char *path,
 		const struct node *nd = &ix->nodes[id];
 		if (nd->min >= best)
 			break;
-		best = try_node(ix, nd, path, n, from, best);
+		if (nd->skip_len) {
+			if (n - pos < nd->skip_len ||
+			    memcmp(path + pos, nd->skip, nd->skip_len) != 0)
+				break;
+			pos += nd->skip_len;
+			id = nd->jump;
+			continue;
+		}
+		if (nd->count)
+			best = try_node(ix, nd, path, n, from, best);
 		const char *c = path + pos;
 		const char *slash = memchr(c, '/', n - pos);
 		size_t len = slash ? (size_t)(slash - c) : n - pos;
-		uint64_t s = seed(id), heads = nd->heads;
-		for (size_t k = 0; k < len; k++) {
-			s = step(s, c[k]);
-			if (k >= HEAD_MAX || !(heads & (UINT64_C(2) << k)))
-				continue;
-			uint32_t g = find(ix->table, ix->mask, finish(s, HEAD), id,
-			                  HEAD, c, k + 1);
+		/* the groups keyed by the starts of this component, shortest
+		 * first */
+		for (uint64_t heads = nd->heads; heads; heads &= heads - 1) {
+			size_t k = (size_t)__builtin_ctzll(heads);
+			if (k > len)
+				break;
+			uint32_t g = find(ix->table, ix->mask,
+			                  hash_key(id, HEAD, c, k), id, HEAD, c, k);
 			if (g && ix->nodes[g].min < best)
 				best = try_node(ix, &ix->nodes[g], path, n, from,
 				                best);
 		}
 		if (!slash)
 			break;
-		id = find(ix->table, ix->mask, finish(s, FOLDER), id, FOLDER, c,
-		          len);
+		id = find(ix->table, ix->mask, hash_key(id, FOLDER, c, len), id,
+		          FOLDER, c, len);
 		if (!id)
 			break;
 		pos += len + 1;
