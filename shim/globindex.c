@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascending.h"
 #include "globindex.h"
 
 /* A head group's key is at most this long: a longer last part is keyed by
@@ -392,18 +393,8 @@ static size_t try_node(const struct thr_globindex *ix, const struct node *nd,
                        const char *path, size_t n, size_t from, size_t best)
 {
 	const uint32_t *l = ix->list + nd->first, *end = l + nd->count;
-	if (from) {
-		/* The first at or after from: a list can be long. */
-		size_t lo = 0, hi = nd->count;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (l[mid] < from)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		l += lo;
-	}
+	if (from)
+		l += thr_ascending_find(l, nd->count, from);
 	for (; l < end && *l < best; l++)
 		if (thr_match_cglob(&ix->globs[*l], path, n))
 			return *l;

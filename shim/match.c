@@ -423,10 +423,8 @@ int thr_match_normalize(const char *base, const char *path, char *out,
 
 /* ---- matching addresses ---- */
 
-/* The 128-bit form and port of an AF_INET or AF_INET6 address, IPv4 as
- * ::ffff:a.b.c.d so one comparison serves both families. */
-static bool inet_key(const struct sockaddr *sa, socklen_t len, uint8_t a[16],
-                     uint16_t *port)
+bool thr_match_inet_key(const struct sockaddr *sa, socklen_t len,
+                        uint8_t a[16], uint16_t *port)
 {
 	struct sockaddr_in in;
 	struct sockaddr_in6 in6;
@@ -501,7 +499,7 @@ THR_HOT bool thr_match_dest_matches(const struct thr_match_dest *rule,
 	if (rule->kind == THR_MATCH_UNIX)
 		return sa->sa_family == AF_UNIX && rule->glob &&
 		       unix_matches(rule->glob, sa, len);
-	if (!inet_key(sa, len, a, &port))
+	if (!thr_match_inet_key(sa, len, a, &port))
 		return false;
 	if (port < rule->port_lo || port > rule->port_hi)
 		return false;
@@ -734,7 +732,8 @@ static int add_resolved(const struct addrinfo *res, struct thr_match_dest r,
 	r.prefix = 128;
 	for (; res; res = res->ai_next) {
 		if (!res->ai_addr ||
-		    !inet_key(res->ai_addr, res->ai_addrlen, r.addr, &port) ||
+		    !thr_match_inet_key(res->ai_addr, res->ai_addrlen, r.addr,
+		                        &port) ||
 		    seen(*rules + start, *nrules - start, r.addr))
 			continue;
 		if (append(rules, nrules, &r) < 0) {

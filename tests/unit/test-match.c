@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "destindex.h"
 #include "globindex.h"
 #include "match.h"
 
@@ -1396,6 +1397,204 @@ static void test_globindex_many_siblings(void **state)
 	free(g);
 }
 
+/* ---- the destination index ---- */
+
+/* What the index stands in for: the loop over the sets and their rules. */
+static size_t loop_first_dest(const struct thr_destindex_set *sets,
+                              size_t nsets, const struct sockaddr *sa,
+                              socklen_t len, size_t from)
+{
+	size_t s;
+
+	for (s = from; s < nsets; s++)
+		for (size_t k = 0; k < sets[s].n; k++)
+			if (thr_match_dest_matches(&sets[s].rules[k], sa, len))
+				return s;
+	return s;
+}
+
+static const char *const ports[] = { "80", "80-90", "*", "85", "443",
+                                     "0-79", "91-65535", "65535" };
+#define NPORTS (sizeof(ports) / sizeof(ports[0]))
+
+/* A rule over a small space of addresses and ports, so that rules overlap
+ * and addresses hit them: IPv4 hosts and networks of every size, IPv6,
+ * IPv4-mapped IPv6, "*", unix paths and abstract names. */
+static void random_dest(uint64_t *x, char *out, size_t cap)
+{
+	static const unsigned v4len[] = { 32, 32, 32, 31, 30, 24, 23, 16, 8,
+	                                  1, 0 };
+	static const unsigned v6len[] = { 128, 128, 127, 120, 112, 64, 32, 0 };
+	const char *port = ports[pick(x, NPORTS)];
+	unsigned c = (unsigned)pick(x, 4), d = (unsigned)pick(x, 8);
+
+	switch (pick(x, 8)) {
+	case 0:
+	case 1:
+		snprintf(out, cap, "10.0.%u.%u:%s", c, d, port);
+		break;
+	case 2:
+	case 3:
+		snprintf(out, cap, "10.0.%u.%u/%u:%s", c, d,
+		         v4len[pick(x, sizeof(v4len) / sizeof(v4len[0]))], port);
+		break;
+	case 4:
+		snprintf(out, cap, "[2001:db8::%x:%x/%u]:%s", c, d,
+		         v6len[pick(x, sizeof(v6len) / sizeof(v6len[0]))], port);
+		break;
+	case 5:
+		snprintf(out, cap, "[::ffff:10.0.%u.%u/%u]:%s", c, d,
+		         96 + v4len[pick(x, sizeof(v4len) / sizeof(v4len[0]))],
+		         port);
+		break;
+	case 6:
+		snprintf(out, cap, "*:%s", port);
+		break;
+	default:
+		if (pick(x, 2))
+			snprintf(out, cap, "unix:/run/s%u/*", c);
+		else if (pick(x, 2))
+			snprintf(out, cap, "unix:/run/s%u/x%u", c, d);
+		else
+			snprintf(out, cap, "unix:@abs%u*", c);
+	}
+}
+
+/* An address to connect to, from the same small space, or an odd one. */
+static socklen_t random_sockaddr(uint64_t *x, struct sockaddr_storage *ss)
+{
+	static const uint16_t port[] = { 80, 79, 85, 90, 91, 443, 0, 65535 };
+	uint16_t p = port[pick(x, 8)];
+	unsigned c = (unsigned)pick(x, 5), d = (unsigned)pick(x, 9);
+	char text[64];
+
+	memset(ss, 0, sizeof(*ss));
+	switch (pick(x, 7)) {
+	case 0:
+	case 1:
+	case 2: {
+		snprintf(text, sizeof(text), "10.%u.%u.%u", pick(x, 8) ? 0 : c,
+		         c, d);
+		struct sockaddr_in in = sa4(text, p);
+		memcpy(ss, &in, sizeof(in));
+		/* now and then too short for an IPv4 address */
+		return pick(x, 16) ? sizeof(in) : sizeof(in) - 1;
+	}
+	case 3:
+		snprintf(text, sizeof(text), "2001:db8::%x:%x", c, d);
+		break;
+	case 4:
+		snprintf(text, sizeof(text), "::ffff:10.0.%u.%u", c, d);
+		break;
+	case 5: {
+		struct sockaddr_un un = { .sun_family = AF_UNIX };
+		int n = pick(x, 2)
+		        ? snprintf(un.sun_path, sizeof(un.sun_path),
+		                   "/run/s%u/x%u", c, d)
+		        : snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1,
+		                   "abs%u%u", c, d) + 1;
+		memcpy(ss, &un, sizeof(un));
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		                   (size_t)n + 1);
+	}
+	default:
+		ss->ss_family = pick(x, 2) ? AF_APPLETALK : AF_INET6;
+		return pick(x, 2) ? sizeof(sa_family_t) : 1;
+	}
+	struct sockaddr_in6 in6 = sa6(text, p);
+	memcpy(ss, &in6, sizeof(in6));
+	/* the short form without sin6_scope_id, or shorter still */
+	return pick(x, 4) ? sizeof(in6)
+	                  : pick(x, 2) ? THR_MATCH_IN6_MIN : THR_MATCH_IN6_MIN - 1;
+}
+
+#define DEST_ROUNDS 1000
+#define DEST_ADDRS 500
+
+/* The index answers what the loop over the pools' rules answers, from
+ * any pool on: random pools of random rules (hosts, networks of every
+ * length, IPv6, IPv4-mapped, "*", port ranges, unix paths and abstract
+ * names), asked about random addresses of every family and length. */
+static void test_destindex_agrees_with_loop(void **state)
+{
+	uint64_t x = UINT64_C(0xde57);
+	size_t lookups = 0, hits = 0, nrules = 0;
+	char text[96], err[256];
+
+	for (int round = 0; round < DEST_ROUNDS; round++) {
+		size_t nsets = 1 + pick(&x, 12), per = 1 + pick(&x, round % 8
+		                                                  ? 30 : 400);
+		struct thr_destindex_set sets[12];
+		struct thr_destindex *ix;
+
+		for (size_t s = 0; s < nsets; s++) {
+			struct thr_match_dest *rules = NULL;
+			size_t n = 0, want = pick(&x, per + 1);
+			while (n < want) {
+				random_dest(&x, text, sizeof(text));
+				if (thr_match_parse_dest(text, &rules, &n, err,
+				                         sizeof(err)) < 0)
+					fail_msg("'%s': %s", text, err);
+			}
+			sets[s] = (struct thr_destindex_set){ rules, n };
+			nrules += n;
+		}
+		assert_int_equal(thr_destindex_build(sets, nsets, 0, &ix), 0);
+		for (int k = 0; ix && k < DEST_ADDRS; k++) {
+			struct sockaddr_storage ss;
+			socklen_t len = random_sockaddr(&x, &ss);
+			const struct sockaddr *sa = (const struct sockaddr *)&ss;
+			size_t from = pick(&x, 3) ? 0 : pick(&x, nsets + 1);
+			size_t want = loop_first_dest(sets, nsets, sa, len, from);
+			size_t got = thr_destindex_first(ix, sa, len, from);
+			if (got != want)
+				fail_msg("round %d, address %d (family %d, length "
+				         "%u), from %zu: index %zu, loop %zu", round,
+				         k, ss.ss_family, (unsigned)len, from, got,
+				         want);
+			lookups++;
+			hits += want < nsets;
+		}
+		thr_destindex_free(ix);
+		for (size_t s = 0; s < nsets; s++)
+			thr_match_free_dests((struct thr_match_dest *)sets[s].rules,
+			                     sets[s].n);
+	}
+	/* the addresses must find pools often, and not always */
+	assert_true(hits > lookups / 4 && hits < lookups - lookups / 10);
+	print_message("%zu rules, %zu lookups, %zu found a pool\n", nrules,
+	              lookups, hits);
+}
+
+/* Below the threshold nothing is built; a rule no address can match
+ * (a prefix past 128, a backwards port range) goes in no bucket. */
+static void test_destindex_small_and_odd_rules(void **state)
+{
+	struct thr_match_dest r[3] = {
+		{ .kind = THR_MATCH_INET, .prefix = 129, .port_hi = 65535 },
+		{ .kind = THR_MATCH_ANY, .port_lo = 9, .port_hi = 8 },
+		{ .kind = THR_MATCH_ANY, .port_lo = 80, .port_hi = 80 },
+	};
+	struct thr_destindex_set sets[2] = { { r, 2 }, { r + 2, 1 } };
+	struct thr_destindex *ix = (void *)1;
+	struct sockaddr_in in = sa4("0.0.0.0", 80);
+
+	assert_int_equal(thr_destindex_build(sets, 2, 4, &ix), 0);
+	assert_null(ix);
+	assert_int_equal(thr_destindex_build(sets, 0, 0, &ix), 0);
+	assert_null(ix);
+	assert_int_equal(thr_destindex_build(sets, 2, 3, &ix), 0);
+	assert_non_null(ix);
+	assert_int_equal(thr_destindex_first(ix, (struct sockaddr *)&in,
+	                                     sizeof(in), 0), 1);
+	in.sin_port = htons(9);
+	assert_int_equal(thr_destindex_first(ix, (struct sockaddr *)&in,
+	                                     sizeof(in), 0), 2);
+	assert_int_equal(thr_destindex_first(ix, NULL, 0, 0), 2);
+	thr_destindex_free(ix);
+	thr_destindex_free(NULL);
+}
+
 /* ---- async-signal safety ---- */
 
 static void test_match_matchers_keep_errno(void **state)
@@ -1478,6 +1677,8 @@ int main(void)
 		cmocka_unit_test(test_globindex_odd_globs_and_paths),
 		cmocka_unit_test(test_globindex_small_sets_build_none),
 		cmocka_unit_test(test_globindex_many_siblings),
+		cmocka_unit_test(test_destindex_agrees_with_loop),
+		cmocka_unit_test(test_destindex_small_and_odd_rules),
 		cmocka_unit_test(test_match_matchers_keep_errno),
 	};
 
