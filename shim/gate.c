@@ -363,10 +363,21 @@ static bool match_dest(const struct thr_config_pool *c,
 	return false;
 }
 
-static bool wants(const struct thr_gate_pool *gp, const struct call *c)
+/* Does pool i want a connect to sa? With many rules, the index says. */
+static bool wants_dest(const struct thr_init_state *st, size_t i,
+                       const struct sockaddr *sa, socklen_t len)
 {
-	return c->k == KIND_OPEN ? thr_gate_pool_matches(gp, c->path, c->n)
-	                         : match_dest(gp->conf, c->sa, c->len);
+	if (st->destindex)
+		return thr_destindex_first(st->destindex, sa, len, i) == i;
+	return match_dest(st->pools[i].conf, sa, len);
+}
+
+static bool wants(const struct thr_init_state *st, size_t i,
+                  const struct call *c)
+{
+	return c->k == KIND_OPEN
+	       ? thr_gate_pool_matches(&st->pools[i], c->path, c->n)
+	       : wants_dest(st, i, c->sa, c->len);
 }
 
 /* Pool first wants call c; the pools after it may too. Takes a slot in
@@ -385,7 +396,7 @@ int take_all(const struct thr_init_state *st, size_t first,
 		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
 		if ((desc ? desc->n : 0) + t->ncall >= THR_FD_MAX_HOLDS)
 			break;
-		if ((i == first || wants(&st->pools[i], c)) &&
+		if ((i == first || wants(st, i, c)) &&
 		    (!c->folder || st->pools[i].folders))
 			r = take_one(st, (uint16_t)i, c, t);
 	}
@@ -587,25 +598,26 @@ static int connect_begin(const struct thr_init_state *st, int fd,
                          const struct sockaddr *sa, socklen_t len,
                          struct thr_gate_ticket *t)
 {
-	for (size_t i = 0; i < st->npools; i++) {
-		if (!match_dest(st->pools[i].conf, sa, len))
-			continue;
-		char target[128];
-		size_t tlen = thr_describe_sockaddr(sa, len, target,
-		                                    sizeof(target));
-		struct call c = { .k = KIND_CONNECT, .sa = sa, .len = len,
-		                  .fd = fd, .nonblocking = -1, .target = target,
-		                  .tlen = tlen };
-		t->d = 0;
-		t->ncall = 0;
-		t->socket = true;
-		int r = take(st, i, &c, t);
-		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
-		if (desc)
-			desc->ino = thr_stale_socket_ino(fd);
-		return r;
-	}
-	return 0;
+	size_t i = 0;
+	if (st->destindex)
+		i = thr_destindex_first(st->destindex, sa, len, 0);
+	else
+		while (i < st->npools && !match_dest(st->pools[i].conf, sa, len))
+			i++;
+	if (i == st->npools)
+		return 0;
+	char target[128];
+	size_t tlen = thr_describe_sockaddr(sa, len, target, sizeof(target));
+	struct call c = { .k = KIND_CONNECT, .sa = sa, .len = len, .fd = fd,
+	                  .nonblocking = -1, .target = target, .tlen = tlen };
+	t->d = 0;
+	t->ncall = 0;
+	t->socket = true;
+	int r = take(st, i, &c, t);
+	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
+	if (desc)
+		desc->ino = thr_stale_socket_ino(fd);
+	return r;
 }
 
 THR_HOT

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "destindex.h"
 #include "globindex.h"
 #include "match.h"
 #include "pool.h"
@@ -71,6 +72,9 @@ struct thr_init_state {
 	size_t nglobs;
 	struct thr_globindex *globindex; /* over globs, when there are many
 	                                    (globindex.h); else NULL */
+	struct thr_destindex *destindex; /* over the pools' connect rules, when
+	                                    there are many (destindex.h); else
+	                                    NULL */
 	struct thr_config *cfg;
 };
 
