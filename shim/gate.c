@@ -372,12 +372,25 @@ static bool wants_dest(const struct thr_init_state *st, size_t i,
 	return match_dest(st->pools[i].conf, sa, len);
 }
 
+/* Does pool i want an open of path (n bytes)? With many globs, the index
+ * says: the pool's globs are a run of st->globs. */
+static bool wants_path(const struct thr_init_state *st, size_t i,
+                       const char *path, size_t n)
+{
+	const struct thr_gate_pool *gp = &st->pools[i];
+	if (!st->globindex)
+		return thr_gate_pool_matches(gp, path, n);
+	size_t start = (size_t)(gp->open - st->globs);
+	return gp->nopen &&
+	       thr_globindex_first(st->globindex, path, n, start) <
+	       start + gp->nopen;
+}
+
 static bool wants(const struct thr_init_state *st, size_t i,
                   const struct call *c)
 {
-	return c->k == KIND_OPEN
-	       ? thr_gate_pool_matches(&st->pools[i], c->path, c->n)
-	       : wants_dest(st, i, c->sa, c->len);
+	return c->k == KIND_OPEN ? wants_path(st, i, c->path, c->n)
+	                         : wants_dest(st, i, c->sa, c->len);
 }
 
 /* Pool first wants call c; the pools after it may too. Takes a slot in
