@@ -13,8 +13,18 @@
  * by that part, beside the node's children. A path walks down by its own
  * folders; at each node it tries the node's globs and those of the groups
  * whose key its next component starts with. So it tries exactly the globs
- * whose head it starts with, and no others: a glob with a wildcard right
- * after the first '/' hangs on the root and is tried by every path.
+ * whose head it starts with, and no others.
+ *
+ * That alone would leave on one node every glob whose wildcard comes right
+ * after the same folders: "/ *" + "/u1/ **" for every user on the root,
+ * tried by every path. But a component of a glob with no wildcard in it
+ * ("u1") can only match a whole component of the path: the glob's '/'
+ * before and after it match only '/' ("**" + "/" eats whole folders), and
+ * its bytes only themselves. So such a glob may instead go into a
+ * component group of its node, keyed by one of those components, which a
+ * path under the node tries only if it has that component somewhere below
+ * the node. Of its groups a glob goes into the one the fewest globs could
+ * share.
  *
  * Children and groups of every node are in one hash table keyed by (parent,
  * kind, bytes), its key bytes pointing into the globs themselves. Each
@@ -38,6 +48,8 @@
 enum kind {
 	FOLDER = 1,             /* a child node: a whole component, then '/' */
 	HEAD = 2,               /* a head group: the start of a component */
+	COMPONENT = 3,          /* a component group: a whole component
+	                           somewhere below */
 };
 
 struct node {
@@ -52,6 +64,7 @@ struct node {
 	                           node below that is not one, each with its
 	                           '/'; else 0 */
 	uint32_t jump;          /* that node */
+	uint32_t keyed;         /* component groups hang here */
 	const char *skip;       /* those bytes, inside a glob */
 };
 
@@ -122,6 +135,8 @@ static uint32_t find(const struct slot *table, size_t mask, uint64_t h,
 struct info {
 	const char *key;        /* its bytes, inside a glob */
 	uint32_t len;
+	enum kind kind;         /* the root's: 0 */
+	uint32_t uses;          /* globs that hang, or could, here */
 	uint32_t parent;        /* the root's: 0 */
 	uint32_t children;      /* child nodes (not groups) */
 	uint32_t child;         /* the last child made */
@@ -200,7 +215,7 @@ static uint32_t add(struct builder *b, uint32_t parent, enum kind k,
 	b->used++;
 	b->ix->nodes[id] = (struct node){ .min = UINT32_MAX };
 	b->info[id] = (struct info){ .key = key, .len = (uint32_t)len,
-	                             .parent = parent };
+	                             .kind = k, .parent = parent };
 	if (k == FOLDER) {
 		b->info[parent].children++;
 		b->info[parent].child = id;
@@ -260,6 +275,75 @@ static uint32_t place(struct builder *b, const struct thr_match_cglob *g,
 	return group;
 }
 
+/* The next whole component of glob s after *at with no wildcard in it
+ * (no '*', '?' or '[' at all): its start, with its length in *len and *at
+ * moved to its end; NULL when none is left. From g->lit on: the
+ * components after its first wildcard's. A class is one item, '/' or not
+ * in it. */
+static const char *next_literal(const char *s, size_t *at, size_t *len)
+{
+	size_t i = *at, start = SIZE_MAX;
+	bool plain = false;
+	for (;;) {
+		if (s[i] == '/' || s[i] == '\0') {
+			if (start != SIZE_MAX && plain && i > start) {
+				*at = i;
+				*len = i - start;
+				return s + start;
+			}
+			if (s[i] == '\0')
+				return NULL;
+			start = i + 1;
+			plain = true;
+		} else if (s[i] == '*' || s[i] == '?' || s[i] == '[') {
+			plain = false;
+			if (s[i] == '[' && thr_match_class_len(s + i))
+				i += thr_match_class_len(s + i) - 1;
+		}
+		i++;
+	}
+}
+
+/* The folder node of glob g's group or node at. */
+static uint32_t folder_of(const struct builder *b, uint32_t at)
+{
+	return b->info[at].kind == HEAD ? b->info[at].parent : at;
+}
+
+/* Makes the component groups glob g could go into, at node at or its
+ * folder, and counts it in each. Returns false when out of memory. */
+static bool offer(struct builder *b, const struct thr_match_cglob *g,
+                  uint32_t at)
+{
+	uint32_t x = folder_of(b, at), id;
+	size_t pos = g->lit, len;
+	for (const char *c; (c = next_literal(g->glob, &pos, &len));) {
+		if (!(id = add(b, x, COMPONENT, c, len)))
+			return false;
+		b->info[id].uses++;
+	}
+	return true;
+}
+
+/* Where glob g, at node or group at, goes: there, or the component group
+ * fewer globs could share. */
+static uint32_t choose(struct builder *b, const struct thr_match_cglob *g,
+                       uint32_t at)
+{
+	uint32_t x = folder_of(b, at), best = at;
+	size_t pos = g->lit, len;
+	for (const char *c; (c = next_literal(g->glob, &pos, &len));) {
+		uint32_t id = find(b->ix->table, b->ix->mask,
+		                   hash_key(x, COMPONENT, c, len), x, COMPONENT,
+		                   c, len);
+		if (b->info[id].uses < b->info[best].uses)
+			best = id;
+	}
+	if (best != at)
+		b->ix->nodes[x].keyed = 1;
+	return best;
+}
+
 /* Lays out each node's globs, ascending, and each node's least glob. */
 static int fill(struct builder *b, const uint32_t *at)
 {
@@ -295,7 +379,8 @@ static int fill(struct builder *b, const uint32_t *at)
 static bool passage(const struct builder *b, uint32_t id)
 {
 	const struct node *nd = &b->ix->nodes[id];
-	return nd->count == 0 && nd->heads == 0 && b->info[id].children == 1;
+	return nd->count == 0 && nd->heads == 0 && !nd->keyed &&
+	       b->info[id].children == 1;
 }
 
 /* Each passage's run of passages below it becomes one compare: "/srv/"
@@ -341,8 +426,14 @@ static int build(struct builder *b, const struct thr_match_cglob *globs,
 	ix->nodes[0] = (struct node){ .min = UINT32_MAX };
 	b->info[0] = (struct info){ .parent = 0 };
 	bool ok = true;
-	for (size_t i = 0; ok && i < n; i++)
+	for (size_t i = 0; ok && i < n; i++) {
 		at[i] = place(b, &globs[i], &ok);
+		b->info[at[i]].uses++;
+	}
+	for (size_t i = 0; ok && i < n; i++)
+		ok = offer(b, &globs[i], at[i]);
+	for (size_t i = 0; ok && i < n; i++)
+		at[i] = choose(b, &globs[i], at[i]);
 	int r = ok ? fill(b, at) : -ENOMEM;
 	if (r == 0)
 		chains(b);
@@ -401,6 +492,28 @@ static size_t try_node(const struct thr_globindex *ix, const struct node *nd,
 	return best;
 }
 
+/* The first glob of node id's component groups that path matches, from
+ * `from` on and before best, else best: the groups of path's components
+ * from pos on. */
+static size_t try_components(const struct thr_globindex *ix, uint32_t id,
+                             const char *path, size_t n, size_t pos,
+                             size_t from, size_t best)
+{
+	for (;;) {
+		const char *c = path + pos;
+		const char *slash = memchr(c, '/', n - pos);
+		size_t len = slash ? (size_t)(slash - c) : n - pos;
+		uint32_t g = find(ix->table, ix->mask,
+		                  hash_key(id, COMPONENT, c, len), id, COMPONENT,
+		                  c, len);
+		if (g && ix->nodes[g].min < best)
+			best = try_node(ix, &ix->nodes[g], path, n, from, best);
+		if (!slash)
+			return best;
+		pos += len + 1;
+	}
+}
+
 size_t thr_globindex_first(const struct thr_globindex *ix, const char *path,
                            size_t n, size_t from)
 {
@@ -438,6 +551,8 @@ size_t thr_globindex_first(const struct thr_globindex *ix, const char *path,
 				best = try_node(ix, &ix->nodes[g], path, n, from,
 				                best);
 		}
+		if (nd->keyed)
+			best = try_components(ix, id, path, n, pos, from, best);
 		if (!slash)
 			break;
 		id = find(ix->table, ix->mask, hash_key(id, FOLDER, c, len), id,

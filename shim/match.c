@@ -80,6 +80,13 @@ static size_t class_scan(const char *p, unsigned char c, bool *hit, bool *bad)
 	return i + 1;
 }
 
+size_t thr_match_class_len(const char *p)
+{
+	bool hit, bad;
+	size_t len = class_scan(p + 1, 0, &hit, &bad);
+	return len ? len + 1 : 0;
+}
+
 /* Matches one path byte against the single-byte item at pat: a literal, '?'
  * or a class. Returns the item's length, or 0 on mismatch. Only a literal
  * '/' matches '/', so '?' and classes stay inside one folder. */

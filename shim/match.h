@@ -62,6 +62,12 @@ bool thr_match_inet_key(const struct sockaddr *sa, socklen_t len,
  * folder, '**' crosses folders, '[...]' is a class. Async-signal-safe. */
 bool thr_match_glob(const char *glob, const char *path);
 
+/* The length of the class "[...]" at p (p[0] == '['), its ']' included,
+ * or 0 when it has no ']' and so is a plain '['. A class may hold a '/',
+ * which it never matches: a glob's folders are split at the '/' outside
+ * classes only. Async-signal-safe. */
+size_t thr_match_class_len(const char *p);
+
 /* A path glob prepared once (at load) for thr_match_cglob(): the length of
  * its literal head and what follows it, so that most paths are told apart
  * by a compare of the head alone. */

@@ -1161,7 +1161,8 @@ static void glob_part(uint64_t *x, char *out, size_t cap)
 		{ "", "" }, { "", "" }, { "", "" }, { "", "*" }, { "*", "" },
 		{ "?", "" }, { "", "?" }, { "[ab]", "" }, { "[!a]", "" },
 		{ "", "[a-c]*" }, { "[a", "" }, { "", "]" }, { "*", "*" },
-		{ "", "**" }, { "[]a]", "" }, { "", "[^b]" },
+		{ "", "**" }, { "[]a]", "" }, { "", "[^b]" }, { "[/", "]" },
+		{ "[", "/x]" },
 	};
 	const char *const *shape =
 		shapes[pick(x, sizeof(shapes) / sizeof(shapes[0]))];
@@ -1178,8 +1179,10 @@ static void glob_part(uint64_t *x, char *out, size_t cap)
 	}
 }
 
-/* catch_all: now and then a glob that every path must try. */
-static void random_glob(uint64_t *x, char *out, size_t cap, bool catch_all)
+/* catch_all: now and then a glob that every path must try; wild_first:
+ * most start with a wildcard. */
+static void random_glob(uint64_t *x, char *out, size_t cap, bool catch_all,
+                        bool wild_first)
 {
 	char part[128];
 	size_t depth = 1 + pick(x, 5);
@@ -1190,8 +1193,11 @@ static void random_glob(uint64_t *x, char *out, size_t cap, bool catch_all)
 		return;
 	}
 	for (size_t d = 0; d < depth; d++) {
-		/* mostly literal folders first, wildcards towards the end */
-		if ((d == 0 && pick(x, 10)) || (d + 1 < depth && pick(x, 3)))
+		/* mostly literal folders first, wildcards towards the end;
+		 * in some sets, wildcards first and literal folders after */
+		if (wild_first ? d > 0 && pick(x, 3)
+		               : (d == 0 && pick(x, 10)) ||
+		                 (d + 1 < depth && pick(x, 3)))
 			snprintf(part, sizeof(part), "%s", names[pick(x, NNAMES)]);
 		else
 			glob_part(x, part, sizeof(part));
@@ -1272,14 +1278,15 @@ static void test_globindex_agrees_with_loop(void **state)
 		/* many small sets and a few large ones */
 		size_t n = 1 + pick(&x, round % 8 ? 100 : cap);
 		/* a catch-all early on decides most paths: only in some sets */
-		bool catch_all = round % 4 == 0;
+		bool catch_all = round % 4 == 0, wild_first = round % 3 == 1;
 		struct thr_globindex *ix;
 
 		for (size_t i = 0; i < n; i++) {
 			if (i && pick(&x, 20) == 0)
 				memcpy(text[i], text[pick(&x, i)], GLOB_CAP);
 			else
-				random_glob(&x, text[i], GLOB_CAP, catch_all);
+				random_glob(&x, text[i], GLOB_CAP, catch_all,
+				            wild_first);
 			thr_match_glob_compile(text[i], &g[i]);
 		}
 		assert_int_equal(thr_globindex_build(g, n, 0, &ix), 0);
@@ -1358,28 +1365,57 @@ static void test_globindex_small_sets_build_none(void **state)
 	thr_globindex_free(NULL);
 }
 
+#define GLOB_LEN 48
+
+/* n globs, the i-th written by make(i, out), compiled. */
+struct glob_set {
+	size_t n;
+	char (*text)[GLOB_LEN];
+	struct thr_match_cglob *g;
+};
+
+static void glob_set_make(struct glob_set *gs, size_t n,
+                          void (*make)(size_t i, char out[GLOB_LEN]))
+{
+	gs->n = n;
+	gs->text = malloc(n * GLOB_LEN);
+	gs->g = malloc(n * sizeof(*gs->g));
+	assert_non_null(gs->text);
+	assert_non_null(gs->g);
+	for (size_t i = 0; i < n; i++) {
+		make(i, gs->text[i]);
+		thr_match_glob_compile(gs->text[i], &gs->g[i]);
+	}
+}
+
+static void glob_set_free(struct glob_set *gs)
+{
+	free(gs->text);
+	free(gs->g);
+}
+
+static void sibling(size_t i, char out[GLOB_LEN])
+{
+	/* the same folder's "*" twice: the later one never wins */
+	if (i % 3 == 0)
+		snprintf(out, GLOB_LEN, "/srv/u%zu/*", i / 3);
+	else if (i % 3 == 1)
+		snprintf(out, GLOB_LEN, "/srv/log/app%zu-*.log", i);
+	else
+		snprintf(out, GLOB_LEN, "/srv/u%zu/*", (i - 2) / 3);
+}
+
 /* 60,000 globs under one folder: a path tries the one or two whose heads
  * it starts with, and the first in the globs' order wins. */
 static void test_globindex_many_siblings(void **state)
 {
 	const size_t n = 60000;
-	char (*text)[32] = malloc(n * 32);
-	struct thr_match_cglob *g = malloc(n * sizeof(*g));
+	struct glob_set gs;
 	struct thr_globindex *ix;
 
-	assert_non_null(text);
-	assert_non_null(g);
-	for (size_t i = 0; i < n; i++) {
-		/* the same folder's "*" twice: the later one never wins */
-		if (i % 3 == 0)
-			snprintf(text[i], 32, "/srv/u%zu/*", i / 3);
-		else if (i % 3 == 1)
-			snprintf(text[i], 32, "/srv/log/app%zu-*.log", i);
-		else
-			snprintf(text[i], 32, "/srv/u%zu/*", (i - 2) / 3);
-		thr_match_glob_compile(text[i], &g[i]);
-	}
-	assert_int_equal(thr_globindex_build(g, n, THR_GLOBINDEX_MIN, &ix), 0);
+	glob_set_make(&gs, n, sibling);
+	assert_int_equal(thr_globindex_build(gs.g, n, THR_GLOBINDEX_MIN, &ix),
+	                 0);
 	assert_non_null(ix);
 	assert_int_equal(thr_globindex_first(ix, "/srv/u123/f", 11, 0), 369);
 	assert_int_equal(thr_globindex_first(ix, "/srv/u123/f", 11, 370), 371);
@@ -1393,8 +1429,47 @@ static void test_globindex_many_siblings(void **state)
 	                 n);
 	assert_int_equal(thr_globindex_first(ix, "/tmp/x", 6, 0), n);
 	thr_globindex_free(ix);
-	free(text);
-	free(g);
+	glob_set_free(&gs);
+}
+
+static void wildcard_first(size_t i, char out[GLOB_LEN])
+{
+	if (i % 3 == 0)
+		snprintf(out, GLOB_LEN, "/*/u%zu/**", i / 3);
+	else if (i % 3 == 1)
+		snprintf(out, GLOB_LEN, "/home/*/p%zu/**", i / 3);
+	else
+		snprintf(out, GLOB_LEN, "/**/name%zu", i / 3);
+}
+
+/* Globs that start with a wildcard, thousands on one node, are told apart
+ * by a component with no wildcard after it ("u7" in "/ *" + "/u7/ **"): a
+ * path tries those whose component it has, and the first still wins. */
+static void test_globindex_wildcard_first(void **state)
+{
+	static const char *const paths[] = {
+		"/srv/u7/x", "/home/u7/p7/a", "/a/b/name7", "/name7", "/u7",
+		"/home/u8/p7/a/b", "/x/u70000/y", "/home/x/p19999/y",
+		"/x/name19999", "/x/y/z", "/home/u7", "/x/u7/name7/p7",
+	};
+	const size_t n = 60000;
+	struct glob_set gs;
+	struct thr_globindex *ix;
+
+	glob_set_make(&gs, n, wildcard_first);
+	assert_int_equal(thr_globindex_build(gs.g, n, THR_GLOBINDEX_MIN, &ix),
+	                 0);
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		size_t len = strlen(paths[p]);
+		assert_int_equal(thr_globindex_first(ix, paths[p], len, 0),
+		                 loop_first(gs.g, n, paths[p], len, 0));
+	}
+	assert_int_equal(thr_globindex_first(ix, "/srv/u7/x", 9, 0), 21);
+	assert_int_equal(thr_globindex_first(ix, "/x/u7/name7", 11, 0), 21);
+	assert_int_equal(thr_globindex_first(ix, "/x/u7/name7", 11, 22), 23);
+	assert_int_equal(thr_globindex_first(ix, "/x/u7/name7/p7", 14, 22), n);
+	thr_globindex_free(ix);
+	glob_set_free(&gs);
 }
 
 /* ---- the destination index ---- */
@@ -1677,6 +1752,7 @@ int main(void)
 		cmocka_unit_test(test_globindex_odd_globs_and_paths),
 		cmocka_unit_test(test_globindex_small_sets_build_none),
 		cmocka_unit_test(test_globindex_many_siblings),
+		cmocka_unit_test(test_globindex_wildcard_first),
 		cmocka_unit_test(test_destindex_agrees_with_loop),
 		cmocka_unit_test(test_destindex_small_and_odd_rules),
 		cmocka_unit_test(test_match_matchers_keep_errno),
