@@ -6,7 +6,7 @@
  * as built, and built never to index its globs (the loop over every glob
  * that the index replaced), so the gain is a ratio of this run.
  * Usage: bench-rules LIBTHROTTLE.so LIBTHROTTLE-LOOP.so [TABLES [COUNTS]]:
- * TABLES a comma-separated choice of open, wild, connect and pools (all by
+ * TABLES a comma-separated choice of open, wild, flat, connect and pools (all by
  * default), COUNTS of rule counts (1,10,100,1000,10000,60000). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -132,14 +132,22 @@ static int child(const char *op, const char *path)
 
 static char dir[] = "/tmp/bench-rules-XXXXXX";
 
+enum shape { OPEN, OPEN_WILD, OPEN_FLAT, CONNECT, POOLS };
+
 /* Rule i of a config of open patterns: four shapes in turn, all in folders
  * beside the one the measured path is in, so that a lookup walks down to
- * that folder and only then misses. wild: every rule starts with a
- * wildcard instead (what no index over heads can help). */
-static void open_rule(FILE *f, size_t i, bool wild)
+ * that folder and only then misses. OPEN_WILD: every rule starts with a
+ * wildcard, and has a folder with none after it (indexed by that folder);
+ * OPEN_FLAT: every rule starts with a wildcard and has no such folder
+ * (what the index cannot help). */
+static void open_rule(FILE *f, size_t i, enum shape shape)
 {
-	if (wild) {
+	if (shape == OPEN_WILD) {
 		fprintf(f, "\"/*/u%zu/**\"", i);
+		return;
+	}
+	if (shape == OPEN_FLAT) {
+		fprintf(f, "\"/*-u%zu/*\"", i);
 		return;
 	}
 	switch (i % 4) {
@@ -175,8 +183,6 @@ static void connect_rule(FILE *f, size_t i)
 	}
 }
 
-enum shape { OPEN, OPEN_WILD, CONNECT, POOLS };
-
 /* Writes the config for n rules of a shape into dir/tag.conf, one pool per
  * PER_POOL rules, each pool in its own file; POOLS: n pools of one open
  * pattern each, all in one file. Returns the config's path. */
@@ -201,7 +207,7 @@ static const char *write_config(const char *tag, enum shape shape, size_t n)
 			if (shape == CONNECT)
 				connect_rule(f, i);
 			else
-				open_rule(f, i, shape == OPEN_WILD);
+				open_rule(f, i, shape);
 			fprintf(f, i + 1 < n && i + 1 < (p + 1) * per ? ",\n" : "\n");
 		}
 		fprintf(f, "  }\n}\n");
@@ -291,7 +297,8 @@ static void table(const char *self, const char *const libs[2],
 {
 	static const char *const titles[] = {
 		[OPEN] = "open patterns", [OPEN_WILD] = "open patterns, each "
-		"'/*/u<i>/**'", [CONNECT] = "connect destinations",
+		"'/*/u<i>/**'", [OPEN_FLAT] = "open patterns, each '/*-u<i>/*' "
+		"(not indexable)", [CONNECT] = "connect destinations",
 	};
 	double base = startup_ms(self, libs[0], NULL);
 	printf("\n| %s | raw ns | indexed ns | ratio | loop ns | ratio | "
@@ -366,12 +373,13 @@ int main(int argc, char **argv)
 		return 0;
 	if (argc < 3 || argc > 5 || (argc == 5 && parse_counts(argv[4]) < 0)) {
 		fprintf(stderr, "usage: bench-rules LIBTHROTTLE.so "
-		        "LIBTHROTTLE-LOOP.so [open,wild,connect,pools "
+		        "LIBTHROTTLE-LOOP.so [open,wild,flat,connect,pools "
 		        "[COUNT,...]]\n");
 		return 2;
 	}
 	const char *libs[2] = { argv[1], argv[2] };
-	const char *tables = argc > 3 ? argv[3] : "open,wild,connect,pools";
+	const char *tables = argc > 3 ? argv[3]
+	                              : "open,wild,flat,connect,pools";
 	char sub[128], path[128], cmd[256];
 	if (!mkdtemp(dir))
 		return 1;
@@ -385,6 +393,8 @@ int main(int argc, char **argv)
 		table(argv[0], libs, OPEN, "open", path);
 	if (wanted(tables, "wild"))
 		table(argv[0], libs, OPEN_WILD, "wild", path);
+	if (wanted(tables, "flat"))
+		table(argv[0], libs, OPEN_FLAT, "flat", path);
 	if (wanted(tables, "connect"))
 		table(argv[0], libs, CONNECT, "connect", path);
 	printf("\nns per call pair (open+close of %s, or socket+connect+close "
@@ -392,7 +402,8 @@ int main(int argc, char **argv)
 	       "over %d processes of the best of %d rounds, each round raw "
 	       "calls (libc's own functions) then hooked ones in the same "
 	       "process. 'indexed' is the shim as built; 'loop' the same shim "
-	       "built never to index its globs (what came before). Start-up: "
+	       "built never to index its globs or connect rules (what came "
+	       "before). Start-up: "
 	       "a process that does nothing, least of three, over the same "
 	       "with no config.\n", path, PROCS, ROUNDS);
 	if (wanted(tables, "pools"))
