@@ -16,9 +16,10 @@
  * whose head it starts with, and no others.
  *
  * That alone would leave on one node every glob whose wildcard comes right
- * after the same folders: "/ *" + "/u1/ **" for every user on the root,
- * tried by every path. But a component of a glob with no wildcard in it
- * ("u1") can only match a whole component of the path: the glob's '/'
+ * after the same folders: one glob per user, each a '*' folder, then
+ * "u1/", then "**", all on the root and tried by every path. But a
+ * component of a glob with no wildcard in it ("u1") can only match a
+ * whole component of the path: the glob's '/'
  * before and after it match only '/' ("**" + "/" eats whole folders), and
  * its bytes only themselves. So such a glob may instead go into a
  * component group of its node, keyed by one of those components, which a

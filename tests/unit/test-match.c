@@ -1443,8 +1443,8 @@ static void wildcard_first(size_t i, char out[GLOB_LEN])
 }
 
 /* Globs that start with a wildcard, thousands on one node, are told apart
- * by a component with no wildcard after it ("u7" in "/ *" + "/u7/ **"): a
- * path tries those whose component it has, and the first still wins. */
+ * by a component with no wildcard after it (the "u7" after a '*' folder):
+ * a path tries those whose component it has, and the first still wins. */
 static void test_globindex_wildcard_first(void **state)
 {
 	static const char *const paths[] = {
