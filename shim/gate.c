@@ -390,10 +390,34 @@ static bool match_dest(const struct thr_config_pool *c,
 	return false;
 }
 
-static bool wants(const struct thr_gate_pool *gp, const struct call *c)
+/* Does pool i want a connect to sa? With many rules, the index says. */
+static bool wants_dest(const struct thr_init_state *st, size_t i,
+                       const struct sockaddr *sa, socklen_t len)
 {
-	return c->k == KIND_OPEN ? thr_gate_pool_matches(gp, c->path, c->n)
-	                         : match_dest(gp->conf, c->sa, c->len);
+	if (st->destindex)
+		return thr_destindex_first(st->destindex, sa, len, i) == i;
+	return match_dest(st->pools[i].conf, sa, len);
+}
+
+/* Does pool i want an open of path (n bytes)? With many globs, the index
+ * says: the pool's globs are a run of st->globs. */
+static bool wants_path(const struct thr_init_state *st, size_t i,
+                       const char *path, size_t n)
+{
+	const struct thr_gate_pool *gp = &st->pools[i];
+	if (!st->globindex)
+		return thr_gate_pool_matches(gp, path, n);
+	size_t start = (size_t)(gp->open - st->globs);
+	return gp->nopen &&
+	       thr_globindex_first(st->globindex, path, n, start) <
+	       start + gp->nopen;
+}
+
+static bool wants(const struct thr_init_state *st, size_t i,
+                  const struct call *c)
+{
+	return c->k == KIND_OPEN ? wants_path(st, i, c->path, c->n)
+	                         : wants_dest(st, i, c->sa, c->len);
 }
 
 /* Pool first wants call c; the pools after it may too. Takes a slot in
@@ -412,7 +436,7 @@ int take_all(const struct thr_init_state *st, size_t first,
 		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
 		if ((desc ? desc->n : 0) + t->ncall >= THR_FD_MAX_HOLDS)
 			break;
-		if ((i == first || wants(&st->pools[i], c)) &&
+		if ((i == first || wants(st, i, c)) &&
 		    (!c->folder || st->pools[i].folders))
 			r = take_one(st, (uint16_t)i, c, t);
 	}
@@ -508,10 +532,13 @@ static THR_HOT int take_open(const struct thr_init_state *st, size_t first,
 }
 
 /* The first glob that norm matches, or st->nglobs: the common case, no
- * pool wanting the path, costs only this loop. */
+ * pool wanting the path, costs only this loop, or with many globs the
+ * index's walk. */
 static inline __attribute__((always_inline))
 size_t first_glob(const struct thr_init_state *st, const char *norm, size_t n)
 {
+	if (__builtin_expect(st->globindex != NULL, 0))
+		return thr_globindex_first(st->globindex, norm, n, 0);
 	const struct thr_match_cglob *g = st->globs;
 	size_t i = 0, k = st->nglobs;
 	while (i < k && !thr_match_cglob(&g[i], norm, n))
@@ -612,25 +639,26 @@ static int connect_begin(const struct thr_init_state *st, int fd,
                          const struct sockaddr *sa, socklen_t len,
                          struct thr_gate_ticket *t)
 {
-	for (size_t i = 0; i < st->npools; i++) {
-		if (!match_dest(st->pools[i].conf, sa, len))
-			continue;
-		char target[128];
-		size_t tlen = thr_describe_sockaddr(sa, len, target,
-		                                    sizeof(target));
-		struct call c = { .k = KIND_CONNECT, .sa = sa, .len = len,
-		                  .fd = fd, .nonblocking = -1, .target = target,
-		                  .tlen = tlen };
-		t->d = 0;
-		t->ncall = 0;
-		t->socket = true;
-		int r = take(st, i, &c, t);
-		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
-		if (desc)
-			desc->ino = thr_stale_socket_ino(fd);
-		return r;
-	}
-	return 0;
+	size_t i = 0;
+	if (st->destindex)
+		i = thr_destindex_first(st->destindex, sa, len, 0);
+	else
+		while (i < st->npools && !match_dest(st->pools[i].conf, sa, len))
+			i++;
+	if (i == st->npools)
+		return 0;
+	char target[128];
+	size_t tlen = thr_describe_sockaddr(sa, len, target, sizeof(target));
+	struct call c = { .k = KIND_CONNECT, .sa = sa, .len = len, .fd = fd,
+	                  .nonblocking = -1, .target = target, .tlen = tlen };
+	t->d = 0;
+	t->ncall = 0;
+	t->socket = true;
+	int r = take(st, i, &c, t);
+	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
+	if (desc)
+		desc->ino = thr_stale_socket_ino(fd);
+	return r;
 }
 
 THR_HOT

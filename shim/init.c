@@ -239,6 +239,23 @@ static int load_config(void)
 	return r;
 }
 
+/* Without an index (too few rules, or no memory for one) the hooks loop
+ * over the rules: slower with many, never wrong. */
+static void index_rules(void)
+{
+	struct thr_init_state *st = &thr_init_state_;
+	thr_globindex_build(st->globs, st->nglobs, THR_GLOBINDEX_MIN,
+	                    &st->globindex);
+	struct thr_destindex_set *sets = malloc(st->npools * sizeof(*sets) + 1);
+	for (size_t i = 0; sets && i < st->npools; i++)
+		sets[i] = (struct thr_destindex_set){ st->pools[i].conf->connect,
+		                                      st->pools[i].conf->nconnect };
+	if (sets)
+		thr_destindex_build(sets, st->npools, THR_DESTINDEX_MIN,
+		                    &st->destindex);
+	free(sets);
+}
+
 static void load(void)
 {
 	if (load_config() < 0)
@@ -293,6 +310,7 @@ static void load(void)
 			thr_match_glob_compile(c->open[k], g++);
 		}
 	}
+	index_rules();
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);
 	mark_alone();

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "destindex.h"
+#include "globindex.h"
 #include "match.h"
 #include "pool.h"
 
@@ -69,6 +71,11 @@ struct thr_init_state {
 	                                  so that a miss is one loop */
 	uint16_t *glob_pool;    /* index in pools of each glob's pool */
 	size_t nglobs;
+	struct thr_globindex *globindex; /* over globs, when there are many
+	                                    (globindex.h); else NULL */
+	struct thr_destindex *destindex; /* over the pools' connect rules, when
+	                                    there are many (destindex.h); else
+	                                    NULL */
 	struct thr_config *cfg;
 };
 

@@ -80,6 +80,13 @@ static size_t class_scan(const char *p, unsigned char c, bool *hit, bool *bad)
 	return i + 1;
 }
 
+size_t thr_match_class_len(const char *p)
+{
+	bool hit, bad;
+	size_t len = class_scan(p + 1, 0, &hit, &bad);
+	return len ? len + 1 : 0;
+}
+
 /* Matches one path byte against the single-byte item at pat: a literal, '?'
  * or a class. Returns the item's length, or 0 on mismatch. Only a literal
  * '/' matches '/', so '?' and classes stay inside one folder. */
@@ -423,10 +430,8 @@ int thr_match_normalize(const char *base, const char *path, char *out,
 
 /* ---- matching addresses ---- */
 
-/* The 128-bit form and port of an AF_INET or AF_INET6 address, IPv4 as
- * ::ffff:a.b.c.d so one comparison serves both families. */
-static bool inet_key(const struct sockaddr *sa, socklen_t len, uint8_t a[16],
-                     uint16_t *port)
+bool thr_match_inet_key(const struct sockaddr *sa, socklen_t len,
+                        uint8_t a[16], uint16_t *port)
 {
 	struct sockaddr_in in;
 	struct sockaddr_in6 in6;
@@ -501,7 +506,7 @@ THR_HOT bool thr_match_dest_matches(const struct thr_match_dest *rule,
 	if (rule->kind == THR_MATCH_UNIX)
 		return sa->sa_family == AF_UNIX && rule->glob &&
 		       unix_matches(rule->glob, sa, len);
-	if (!inet_key(sa, len, a, &port))
+	if (!thr_match_inet_key(sa, len, a, &port))
 		return false;
 	if (port < rule->port_lo || port > rule->port_hi)
 		return false;
@@ -734,7 +739,8 @@ static int add_resolved(const struct addrinfo *res, struct thr_match_dest r,
 	r.prefix = 128;
 	for (; res; res = res->ai_next) {
 		if (!res->ai_addr ||
-		    !inet_key(res->ai_addr, res->ai_addrlen, r.addr, &port) ||
+		    !thr_match_inet_key(res->ai_addr, res->ai_addrlen, r.addr,
+		                        &port) ||
 		    seen(*rules + start, *nrules - start, r.addr))
 			continue;
 		if (append(rules, nrules, &r) < 0) {

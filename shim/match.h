@@ -51,9 +51,22 @@ void thr_match_free_dests(struct thr_match_dest *rules, size_t n);
 bool thr_match_dest_matches(const struct thr_match_dest *rule,
                             const struct sockaddr *sa, socklen_t len);
 
+/* The 128-bit form and port of an AF_INET or AF_INET6 address, IPv4 as
+ * ::ffff:a.b.c.d, so that one comparison serves both families: what
+ * thr_match_dest_matches() compares an INET rule with. Returns false for
+ * another family or a length too short for it. Async-signal-safe. */
+bool thr_match_inet_key(const struct sockaddr *sa, socklen_t len,
+                        uint8_t a[16], uint16_t *port);
+
 /* Does the normalised absolute path match glob? '*' and '?' stay inside one
  * folder, '**' crosses folders, '[...]' is a class. Async-signal-safe. */
 bool thr_match_glob(const char *glob, const char *path);
+
+/* The length of the class "[...]" at p (p[0] == '['), its ']' included,
+ * or 0 when it has no ']' and so is a plain '['. A class may hold a '/',
+ * which it never matches: a glob's folders are split at the '/' outside
+ * classes only. Async-signal-safe. */
+size_t thr_match_class_len(const char *p);
 
 /* A path glob prepared once (at load) for thr_match_cglob(): the length of
  * its literal head and what follows it, so that most paths are told apart

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #define ROUNDS 15
 
 static const char *ops[] = { "open", "dup", "connect" };
@@ -74,24 +76,6 @@ static inline __attribute__((always_inline)) void guard_give(void)
 		sem_post(guard_sem);
 	else
 		__atomic_sub_fetch(guard_count, 1, __ATOMIC_RELEASE);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void *acceptor(void *arg)
-{
-	int ls = *(int *)arg;
-	for (;;) {
-		int c = accept(ls, NULL, NULL);
-		if (c >= 0)
-			close(c);
-	}
-	return NULL;
 }
 
 static double run_connect(int n, bool guarded)
@@ -272,12 +256,6 @@ static int measure(const char *self, const struct variant *v,
 	return got;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* The paired table: for each preloaded variant and op, the median, least
  * and greatest hooked/raw ratio over PAIRED_RUNS processes. */
 #define PAIRED_RUNS 7
@@ -313,23 +291,6 @@ static void paired_table(const char *self, const struct variant *vs, int nv,
 	       "names (a floor: libc's own with its slot around each pair); "
 	       "the ratio of the best rounds. Median of %d processes.\n",
 	       pn[0], pn[1], PAIRED_RUNS);
-}
-
-/* Every variant on the same CPU (children inherit it): on a shared machine
- * two CPUs differ, and the ratios compare variants, not CPUs. The last CPU
- * we may use, as the first is where the system's own work tends to land. */
-static void pin_to_one_cpu(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return;
-	for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
-		if (CPU_ISSET(cpu, &set)) {
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			sched_setaffinity(0, sizeof(set), &set);
-			return;
-		}
 }
 
 static void write_config(const char *file, const char *pattern_open,

@@ -19,6 +19,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "destindex.h"
+#include "globindex.h"
 #include "match.h"
 
 /* ---- resolver interposition ---- */
@@ -1114,6 +1116,560 @@ static void test_match_normalize_needs_base(void **state)
 	                 -EINVAL);
 }
 
+/* ---- the glob index ---- */
+
+static uint64_t next64(uint64_t *x)
+{
+	/* xorshift64*: enough for test data, and the same on every run */
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * UINT64_C(2685821657736338717);
+}
+
+static size_t pick(uint64_t *x, size_t n)
+{
+	return (size_t)(next64(x) % n);
+}
+
+/* What the index stands in for: the loop over the globs in order. */
+static size_t loop_first(const struct thr_match_cglob *g, size_t n,
+                         const char *path, size_t len, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < n; i++)
+		if (thr_match_cglob(&g[i], path, len))
+			break;
+	return i;
+}
+
+/* Folder and file names from a small vocabulary, so that globs share heads
+ * and paths walk deep; and a name of 70 bytes, past a head group's key. */
+static const char *const names[] = {
+	"a", "b", "ab", "abc", "srv", "data", "x.log", "app-1", "app-12",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+};
+#define NNAMES (sizeof(names) / sizeof(names[0]))
+
+/* One component of a glob: a name, or a name with wildcards in it. */
+static void glob_part(uint64_t *x, char *out, size_t cap)
+{
+	/* what goes before and after the name */
+	static const char *const shapes[][2] = {
+		{ "", "" }, { "", "" }, { "", "" }, { "", "*" }, { "*", "" },
+		{ "?", "" }, { "", "?" }, { "[ab]", "" }, { "[!a]", "" },
+		{ "", "[a-c]*" }, { "[a", "" }, { "", "]" }, { "*", "*" },
+		{ "", "**" }, { "[]a]", "" }, { "", "[^b]" }, { "[/", "]" },
+		{ "[", "/x]" },
+	};
+	const char *const *shape =
+		shapes[pick(x, sizeof(shapes) / sizeof(shapes[0]))];
+	switch (pick(x, 8)) {
+	case 0:
+		snprintf(out, cap, "*");
+		break;
+	case 1:
+		snprintf(out, cap, "**");
+		break;
+	default:
+		snprintf(out, cap, "%s%s%s", shape[0], names[pick(x, NNAMES)],
+		         shape[1]);
+	}
+}
+
+/* catch_all: now and then a glob that every path must try; wild_first:
+ * most start with a wildcard. */
+static void random_glob(uint64_t *x, char *out, size_t cap, bool catch_all,
+                        bool wild_first)
+{
+	char part[128];
+	size_t depth = 1 + pick(x, 5);
+
+	out[0] = '\0';
+	if (catch_all && pick(x, 40) == 0) {
+		snprintf(out, cap, "%s", pick(x, 2) ? "/**" : "/*");
+		return;
+	}
+	for (size_t d = 0; d < depth; d++) {
+		/* mostly literal folders first, wildcards towards the end;
+		 * in some sets, wildcards first and literal folders after */
+		if (wild_first ? d > 0 && pick(x, 3)
+		               : (d == 0 && pick(x, 10)) ||
+		                 (d + 1 < depth && pick(x, 3)))
+			snprintf(part, sizeof(part), "%s", names[pick(x, NNAMES)]);
+		else
+			glob_part(x, part, sizeof(part));
+		strncat(out, "/", cap - strlen(out) - 1);
+		strncat(out, part, cap - strlen(out) - 1);
+	}
+}
+
+/* A path that a glob may match: its wildcards filled in at random. */
+static void instance(uint64_t *x, const char *glob, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const char *p = glob; *p && o + 8 < cap; p++) {
+		if (p[0] == '*' && p[1] == '*') {
+			static const char *const deep[] = { "", "a", "a/b", "ab/x.log",
+			                                    "/", "b/" };
+			const char *d = deep[pick(x, 6)];
+			while (*d && o + 8 < cap)
+				out[o++] = *d++;
+			p++;
+		} else if (*p == '*') {
+			for (size_t k = pick(x, 4); k > 0; k--)
+				out[o++] = "abc-"[pick(x, 4)];
+		} else if (*p == '?') {
+			out[o++] = "abc"[pick(x, 3)];
+		} else if (*p == '[' && pick(x, 2)) {
+			const char *end = strchr(p + 2, ']');
+			if (end) {
+				out[o++] = "abc]"[pick(x, 4)];
+				p = end;
+			} else {
+				out[o++] = '[';
+			}
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void random_path(uint64_t *x, char *out, size_t cap)
+{
+	size_t depth = pick(x, 7);
+
+	out[0] = '\0';
+	if (depth == 0) {
+		snprintf(out, cap, "/");
+		return;
+	}
+	for (size_t d = 0; d < depth; d++) {
+		strncat(out, "/", cap - strlen(out) - 1);
+		strncat(out, names[pick(x, NNAMES)], cap - strlen(out) - 1);
+		if (pick(x, 8) == 0)
+			strncat(out, "-", cap - strlen(out) - 1);
+	}
+}
+
+#define INDEX_ROUNDS 2000
+#define INDEX_PATHS 500
+#define GLOB_CAP 512
+
+/* The index answers what the loop over the globs answers, from any start:
+ * random sets of 1 to 3,000 globs (every wildcard, classes negated and
+ * unterminated, duplicates, heads longer than a group's key), asked about
+ * random paths and about paths made from the globs themselves. */
+static void test_globindex_agrees_with_loop(void **state)
+{
+	uint64_t x = UINT64_C(0x5eed2026);
+	size_t cap = 3000, lookups = 0, hits = 0;
+	char (*text)[GLOB_CAP] = malloc(cap * GLOB_CAP);
+	struct thr_match_cglob *g = malloc(cap * sizeof(*g));
+	char path[2 * GLOB_CAP];
+
+	assert_non_null(text);
+	assert_non_null(g);
+	for (int round = 0; round < INDEX_ROUNDS; round++) {
+		/* many small sets and a few large ones */
+		size_t n = 1 + pick(&x, round % 8 ? 100 : cap);
+		/* a catch-all early on decides most paths: only in some sets */
+		bool catch_all = round % 4 == 0, wild_first = round % 3 == 1;
+		struct thr_globindex *ix;
+
+		for (size_t i = 0; i < n; i++) {
+			if (i && pick(&x, 20) == 0)
+				memcpy(text[i], text[pick(&x, i)], GLOB_CAP);
+			else
+				random_glob(&x, text[i], GLOB_CAP, catch_all,
+				            wild_first);
+			thr_match_glob_compile(text[i], &g[i]);
+		}
+		assert_int_equal(thr_globindex_build(g, n, 0, &ix), 0);
+		assert_non_null(ix);
+		for (int k = 0; k < INDEX_PATHS; k++) {
+			if (pick(&x, 2))
+				instance(&x, text[pick(&x, n)], path, sizeof(path));
+			else
+				random_path(&x, path, sizeof(path));
+			size_t len = strlen(path);
+			size_t from = pick(&x, 4) ? 0 : pick(&x, n + 1);
+			size_t want = loop_first(g, n, path, len, from);
+			size_t got = thr_globindex_first(ix, path, len, from);
+			if (got != want)
+				fail_msg("round %d, %zu globs, path '%s', from %zu: "
+				         "index %zu ('%s'), loop %zu ('%s')", round,
+				         n, path, from, got, got < n ? text[got] : "",
+				         want, want < n ? text[want] : "");
+			lookups++;
+			hits += want < n;
+		}
+		thr_globindex_free(ix);
+	}
+	/* the paths must find globs often, or little was compared */
+	assert_true(hits > lookups / 4);
+	print_message("%zu lookups, %zu found a glob\n", lookups, hits);
+	free(text);
+	free(g);
+}
+
+/* Globs and paths that are not what the config lets through (relative,
+ * empty, "//") are still answered as the loop answers them. */
+static void test_globindex_odd_globs_and_paths(void **state)
+{
+	static const char *const globs[] = {
+		"*", "a/*", "//x", "/a//b*", "/a/", "", "?", "/**", "[/]x",
+	};
+	static const char *const paths[] = {
+		"", "a", "a/b", "//x", "/a//b", "/a//bc", "/a/", "/", "x", "/x",
+		"b/x",
+	};
+	const size_t ng = sizeof(globs) / sizeof(globs[0]);
+	struct thr_match_cglob g[sizeof(globs) / sizeof(globs[0])];
+	struct thr_globindex *ix;
+
+	for (size_t start = 0; start < ng; start++) {
+		for (size_t i = start; i < ng; i++)
+			thr_match_glob_compile(globs[i], &g[i - start]);
+		assert_int_equal(thr_globindex_build(g, ng - start, 0, &ix), 0);
+		for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+			size_t len = strlen(paths[p]);
+			assert_int_equal(thr_globindex_first(ix, paths[p], len, 0),
+			                 loop_first(g, ng - start, paths[p], len, 0));
+		}
+		thr_globindex_free(ix);
+	}
+}
+
+/* Below the threshold nothing is built: the caller loops. */
+static void test_globindex_small_sets_build_none(void **state)
+{
+	struct thr_match_cglob g[2];
+	struct thr_globindex *ix = (void *)1;
+
+	thr_match_glob_compile("/a/*", &g[0]);
+	thr_match_glob_compile("/b/*", &g[1]);
+	assert_int_equal(thr_globindex_build(g, 2, 3, &ix), 0);
+	assert_null(ix);
+	assert_int_equal(thr_globindex_build(g, 0, 0, &ix), 0);
+	assert_null(ix);
+	assert_int_equal(thr_globindex_build(g, 2, 2, &ix), 0);
+	assert_non_null(ix);
+	assert_int_equal(thr_globindex_first(ix, "/b/c", 4, 0), 1);
+	assert_int_equal(thr_globindex_first(ix, "/c/c", 4, 0), 2);
+	thr_globindex_free(ix);
+	thr_globindex_free(NULL);
+}
+
+#define GLOB_LEN 48
+
+/* n globs, the i-th written by make(i, out), compiled. */
+struct glob_set {
+	size_t n;
+	char (*text)[GLOB_LEN];
+	struct thr_match_cglob *g;
+};
+
+static void glob_set_make(struct glob_set *gs, size_t n,
+                          void (*make)(size_t i, char out[GLOB_LEN]))
+{
+	gs->n = n;
+	gs->text = malloc(n * GLOB_LEN);
+	gs->g = malloc(n * sizeof(*gs->g));
+	assert_non_null(gs->text);
+	assert_non_null(gs->g);
+	for (size_t i = 0; i < n; i++) {
+		make(i, gs->text[i]);
+		thr_match_glob_compile(gs->text[i], &gs->g[i]);
+	}
+}
+
+static void glob_set_free(struct glob_set *gs)
+{
+	free(gs->text);
+	free(gs->g);
+}
+
+static void sibling(size_t i, char out[GLOB_LEN])
+{
+	/* the same folder's "*" twice: the later one never wins */
+	if (i % 3 == 0)
+		snprintf(out, GLOB_LEN, "/srv/u%zu/*", i / 3);
+	else if (i % 3 == 1)
+		snprintf(out, GLOB_LEN, "/srv/log/app%zu-*.log", i);
+	else
+		snprintf(out, GLOB_LEN, "/srv/u%zu/*", (i - 2) / 3);
+}
+
+/* 60,000 globs under one folder: a path tries the one or two whose heads
+ * it starts with, and the first in the globs' order wins. */
+static void test_globindex_many_siblings(void **state)
+{
+	const size_t n = 60000;
+	struct glob_set gs;
+	struct thr_globindex *ix;
+
+	glob_set_make(&gs, n, sibling);
+	assert_int_equal(thr_globindex_build(gs.g, n, THR_GLOBINDEX_MIN, &ix),
+	                 0);
+	assert_non_null(ix);
+	assert_int_equal(thr_globindex_first(ix, "/srv/u123/f", 11, 0), 369);
+	assert_int_equal(thr_globindex_first(ix, "/srv/u123/f", 11, 370), 371);
+	assert_int_equal(thr_globindex_first(ix, "/srv/u123/f", 11, 372), n);
+	assert_int_equal(thr_globindex_first(ix, "/srv/u123", 9, 0), n);
+	assert_int_equal(thr_globindex_first(ix, "/srv/log/app4-x.log", 19, 0),
+	                 4);
+	assert_int_equal(thr_globindex_first(ix, "/srv/log/app40-x.log", 20,
+	                                      0), 40);
+	assert_int_equal(thr_globindex_first(ix, "/srv/log/app-x.log", 18, 0),
+	                 n);
+	assert_int_equal(thr_globindex_first(ix, "/tmp/x", 6, 0), n);
+	thr_globindex_free(ix);
+	glob_set_free(&gs);
+}
+
+static void wildcard_first(size_t i, char out[GLOB_LEN])
+{
+	if (i % 3 == 0)
+		snprintf(out, GLOB_LEN, "/*/u%zu/**", i / 3);
+	else if (i % 3 == 1)
+		snprintf(out, GLOB_LEN, "/home/*/p%zu/**", i / 3);
+	else
+		snprintf(out, GLOB_LEN, "/**/name%zu", i / 3);
+}
+
+/* Globs that start with a wildcard, thousands on one node, are told apart
+ * by a component with no wildcard after it (the "u7" after a '*' folder):
+ * a path tries those whose component it has, and the first still wins. */
+static void test_globindex_wildcard_first(void **state)
+{
+	static const char *const paths[] = {
+		"/srv/u7/x", "/home/u7/p7/a", "/a/b/name7", "/name7", "/u7",
+		"/home/u8/p7/a/b", "/x/u70000/y", "/home/x/p19999/y",
+		"/x/name19999", "/x/y/z", "/home/u7", "/x/u7/name7/p7",
+	};
+	const size_t n = 60000;
+	struct glob_set gs;
+	struct thr_globindex *ix;
+
+	glob_set_make(&gs, n, wildcard_first);
+	assert_int_equal(thr_globindex_build(gs.g, n, THR_GLOBINDEX_MIN, &ix),
+	                 0);
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		size_t len = strlen(paths[p]);
+		assert_int_equal(thr_globindex_first(ix, paths[p], len, 0),
+		                 loop_first(gs.g, n, paths[p], len, 0));
+	}
+	assert_int_equal(thr_globindex_first(ix, "/srv/u7/x", 9, 0), 21);
+	assert_int_equal(thr_globindex_first(ix, "/x/u7/name7", 11, 0), 21);
+	assert_int_equal(thr_globindex_first(ix, "/x/u7/name7", 11, 22), 23);
+	assert_int_equal(thr_globindex_first(ix, "/x/u7/name7/p7", 14, 22), n);
+	thr_globindex_free(ix);
+	glob_set_free(&gs);
+}
+
+/* ---- the destination index ---- */
+
+/* What the index stands in for: the loop over the sets and their rules. */
+static size_t loop_first_dest(const struct thr_destindex_set *sets,
+                              size_t nsets, const struct sockaddr *sa,
+                              socklen_t len, size_t from)
+{
+	size_t s;
+
+	for (s = from; s < nsets; s++)
+		for (size_t k = 0; k < sets[s].n; k++)
+			if (thr_match_dest_matches(&sets[s].rules[k], sa, len))
+				return s;
+	return s;
+}
+
+static const char *const ports[] = { "80", "80-90", "*", "85", "443",
+                                     "0-79", "91-65535", "65535" };
+#define NPORTS (sizeof(ports) / sizeof(ports[0]))
+
+/* A rule over a small space of addresses and ports, so that rules overlap
+ * and addresses hit them: IPv4 hosts and networks of every size, IPv6,
+ * IPv4-mapped IPv6, "*", unix paths and abstract names. */
+static void random_dest(uint64_t *x, char *out, size_t cap)
+{
+	static const unsigned v4len[] = { 32, 32, 32, 31, 30, 24, 23, 16, 8,
+	                                  1, 0 };
+	static const unsigned v6len[] = { 128, 128, 127, 120, 112, 64, 32, 0 };
+	const char *port = ports[pick(x, NPORTS)];
+	unsigned c = (unsigned)pick(x, 4), d = (unsigned)pick(x, 8);
+
+	switch (pick(x, 8)) {
+	case 0:
+	case 1:
+		snprintf(out, cap, "10.0.%u.%u:%s", c, d, port);
+		break;
+	case 2:
+	case 3:
+		snprintf(out, cap, "10.0.%u.%u/%u:%s", c, d,
+		         v4len[pick(x, sizeof(v4len) / sizeof(v4len[0]))], port);
+		break;
+	case 4:
+		snprintf(out, cap, "[2001:db8::%x:%x/%u]:%s", c, d,
+		         v6len[pick(x, sizeof(v6len) / sizeof(v6len[0]))], port);
+		break;
+	case 5:
+		snprintf(out, cap, "[::ffff:10.0.%u.%u/%u]:%s", c, d,
+		         96 + v4len[pick(x, sizeof(v4len) / sizeof(v4len[0]))],
+		         port);
+		break;
+	case 6:
+		snprintf(out, cap, "*:%s", port);
+		break;
+	default:
+		if (pick(x, 2))
+			snprintf(out, cap, "unix:/run/s%u/*", c);
+		else if (pick(x, 2))
+			snprintf(out, cap, "unix:/run/s%u/x%u", c, d);
+		else
+			snprintf(out, cap, "unix:@abs%u*", c);
+	}
+}
+
+/* An address to connect to, from the same small space, or an odd one. */
+static socklen_t random_sockaddr(uint64_t *x, struct sockaddr_storage *ss)
+{
+	static const uint16_t port[] = { 80, 79, 85, 90, 91, 443, 0, 65535 };
+	uint16_t p = port[pick(x, 8)];
+	unsigned c = (unsigned)pick(x, 5), d = (unsigned)pick(x, 9);
+	char text[64];
+
+	memset(ss, 0, sizeof(*ss));
+	switch (pick(x, 7)) {
+	case 0:
+	case 1:
+	case 2: {
+		snprintf(text, sizeof(text), "10.%u.%u.%u", pick(x, 8) ? 0 : c,
+		         c, d);
+		struct sockaddr_in in = sa4(text, p);
+		memcpy(ss, &in, sizeof(in));
+		/* now and then too short for an IPv4 address */
+		return pick(x, 16) ? sizeof(in) : sizeof(in) - 1;
+	}
+	case 3:
+		snprintf(text, sizeof(text), "2001:db8::%x:%x", c, d);
+		break;
+	case 4:
+		snprintf(text, sizeof(text), "::ffff:10.0.%u.%u", c, d);
+		break;
+	case 5: {
+		struct sockaddr_un un = { .sun_family = AF_UNIX };
+		int n = pick(x, 2)
+		        ? snprintf(un.sun_path, sizeof(un.sun_path),
+		                   "/run/s%u/x%u", c, d)
+		        : snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1,
+		                   "abs%u%u", c, d) + 1;
+		memcpy(ss, &un, sizeof(un));
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		                   (size_t)n + 1);
+	}
+	default:
+		ss->ss_family = pick(x, 2) ? AF_APPLETALK : AF_INET6;
+		return pick(x, 2) ? sizeof(sa_family_t) : 1;
+	}
+	struct sockaddr_in6 in6 = sa6(text, p);
+	memcpy(ss, &in6, sizeof(in6));
+	/* the short form without sin6_scope_id, or shorter still */
+	return pick(x, 4) ? sizeof(in6)
+	                  : pick(x, 2) ? THR_MATCH_IN6_MIN : THR_MATCH_IN6_MIN - 1;
+}
+
+#define DEST_ROUNDS 1000
+#define DEST_ADDRS 500
+
+/* The index answers what the loop over the pools' rules answers, from
+ * any pool on: random pools of random rules (hosts, networks of every
+ * length, IPv6, IPv4-mapped, "*", port ranges, unix paths and abstract
+ * names), asked about random addresses of every family and length. */
+static void test_destindex_agrees_with_loop(void **state)
+{
+	uint64_t x = UINT64_C(0xde57);
+	size_t lookups = 0, hits = 0, nrules = 0;
+	char text[96], err[256];
+
+	for (int round = 0; round < DEST_ROUNDS; round++) {
+		size_t nsets = 1 + pick(&x, 12), per = 1 + pick(&x, round % 8
+		                                                  ? 30 : 400);
+		struct thr_destindex_set sets[12];
+		struct thr_destindex *ix;
+
+		for (size_t s = 0; s < nsets; s++) {
+			struct thr_match_dest *rules = NULL;
+			size_t n = 0, want = pick(&x, per + 1);
+			while (n < want) {
+				random_dest(&x, text, sizeof(text));
+				if (thr_match_parse_dest(text, &rules, &n, err,
+				                         sizeof(err)) < 0)
+					fail_msg("'%s': %s", text, err);
+			}
+			sets[s] = (struct thr_destindex_set){ rules, n };
+			nrules += n;
+		}
+		assert_int_equal(thr_destindex_build(sets, nsets, 0, &ix), 0);
+		for (int k = 0; ix && k < DEST_ADDRS; k++) {
+			struct sockaddr_storage ss;
+			socklen_t len = random_sockaddr(&x, &ss);
+			const struct sockaddr *sa = (const struct sockaddr *)&ss;
+			size_t from = pick(&x, 3) ? 0 : pick(&x, nsets + 1);
+			size_t want = loop_first_dest(sets, nsets, sa, len, from);
+			size_t got = thr_destindex_first(ix, sa, len, from);
+			if (got != want)
+				fail_msg("round %d, address %d (family %d, length "
+				         "%u), from %zu: index %zu, loop %zu", round,
+				         k, ss.ss_family, (unsigned)len, from, got,
+				         want);
+			lookups++;
+			hits += want < nsets;
+		}
+		thr_destindex_free(ix);
+		for (size_t s = 0; s < nsets; s++)
+			thr_match_free_dests((struct thr_match_dest *)sets[s].rules,
+			                     sets[s].n);
+	}
+	/* the addresses must find pools often, and not always */
+	assert_true(hits > lookups / 4 && hits < lookups - lookups / 10);
+	print_message("%zu rules, %zu lookups, %zu found a pool\n", nrules,
+	              lookups, hits);
+}
+
+/* Below the threshold nothing is built; a rule no address can match
+ * (a prefix past 128, a backwards port range) goes in no bucket. */
+static void test_destindex_small_and_odd_rules(void **state)
+{
+	struct thr_match_dest r[3] = {
+		{ .kind = THR_MATCH_INET, .prefix = 129, .port_hi = 65535 },
+		{ .kind = THR_MATCH_ANY, .port_lo = 9, .port_hi = 8 },
+		{ .kind = THR_MATCH_ANY, .port_lo = 80, .port_hi = 80 },
+	};
+	struct thr_destindex_set sets[2] = { { r, 2 }, { r + 2, 1 } };
+	struct thr_destindex *ix = (void *)1;
+	struct sockaddr_in in = sa4("0.0.0.0", 80);
+
+	assert_int_equal(thr_destindex_build(sets, 2, 4, &ix), 0);
+	assert_null(ix);
+	assert_int_equal(thr_destindex_build(sets, 0, 0, &ix), 0);
+	assert_null(ix);
+	assert_int_equal(thr_destindex_build(sets, 2, 3, &ix), 0);
+	assert_non_null(ix);
+	assert_int_equal(thr_destindex_first(ix, (struct sockaddr *)&in,
+	                                     sizeof(in), 0), 1);
+	in.sin_port = htons(9);
+	assert_int_equal(thr_destindex_first(ix, (struct sockaddr *)&in,
+	                                     sizeof(in), 0), 2);
+	assert_int_equal(thr_destindex_first(ix, NULL, 0, 0), 2);
+	thr_destindex_free(ix);
+	thr_destindex_free(NULL);
+}
+
 /* ---- async-signal safety ---- */
 
 static void test_match_matchers_keep_errno(void **state)
@@ -1192,6 +1748,13 @@ int main(void)
 		cmocka_unit_test(test_match_normalize_folds),
 		cmocka_unit_test(test_match_normalize_too_long),
 		cmocka_unit_test(test_match_normalize_needs_base),
+		cmocka_unit_test(test_globindex_agrees_with_loop),
+		cmocka_unit_test(test_globindex_odd_globs_and_paths),
+		cmocka_unit_test(test_globindex_small_sets_build_none),
+		cmocka_unit_test(test_globindex_many_siblings),
+		cmocka_unit_test(test_globindex_wildcard_first),
+		cmocka_unit_test(test_destindex_agrees_with_loop),
+		cmocka_unit_test(test_destindex_small_and_odd_rules),
 		cmocka_unit_test(test_match_matchers_keep_errno),
 	};
 
