@@ -1,6 +1,7 @@
 /* segment.c - the pool's shared file: race-free creation, refusal of foreign,
  * foreign-owned, truncated or corrupted segments. Never maps a file it has
  * not checked, and never leaves a temporary file behind. */
+#define _GNU_SOURCE
 #include "segment.h"
 
 #include "clock.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,6 +119,12 @@ static int check_file(int fd, const char *path, const char *name,
 		            "not %u: refusing a segment another user could have "
 		            "planted", name, path, (unsigned)st.st_uid,
 		            (unsigned)want);
+	mode_t asked = opts->mode ? opts->mode : 0600;
+	if (!opts->readonly && (st.st_mode & 022 & ~asked))
+		return fail(err, -EPERM, "pool '%s': %s has mode %03o, which "
+		            "lets others write it, and the config asks %03o: "
+		            "refusing a segment others could scribble on", name,
+		            path, (unsigned)(st.st_mode & 0777), (unsigned)asked);
 	uint32_t version;
 	if (st.st_size != (off_t)sizeof(struct thr_shm_pool) &&
 	    other_version(fd, &version))
@@ -182,16 +190,37 @@ static int attach(const char *path, const char *name,
 	return r;
 }
 
+/* A name nobody can guess for a temporary file, where the folder cannot
+ * make one without a name (O_TMPFILE): one another user could foresee is
+ * one he could take first, and stop the pool being made. */
+static void tmp_name(const char *dir, const char *name, char *tmp, size_t len)
+{
+	uint64_t r[2] = { 0, 0 };
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		r[0] = thr_clock_ns(CLOCK_MONOTONIC);
+		r[1] = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)tmp;
+	}
+	snprintf(tmp, len, "%s/.throttle.%s.%016llx%016llx", dir, name,
+	         (unsigned long long)r[0], (unsigned long long)r[1]);
+}
+
+/* The new segment's file, sized, with its pages reserved: without a name
+ * (O_TMPFILE; *tmp is then "") where the folder allows, else under an
+ * unguessable one in tmp. Returns the descriptor or -errno. */
 static int make_tmp(const char *dir, const char *name,
                     const struct thr_pool_opts *opts, char *tmp, size_t len)
 {
-	static unsigned counter;
-	snprintf(tmp, len, "%s/.throttle.%s.%d.%u", dir ? dir : SHM_DIR, name,
-	         (int)getpid(), __atomic_add_fetch(&counter, 1,
-	                                           __ATOMIC_RELAXED));
 	mode_t mode = opts->mode ? opts->mode : 0600;
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	              mode);
+	const char *d = dir ? dir : SHM_DIR;
+	*tmp = '\0';
+	/* A nameless file can only be named through /proc. */
+	int fd = access("/proc/self/fd", X_OK) == 0
+	         ? open(d, O_TMPFILE | O_RDWR | O_CLOEXEC, mode) : -1;
+	for (int tries = 0; fd < 0 && tries < 8; tries++) {
+		tmp_name(d, name, tmp, len);
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		          mode);
+	}
 	if (fd < 0)
 		return -errno;
 	/* The umask must not narrow a configured group mode. */
@@ -203,10 +232,24 @@ static int make_tmp(const char *dir, const char *name,
 		e = reserve(fd);
 	if (e < 0) {
 		close(fd);
-		unlink(tmp);
+		if (*tmp)
+			unlink(tmp);
 		return e;
 	}
 	return fd;
+}
+
+/* Gives the built segment behind fd (named tmp, or nameless) its name:
+ * link() never replaces a segment somebody else linked first. Returns 0,
+ * -EEXIST, or -errno. */
+static int publish(int fd, const char *tmp, const char *path)
+{
+	char self[64];
+	if (*tmp)
+		return link(tmp, path) < 0 ? -errno : 0;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0
+	       ? -errno : 0;
 }
 
 /* Builds a new segment under a temporary name and links it into place.
@@ -223,18 +266,18 @@ static int create(const char *path, const char *name,
 		            strerror(-fd));
 	struct thr_shm_pool *shm = NULL;
 	int r = map_fd(fd, false, &shm);
-	close(fd);
 	if (r < 0)
-		goto out_unlink;
+		goto out_close;
 	init_header(shm, name, opts->limit);
-	if (link(tmp, path) < 0) {
-		r = -errno;
+	if ((r = publish(fd, tmp, path)) < 0) {
 		thr_segment_unmap(shm);
-		goto out_unlink;
+		goto out_close;
 	}
 	*ret = shm;
-out_unlink:
-	unlink(tmp);
+out_close:
+	close(fd);
+	if (*tmp)
+		unlink(tmp);
 	if (r < 0 && r != -EEXIST)
 		fail(err, r, "pool '%s': cannot create %s: %s", name, path,
 		     strerror(-r));

@@ -15,6 +15,7 @@
 #include "proc.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -345,6 +346,40 @@ static void test_pool_refuses_foreign_owner(void **state)
 	struct thr_pool *p;
 	assert_int_equal(thr_pool_open(name, &o, &p, err), -EPERM);
 	assert_non_null(strstr(err, "owned by uid"));
+}
+
+static void test_pool_refuses_writable_segment(void **state)
+{
+	struct thr_pool_opts o = { .limit = 1, .create = true };
+	struct thr_pool *p;
+	char path[128], err[THR_POOL_ERR_LEN];
+	assert_int_equal(thr_pool_open(name, &o, &p, NULL), 0);
+	thr_pool_close(p);
+	snprintf(path, sizeof(path), "/dev/shm/throttle.%s", name);
+	/* Somebody widened a private segment: anyone could now forge holders. */
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(thr_pool_open(name, &o, &p, err), -EPERM);
+	assert_non_null(strstr(err, "lets others write it"));
+	/* A config that asks for a shared segment accepts it. */
+	o.mode = 0666;
+	assert_int_equal(thr_pool_open(name, &o, &p, NULL), 0);
+	thr_pool_close(p);
+}
+
+static void test_pool_creation_leaves_no_temporary_file(void **state)
+{
+	struct thr_pool_opts o = { .limit = 1, .create = true };
+	struct thr_pool *p;
+	assert_int_equal(thr_pool_open(name, &o, &p, NULL), 0);
+	thr_pool_close(p);
+	DIR *d = opendir("/dev/shm");
+	assert_non_null(d);
+	struct dirent *e;
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), ".throttle.%s.", name);
+	while ((e = readdir(d)))
+		assert_true(strncmp(e->d_name, prefix, strlen(prefix)) != 0);
+	closedir(d);
 }
 
 /* ---- 2. acquire, try, deadline, signals ---- */
@@ -2562,6 +2597,8 @@ int main(int argc, char **argv)
 		T(test_pool_refuses_bad_magic),
 		T(test_pool_refuses_truncated_segment),
 		T(test_pool_refuses_foreign_owner),
+		T(test_pool_refuses_writable_segment),
+		T(test_pool_creation_leaves_no_temporary_file),
 		T(test_pool_try_fails_when_full),
 		T(test_pool_observe_counts_over),
 		T(test_pool_deadline_times_out),
