@@ -352,9 +352,12 @@ ptrdiff_t thr_match_normal_length(const char *path)
 		s = s >> skip << skip;
 		uint32_t bad = ((s << 1) | carry) & sd;
 		if (z) {
-			uint32_t end = z & -z; /* the NUL's bit */
-			ptrdiff_t n = blk - path + __builtin_ctz(z);
-			if ((bad & (end - 1)) || (n > 1 && path[n - 1] == '/'))
+			/* Only bits before the NUL count: the bytes after it may
+			 * never have been written (valgrind checks so). */
+			unsigned nul = (unsigned)__builtin_ctz(z);
+			ptrdiff_t n = blk - path + nul;
+			if ((bad & ((1u << nul) - 1)) ||
+			    (n > 1 && path[n - 1] == '/'))
 				return -1;
 			return n;
 		}

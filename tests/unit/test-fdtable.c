@@ -8,6 +8,9 @@
 
 #include "fdtable.h"
 
+#include <pthread.h>
+#include <string.h>
+
 static const uint16_t pools[2] = { 0, 3 };
 static const uint32_t holds[2] = { 17, 4242 };
 
@@ -204,6 +207,108 @@ static void test_fdtable_promote_lost_to_close(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* Threads that open, dup and close at once, while pairs race a close
+ * against a dup's promotion on one shared number: every hold is given back
+ * exactly once, whoever wins, and nothing is left behind. Run under
+ * ThreadSanitizer too (tools/test), which checks the atomics' ordering. */
+enum { RACE_ROUNDS = 20000, RACE_WORKERS = 3 };
+
+struct race {
+	int fd;                         /* the shared number, raced for */
+	bool opened;                    /* the opener's rounds are over */
+	uint8_t released[RACE_ROUNDS];  /* times each round's hold came back */
+};
+
+static void release_hold(struct race *r, uint32_t hold)
+{
+	__atomic_add_fetch(&r->released[hold], 1, __ATOMIC_RELAXED);
+}
+
+/* Gives back what a close took: a direct hold at once, a description's
+ * when its last reference goes. */
+static void close_entry(struct race *r, uint32_t e)
+{
+	if (thr_fdtable_is_direct(e)) {
+		release_hold(r, thr_fdtable_direct_hold(e));
+	} else if (thr_fdtable_unref(e)) {
+		release_hold(r, thr_fdtable_desc(e)->hold[0]);
+		thr_fdtable_free(e);
+	}
+}
+
+/* Opens round i's file on the shared number, then dups it. */
+static void *race_opener(void *arg)
+{
+	struct race *r = arg;
+	for (uint32_t i = 0; i < RACE_ROUNDS; i++) {
+		uint32_t e = thr_fdtable_direct(1, i);
+		while (thr_fdtable_get(r->fd))
+			sched_yield(); /* the number is still taken */
+		assert_true(thr_fdtable_attach(r->fd, e));
+		uint32_t d = thr_fdtable_promote(r->fd, e);
+		if (d)
+			close_entry(r, d); /* the copy's own close */
+	}
+	__atomic_store_n(&r->opened, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Closes the shared number whenever it names something. */
+static void *race_closer(void *arg)
+{
+	struct race *r = arg;
+	while (!__atomic_load_n(&r->opened, __ATOMIC_ACQUIRE) ||
+	       thr_fdtable_get(r->fd)) {
+		uint32_t e = thr_fdtable_detach(r->fd);
+		if (e)
+			close_entry(r, e);
+		else
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Each worker opens, dups and closes on numbers of its own. */
+static void *race_worker(void *arg)
+{
+	int base = 100 + 2 * (int)(intptr_t)arg;
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		uint32_t d = thr_fdtable_new(pools, holds, 2, false, false);
+		assert_int_not_equal(d, 0);
+		assert_true(thr_fdtable_attach(base, d));
+		thr_fdtable_ref(d);
+		assert_true(thr_fdtable_attach(base + 1, d));
+		assert_int_equal(thr_fdtable_desc(d)->hold[1], 4242);
+		assert_false(thr_fdtable_unref(thr_fdtable_detach(base)));
+		assert_true(thr_fdtable_unref(thr_fdtable_detach(base + 1)));
+		thr_fdtable_free(d);
+	}
+	return NULL;
+}
+
+static void test_fdtable_threads_give_every_hold_back_once(void **state)
+{
+	static struct race r = { .fd = 40 };
+	pthread_t opener, closer, workers[RACE_WORKERS];
+	memset(r.released, 0, sizeof(r.released));
+	r.opened = false;
+	assert_int_equal(pthread_create(&opener, NULL, race_opener, &r), 0);
+	assert_int_equal(pthread_create(&closer, NULL, race_closer, &r), 0);
+	for (intptr_t i = 0; i < RACE_WORKERS; i++)
+		assert_int_equal(pthread_create(&workers[i], NULL, race_worker,
+		                                (void *)i), 0);
+	pthread_join(opener, NULL);
+	pthread_join(closer, NULL);
+	for (int i = 0; i < RACE_WORKERS; i++)
+		pthread_join(workers[i], NULL);
+	for (int i = 0; i < RACE_ROUNDS; i++)
+		assert_int_equal(r.released[i], 1);
+	int n = 0;
+	thr_fdtable_each(count, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(thr_fdtable_get(r.fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +321,7 @@ int main(void)
 		cmocka_unit_test_setup(test_fdtable_direct_round_trip, setup),
 		cmocka_unit_test_setup(test_fdtable_promote_shares, setup),
 		cmocka_unit_test_setup(test_fdtable_promote_lost_to_close, setup),
+		cmocka_unit_test_setup(test_fdtable_threads_give_every_hold_back_once, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1009,7 +1009,7 @@ static void test_match_normal_length_each_pair(void **state)
 {
 	static const char bytes[] = { '/', '.', 'a', '-' };
 	char path[48];
-	for (size_t pos = 1; pos < 40; pos++) {
+	for (size_t pos = 1; pos + 1 < 40; pos++) {
 		for (size_t a = 0; a < sizeof(bytes); a++) {
 			for (size_t b = 0; b < sizeof(bytes); b++) {
 				memset(path, 'q', 40);
