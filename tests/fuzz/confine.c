@@ -48,7 +48,7 @@ static bool allowed(const char *path)
 	return true;
 }
 
-/* The functions wrapped, as config/ and shim/match.c call them with
+/* The functions wrapped, as config/ and shim/match/match.c call them with
  * _FILE_OFFSET_BITS=64. */
 int __real_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...);

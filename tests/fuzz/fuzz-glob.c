@@ -1,5 +1,5 @@
 /* fuzz-glob.c - libFuzzer target: the path glob parser and matcher of
- * shim/match.h. The input is a glob, a NUL, and a path. A glob the parser
+ * shim/match/match.h. The input is a glob, a NUL, and a path. A glob the parser
  * accepts is compiled, and the fast matcher (thr_match_cglob) must agree
  * with the plain one (thr_match_glob) on the path, normalised as the shim
  * normalises paths; and whatever thr_match_normal_length() calls normal

@@ -1,5 +1,5 @@
 /* fuzz-segment.c - libFuzzer target: the checks a pool's segment passes
- * before it is used (shim/segment.c), and the observer's read of it
+ * before it is used (shim/engine/segment.c), and the observer's read of it
  * (thr_pool_snapshot, as throttlectl status reads any segment it finds).
  * The input makes a file in a private folder, opened with thr_pool_open()
  * there, read-only or not; whatever the file holds, opening must refuse it

@@ -1,4 +1,4 @@
-/* test-match.c - unit tests for shim/match.c: destination parsing, address and
+/* test-match.c - unit tests for shim/match/match.c: destination parsing, address and
  * path matching, globs and normalisation. getaddrinfo() is interposed so the
  * resolver's failure paths run without a network; "localhost" is real. */
 #define _GNU_SOURCE

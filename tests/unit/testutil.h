@@ -1,5 +1,5 @@
 /* testutil.h - small helpers shared by the multi-process engine tests;
- * their clock is thr_clock_ns() from shim/clock.h. */
+ * their clock is thr_clock_ns() from shim/engine/clock.h. */
 #ifndef THR_TESTUTIL_H
 #define THR_TESTUTIL_H
 

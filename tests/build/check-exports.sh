@@ -1,5 +1,5 @@
 #!/bin/sh
-# check-symbols.sh LIB MAP - the shim exports exactly the names its version
+# check-exports.sh LIB MAP - the shim exports exactly the names its version
 # script lists: nothing of the engine, config or libconfuse leaks out, and
 # no hooked name is missing.
 set -eu

@@ -1,7 +1,7 @@
-# check-symbols.sh - each probe binary calls the libc entry point its build
+# check-probe-symbols.sh - each probe binary calls the libc entry point its build
 # is meant to reach (the table in meson.build): the fortify builds must
 # reach __open_2 and friends, the lfs builds the *64 names.
-#     bash check-symbols.sh NM BINARY:SYMBOL...
+#     bash check-probe-symbols.sh NM BINARY:SYMBOL...
 nm=$1
 shift
 bad=0
