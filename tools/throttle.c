@@ -320,7 +320,15 @@ static void check_environment(const char *path)
 
 /* ---- main --------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+/* -c FILE and -s SERVICE, as given. */
+struct choice {
+	const char *file, *service;
+};
+
+/* Reads the options into ch (and quiet), leaving optind at PROGRAM.
+ * Returns -1 to go on, or the exit status after help, the version or a
+ * usage error. */
+static int read_options(int argc, char **argv, struct choice *ch)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -330,18 +338,16 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char lib[PATH_MAX], config[PATH_MAX], program[PATH_MAX];
-	const char *file = NULL, *service = NULL;
-	int c, r;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:c:s:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			file = optarg;
+			ch->file = optarg;
 			break;
 		case 's':
-			service = optarg;
+			ch->service = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -359,29 +365,26 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return thr_options_usage_error("throttle", usage_line,
 		                               "no program given");
-	if (file && service)
+	if (ch->file && ch->service)
 		return thr_options_usage_error("throttle", usage_line,
 		                               "-c and -s exclude each other");
-	if (file && (r = config_file(file, config)) != 0)
-		return r;
-	if (service && (r = service_file(service)) != 0)
-		return r;
-	if (find_library(lib) < 0)
-		return EXIT_FAILURE;
-	if (strpbrk(lib, ": ")) {
-		fprintf(stderr, "throttle: cannot preload %s: LD_PRELOAD "
-		        "splits paths at ':' and ' '\n", lib);
-		return EXIT_FAILURE;
-	}
+	return -1;
+}
 
-	r = set_preload(lib);
-	if (r == 0 && file) {
+/* Preloads lib and passes the choice of config (config: -c's file made
+ * absolute) and -q on to it. Returns 0, or EXIT_FAILURE after a line. */
+static int set_environment(const char *lib, const struct choice *ch,
+                           const char *config)
+{
+	int r = set_preload(lib);
+
+	if (r == 0 && ch->file) {
 		unsetenv("THROTTLE_SERVICE");
 		r = set_env("THROTTLE_CONFIG", config);
-	} else if (r == 0 && service) {
+	} else if (r == 0 && ch->service) {
 		/* THROTTLE_CONFIG wins over THROTTLE_SERVICE in the library */
 		unsetenv("THROTTLE_CONFIG");
-		r = set_env("THROTTLE_SERVICE", service);
+		r = set_env("THROTTLE_SERVICE", ch->service);
 	}
 	if (r == 0 && quiet)
 		r = set_env("THROTTLE_QUIET", "1");
@@ -390,6 +393,30 @@ int main(int argc, char **argv)
 		        strerror(-r));
 		return EXIT_FAILURE;
 	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char lib[PATH_MAX], config[PATH_MAX], program[PATH_MAX];
+	struct choice ch = { NULL, NULL };
+	int r = read_options(argc, argv, &ch);
+
+	if (r >= 0)
+		return r;
+	if (ch.file && (r = config_file(ch.file, config)) != 0)
+		return r;
+	if (ch.service && (r = service_file(ch.service)) != 0)
+		return r;
+	if (find_library(lib) < 0)
+		return EXIT_FAILURE;
+	if (strpbrk(lib, ": ")) {
+		fprintf(stderr, "throttle: cannot preload %s: LD_PRELOAD "
+		        "splits paths at ':' and ' '\n", lib);
+		return EXIT_FAILURE;
+	}
+	if ((r = set_environment(lib, &ch, config)) != 0)
+		return r;
 
 	if (find_program(argv[optind], program)) {
 		check_program(program);
