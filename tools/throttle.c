@@ -5,12 +5,12 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "exe.h"
+#include "options.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +25,6 @@
 #endif
 
 #define LIB_NAME "libthrottle.so"
-#define EXIT_USAGE 2
 #define EXIT_CANNOT_RUN 126
 #define EXIT_NOT_FOUND 127
 
@@ -34,36 +33,22 @@ static const char usage_line[] =
 
 static bool quiet;
 
-/* A usage error: the complaint and the usage line, as one line. */
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "throttle: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "; %s\n", usage_line);
-	va_end(ap);
-	return EXIT_USAGE;
-}
-
 static void help(void)
 {
 	printf("%s\n\n"
 	       "Runs PROGRAM with libthrottle preloaded, so that its connect() "
-	       "and open()\ncalls take permits from the pools of its config.\n\n"
+	       "and open()\ncalls take slots from the pools of its config.\n\n"
 	       "  -c, --config FILE     use this config file "
 	       "(THROTTLE_CONFIG)\n"
 	       "  -s, --service NAME    use the config of service NAME "
 	       "(THROTTLE_SERVICE)\n"
 	       "  -q, --quiet           no warnings, here or from the library "
-	       "(THROTTLE_QUIET=1)\n"
-	       "  -h, --help            show this help\n"
-	       "      --version         show the version\n\n"
-	       "Without -c or -s the library picks the config by program name."
+	       "(THROTTLE_QUIET=1)\n", usage_line);
+	thr_options_help_lines(stdout, 24);
+	printf("\nWithout -c or -s the library picks the config by program name."
 	       "\nExit status: PROGRAM's; 2 for a usage or config error, 126 "
 	       "when PROGRAM\ncannot be run, 127 when it is not found, 1 when "
-	       "the library is missing.\n", usage_line);
+	       "the library is missing.\n");
 }
 
 /* One warning line, unless -q: "PATH WHY, so WHAT will run unthrottled". */
@@ -165,7 +150,7 @@ static int set_preload(const char *lib)
 
 /* Loads the config at path once, so that a missing or broken config is an
  * error here rather than a silently unthrottled program. Returns 0, or
- * EXIT_USAGE after a line. */
+ * THR_EXIT_USAGE after a line. */
 static int check_config(const char *path)
 {
 	char err[512];
@@ -176,11 +161,11 @@ static int check_config(const char *path)
 	if (r < 0) {
 		fprintf(stderr, "throttle: config file %s: %s\n", path,
 		        strerror(-r));
-		return EXIT_USAGE;
+		return THR_EXIT_USAGE;
 	}
 	if (thr_config_load(path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "throttle: %s\n", err);
-		return EXIT_USAGE;
+		return THR_EXIT_USAGE;
 	}
 	thr_config_free(cfg);
 	return 0;
@@ -198,13 +183,13 @@ static int config_file(const char *file, char *out)
 	if (file[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
 		fprintf(stderr, "throttle: cannot get the current folder: %s\n",
 		        strerror(errno));
-		return EXIT_USAGE;
+		return THR_EXIT_USAGE;
 	}
 	if (snprintf(out, PATH_MAX, "%s%s%s", file[0] == '/' ? "" : cwd,
 	             file[0] == '/' ? "" : "/", file) >= PATH_MAX) {
 		fprintf(stderr, "throttle: config file %s: %s\n", file,
 		        strerror(ENAMETOOLONG));
-		return EXIT_USAGE;
+		return THR_EXIT_USAGE;
 	}
 	return check_config(out);
 }
@@ -223,12 +208,14 @@ static int service_file(const char *service)
 	int r = service_is_valid(service) ? thr_config_locate(NULL, service,
 	        NULL, THR_CONFDIR, path, sizeof(path)) : -EINVAL;
 	if (r == -EINVAL)
-		return usage_error("bad service name '%s' (a file name, not "
-		                   "starting with '.')", service);
+		return thr_options_usage_error("throttle", usage_line,
+		                               "bad service name '%s' (a file "
+		                               "name, not starting with '.')",
+		                               service);
 	if (r < 0) {
 		fprintf(stderr, "throttle: service %s: %s\n", service,
 		        strerror(-r));
-		return EXIT_USAGE;
+		return THR_EXIT_USAGE;
 	}
 	return check_config(path);
 }
@@ -333,7 +320,15 @@ static void check_environment(const char *path)
 
 /* ---- main --------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+/* -c FILE and -s SERVICE, as given. */
+struct choice {
+	const char *file, *service;
+};
+
+/* Reads the options into ch (and quiet), leaving optind at PROGRAM.
+ * Returns -1 to go on, or the exit status after help, the version or a
+ * usage error. */
+static int read_options(int argc, char **argv, struct choice *ch)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -343,19 +338,16 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char lib[PATH_MAX], config[PATH_MAX], program[PATH_MAX];
-	const char *file = NULL, *service = NULL;
-	char opt[3] = "-?";
-	int c, r;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:c:s:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			file = optarg;
+			ch->file = optarg;
 			break;
 		case 's':
-			service = optarg;
+			ch->service = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -364,42 +356,35 @@ int main(int argc, char **argv)
 			help();
 			return EXIT_SUCCESS;
 		case 'V':
-			printf("throttle %s\n", THR_VERSION);
-			return EXIT_SUCCESS;
-		case ':':
-			opt[1] = (char)optopt;
-			return usage_error("option '%s' needs an argument",
-			                   optopt ? opt : argv[optind - 1]);
+			return thr_options_version("throttle");
 		default:
-			opt[1] = (char)optopt;
-			return usage_error("unknown option '%s'",
-			                   optopt ? opt : argv[optind - 1]);
+			return thr_options_bad_option("throttle", usage_line, c,
+			                              argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
-		return usage_error("no program given");
-	if (file && service)
-		return usage_error("-c and -s exclude each other");
-	if (file && (r = config_file(file, config)) != 0)
-		return r;
-	if (service && (r = service_file(service)) != 0)
-		return r;
-	if (find_library(lib) < 0)
-		return EXIT_FAILURE;
-	if (strpbrk(lib, ": ")) {
-		fprintf(stderr, "throttle: cannot preload %s: LD_PRELOAD "
-		        "splits paths at ':' and ' '\n", lib);
-		return EXIT_FAILURE;
-	}
+		return thr_options_usage_error("throttle", usage_line,
+		                               "no program given");
+	if (ch->file && ch->service)
+		return thr_options_usage_error("throttle", usage_line,
+		                               "-c and -s exclude each other");
+	return -1;
+}
 
-	r = set_preload(lib);
-	if (r == 0 && file) {
+/* Preloads lib and passes the choice of config (config: -c's file made
+ * absolute) and -q on to it. Returns 0, or EXIT_FAILURE after a line. */
+static int set_environment(const char *lib, const struct choice *ch,
+                           const char *config)
+{
+	int r = set_preload(lib);
+
+	if (r == 0 && ch->file) {
 		unsetenv("THROTTLE_SERVICE");
 		r = set_env("THROTTLE_CONFIG", config);
-	} else if (r == 0 && service) {
+	} else if (r == 0 && ch->service) {
 		/* THROTTLE_CONFIG wins over THROTTLE_SERVICE in the library */
 		unsetenv("THROTTLE_CONFIG");
-		r = set_env("THROTTLE_SERVICE", service);
+		r = set_env("THROTTLE_SERVICE", ch->service);
 	}
 	if (r == 0 && quiet)
 		r = set_env("THROTTLE_QUIET", "1");
@@ -408,6 +393,30 @@ int main(int argc, char **argv)
 		        strerror(-r));
 		return EXIT_FAILURE;
 	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char lib[PATH_MAX], config[PATH_MAX], program[PATH_MAX];
+	struct choice ch = { NULL, NULL };
+	int r = read_options(argc, argv, &ch);
+
+	if (r >= 0)
+		return r;
+	if (ch.file && (r = config_file(ch.file, config)) != 0)
+		return r;
+	if (ch.service && (r = service_file(ch.service)) != 0)
+		return r;
+	if (find_library(lib) < 0)
+		return EXIT_FAILURE;
+	if (strpbrk(lib, ": ")) {
+		fprintf(stderr, "throttle: cannot preload %s: LD_PRELOAD "
+		        "splits paths at ':' and ' '\n", lib);
+		return EXIT_FAILURE;
+	}
+	if ((r = set_environment(lib, &ch, config)) != 0)
+		return r;
 
 	if (find_program(argv[optind], program)) {
 		check_program(program);

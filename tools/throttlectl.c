@@ -2,13 +2,13 @@
  * Verbs are a table of functions, so later ones (set-limit, reclaim, top,
  * metrics, run) slot in beside status. Pools are only ever mapped read-only. */
 #define _GNU_SOURCE
+#include "options.h"
 #include "pool.h"
 #include "status.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,6 @@
 
 #define SHM_DIR "/dev/shm"
 #define SEGMENT_PREFIX "throttle."
-#define EXIT_USAGE 2
 
 struct verb {
 	const char *name;
@@ -41,34 +40,23 @@ static void help(FILE *out)
 	for (size_t i = 0; i < NVERBS; i++)
 		fprintf(out, "  %s %s\n      %s\n", verbs[i].name, verbs[i].args,
 		        verbs[i].summary);
-	fprintf(out, "\noptions:\n  -h, --help     show this help\n"
-	        "  --version      show the version\n"
-	        "\nexit status: 0 ok, 1 a named pool is missing or unreadable, "
-	        "2 usage\n");
+	fprintf(out, "\noptions:\n");
+	thr_options_help_lines(out, 17);
+	fprintf(out, "\nexit status: 0 ok, 1 a named pool is missing or "
+	        "unreadable, 2 usage\n");
 }
 
-/* A usage error: the complaint and the verb's usage line, as one line. */
-__attribute__((format(printf, 2, 3)))
-static int usage_error(const struct verb *v, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "throttlectl: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (v)
-		fprintf(stderr, "; usage: throttlectl %s %s\n", v->name, v->args);
-	else
-		fprintf(stderr, "; usage: throttlectl VERB [ARGS...] "
-		        "(see throttlectl --help)\n");
-	return EXIT_USAGE;
-}
+/* What a usage error without a verb ends with. */
+static const char main_usage[] =
+	"usage: throttlectl VERB [ARGS...] (see throttlectl --help)";
 
-/* getopt's '?': optopt names a bad short option, else arg is the bad word. */
-static int bad_option(const struct verb *v, const char *arg)
+/* getopt's complaint about the options of verb v. */
+static int bad_option(const struct verb *v, int c, const char *arg)
 {
-	char shortopt[3] = { '-', (char)optopt, '\0' };
-	return usage_error(v, "unknown option '%s'", optopt ? shortopt : arg);
+	char usage[128];
+	snprintf(usage, sizeof(usage), "usage: throttlectl %s %s", v->name,
+	         v->args);
+	return thr_options_bad_option("throttlectl", usage, c, arg);
 }
 
 /* ---- status ------------------------------------------------------------- */
@@ -230,7 +218,7 @@ static int verb_status(int argc, char **argv)
 			       self->args, status_help);
 			return EXIT_SUCCESS;
 		default:
-			return bad_option(self, argv[optind - 1]);
+			return bad_option(self, c, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -255,19 +243,20 @@ static int verb_status(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error(NULL, "no verb given");
+		return thr_options_usage_error("throttlectl", main_usage,
+		                               "no verb given");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		help(stdout);
 		return EXIT_SUCCESS;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("throttlectl %s\n", THR_VERSION);
-		return EXIT_SUCCESS;
-	}
+	if (strcmp(argv[1], "--version") == 0)
+		return thr_options_version("throttlectl");
 	if (argv[1][0] == '-')
-		return usage_error(NULL, "unknown option '%s'", argv[1]);
+		return thr_options_usage_error("throttlectl", main_usage,
+		                               "unknown option '%s'", argv[1]);
 	for (size_t i = 0; i < NVERBS; i++)
 		if (strcmp(argv[1], verbs[i].name) == 0)
 			return verbs[i].run(argc - 1, argv + 1);
-	return usage_error(NULL, "unknown verb '%s'", argv[1]);
+	return thr_options_usage_error("throttlectl", main_usage,
+	                               "unknown verb '%s'", argv[1]);
 }

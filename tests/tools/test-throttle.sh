@@ -111,8 +111,18 @@ run "$T" -c t.conf -s "$svc" true
 expect 2 "-c and -s"
 run "$T" -x true
 expect 2 "unknown option"
+[[ "$err" == "throttle: unknown option '-x'; usage: throttle "* ]] || fail "unknown option: $err"
 run "$T" -c
 expect 2 "-c without a file"
+[[ "$err" == "throttle: option '-c' needs an argument; usage: throttle "* ]] ||
+	fail "-c without a file: $err"
+run "$T" --help
+expect 0 "--help"
+[[ "$out" == *"take slots from the pools"* && "$out" != *permit* ]] || fail "--help: $out"
+[[ "$out" == *$'\n      --version         show the version\n'* ]] || fail "--help: $out"
+run "$T" --version
+expect 0 "--version"
+[[ "$out" == "throttle "[0-9]* ]] || fail "--version: $out"
 for bad in ../etc/passwd .hidden ""; do
 	run "$T" -s "$bad" true
 	expect 2 "bad service name '$bad'"

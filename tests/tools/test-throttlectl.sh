@@ -237,6 +237,12 @@ run status --bogus
 	fail "bad option: exit $rc: $(cat "$tmp/err")"
 run --help
 [ "$rc" -eq 0 ] && grep -q "^  status \[--json\] \[POOL...\]" "$tmp/out" || fail "--help: exit $rc"
+grep -q "^      --version  show the version$" "$tmp/out" || fail "--help: $(cat "$tmp/out")"
+run --version
+[ "$rc" -eq 0 ] && grep -q "^throttlectl [0-9]" "$tmp/out" || fail "--version: exit $rc"
+run status -x
+[ "$rc" -eq 2 ] && grep -q "^throttlectl: unknown option '-x'; usage: throttlectl status" "$tmp/err" ||
+	fail "bad short option: exit $rc: $(cat "$tmp/err")"
 run status --help
 [ "$rc" -eq 0 ] && grep -q "^usage: throttlectl status" "$tmp/out" &&
 	grep -q '"dead_in_use"' "$tmp/out" || fail "status --help: exit $rc: $(cat "$tmp/out")"
