@@ -32,7 +32,7 @@
                                        recurses, with some 2 kB of stack,
                                        once for each */
 
-/* How long a permit is held. */
+/* How long a slot is held. */
 enum thr_config_hold {
 	THR_HOLD_DESCRIPTOR,    /* until the fd is closed (default) */
 	THR_HOLD_CALL,          /* for the duration of the call only */
@@ -42,7 +42,7 @@ enum thr_config_hold {
 
 /* What a call does when the pool is full. */
 enum thr_config_full {
-	THR_FULL_WAIT,          /* wait for a permit, up to timeout (default) */
+	THR_FULL_WAIT,          /* wait for a slot, up to timeout (default) */
 	THR_FULL_FAIL,          /* fail at once with err */
 	THR_FULL_OBSERVE,       /* never block or fail; only count */
 };
