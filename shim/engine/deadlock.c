@@ -70,7 +70,7 @@ static bool own(const struct thr_shm_holder *h, uint32_t me, uint32_t tid,
 	return req->per_thread ? h->tid == tid || !h->tid : req->sole_thread;
 }
 
-bool thr_deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
+bool thr_pool__deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
                        uint32_t tid, const struct thr_pool_req *req,
                        struct thr_pool_deadlock *ret)
 {
