@@ -71,8 +71,8 @@ static bool own(const struct thr_shm_holder *h, uint32_t me, uint32_t tid,
 }
 
 bool thr_pool__deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
-                       uint32_t tid, const struct thr_pool_req *req,
-                       struct thr_pool_deadlock *ret)
+                             uint32_t tid, const struct thr_pool_req *req,
+                             struct thr_pool_deadlock *ret)
 {
 	uint32_t limit = shm->limit;
 	if (!limit || limit > THR_SLOTS || shm->in_use < limit)

@@ -20,7 +20,7 @@
  * is judged. Fills *ret (may be NULL) when it says so. Under the lock;
  * reads only; async-signal-safe. */
 bool thr_pool__deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
-                       uint32_t tid, const struct thr_pool_req *req,
-                       struct thr_pool_deadlock *ret);
+                             uint32_t tid, const struct thr_pool_req *req,
+                             struct thr_pool_deadlock *ret);
 
 #endif

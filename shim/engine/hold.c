@@ -80,7 +80,8 @@ int thr_pool_cohold(struct thr_pool *pool, uint32_t hold, pid_t pid, int fd,
 	struct thr_proc_id id;
 	int r = thr_pool__register(pool);
 	if (r == 0)
-		r = thr_pool__holds(pool, hold) ? thr_proc_identify(pid, &id) : -ESTALE;
+		r = thr_pool__holds(pool, hold) ? thr_proc_identify(pid, &id)
+		                               : -ESTALE;
 	if (r == 0)
 		r = join(pool, hold, &id, fd, 0, ret_hold);
 	errno = saved;
@@ -104,7 +105,8 @@ static bool holder_is_pids(const struct thr_shm_pool *shm, uint32_t hold,
                            pid_t pid)
 {
 	const struct thr_shm_holder *h =
-		thr_pool__slot_of(hold) < THR_SLOTS ? thr_pool__live_holder(shm, hold) : NULL;
+		thr_pool__slot_of(hold) < THR_SLOTS
+		        ? thr_pool__live_holder(shm, hold) : NULL;
 	return h && h->proc < THR_PROCS &&
 	       shm->procs[h->proc].pid == (uint32_t)pid;
 }
@@ -116,7 +118,8 @@ int thr_pool_uncohold(struct thr_pool *pool, uint32_t hold, pid_t pid)
 	int r = thr_pool__register(pool);
 	if (r == 0 && (r = thr_pool__lock(pool)) == 0) {
 		r = holder_is_pids(pool->shm, hold, pid)
-		        ? thr_pool__drop_locked(pool, thr_pool__holder_of(hold), &wakes)
+		        ? thr_pool__drop_locked(pool, thr_pool__holder_of(hold),
+		                                &wakes)
 		        : -ESTALE;
 		thr_pool__unlock(pool, &wakes);
 	}
@@ -130,7 +133,8 @@ int thr_pool_uncohold(struct thr_pool *pool, uint32_t hold, pid_t pid)
  * record's own fields are the whole check. */
 THR_HOT int thr_pool_set_fd(struct thr_pool *pool, uint32_t hold, int fd)
 {
-	if (thr_pool__slot_of(hold) >= THR_SLOTS || !thr_pool__holder_is_ours(pool, hold))
+	if (thr_pool__slot_of(hold) >= THR_SLOTS ||
+	    !thr_pool__holder_is_ours(pool, hold))
 		return -ESTALE;
 	pool->shm->holders[thr_pool__holder_of(hold)].fd = fd;
 	return 0;
@@ -145,7 +149,8 @@ static size_t records_of(const struct thr_shm_pool *shm,
 	for (uint32_t i = 0; i < THR_HOLDERS && n < max; i++) {
 		const struct thr_shm_holder *h = &shm->holders[i];
 		if (thr_load(&h->state) != THR_HOLDER_LIVE ||
-		    h->slot >= THR_SLOTS || !thr_pool__is_proc(shm, h->proc, id))
+		    h->slot >= THR_SLOTS ||
+		    !thr_pool__is_proc(shm, h->proc, id))
 			continue;
 		ret_holds[n] = thr_pool__hold_of(i, h->slot);
 		ret_fds[n++] = h->fd;

@@ -108,7 +108,8 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	if (h == THR_NONE)
 		return -ENOSPC;
 	struct thr_shm_slot *slot = &shm->slots[s];
-	thr_pool__copy_target(slot->target, w->target, 0); /* bounded: w may be scribbled */
+	/* Bounded: w may be scribbled. */
+	thr_pool__copy_target(slot->target, w->target, 0);
 	slot->taken_ns = thr_clock_ns(CLOCK_MONOTONIC_COARSE);
 	slot->refs = 1;
 	/* The waiter names its record before the record goes live, so a repair
@@ -118,7 +119,8 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 	thr_store(&shm->holders[h].state, THR_HOLDER_LIVE);
 	STEP("handoff.live");
 	/* Exchanged, not stored: its owner may leave the queue without the
-	 * lock (see leave()); then the record goes and the slot stays ours. */
+	 * lock (see leave() in wait.c); then the record goes and the slot
+	 * stays ours. */
 	uint32_t waiting = THR_WAITER_WAITING;
 	if (!__atomic_compare_exchange_n(&w->state, &waiting, THR_WAITER_GRANTED,
 	                                 false, __ATOMIC_ACQ_REL,
@@ -136,7 +138,7 @@ static int hand_over(struct thr_pool *pool, uint32_t s, uint32_t wi,
 }
 
 void thr_pool__count_handoff(struct thr_shm_pool *shm,
-                            const struct thr_shm_waiter *w)
+                             const struct thr_shm_waiter *w)
 {
 	shm->stats.granted++;
 	shm->stats.handoffs++;
@@ -226,7 +228,7 @@ uint32_t thr_pool__new_holder(struct thr_pool *pool, uint32_t slot,
 }
 
 int thr_pool__drop_locked(struct thr_pool *pool, uint32_t hold,
-                         struct thr_wakes *wakes)
+                          struct thr_wakes *wakes)
 {
 	return drop_locked(pool, hold, wakes);
 }
@@ -242,8 +244,9 @@ static inline __attribute__((always_inline)) int take_free(
 	uint32_t limit = thr_pool__limit_of(shm);
 	if (limit == 0)
 		return -EBADMSG;
-	/* Our entry freed while we used nothing (see free_idle()), between
-	 * thr_pool__registered() and the lock: register again. */
+	/* Our entry freed while we used nothing (see free_idle() in
+	 * poollock.c), between thr_pool__registered() and the lock: register
+	 * again. */
 	if (__builtin_expect(shm->procs[pool->me].gen != pool->me_gen, 0))
 		return -ESTALE;
 	if (shm->waiting || shm->in_use >= limit)
@@ -388,17 +391,20 @@ int thr_pool_acquire(struct thr_pool *pool, const struct thr_pool_req *req,
 	errno = saved;
 	return r;
 }
+
+/* ---- release and resize --------------------------------------------------- */
+
 /* Marks our record hold RELEASING for the next lock holder to drop (see
- * run_deferred): for a release made inside our own critical section (a
- * signal handler), or one that could not get the lock. */
+ * thr_pool__run_deferred()): for a release made inside our own critical
+ * section (a signal handler), or one that could not get the lock. */
 static int defer_release(struct thr_pool *pool, uint32_t hold)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	if (!thr_pool__holder_is_ours(pool, hold))
 		return -ESTALE;
 	uint32_t live = THR_HOLDER_LIVE;
-	__atomic_compare_exchange_n(&shm->holders[thr_pool__holder_of(hold)].state, &live,
-	                            THR_HOLDER_RELEASING, false,
+	uint32_t *state = &shm->holders[thr_pool__holder_of(hold)].state;
+	__atomic_compare_exchange_n(state, &live, THR_HOLDER_RELEASING, false,
 	                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	thr_store(&shm->deferred, 1);
 	return 0;

@@ -79,14 +79,14 @@ static inline bool thr_pool__waiter_counts(uint32_t st)
 
 /* A hold handle names the holder record and its slot, so that a fork child
  * can find its own record on the slot after its parent's is gone. */
-#define HOLD_SHIFT 12
-_Static_assert(THR_HOLDERS == 1u << HOLD_SHIFT, "holder index bits");
-_Static_assert(THR_SLOTS <= 1u << (THR_POOL_HOLD_BITS - HOLD_SHIFT),
+#define THR_HOLD_SHIFT 12
+_Static_assert(THR_HOLDERS == 1u << THR_HOLD_SHIFT, "holder index bits");
+_Static_assert(THR_SLOTS <= 1u << (THR_POOL_HOLD_BITS - THR_HOLD_SHIFT),
                "slot index bits");
 
 static inline uint32_t thr_pool__hold_of(uint32_t holder, uint32_t slot)
 {
-	return slot << HOLD_SHIFT | holder;
+	return slot << THR_HOLD_SHIFT | holder;
 }
 
 static inline uint32_t thr_pool__holder_of(uint32_t hold)
@@ -96,14 +96,15 @@ static inline uint32_t thr_pool__holder_of(uint32_t hold)
 
 static inline uint32_t thr_pool__slot_of(uint32_t hold)
 {
-	return hold >> HOLD_SHIFT;
+	return hold >> THR_HOLD_SHIFT;
 }
 
 /* Is entry idx process id? The namespace too, where both are known (0: it
  * could not be read, as for a process in the middle of an exec): two
  * namespaces' pid 1s may start in one clock tick. */
-static inline bool thr_pool__is_proc(const struct thr_shm_pool *shm, uint32_t idx,
-                    const struct thr_proc_id *id)
+static inline bool thr_pool__is_proc(const struct thr_shm_pool *shm,
+                                     uint32_t idx,
+                                     const struct thr_proc_id *id)
 {
 	if (idx >= THR_PROCS)
 		return false;
@@ -114,7 +115,8 @@ static inline bool thr_pool__is_proc(const struct thr_shm_pool *shm, uint32_t id
 
 /* Copies target (NULL for none) of length len (0: not known) into a
  * THR_TARGET_LEN record, cut to fit. */
-static inline void thr_pool__copy_target(char *dst, const char *target, size_t len)
+static inline void thr_pool__copy_target(char *dst, const char *target,
+                                         size_t len)
 {
 	size_t n = len && len < THR_TARGET_LEN ? len : THR_TARGET_LEN - 1;
 	if (!target)
@@ -138,20 +140,24 @@ static inline uint32_t thr_pool__limit_of(const struct thr_shm_pool *shm)
 static inline const struct thr_shm_holder *thr_pool__live_holder(
 	const struct thr_shm_pool *shm, uint32_t hold)
 {
-	const struct thr_shm_holder *h = &shm->holders[thr_pool__holder_of(hold)];
+	const struct thr_shm_holder *h =
+		&shm->holders[thr_pool__holder_of(hold)];
 	return thr_load(&h->state) == THR_HOLDER_LIVE &&
 	       h->slot == thr_pool__slot_of(hold) ? h : NULL;
 }
 
-/* Is record hold live and this process's? thr_pool__slot_of(hold) must be in range. */
-static inline bool thr_pool__holder_is_ours(const struct thr_pool *pool, uint32_t hold)
+/* Is record hold live and this process's? thr_pool__slot_of(hold) must be
+ * in range. */
+static inline bool thr_pool__holder_is_ours(const struct thr_pool *pool,
+                                            uint32_t hold)
 {
 	const struct thr_shm_holder *h = thr_pool__live_holder(pool->shm, hold);
 	return h && h->proc == pool->me;
 }
 
 /* Could hold be this handle's at all? The checks on the handle alone. */
-static inline bool thr_pool__handle_fits(const struct thr_pool *pool, uint32_t hold)
+static inline bool thr_pool__handle_fits(const struct thr_pool *pool,
+                                         uint32_t hold)
 {
 	return thr_pool__slot_of(hold) < THR_SLOTS && pool->me != THR_NONE &&
 	       pool->fork_gen == thr_proc_fork_gen();
@@ -159,7 +165,8 @@ static inline bool thr_pool__handle_fits(const struct thr_pool *pool, uint32_t h
 
 static inline bool thr_pool__holds(const struct thr_pool *pool, uint32_t hold)
 {
-	return thr_pool__handle_fits(pool, hold) && thr_pool__holder_is_ours(pool, hold);
+	return thr_pool__handle_fits(pool, hold) &&
+	       thr_pool__holder_is_ours(pool, hold);
 }
 
 
@@ -198,8 +205,8 @@ int thr_pool__register_slow(struct thr_pool *pool);
 uint32_t thr_pool__entry_of(struct thr_pool *pool, const struct thr_proc_id *id,
                             struct thr_wakes *wakes);
 
-/* thr_pool__lock_held is set before the lock word is taken and cleared after it is
- * let go, so a signal handler that releases on this thread at any moment in
+/* thr_pool__lock_held is set before the lock word is taken and cleared
+ * after it is let go, so a signal handler that releases on this thread at any moment in
  * between defers (the unlock runs what it deferred) rather than waiting for
  * a lock its own thread holds. The fast path is one CAS and touches nothing
  * that could change errno. */
@@ -215,13 +222,14 @@ static inline __attribute__((always_inline)) int thr_pool__lock_as(
 	return 0;
 }
 
-static inline __attribute__((always_inline)) int thr_pool__lock(struct thr_pool *pool)
+static inline __attribute__((always_inline)) int thr_pool__lock(
+	struct thr_pool *pool)
 {
 	return thr_pool__lock_as(pool, pool->me + 1);
 }
 /* Ends the critical section: even seq, the lock word let go (one wake if
- * somebody sleeps on it; the futex wrapper keeps errno), then thr_pool__lock_held
- * cleared (see thr_pool__lock_as). */
+ * somebody sleeps on it; the futex wrapper keeps errno), then
+ * thr_pool__lock_held cleared (see thr_pool__lock_as). */
 static inline __attribute__((always_inline)) void thr_pool__let_go(
 	struct thr_shm_pool *shm)
 {

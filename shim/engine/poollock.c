@@ -109,7 +109,7 @@ static uint64_t lock_pair(const struct thr_shm_pool *shm)
 
 /* Contended, or the owner died: see poolint.h. */
 __attribute__((noinline, cold)) int thr_pool__lock_slow(struct thr_pool *pool,
-                                                       uint32_t owner)
+                                                        uint32_t owner)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	int saved = errno;
@@ -189,8 +189,8 @@ bool thr_pool__free_left(struct thr_shm_pool *shm, struct thr_shm_waiter *w)
  * the lock was taken back for that already; after 4 the rest waits for the
  * next unlock. Keeps errno. */
 __attribute__((noinline)) void thr_pool__unlock_slow(struct thr_pool *pool,
-                                                  struct thr_wakes *wakes,
-                                                  int relocks)
+                                                     struct thr_wakes *wakes,
+                                                     int relocks)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	int saved = errno;
@@ -200,7 +200,8 @@ __attribute__((noinline)) void thr_pool__unlock_slow(struct thr_pool *pool,
 		wake_all(shm, wakes);
 		/* A signal handler may have deferred a release after we looked. */
 		if (relocks++ >= 4 || !thr_load(&shm->deferred) ||
-		    pool->me == THR_NONE || thr_pool__lock_as(pool, pool->me + 1) < 0)
+		    pool->me == THR_NONE ||
+		    thr_pool__lock_as(pool, pool->me + 1) < 0)
 			break;
 	}
 	errno = saved;
@@ -247,8 +248,9 @@ static uint32_t alloc_proc(struct thr_shm_pool *shm, const struct thr_proc_id *i
 /* Under the lock: frees the entries of live processes that hold and wait
  * for nothing here (a prefork server's idle workers, say), so that the
  * table's size caps who uses the pool at once, not who ever did. Such a
- * process registers again when it next acquires: thr_pool__registered() and
- * take_free() see the entry's gen move. The lock's owner keeps its own. */
+ * process registers again when it next acquires: thr_pool__registered()
+ * and take_free() (pool.c) see the entry's gen move. The lock's owner keeps
+ * its own. */
 static void free_idle(struct thr_shm_pool *shm)
 {
 	uint8_t busy[THR_PROCS / 8] = { 0 };

@@ -114,7 +114,8 @@ void thr_pool__recover_recount(struct thr_shm_pool *shm)
 	for (uint32_t s = 0; s < THR_SLOTS; s++)
 		in_use += shm->slots[s].state == THR_SLOT_HELD;
 	for (uint32_t i = 0; i < THR_WAITERS; i++)
-		waiting += thr_pool__waiter_counts(thr_load(&shm->waiters[i].state));
+		waiting += thr_pool__waiter_counts(
+			thr_load(&shm->waiters[i].state));
 	shm->in_use = in_use;
 	shm->waiting = waiting;
 }
@@ -130,7 +131,7 @@ void thr_pool__recover_repair(struct thr_pool *pool, struct thr_wakes *wakes)
 }
 
 unsigned thr_pool__recover_free_proc(struct thr_pool *pool, uint32_t idx,
-                               struct thr_wakes *wakes)
+                                     struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	unsigned slots = 0;
@@ -209,7 +210,8 @@ static bool is_dead(struct thr_pool *pool, uint32_t i, uint32_t gen,
 	return false;
 }
 
-int thr_pool__recover_reclaim(struct thr_pool *pool, enum thr_reclaim_scope scope)
+int thr_pool__recover_reclaim(struct thr_pool *pool,
+                              enum thr_reclaim_scope scope)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	uint8_t set[THR_PROCS / 8] = { 0 }, dead[THR_PROCS / 8] = { 0 };

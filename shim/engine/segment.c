@@ -49,7 +49,7 @@ static int other_layout(char *err, const char *name, uint32_t version)
 }
 
 int thr_pool__segment_check(const struct thr_shm_pool *shm, const char *name,
-                      char *err)
+                            char *err)
 {
 	uint64_t magic = __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE);
 	if (magic != THR_LAYOUT_MAGIC)
@@ -286,7 +286,7 @@ out_close:
 }
 
 int thr_pool__segment_map(const char *name, const struct thr_pool_opts *opts,
-                    struct thr_shm_pool **ret_shm, char *err)
+                          struct thr_shm_pool **ret_shm, char *err)
 {
 	char path[512];
 	if (thr_pool_segment_path(name, opts->dir, path, sizeof(path)) < 0)

@@ -15,12 +15,12 @@
  * (truncated, corrupted), -EACCES, others from the system. Not
  * async-signal-safe. */
 int thr_pool__segment_map(const char *name, const struct thr_pool_opts *opts,
-                    struct thr_shm_pool **ret_shm, char *err);
+                          struct thr_shm_pool **ret_shm, char *err);
 
 void thr_pool__segment_unmap(struct thr_shm_pool *shm);
 
 /* Checks a mapped header. Returns 0, -EPROTO or -EBADMSG with err filled. */
 int thr_pool__segment_check(const struct thr_shm_pool *shm, const char *name,
-                      char *err);
+                            char *err);
 
 #endif

@@ -67,8 +67,8 @@ static int collect(struct thr_shm_pool *shm, struct thr_shm_waiter *w,
 }
 
 /* cancel() without the lock, whose owner is stuck (stopped, say): our place
- * is marked left for the next lock holder to free (see run_deferred), unless
- * a grant got there first. */
+ * is marked left for the next lock holder to free (see
+ * thr_pool__run_deferred()), unless a grant got there first. */
 static int leave(struct thr_pool *pool, struct thr_shm_waiter *w, int why,
                  uint32_t *ret_hold)
 {
@@ -562,8 +562,8 @@ int thr_pool__queue(struct thr_pool *pool, const struct thr_pool_req *req,
 	if (req->check_own && holds_here(shm, pool->me))
 		return -EEXIST;
 	if (req->detect_deadlock &&
-	    thr_pool__deadlock_find(shm, pool->me, (uint32_t)thr_proc_tid(), req,
-	                      req->deadlock)) {
+	    thr_pool__deadlock_find(shm, pool->me, (uint32_t)thr_proc_tid(),
+	                            req, req->deadlock)) {
 		shm->stats.refused++;
 		return -EDEADLK;
 	}
