@@ -7,6 +7,7 @@
 #include "poolint.h"
 
 #include "clock.h"
+#include "deadlock.h"
 #include "hot.h"
 #include "segment.h"
 
@@ -285,6 +286,37 @@ static bool deadline_valid(const struct thr_pool_req *req)
 	       (req->deadline.tv_nsec >= 0 && req->deadline.tv_nsec < 1000000000L);
 }
 
+/* Does process entry me hold any slot here? */
+static bool holds_here(const struct thr_shm_pool *shm, uint32_t me)
+{
+	for (uint32_t i = 0; i < THR_HOLDERS; i++)
+		if (thr_load(&shm->holders[i].state) == THR_HOLDER_LIVE &&
+		    shm->holders[i].proc == me)
+			return true;
+	return false;
+}
+
+/* Under the lock, a full pool: queues the caller, unless it asked to hear
+ * first that it holds slots here (-EEXIST), or that its wait would never
+ * end (-EDEADLK, counted as refused). */
+static int wait_or_not(struct thr_pool *pool, const struct thr_pool_req *req,
+                       const struct thr_pool_interrupt *resume,
+                       uint32_t *ret_waiter)
+{
+	struct thr_shm_pool *shm = pool->shm;
+	if (thr_pool__exiting())
+		return -ECANCELED;
+	if (req->check_own && holds_here(shm, pool->me))
+		return -EEXIST;
+	if (req->detect_deadlock &&
+	    thr_pool__deadlock_find(shm, pool->me, (uint32_t)thr_proc_tid(),
+	                            req, req->deadlock)) {
+		shm->stats.refused++;
+		return -EDEADLK;
+	}
+	return thr_pool__enqueue(pool, req, resume, ret_waiter);
+}
+
 /* One acquire, as far as the first signal that ends its wait; tried: the
  * first pass was made and found the pool full. */
 static int acquire_once(struct thr_pool *pool, const struct thr_pool_req *req,
@@ -324,7 +356,7 @@ static int acquire_once(struct thr_pool *pool, const struct thr_pool_req *req,
 	else if (r == -EAGAIN && !deadline_valid(req))
 		r = -EINVAL;
 	else if (r == -EAGAIN)
-		r = thr_pool__queue(pool, req, resume, &wi);
+		r = wait_or_not(pool, req, resume, &wi);
 	thr_pool__unlock(pool, &wakes);
 	if (r != 0 || wi == THR_NONE)
 		return r;

@@ -206,10 +206,10 @@ uint32_t thr_pool__entry_of(struct thr_pool *pool, const struct thr_proc_id *id,
                             struct thr_wakes *wakes);
 
 /* thr_pool__lock_held is set before the lock word is taken and cleared
- * after it is let go, so a signal handler that releases on this thread at any moment in
- * between defers (the unlock runs what it deferred) rather than waiting for
- * a lock its own thread holds. The fast path is one CAS and touches nothing
- * that could change errno. */
+ * after it is let go, so a signal handler that releases on this thread at
+ * any moment in between defers (the unlock runs what it deferred) rather
+ * than waiting for a lock its own thread holds. The fast path is one CAS
+ * and touches nothing that could change errno. */
 static inline __attribute__((always_inline)) int thr_pool__lock_as(
 	struct thr_pool *pool, uint32_t owner)
 {
@@ -300,13 +300,15 @@ uint32_t thr_pool__new_holder(struct thr_pool *pool, uint32_t slot,
 
 /* ---- the queue and the wait (wait.c) ------------------------------------- */
 
-/* Under the lock, a full pool: queues the caller (at resume's place, if
- * given) into *ret_waiter, unless it asked to hear first that it holds slots
- * here (-EEXIST), or that its wait would never end (-EDEADLK, counted as
- * refused). Also -ECANCELED (the process exits), -ENOSPC (no place). */
-int thr_pool__queue(struct thr_pool *pool, const struct thr_pool_req *req,
-                    const struct thr_pool_interrupt *resume,
-                    uint32_t *ret_waiter);
+/* Under the lock: queues the caller for req, at the place resume gave up
+ * if it asks to resume, else at the back. Returns 0 and *ret_waiter, or
+ * -ENOSPC (no place free). */
+int thr_pool__enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
+                      const struct thr_pool_interrupt *resume,
+                      uint32_t *ret_waiter);
+/* Is the process exiting (thr_pool_end_waits())? Then no wait begins.
+ * Async-signal-safe. */
+bool thr_pool__exiting(void);
 /* Without the lock: waits in the queue at place wi until granted (0 and
  * *ret_hold), the deadline (-ETIMEDOUT), a signal with a handler (-EINTR,
  * intr filled in: see struct thr_pool_interrupt), the process's exit or a
@@ -323,6 +325,13 @@ int thr_pool__wait_for_room(struct thr_pool *pool,
                             struct thr_pool_interrupt *intr);
 
 /* ---- repair and reclaim (recover.c) -------------------------------------- */
+
+/* How often waiters look for dead holders (one of them a tick). */
+#define THR_TICK_NS (100 * 1000 * 1000ull)
+/* While waiting: if no waiter has looked for THR_TICK_NS, takes back the
+ * slots of dead holders, recounts the gauges and grants what came back.
+ * Without the lock; takes it. */
+void thr_pool__recover_tick(struct thr_pool *pool);
 
 /* Under the lock, recount everything from the tables after an owner died
  * mid-update. */

@@ -1,6 +1,7 @@
 /* recover.c - getting a pool back to health: repair after a process died
  * holding the pool lock, and reclaim of slots and queue places of dead
- * processes. Never trusts a count when the tables can be recounted. */
+ * processes, on demand or every tick of a wait. Never trusts a count when
+ * the tables can be recounted. */
 #include "poolint.h"
 
 #include "clock.h"
@@ -245,4 +246,33 @@ int thr_pool__recover_reclaim(struct thr_pool *pool,
 			slots += thr_pool__recover_free_proc(pool, i, &wakes);
 	thr_pool__unlock(pool, &wakes);
 	return (int)slots;
+}
+
+/* Is it this waiter's turn to look for dead holders: has nobody looked for
+ * a tick? One waiter a tick wins. A time in the future (a scribbled word,
+ * a clock reset) counts as long ago. */
+static bool tick_due(struct thr_shm_pool *shm)
+{
+	uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
+	uint64_t last = __atomic_load_n(&shm->ticked_ns, __ATOMIC_ACQUIRE);
+	if (last <= now && now - last < THR_TICK_NS)
+		return false;
+	return __atomic_compare_exchange_n(&shm->ticked_ns, &last, now, false,
+	                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Every THR_TICK_NS of waiting, by one of the waiters: take back slots of
+ * dead holders, and recount the gauges, so that a scribbled count cannot
+ * keep a waiter queued. */
+void thr_pool__recover_tick(struct thr_pool *pool)
+{
+	struct thr_wakes wakes = { 0 };
+	if (!tick_due(pool->shm))
+		return;
+	thr_pool__recover_reclaim(pool, THR_RECLAIM_SUSPECTS);
+	if (thr_pool__lock(pool) < 0)
+		return;
+	thr_pool__recover_recount(pool->shm);
+	thr_pool__grant_locked(pool, &wakes);
+	thr_pool__unlock(pool, &wakes);
 }

@@ -6,7 +6,6 @@
 #include "poolint.h"
 
 #include "clock.h"
-#include "deadlock.h"
 #include "futex.h"
 #include "sys.h"
 
@@ -18,15 +17,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICK_NS (100 * 1000 * 1000ull) /* waiters look for dead holders */
 #define SLICE_NS (20 * 1000 * 1000ull) /* and for signals, with handlers */
 #define ROOM_NAP_NS (20 * 1000 * 1000ull) /* a wait without a place */
 #define NO_TICKET UINT64_MAX    /* an interrupt that gave up no place */
+
+/* ---- the queue: in, and out again --------------------------------------- */
+
 /* Queues a waiter for req: at the place resume gave up, if it asks to
  * resume, else at the back. */
-static int enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
-                   const struct thr_pool_interrupt *resume,
-                   uint32_t *ret_waiter)
+int thr_pool__enqueue(struct thr_pool *pool, const struct thr_pool_req *req,
+                      const struct thr_pool_interrupt *resume,
+                      uint32_t *ret_waiter)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	for (uint32_t i = 0; i < THR_WAITERS; i++) {
@@ -118,34 +119,7 @@ static int cancel(struct thr_pool *pool, uint32_t wi, int why, bool counted,
 	return r;
 }
 
-/* Is it this waiter's turn to look for dead holders: has nobody looked for
- * a tick? One waiter a tick wins. A time in the future (a scribbled word,
- * a clock reset) counts as long ago. */
-static bool tick_due(struct thr_shm_pool *shm)
-{
-	uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
-	uint64_t last = __atomic_load_n(&shm->ticked_ns, __ATOMIC_ACQUIRE);
-	if (last <= now && now - last < TICK_NS)
-		return false;
-	return __atomic_compare_exchange_n(&shm->ticked_ns, &last, now, false,
-	                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-}
-
-/* Every TICK_NS of waiting, by one of the waiters: take back slots of dead
- * holders, and recount the gauges, so that a scribbled count cannot keep a
- * waiter queued. */
-static void tick(struct thr_pool *pool)
-{
-	struct thr_wakes wakes = { 0 };
-	if (!tick_due(pool->shm))
-		return;
-	thr_pool__recover_reclaim(pool, THR_RECLAIM_SUSPECTS);
-	if (thr_pool__lock(pool) < 0)
-		return;
-	thr_pool__recover_recount(pool->shm);
-	thr_pool__grant_locked(pool, &wakes);
-	thr_pool__unlock(pool, &wakes);
-}
+/* ---- the process exits -------------------------------------------------- */
 
 /* The waits in progress in this process, by futex word, so that its exit
  * can wake them (one past the list waits for its next tick); and whether
@@ -179,11 +153,18 @@ static void wake_noted(void)
 	}
 }
 
+bool thr_pool__exiting(void)
+{
+	return __atomic_load_n(&ending, __ATOMIC_ACQUIRE);
+}
+
 void thr_pool_end_waits(void)
 {
 	__atomic_store_n(&ending, 1, __ATOMIC_RELEASE);
 	wake_noted();
 }
+
+/* ---- signals ------------------------------------------------------------ */
 
 /* Does a handler of the program's own run for sig? Its flags into
  * *flags. */
@@ -348,6 +329,8 @@ static void signals_unblock(struct wait_signals *ws, int r,
 		pthread_sigmask(SIG_SETMASK, &ws->caller, NULL);
 }
 
+/* ---- no room: a wait without a place ------------------------------------ */
+
 /* No room in the pool's tables for this caller: more processes use the
  * pool than it has entries (and none of them is idle), or more wait than
  * it has places. It naps ROOM_NAP_NS and asks again; it never goes
@@ -384,6 +367,8 @@ int thr_pool__wait_for_room(struct thr_pool *pool,
 	errno = saved;
 	return r;
 }
+
+/* ---- joins -------------------------------------------------------------- */
 
 /* Threads that another thread of ours is joining (pthread_join), by id,
  * and the joiner's tid. */
@@ -454,6 +439,8 @@ static int ended(struct thr_pool *pool, uint32_t wi, uint32_t *ret_hold)
 	return -ECANCELED;
 }
 
+/* ---- the wait ----------------------------------------------------------- */
+
 /* The wait itself, with signals blocked all along: a handler never runs
  * while we have a place in the queue (see struct thr_pool_interrupt).
  * Pending signals are looked for between naps, which a handler makes
@@ -488,8 +475,8 @@ static int wait_blocked(struct thr_pool *pool, uint32_t wi,
 			continue;
 		}
 		if (now >= intr->next_tick_ns) {
-			tick(pool);
-			intr->next_tick_ns = thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS;
+			thr_pool__recover_tick(pool);
+			intr->next_tick_ns = thr_clock_ns(CLOCK_MONOTONIC) + THR_TICK_NS;
 			ws->handlers = handled(&ws->open, &restart);
 			continue;
 		}
@@ -503,7 +490,7 @@ static int wait_blocked(struct thr_pool *pool, uint32_t wi,
 	}
 }
 
-/* Sleeps on our own futex word until granted, waking every TICK_NS to look
+/* Sleeps on our own futex word until granted, waking every THR_TICK_NS to look
  * for dead holders (afresh: the seen-alive cache lasts less than a tick), so
  * a killed holder's slot comes back at the first tick after its death. The
  * ticks keep to the clock, across resumes too: signals that end naps must
@@ -519,7 +506,7 @@ int thr_pool__wait_grant(struct thr_pool *pool, uint32_t wi,
 	/* The first tick half a period in, so that an alarm of whole
 	 * seconds set just before the call falls between two. */
 	intr->next_tick_ns = resume ? resume->next_tick_ns
-	                            : thr_clock_ns(CLOCK_MONOTONIC) + TICK_NS / 2;
+	                            : thr_clock_ns(CLOCK_MONOTONIC) + THR_TICK_NS / 2;
 	signals_block(&ws);
 	uint32_t **place = waits_note(&pool->shm->waiters[wi].state);
 	int r = wait_blocked(pool, wi, req, &ws, intr, ret_hold);
@@ -538,35 +525,3 @@ bool thr_pool_interrupt_deliver(struct thr_pool_interrupt *intr)
 	errno = saved;
 	return intr->restart;
 }
-
-/* Does process entry me hold any slot here? */
-static bool holds_here(const struct thr_shm_pool *shm, uint32_t me)
-{
-	for (uint32_t i = 0; i < THR_HOLDERS; i++)
-		if (thr_load(&shm->holders[i].state) == THR_HOLDER_LIVE &&
-		    shm->holders[i].proc == me)
-			return true;
-	return false;
-}
-
-/* Under the lock, a full pool: queues the caller, unless it asked to hear
- * first that it holds slots here (-EEXIST), or that its wait would never
- * end (-EDEADLK, counted as refused). */
-int thr_pool__queue(struct thr_pool *pool, const struct thr_pool_req *req,
-                    const struct thr_pool_interrupt *resume,
-                    uint32_t *ret_waiter)
-{
-	struct thr_shm_pool *shm = pool->shm;
-	if (__atomic_load_n(&ending, __ATOMIC_ACQUIRE))
-		return -ECANCELED;
-	if (req->check_own && holds_here(shm, pool->me))
-		return -EEXIST;
-	if (req->detect_deadlock &&
-	    thr_pool__deadlock_find(shm, pool->me, (uint32_t)thr_proc_tid(),
-	                            req, req->deadlock)) {
-		shm->stats.refused++;
-		return -EDEADLK;
-	}
-	return enqueue(pool, req, resume, ret_waiter);
-}
-
