@@ -169,7 +169,6 @@ static inline bool thr_pool__holds(const struct thr_pool *pool, uint32_t hold)
 	       thr_pool__holder_is_ours(pool, hold);
 }
 
-
 /* ---- the pool lock (poollock.c) ------------------------------------------ */
 
 /* The pool lock this thread holds, so that a signal handler that closes a
@@ -222,11 +221,16 @@ static inline __attribute__((always_inline)) int thr_pool__lock_as(
 	return 0;
 }
 
+/* Locks the pool as process entry pool->me; repairs it first if the
+ * previous owner died inside. Returns 0 or -ENOLCK (the owner is alive and
+ * stuck). Keeps errno; not to be called from a signal handler that
+ * interrupted this thread inside the lock (thr_pool__lock_held says). */
 static inline __attribute__((always_inline)) int thr_pool__lock(
 	struct thr_pool *pool)
 {
 	return thr_pool__lock_as(pool, pool->me + 1);
 }
+
 /* Ends the critical section: even seq, the lock word let go (one wake if
  * somebody sleeps on it; the futex wrapper keeps errno), then
  * thr_pool__lock_held cleared (see thr_pool__lock_as). */
@@ -240,7 +244,9 @@ static inline __attribute__((always_inline)) void thr_pool__let_go(
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
-/* The common case inline: nothing deferred, nobody to wake. */
+/* Finishes deferred releases, unlocks, then wakes what was granted (wakes,
+ * emptied). The common case inline: nothing deferred, nobody to wake.
+ * Keeps errno. */
 static inline __attribute__((always_inline)) void thr_pool__unlock(
 	struct thr_pool *pool, struct thr_wakes *wakes)
 {
