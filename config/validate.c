@@ -11,7 +11,11 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "poolname.h"
 #include "validate.h"
+
+_Static_assert(THR_CONFIG_NAME_MAX == THR_POOL_NAME_MAX,
+               "config keeps pool names as long as the engine allows");
 
 /* Parses a run of decimal digits at *p into *ret, moving *p past it. Returns
  * false when there is no digit or the number does not fit. */
@@ -34,13 +38,10 @@ static bool digits(const char **p, uint64_t *ret)
 
 int thr_validate_pool_name(const char *name, char *err, size_t errlen)
 {
-	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
-
-	if (n == 0 || name[n] != '\0' || n > THR_CONFIG_NAME_MAX ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+	/* The engine's rule, so that a name accepted here is one it opens. */
+	if (!thr_pool_name_is_valid(name)) {
 		snprintf(err, errlen, "bad pool name '%s' (expected 1 to %d of "
-		         "A-Z a-z 0-9 _ . -)", name, THR_CONFIG_NAME_MAX);
+		         "A-Z a-z 0-9 _ . -)", name, THR_POOL_NAME_MAX);
 		return -EINVAL;
 	}
 	return 0;

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHM_DIR "/dev/shm"
-#define SEGMENT_PREFIX "throttle."
 
 struct verb {
 	const char *name;
@@ -136,21 +134,21 @@ static bool listed(const struct snap_list *l, const char *name)
  * warning. Returns 0, or EXIT_FAILURE when the folder cannot be read. */
 static int scan_pools(struct snap_list *l)
 {
-	const size_t plen = strlen(SEGMENT_PREFIX);
+	const size_t plen = strlen(THR_POOL_SEGMENT_PREFIX);
 	char err[THR_POOL_ERR_LEN];
-	DIR *dir = opendir(SHM_DIR);
+	DIR *dir = opendir(THR_POOL_DIR);
 	struct dirent *d;
 
 	if (!dir) {
 		if (errno == ENOENT)
 			return 0;
-		fprintf(stderr, "throttlectl: cannot read %s: %s\n", SHM_DIR,
+		fprintf(stderr, "throttlectl: cannot read %s: %s\n", THR_POOL_DIR,
 		        strerror(errno));
 		return EXIT_FAILURE;
 	}
 	while ((d = readdir(dir))) {
 		const char *name = d->d_name + plen;
-		if (strncmp(d->d_name, SEGMENT_PREFIX, plen) != 0 ||
+		if (strncmp(d->d_name, THR_POOL_SEGMENT_PREFIX, plen) != 0 ||
 		    !thr_pool_name_is_valid(name))
 			continue;
 		int r = add_pool(l, name, err);
@@ -183,9 +181,11 @@ static int named_pools(struct snap_list *l, char **names, int n)
 			continue;
 		}
 		int r = add_pool(l, names[i], err);
-		if (r == -ENOENT)
-			fprintf(stderr, "throttlectl: no pool '%s' (no %s/%s%s)\n",
-			        names[i], SHM_DIR, SEGMENT_PREFIX, names[i]);
+		char path[512];
+		if (r == -ENOENT &&
+		    thr_pool_segment_path(names[i], NULL, path, sizeof(path)) == 0)
+			fprintf(stderr, "throttlectl: no pool '%s' (no %s)\n",
+			        names[i], path);
 		else if (r < 0)
 			fprintf(stderr, "throttlectl: %s\n", err);
 		if (r < 0)

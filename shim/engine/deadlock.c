@@ -70,9 +70,9 @@ static bool own(const struct thr_shm_holder *h, uint32_t me, uint32_t tid,
 	return req->per_thread ? h->tid == tid || !h->tid : req->sole_thread;
 }
 
-bool thr_deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
-                       uint32_t tid, const struct thr_pool_req *req,
-                       struct thr_pool_deadlock *ret)
+bool thr_pool__deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
+                             uint32_t tid, const struct thr_pool_req *req,
+                             struct thr_pool_deadlock *ret)
 {
 	uint32_t limit = shm->limit;
 	if (!limit || limit > THR_SLOTS || shm->in_use < limit)

@@ -19,8 +19,8 @@
  * of its process. With more than a few dozen queued only the first case
  * is judged. Fills *ret (may be NULL) when it says so. Under the lock;
  * reads only; async-signal-safe. */
-bool thr_deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
-                       uint32_t tid, const struct thr_pool_req *req,
-                       struct thr_pool_deadlock *ret);
+bool thr_pool__deadlock_find(const struct thr_shm_pool *shm, uint32_t me,
+                             uint32_t tid, const struct thr_pool_req *req,
+                             struct thr_pool_deadlock *ret);
 
 #endif

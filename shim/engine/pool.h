@@ -12,9 +12,9 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "poolname.h"
 #include "proc.h"
 
-#define THR_POOL_NAME_MAX 64
 #define THR_POOL_TARGET_MAX 63  /* what a record keeps of its target */
 #define THR_POOL_PROCS 1024     /* processes a pool has entries for */
 #define THR_POOL_WAITERS 1024   /* callers it can queue at once */
@@ -161,8 +161,19 @@ struct thr_pool_snapshot {
 	struct thr_pool_waiter_info *waiters;
 };
 
-/* Is name a valid pool name, [A-Za-z0-9_.-]{1,64}, and not "." or ".."? */
-bool thr_pool_name_is_valid(const char *name);
+/* thr_pool_name_is_valid() and THR_POOL_NAME_MAX, the rule for pool names,
+ * are in poolname.h (included above), which config/ shares. */
+
+#define THR_POOL_DIR "/dev/shm"         /* where segments are by default */
+#define THR_POOL_SEGMENT_PREFIX "throttle." /* a segment's file name: this,
+                                           then the pool's name */
+
+/* Writes the path of pool name's segment, <dir>/throttle.<name> (dir NULL
+ * means THR_POOL_DIR), into out, len bytes. Does not check the name.
+ * Returns 0 or -ENAMETOOLONG. Never blocks; not async-signal-safe
+ * (snprintf). */
+int thr_pool_segment_path(const char *name, const char *dir, char *out,
+                          size_t len);
 
 /* Opens or creates the pool name (segment <dir>/throttle.<name>). Creation is
  * race-free: the segment is built under a temporary name and linked into

@@ -1,6 +1,7 @@
 /* recover.c - getting a pool back to health: repair after a process died
  * holding the pool lock, and reclaim of slots and queue places of dead
- * processes. Never trusts a count when the tables can be recounted. */
+ * processes, on demand or every tick of a wait. Never trusts a count when
+ * the tables can be recounted. */
 #include "poolint.h"
 
 #include "clock.h"
@@ -69,11 +70,11 @@ static bool roll_forward(struct thr_shm_pool *shm, struct thr_shm_waiter *w,
 	uint32_t st = THR_WAITER_WAITING;
 	if (__atomic_compare_exchange_n(&w->state, &st, THR_WAITER_GRANTED,
 	                                false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		thr_pool_count_handoff(shm, w);
+		thr_pool__count_handoff(shm, w);
 		return true;
 	}
 	thr_store(&shm->holders[h].state, THR_HOLDER_FREE);
-	thr_pool_free_left(shm, w);
+	thr_pool__free_left(shm, w);
 	return false;
 }
 
@@ -89,7 +90,7 @@ static void repair_waiters(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 			continue;
 		if (st != THR_WAITER_WAITING || w->proc >= THR_PROCS) {
 			drop_left_grant(shm, w);
-			if (!thr_pool_free_left(shm, w))
+			if (!thr_pool__free_left(shm, w))
 				thr_store(&w->state, THR_WAITER_FREE);
 			continue;
 		}
@@ -98,7 +99,7 @@ static void repair_waiters(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 		            thr_load(&shm->holders[h].state) == THR_HOLDER_LIVE &&
 		            shm->holders[h].proc == w->proc;
 		if (done && roll_forward(shm, w, h)) {
-			thr_pool_defer_wake(shm, wakes, i);
+			thr_pool__defer_wake(shm, wakes, i);
 			continue;
 		}
 		if (done)
@@ -108,29 +109,30 @@ static void repair_waiters(struct thr_shm_pool *shm, struct thr_wakes *wakes)
 	}
 }
 
-void thr_recover_recount(struct thr_shm_pool *shm)
+void thr_pool__recover_recount(struct thr_shm_pool *shm)
 {
 	uint32_t in_use = 0, waiting = 0;
 	for (uint32_t s = 0; s < THR_SLOTS; s++)
 		in_use += shm->slots[s].state == THR_SLOT_HELD;
 	for (uint32_t i = 0; i < THR_WAITERS; i++)
-		waiting += thr_pool_waiter_counts(thr_load(&shm->waiters[i].state));
+		waiting += thr_pool__waiter_counts(
+			thr_load(&shm->waiters[i].state));
 	shm->in_use = in_use;
 	shm->waiting = waiting;
 }
 
-void thr_recover_repair(struct thr_pool *pool, struct thr_wakes *wakes)
+void thr_pool__recover_repair(struct thr_pool *pool, struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	repair_holders(shm);
 	repair_waiters(shm, wakes);
 	recount_slots(shm);
-	thr_pool_grant_locked(pool, wakes);
+	thr_pool__grant_locked(pool, wakes);
 	shm->stats.repairs++;
 }
 
-unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
-                               struct thr_wakes *wakes)
+unsigned thr_pool__recover_free_proc(struct thr_pool *pool, uint32_t idx,
+                                     struct thr_wakes *wakes)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	unsigned slots = 0;
@@ -142,9 +144,9 @@ unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
 		uint32_t st = thr_load(&w->state);
 		if (st == THR_WAITER_FREE || w->proc != idx)
 			continue;
-		if (!thr_pool_free_left(shm, w))
+		if (!thr_pool__free_left(shm, w))
 			thr_store(&w->state, THR_WAITER_FREE);
-		if (thr_pool_waiter_counts(st) && shm->waiting)
+		if (thr_pool__waiter_counts(st) && shm->waiting)
 			shm->waiting--;
 	}
 	for (uint32_t i = 0; i < THR_HOLDERS; i++) {
@@ -153,7 +155,7 @@ unsigned thr_recover_free_proc(struct thr_pool *pool, uint32_t idx,
 			continue;
 		if (h->slot < THR_SLOTS && shm->slots[h->slot].refs <= 1)
 			slots++;
-		thr_pool_drop_locked(pool, i, wakes);
+		thr_pool__drop_locked(pool, i, wakes);
 	}
 	struct thr_shm_proc *e = &shm->procs[idx];
 	e->gen++;
@@ -209,7 +211,8 @@ static bool is_dead(struct thr_pool *pool, uint32_t i, uint32_t gen,
 	return false;
 }
 
-int thr_recover_reclaim(struct thr_pool *pool, enum thr_reclaim_scope scope)
+int thr_pool__recover_reclaim(struct thr_pool *pool,
+                              enum thr_reclaim_scope scope)
 {
 	struct thr_shm_pool *shm = pool->shm;
 	uint8_t set[THR_PROCS / 8] = { 0 }, dead[THR_PROCS / 8] = { 0 };
@@ -232,7 +235,7 @@ int thr_recover_reclaim(struct thr_pool *pool, enum thr_reclaim_scope scope)
 	}
 	if (!any)
 		return 0;
-	int r = thr_pool_lock(pool);
+	int r = thr_pool__lock(pool);
 	if (r < 0)
 		return r;
 	struct thr_wakes wakes = { 0 };
@@ -240,7 +243,36 @@ int thr_recover_reclaim(struct thr_pool *pool, enum thr_reclaim_scope scope)
 	for (uint32_t i = 0; i < THR_PROCS; i++)
 		if (marked(dead, i) && shm->procs[i].gen == gens[i] &&
 		    thr_load(&shm->procs[i].state) == THR_PROC_LIVE)
-			slots += thr_recover_free_proc(pool, i, &wakes);
-	thr_pool_unlock(pool, &wakes);
+			slots += thr_pool__recover_free_proc(pool, i, &wakes);
+	thr_pool__unlock(pool, &wakes);
 	return (int)slots;
+}
+
+/* Is it this waiter's turn to look for dead holders: has nobody looked for
+ * a tick? One waiter a tick wins. A time in the future (a scribbled word,
+ * a clock reset) counts as long ago. */
+static bool tick_due(struct thr_shm_pool *shm)
+{
+	uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
+	uint64_t last = __atomic_load_n(&shm->ticked_ns, __ATOMIC_ACQUIRE);
+	if (last <= now && now - last < THR_TICK_NS)
+		return false;
+	return __atomic_compare_exchange_n(&shm->ticked_ns, &last, now, false,
+	                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Every THR_TICK_NS of waiting, by one of the waiters: take back slots of
+ * dead holders, and recount the gauges, so that a scribbled count cannot
+ * keep a waiter queued. */
+void thr_pool__recover_tick(struct thr_pool *pool)
+{
+	struct thr_wakes wakes = { 0 };
+	if (!tick_due(pool->shm))
+		return;
+	thr_pool__recover_reclaim(pool, THR_RECLAIM_SUSPECTS);
+	if (thr_pool__lock(pool) < 0)
+		return;
+	thr_pool__recover_recount(pool->shm);
+	thr_pool__grant_locked(pool, &wakes);
+	thr_pool__unlock(pool, &wakes);
 }

@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SHM_DIR "/dev/shm"
-
 static int fail(char *err, int e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -34,9 +32,11 @@ static int fail(char *err, int e, const char *fmt, ...)
 	return e;
 }
 
-int thr_segment_path(const char *name, const char *dir, char *out, size_t len)
+int thr_pool_segment_path(const char *name, const char *dir, char *out,
+                          size_t len)
 {
-	int n = snprintf(out, len, "%s/throttle.%s", dir ? dir : SHM_DIR, name);
+	int n = snprintf(out, len, "%s/" THR_POOL_SEGMENT_PREFIX "%s",
+	                 dir ? dir : THR_POOL_DIR, name);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -48,8 +48,8 @@ static int other_layout(char *err, const char *name, uint32_t version)
 	            THR_LAYOUT_VERSION);
 }
 
-int thr_segment_check(const struct thr_shm_pool *shm, const char *name,
-                      char *err)
+int thr_pool__segment_check(const struct thr_shm_pool *shm, const char *name,
+                            char *err)
 {
 	uint64_t magic = __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE);
 	if (magic != THR_LAYOUT_MAGIC)
@@ -182,9 +182,9 @@ static int attach(const char *path, const char *name,
 	close(fd);
 	if (r < 0)
 		return r;
-	r = thr_segment_check(*ret, name, err);
+	r = thr_pool__segment_check(*ret, name, err);
 	if (r < 0) {
-		thr_segment_unmap(*ret);
+		thr_pool__segment_unmap(*ret);
 		*ret = NULL;
 	}
 	return r;
@@ -200,7 +200,8 @@ static void tmp_name(const char *dir, const char *name, char *tmp, size_t len)
 		r[0] = thr_clock_ns(CLOCK_MONOTONIC);
 		r[1] = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)tmp;
 	}
-	snprintf(tmp, len, "%s/.throttle.%s.%016llx%016llx", dir, name,
+	snprintf(tmp, len, "%s/." THR_POOL_SEGMENT_PREFIX "%s.%016llx%016llx",
+	         dir, name,
 	         (unsigned long long)r[0], (unsigned long long)r[1]);
 }
 
@@ -211,7 +212,7 @@ static int make_tmp(const char *dir, const char *name,
                     const struct thr_pool_opts *opts, char *tmp, size_t len)
 {
 	mode_t mode = opts->mode ? opts->mode : 0600;
-	const char *d = dir ? dir : SHM_DIR;
+	const char *d = dir ? dir : THR_POOL_DIR;
 	*tmp = '\0';
 	/* A nameless file can only be named through /proc. */
 	int fd = access("/proc/self/fd", X_OK) == 0
@@ -262,7 +263,7 @@ static int create(const char *path, const char *name,
 	int fd = make_tmp(opts->dir, name, opts, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fail(err, fd, "pool '%s': cannot create a segment in "
-		            "%s: %s", name, opts->dir ? opts->dir : SHM_DIR,
+		            "%s: %s", name, opts->dir ? opts->dir : THR_POOL_DIR,
 		            strerror(-fd));
 	struct thr_shm_pool *shm = NULL;
 	int r = map_fd(fd, false, &shm);
@@ -270,7 +271,7 @@ static int create(const char *path, const char *name,
 		goto out_close;
 	init_header(shm, name, opts->limit);
 	if ((r = publish(fd, tmp, path)) < 0) {
-		thr_segment_unmap(shm);
+		thr_pool__segment_unmap(shm);
 		goto out_close;
 	}
 	*ret = shm;
@@ -284,11 +285,11 @@ out_close:
 	return r;
 }
 
-int thr_segment_map(const char *name, const struct thr_pool_opts *opts,
-                    struct thr_shm_pool **ret_shm, char *err)
+int thr_pool__segment_map(const char *name, const struct thr_pool_opts *opts,
+                          struct thr_shm_pool **ret_shm, char *err)
 {
 	char path[512];
-	if (thr_segment_path(name, opts->dir, path, sizeof(path)) < 0)
+	if (thr_pool_segment_path(name, opts->dir, path, sizeof(path)) < 0)
 		return fail(err, -ENAMETOOLONG, "pool '%s': path too long",
 		            name);
 	for (int tries = 0; tries < 3; tries++) {
@@ -305,7 +306,7 @@ int thr_segment_map(const char *name, const struct thr_pool_opts *opts,
 	            "vanishing", name, path);
 }
 
-void thr_segment_unmap(struct thr_shm_pool *shm)
+void thr_pool__segment_unmap(struct thr_shm_pool *shm)
 {
 	if (shm)
 		munmap(shm, sizeof(*shm));

@@ -14,16 +14,13 @@
  * -ENOENT, -EPERM (unexpected owner), -EPROTO (other layout), -EBADMSG
  * (truncated, corrupted), -EACCES, others from the system. Not
  * async-signal-safe. */
-int thr_segment_map(const char *name, const struct thr_pool_opts *opts,
-                    struct thr_shm_pool **ret_shm, char *err);
+int thr_pool__segment_map(const char *name, const struct thr_pool_opts *opts,
+                          struct thr_shm_pool **ret_shm, char *err);
 
-void thr_segment_unmap(struct thr_shm_pool *shm);
+void thr_pool__segment_unmap(struct thr_shm_pool *shm);
 
 /* Checks a mapped header. Returns 0, -EPROTO or -EBADMSG with err filled. */
-int thr_segment_check(const struct thr_shm_pool *shm, const char *name,
-                      char *err);
-
-/* Writes <dir>/throttle.<name> into out. Returns 0 or -ENAMETOOLONG. */
-int thr_segment_path(const char *name, const char *dir, char *out, size_t len);
+int thr_pool__segment_check(const struct thr_shm_pool *shm, const char *name,
+                            char *err);
 
 #endif

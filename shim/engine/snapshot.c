@@ -165,7 +165,7 @@ int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *snap)
 	if (!copy || !snap->holders || !snap->waiters)
 		goto out;
 	copy_consistent(pool->shm, copy);
-	r = thr_segment_check(copy, pool->name, NULL);
+	r = thr_pool__segment_check(copy, pool->name, NULL);
 	if (r < 0)
 		goto out;
 	verdicts_init(&v);

@@ -28,14 +28,14 @@ static int keep_locked(const char *name, int ms)
 	struct thr_wakes wakes = { 0 };
 	/* reclaim registers us, so that the lock names our entry */
 	if (thr_pool_open(name, &opts, &pool, err) < 0 ||
-	    thr_pool_reclaim(pool) < 0 || thr_pool_lock(pool) < 0) {
+	    thr_pool_reclaim(pool) < 0 || thr_pool__lock(pool) < 0) {
 		fprintf(stderr, "poolstat: cannot lock %s\n", name);
 		return 1;
 	}
 	printf("locked\n");
 	fflush(stdout);
 	usleep((useconds_t)ms * 1000);
-	thr_pool_unlock(pool, &wakes);
+	thr_pool__unlock(pool, &wakes);
 	thr_pool_close(pool);
 	return 0;
 }

@@ -2034,7 +2034,7 @@ static _Noreturn void lock_and_exec(const char *prog, const char *argv0,
 	struct thr_pool *q = child_open();
 	uint32_t h;
 	if (try_take(q, &h) < 0 || thr_pool_release(q, h) < 0 ||
-	    thr_pool_lock(q) < 0)
+	    thr_pool__lock(q) < 0)
 		_exit(10);
 	execl(prog, argv0, arg1, arg2, (char *)NULL);
 	_exit(11);
