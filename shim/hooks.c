@@ -4,10 +4,12 @@
 #define _GNU_SOURCE
 #include "gate.h"
 #include "hot.h"
+#include "inherit.h"
 #include "init.h"
 #include "pool.h"
 #include "real.h"
 #include "sys.h"
+#include "track.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -238,10 +240,10 @@ static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
 {
 	struct thr_gate_ticket *t = NULL;
 	int old = path ? stream_fd(f) : -1;
-	uint32_t d = old >= 0 ? thr_gate_detach(old) : 0;
+	uint32_t d = old >= 0 ? thr_track_detach(old) : 0;
 	int r = thr_gate_freopen_begin(path, &d, sp, &t);
 	if (r < 0) {
-		thr_gate_reattach(old, d);
+		thr_track_reattach(old, d);
 		if (f)
 			fclose(f);
 		errno = -r;
@@ -280,8 +282,8 @@ int close_via(int (*real_close)(int), int fd, uintptr_t sp)
 		return real_close(fd);
 	}
 	thr_gate_closing();
-	uint32_t d = thr_gate_detach(fd);
-	bool last = thr_gate_unref(d, fd);
+	uint32_t d = thr_track_detach(fd);
+	bool last = thr_track_unref(d, fd);
 	int r = real_close(fd);
 	thr_gate_closed();
 	if (last)
@@ -300,7 +302,7 @@ EXPORT int fclose(FILE *f)
 	if (!thr_fdtable_get(fd))
 		return thr_real_get()->fclose(f);
 	thr_gate_closing();
-	uint32_t d = thr_gate_detach(fd);
+	uint32_t d = thr_track_detach(fd);
 	int r = thr_real_get()->fclose(f);
 	thr_gate_closed();
 	thr_gate_drop(d, fd);
@@ -400,7 +402,7 @@ EXPORT int closedir(DIR *dir)
 	if (!thr_fdtable_get(fd))
 		return thr_real_get()->closedir(dir);
 	thr_gate_closing();
-	uint32_t d = thr_gate_detach(fd);
+	uint32_t d = thr_track_detach(fd);
 	int r = thr_real_get()->closedir(dir);
 	thr_gate_closed();
 	thr_gate_drop(d, fd);
@@ -411,7 +413,7 @@ EXPORT int fcloseall(void)
 {
 	thr_gate_closing();
 	int r = thr_real_get()->fcloseall();
-	thr_gate_sweep(true);
+	thr_track_sweep(true);
 	thr_gate_closed();
 	return r;
 }
@@ -419,8 +421,8 @@ EXPORT int fcloseall(void)
 EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	if (flags & CLOSE_RANGE_CLOEXEC)
-		return thr_gate_cloexec_range(first, last, flags);
-	return thr_gate_close_range(first, last, flags);
+		return thr_track_cloexec_range(first, last, flags);
+	return thr_track_close_range(first, last, flags);
 }
 
 /* Where close_range fails (an old kernel), libc's closefrom closes what
@@ -429,22 +431,22 @@ EXPORT void closefrom(int lowfd)
 {
 	if (lowfd < 0)
 		lowfd = 0;
-	if (thr_gate_close_range((unsigned)lowfd, ~0u, 0) < 0 &&
+	if (thr_track_close_range((unsigned)lowfd, ~0u, 0) < 0 &&
 	    thr_real_get()->closefrom) {
 		thr_gate_closing();
 		thr_real_get()->closefrom(lowfd);
-		thr_gate_sweep(false);
+		thr_track_sweep(false);
 		thr_gate_closed();
 	}
 }
 
 EXPORT THR_HOT int dup(int oldfd)
 {
-	uint32_t d = thr_gate_dup_begin(oldfd);
+	uint32_t d = thr_track_dup_begin(oldfd);
 	if (!d)
 		return thr_real_get()->dup(oldfd);
 	int fd = thr_real_get()->dup(oldfd);
-	thr_gate_dup_end(d, fd, false);
+	thr_track_dup_end(d, fd, false);
 	return fd;
 }
 
@@ -455,12 +457,12 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
 	bool closing = thr_fdtable_get(newfd) != 0;
 	if (closing)
 		thr_gate_closing();
-	thr_gate_dup2_begin(oldfd, newfd, &d, &victim);
+	thr_track_dup2_begin(oldfd, newfd, &d, &victim);
 	int fd = three ? thr_real_get()->dup3(oldfd, newfd, flags)
 	               : thr_real_get()->dup2(oldfd, newfd);
 	if (closing)
 		thr_gate_closed();
-	thr_gate_dup2_end(d, victim, newfd, fd >= 0, flags & O_CLOEXEC);
+	thr_track_dup2_end(d, victim, newfd, fd >= 0, flags & O_CLOEXEC);
 	return fd;
 }
 
@@ -480,14 +482,14 @@ static int gated_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 	if (cmd == F_SETFD) {
 		int r = real(fd, cmd, arg);
 		if (r == 0)
-			thr_gate_setfd(fd, ((intptr_t)arg & FD_CLOEXEC) != 0);
+			thr_track_setfd(fd, ((intptr_t)arg & FD_CLOEXEC) != 0);
 		return r;
 	}
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
-	uint32_t d = thr_gate_dup_begin(fd);
+	uint32_t d = thr_track_dup_begin(fd);
 	int nfd = real(fd, cmd, arg);
-	thr_gate_dup_end(d, nfd, cmd == F_DUPFD_CLOEXEC);
+	thr_track_dup_end(d, nfd, cmd == F_DUPFD_CLOEXEC);
 	return nfd;
 }
 
@@ -522,7 +524,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 		return thr_real_get()->ioctl(fd, request, arg);
 	int r = thr_real_get()->ioctl(fd, request, arg);
 	if (r == 0)
-		thr_gate_setfd(fd, request == FIOCLEX);
+		thr_track_setfd(fd, request == FIOCLEX);
 	return r;
 }
 
@@ -545,15 +547,15 @@ EXPORT THR_HOT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 }
 
 /* Every call that copies the process holds other threads' closes off
- * (thr_gate_copying) until the child co-holds what it inherited. */
+ * (thr_inherit_copying) until the child co-holds what it inherited. */
 EXPORT pid_t fork(void)
 {
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	pid_t pid = thr_real_get()->fork();
 	if (pid >= 0)
-		thr_gate_forked(pid);
+		thr_inherit_forked(pid);
 	if (pid != 0)
-		thr_gate_copied(frozen);
+		thr_inherit_copied(frozen);
 	return pid;
 }
 
@@ -564,12 +566,12 @@ EXPORT pid_t _Fork(void)
 		errno = ENOSYS;
 		return -1;
 	}
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	pid_t pid = thr_real_get()->bare_fork();
 	if (pid >= 0)
-		thr_gate_bare_forked(pid);
+		thr_inherit_bare_forked(pid);
 	if (pid != 0)
-		thr_gate_copied(frozen);
+		thr_inherit_copied(frozen);
 	return pid;
 }
 
@@ -595,7 +597,7 @@ struct clone_call {
 static int cloned(void *call)
 {
 	struct clone_call *c = call;
-	thr_gate_bare_forked(0);
+	thr_inherit_bare_forked(0);
 	return c->fn(c->arg);
 }
 
@@ -618,12 +620,12 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		return thr_real_get()->clone(fn, stack, flags, arg, ptid, tls,
 		                             ctid);
 	struct clone_call call = { fn, arg };
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	int pid = thr_real_get()->clone(cloned, stack, flags, &call, ptid, tls,
 	                                ctid);
 	if (pid > 0)
-		thr_gate_forked(pid);
-	thr_gate_copied(frozen);
+		thr_inherit_forked(pid);
+	thr_inherit_copied(frozen);
 	return pid;
 }
 
@@ -651,8 +653,8 @@ EXPORT int pthread_join(pthread_t thread, void **ret)
 static int spawned(int r, const pid_t *child, pid_t *pid, bool frozen)
 {
 	if (r == 0)
-		thr_gate_spawned(*child);
-	thr_gate_copied(frozen);
+		thr_inherit_spawned(*child);
+	thr_inherit_copied(frozen);
 	if (r == 0 && pid)
 		*pid = *child;
 	return r;
@@ -662,13 +664,13 @@ static int spawned(int r, const pid_t *child, pid_t *pid, bool frozen)
  * co-holds what it inherits all the same, before popen returns. */
 EXPORT FILE *popen(const char *cmd, const char *mode)
 {
-	struct thr_gate_kids kids;
-	bool frozen = thr_gate_copying();
-	thr_gate_kids_before(&kids);
+	struct thr_inherit_kids kids;
+	bool frozen = thr_inherit_copying();
+	thr_inherit_kids_before(&kids);
 	FILE *f = thr_real_get()->popen(cmd, mode);
 	if (f)
-		thr_gate_kids_spawned(&kids);
-	thr_gate_copied(frozen);
+		thr_inherit_kids_spawned(&kids);
+	thr_inherit_copied(frozen);
 	return f;
 }
 
@@ -678,7 +680,7 @@ EXPORT int posix_spawn(pid_t *pid, const char *path,
                        char *const envp[])
 {
 	pid_t child = -1;
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	int r = thr_real_get()->posix_spawn(&child, path, acts, attr, argv, envp);
 	return spawned(r, &child, pid, frozen);
 }
@@ -689,7 +691,7 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file,
                         char *const envp[])
 {
 	pid_t child = -1;
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	int r = thr_real_get()->posix_spawnp(&child, file, acts, attr, argv,
 	                                     envp);
 	return spawned(r, &child, pid, frozen);

@@ -7,29 +7,23 @@
 #include "fdtable.h"
 #include "flight.h"
 #include "freeze.h"
-#include "prochold.h"
 #include "gate.h"
 #include "guard.h"
-#include "layout.h"
+#include "inherit.h"
 #include "log.h"
-#include "procfd.h"
 #include "real.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef THR_CONFDIR
 #define THR_CONFDIR "/etc/throttle"
 #endif
 
-__thread int thr_guard_depth;
-unsigned char thr_gate_wants = THR_GATE_OPEN | THR_GATE_CONNECT;
 struct thr_init_state thr_init_state_;
 int thr_init_phase; /* 0 not started, 1 loading, 2 loaded */
 
@@ -51,150 +45,6 @@ static void attach_pool(struct thr_gate_pool *gp)
 		gp->pool = NULL;
 		gp->reported = 1;
 		thr_log("%s", err);
-	}
-}
-
-static bool is_open(int fd)
-{
-	return fd >= 0 && thr_real_get()->fcntl(fd, F_GETFD) >= 0;
-}
-
-#define ANY_HOLD UINT32_MAX
-
-/* Is held, what an entry keeps in pool pi, hold (ANY_HOLD: anything)? */
-static bool same_hold(uint16_t pi, uint32_t held, uint32_t hold)
-{
-	return hold == ANY_HOLD ||
-	       thr_prochold_resolve(&thr_init_state_.pools[pi], held) == hold;
-}
-
-/* Does fd's entry hold a slot of pool pi already: hold, or any when hold is
- * ANY_HOLD? */
-static bool tracked_in(int fd, uint16_t pi, uint32_t hold)
-{
-	uint32_t e = thr_fdtable_get(fd);
-	if (thr_fdtable_is_direct(e))
-		return thr_fdtable_direct_pool(e) == pi &&
-		       same_hold(pi, thr_fdtable_direct_hold(e), hold);
-	const struct thr_fd_desc *desc = thr_fdtable_desc(e);
-	for (uint32_t i = 0; desc && i < desc->n; i++)
-		if (desc->pool[i] == pi && same_hold(pi, desc->hold[i], hold))
-			return true;
-	return false;
-}
-
-/* Puts hold, of pool pi, on open descriptor fd: its direct entry if it has
- * none, else into its description, made from a direct entry it had.
- * Returns false when the table has no room. */
-static bool attach_hold(uint16_t pi, uint32_t hold, int fd)
-{
-	uint32_t e = thr_fdtable_get(fd);
-	if (!e)
-		return thr_fdtable_attach(fd, thr_fdtable_direct(pi, hold));
-	struct thr_fd_desc *desc = thr_fdtable_desc(e);
-	if (thr_fdtable_is_direct(e)) {
-		uint16_t pools[2] = { thr_fdtable_direct_pool(e), pi };
-		uint32_t holds[2] = { thr_fdtable_direct_hold(e), hold };
-		uint32_t d = thr_fdtable_new(pools, holds, 2, false, false);
-		if (!d)
-			return false;
-		thr_fdtable_desc(d)->fd = fd;
-		thr_fdtable_attach(fd, d);
-		return true;
-	}
-	if (!desc || desc->n >= THR_FD_MAX_HOLDS)
-		return false;
-	desc->pool[desc->n] = pi;
-	desc->hold[desc->n++] = hold;
-	return true;
-}
-
-/* attach_hold() for record hold, found again after exec or joined from a
- * parent. In a pool of hold = process it becomes the process's one slot,
- * or goes back if the process has one already: the descriptor shares that
- * one. Returns false when the caller is to give hold back. */
-static bool keep_on(uint16_t pi, uint32_t hold, int fd)
-{
-	struct thr_gate_pool *gp = &thr_init_state_.pools[pi];
-	uint32_t have;
-	if (!gp->whole)
-		return attach_hold(pi, hold, fd);
-	if (!thr_prochold_get(gp, &have))
-		thr_prochold_rename(gp, hold, 0);
-	else if (have != hold)
-		thr_pool_release(gp->pool, hold);
-	thr_prochold_add_ref(gp);
-	if (!attach_hold(pi, THR_FD_PROCESS_HOLD, fd))
-		thr_prochold_unref(gp);
-	return true;
-}
-
-/* Room for every record a pool can have, for take_back() and
- * join_parent(): a process may hold many more than a stack would take. */
-struct records {
-	uint32_t holds[THR_HOLDERS];
-	int fds[THR_HOLDERS];
-};
-
-/* After exec the process is the same (pid and start time), so records it
- * held before are found again: kept for descriptors still open, released
- * for those closed on exec. A record join_parent() has just put on its
- * descriptor is ours already. */
-static void take_back(uint16_t pi, struct records *r)
-{
-	struct thr_pool *p = thr_init_state_.pools[pi].pool;
-	int n = p ? thr_pool_held(p, r->holds, r->fds, THR_HOLDERS) : 0;
-	for (int i = 0; i < n; i++)
-		if (!tracked_in(r->fds[i], pi, r->holds[i]) &&
-		    (!is_open(r->fds[i]) || !keep_on(pi, r->holds[i], r->fds[i])))
-			thr_pool_release(p, r->holds[i]);
-}
-
-/* Is our fd the file that the parent's fd of the same number is? */
-static bool same_file(pid_t parent, int fd)
-{
-	char path[64];
-	struct stat ours, theirs;
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)parent, fd);
-	return fd >= 0 && fstat(fd, &ours) == 0 && stat(path, &theirs) == 0 &&
-	       ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
-}
-
-/* Our descriptor for the open file description that is the parent's pfd,
- * or -1: the same number first, else any (posix_spawn file actions and
- * shells move descriptors). kcmp tells exactly; where it cannot, the same
- * number if it is the same file. */
-static int shared_fd(pid_t parent, int pfd)
-{
-	int ours = thr_procfd_twin(parent, pfd, 0);
-	if (ours >= 0 || ours == -ENODATA)
-		return ours >= 0 ? ours : -1;
-	return same_file(parent, pfd) ? pfd : -1;
-}
-
-/* A child its parent started without fork() (posix_spawn, system, popen)
- * often gets here before the parent has made it co-holder, or the parent
- * cannot hook the call at all (glibc's system and popen): it joins the
- * slots of descriptors it shares with its parent itself. Joining twice is
- * harmless: a process has one record per slot. It runs before take_back():
- * the other way round, a co-hold landing between the two, with the parent
- * closing right after, would leave a record that no descriptor here names
- * (take_back too early to see it, the parent's gone when joining). */
-static void join_parent(uint16_t pi, struct records *r)
-{
-	uint32_t mine;
-	struct thr_pool *p = thr_init_state_.pools[pi].pool;
-	pid_t parent = getppid();
-	int n = p && parent > 1 ? thr_pool_held_by(p, parent, r->holds, r->fds,
-	                                           THR_HOLDERS)
-	                        : 0;
-	for (int i = 0; i < n; i++) {
-		int fd = r->fds[i] >= 0 ? shared_fd(parent, r->fds[i]) : -1;
-		if (fd < 0 || tracked_in(fd, pi, ANY_HOLD) ||
-		    thr_pool_adopt(p, r->holds[i], fd, &mine) < 0)
-			continue;
-		if (!keep_on(pi, mine, fd))
-			thr_pool_release(p, mine);
 	}
 }
 
@@ -314,14 +164,7 @@ static void load(void)
 	for (size_t i = 0; i < thr_init_state_.npools; i++)
 		attach_pool(&thr_init_state_.pools[i]);
 	mark_alone();
-	/* Without the room (no memory at start-up) records are not taken
-	 * back: they stay until the process exits, and no slot is lost. */
-	struct records *r = malloc(sizeof(*r));
-	for (size_t i = 0; r && i < thr_init_state_.npools; i++) {
-		join_parent((uint16_t)i, r);
-		take_back((uint16_t)i, r);
-	}
-	free(r);
+	thr_inherit_claim(&thr_init_state_);
 	thr_init_state_.mode = THR_MODE_ACTIVE;
 }
 
