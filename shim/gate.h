@@ -43,6 +43,30 @@ static inline bool thr_gate_wants_folders(void)
 	       THR_GATE_FOLDERS;
 }
 
+/* Building the state, once, at load (gatestate.c). Build fills st from cfg
+ * (st keeps cfg): pools sorted by name, globs compiled, indexes made.
+ * Returns 0 or -ENOMEM (st then partly filled, to be left inert).
+ * Allocates and may log; not for a hook's path. */
+struct thr_config;
+int thr_gate_build(struct thr_config *cfg, struct thr_init_state *st);
+
+/* Attaches (creating if need be) the segment of every pool of st; one that
+ * is refused is logged and left NULL, and calls it gates are let through
+ * or refused as on-error says. May block briefly on a segment's lock. */
+void thr_gate_attach(struct thr_init_state *st);
+
+/* Tells the hooks what st gates (thr_gate_wants), once loading is done. */
+void thr_gate_publish(const struct thr_init_state *st);
+
+#ifdef THR_TEST_HOOKS
+/* Tests only: the gate runs on a copy of st and on real as libc, as if
+ * loaded from a config (the process's tables are set up on the first use).
+ * Not in the library: the hot path reads its globals directly. */
+struct thr_real;
+void thr_gate_use(const struct thr_init_state *st,
+                  const struct thr_real *real);
+#endif
+
 /* Where an open() goes, settled before the call in a few loads and
  * compares: straight to libc, or through thr_gate_open_begin() with what
  * was found here, so that it is not looked for twice. One register wide
