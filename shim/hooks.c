@@ -325,71 +325,80 @@ EXPORT DIR *opendir(const char *path)
 }
 
 /* glibc's mkstemp family opens the file it names with an internal call:
- * the gate goes around each, matching the template. */
-EXPORT int mkstemp(char *tmpl)
+ * the gate goes around each, matching the template. Each hook calls its
+ * own libc function, with the arguments it has (suffix, flags). */
+enum mkstemp_kind {
+	MKSTEMP, MKSTEMP64, MKOSTEMP, MKOSTEMP64,
+	MKSTEMPS, MKSTEMPS64, MKOSTEMPS, MKOSTEMPS64,
+};
+
+static inline __attribute__((always_inline))
+int real_mkstemp(enum mkstemp_kind k, char *tmpl, int suffix, int flags)
+{
+	const struct thr_real *real = thr_real_get();
+	switch (k) {
+	case MKSTEMP: return real->mkstemp(tmpl);
+	case MKSTEMP64: return real->mkstemp64(tmpl);
+	case MKOSTEMP: return real->mkostemp(tmpl, flags);
+	case MKOSTEMP64: return real->mkostemp64(tmpl, flags);
+	case MKSTEMPS: return real->mkstemps(tmpl, suffix);
+	case MKSTEMPS64: return real->mkstemps64(tmpl, suffix);
+	case MKOSTEMPS: return real->mkostemps(tmpl, suffix, flags);
+	case MKOSTEMPS64: return real->mkostemps64(tmpl, suffix, flags);
+	}
+	__builtin_unreachable();
+}
+
+/* The body of every mkstemp hook; sp is the hook's thr_flight_sp(). */
+static inline __attribute__((always_inline))
+int gated_mkstemp(enum mkstemp_kind k, char *tmpl, int suffix, int flags,
+                  uintptr_t sp)
 {
 	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
+	int r = thr_gate_path_begin(tmpl, sp, &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkstemp(tmpl));
+	             : gated_fd(t, r, real_mkstemp(k, tmpl, suffix, flags));
+}
+
+EXPORT int mkstemp(char *tmpl)
+{
+	return gated_mkstemp(MKSTEMP, tmpl, 0, 0, thr_flight_sp());
 }
 
 EXPORT int mkstemp64(char *tmpl)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkstemp64(tmpl));
+	return gated_mkstemp(MKSTEMP64, tmpl, 0, 0, thr_flight_sp());
 }
 
 EXPORT int mkostemp(char *tmpl, int flags)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkostemp(tmpl, flags));
+	return gated_mkstemp(MKOSTEMP, tmpl, 0, flags, thr_flight_sp());
 }
 
 EXPORT int mkostemp64(char *tmpl, int flags)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkostemp64(tmpl, flags));
+	return gated_mkstemp(MKOSTEMP64, tmpl, 0, flags, thr_flight_sp());
 }
 
 EXPORT int mkstemps(char *tmpl, int suffix)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkstemps(tmpl, suffix));
+	return gated_mkstemp(MKSTEMPS, tmpl, suffix, 0, thr_flight_sp());
 }
 
 EXPORT int mkstemps64(char *tmpl, int suffix)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkstemps64(tmpl, suffix));
+	return gated_mkstemp(MKSTEMPS64, tmpl, suffix, 0, thr_flight_sp());
 }
 
 EXPORT int mkostemps(char *tmpl, int suffix, int flags)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r,
-	                        thr_real_get()->mkostemps(tmpl, suffix, flags));
+	return gated_mkstemp(MKOSTEMPS, tmpl, suffix, flags, thr_flight_sp());
 }
 
 EXPORT int mkostemps64(char *tmpl, int suffix, int flags)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r,
-	                        thr_real_get()->mkostemps64(tmpl, suffix, flags));
+	return gated_mkstemp(MKOSTEMPS64, tmpl, suffix, flags,
+	                     thr_flight_sp());
 }
 
 /* A directory stream (opendir's, or fdopendir's of a gated descriptor)
