@@ -85,7 +85,7 @@ _Static_assert(THR_GATE_MAX_POOLS <= 1u << THR_FD_POOL_BITS,
 
 /* Gives back the slots of entry e (a description, or a direct hold), no
  * longer named by anyone. */
-static inline void release_desc(const struct thr_init_state *st, uint32_t e)
+static inline void release_desc(const struct thr_init_state *st, thr_fd_entry e)
 {
 	if (thr_fdtable_is_direct(e)) {
 		uint16_t pool = thr_fdtable_direct_pool(e);
@@ -600,7 +600,7 @@ enum { OPEN_STREAM = 1, OPEN_FOLDER = 2 };
  * thr_gate_freopen_begin), and is left as what of it the new file did not
  * take. */
 static inline __attribute__((always_inline))
-int gate_open(int dirfd, const char *path, unsigned how, uint32_t *donor,
+int gate_open(int dirfd, const char *path, unsigned how, thr_fd_entry *donor,
               uintptr_t sp, struct thr_gate_ticket **ret_t)
 {
 	if (!path)
@@ -657,7 +657,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	const struct thr_init_state *st = gating(false, sp, &r);
 	if (!st)
 		return r;
-	uint32_t e = thr_fdtable_get(fd);
+	thr_fd_entry e = thr_fdtable_get(fd);
 	struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	bool was_socket = desc && desc->socket;
 	if (was_socket && thr_stale_same_socket(fd, desc))
@@ -790,12 +790,12 @@ void thr_gate_abandon(struct thr_gate_ticket *t)
 	t->donor = 0;
 }
 
-THR_HOT void thr_gate_release(uint32_t d)
+THR_HOT void thr_gate_release(thr_fd_entry d)
 {
 	release_desc(thr_gate_table_state(), d);
 }
 
-THR_HOT void thr_gate_drop(uint32_t d, int fd)
+THR_HOT void thr_gate_drop(thr_fd_entry d, int fd)
 {
 	if (thr_track_unref(d, fd))
 		release_desc(thr_gate_table_state(), d);
@@ -822,10 +822,10 @@ int thr_gate_dir_begin(const char *path, uintptr_t sp,
 	return gate_open(AT_FDCWD, path, OPEN_FOLDER, NULL, sp, ret_t);
 }
 
-int thr_gate_freopen_begin(const char *path, uint32_t *old, uintptr_t sp,
+int thr_gate_freopen_begin(const char *path, thr_fd_entry *old, uintptr_t sp,
                            struct thr_gate_ticket **ret_t)
 {
-	uint32_t donor = thr_track_is_only_name(*old) ? *old : 0;
+	thr_fd_entry donor = thr_track_is_only_name(*old) ? *old : 0;
 	int r = gate_open(AT_FDCWD, path, OPEN_STREAM, &donor, sp, ret_t);
 	if (thr_fdtable_is_direct(*old) && !donor)
 		*old = 0; /* its one hold went to the new file */

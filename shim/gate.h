@@ -148,7 +148,7 @@ int thr_gate_dir_begin(const char *path, uintptr_t sp,
  * the descriptor is the old file's last name, its slot in a pool that path
  * also wants passes to the new file, rather than the call waiting for a
  * slot its own stream holds. *old is left with the rest, or 0. */
-int thr_gate_freopen_begin(const char *path, uint32_t *old, uintptr_t sp,
+int thr_gate_freopen_begin(const char *path, thr_fd_entry *old, uintptr_t sp,
                            struct thr_gate_ticket **ret_t);
 
 /* Before connect(fd, sa): the same for connect patterns. An fd that holds
@@ -164,11 +164,11 @@ void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok);
 /* Gives back the slots of entry d (a description, or a direct hold) that
  * no descriptor names any more: after thr_track_unref() said it was the
  * last. Async-signal-safe; never blocks; keeps errno. */
-void thr_gate_release(uint32_t d);
+void thr_gate_release(thr_fd_entry d);
 
 /* thr_track_unref(), then thr_gate_release() if it was the last: fd
  * (detached already; -1 for none) stops naming d. Async-signal-safe. */
-void thr_gate_drop(uint32_t d, int fd);
+void thr_gate_drop(thr_fd_entry d, int fd);
 
 /* The state a table entry's slots are given back through: the loaded one,
  * even while another thread still loads it, since entries are made only

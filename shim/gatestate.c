@@ -86,8 +86,9 @@ static void index_rules(struct thr_init_state *st)
 	                    &st->globindex);
 	struct thr_destindex_set *sets = malloc(st->npools * sizeof(*sets) + 1);
 	for (size_t i = 0; sets && i < st->npools; i++)
-		sets[i] = (struct thr_destindex_set){ st->pools[i].conf->connect,
-		                                      st->pools[i].conf->nconnect };
+		sets[i] = (struct thr_destindex_set){
+			st->pools[i].conf->connect,
+			st->pools[i].conf->nconnect };
 	if (sets)
 		thr_destindex_build(sets, st->npools, THR_DESTINDEX_MIN,
 		                    &st->destindex);
@@ -125,7 +126,8 @@ static void mark_alone(struct thr_init_state *st)
 	bool later_open = false;
 	for (size_t i = st->npools; i-- > 0;) {
 		struct thr_gate_pool *gp = &st->pools[i];
-		gp->open_alone = gp->plain && !gp->call && gp->pool && !later_open;
+		gp->open_alone = gp->plain && !gp->call && gp->pool &&
+		                 !later_open;
 		later_open |= gp->nopen > 0;
 	}
 }

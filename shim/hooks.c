@@ -240,7 +240,7 @@ static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
 {
 	struct thr_gate_ticket *t = NULL;
 	int old = path ? stream_fd(f) : -1;
-	uint32_t d = old >= 0 ? thr_track_detach(old) : 0;
+	thr_fd_entry d = old >= 0 ? thr_track_detach(old) : 0;
 	int r = thr_gate_freopen_begin(path, &d, sp, &t);
 	if (r < 0) {
 		thr_track_reattach(old, d);
@@ -282,7 +282,7 @@ int close_via(int (*real_close)(int), int fd, uintptr_t sp)
 		return real_close(fd);
 	}
 	thr_gate_closing();
-	uint32_t d = thr_track_detach(fd);
+	thr_fd_entry d = thr_track_detach(fd);
 	bool last = thr_track_unref(d, fd);
 	int r = real_close(fd);
 	thr_gate_closed();
@@ -302,7 +302,7 @@ EXPORT int fclose(FILE *f)
 	if (!thr_fdtable_get(fd))
 		return thr_real_get()->fclose(f);
 	thr_gate_closing();
-	uint32_t d = thr_track_detach(fd);
+	thr_fd_entry d = thr_track_detach(fd);
 	int r = thr_real_get()->fclose(f);
 	thr_gate_closed();
 	thr_gate_drop(d, fd);
@@ -411,7 +411,7 @@ EXPORT int closedir(DIR *dir)
 	if (!thr_fdtable_get(fd))
 		return thr_real_get()->closedir(dir);
 	thr_gate_closing();
-	uint32_t d = thr_track_detach(fd);
+	thr_fd_entry d = thr_track_detach(fd);
 	int r = thr_real_get()->closedir(dir);
 	thr_gate_closed();
 	thr_gate_drop(d, fd);
@@ -451,7 +451,7 @@ EXPORT void closefrom(int lowfd)
 
 EXPORT THR_HOT int dup(int oldfd)
 {
-	uint32_t d = thr_track_dup_begin(oldfd);
+	thr_fd_entry d = thr_track_dup_begin(oldfd);
 	if (!d)
 		return thr_real_get()->dup(oldfd);
 	int fd = thr_real_get()->dup(oldfd);
@@ -462,7 +462,7 @@ EXPORT THR_HOT int dup(int oldfd)
 /* dup2() and dup3(): a tracked newfd is closed, in a close's window. */
 static int dup_onto(int oldfd, int newfd, int flags, bool three)
 {
-	uint32_t d, victim;
+	thr_fd_entry d, victim;
 	bool closing = thr_fdtable_get(newfd) != 0;
 	if (closing)
 		thr_gate_closing();
@@ -496,7 +496,7 @@ static int gated_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 	}
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
-	uint32_t d = thr_track_dup_begin(fd);
+	thr_fd_entry d = thr_track_dup_begin(fd);
 	int nfd = real(fd, cmd, arg);
 	thr_track_dup_end(d, nfd, cmd == F_DUPFD_CLOEXEC);
 	return nfd;

@@ -128,7 +128,7 @@ static void pass_on(struct heir *heir, int fd, const uint16_t *pi,
 			thr_pool_uncohold(p[i], mine[i], heir->pid);
 }
 
-static void cohold(uint32_t d, void *ctx)
+static void cohold(thr_fd_entry d, void *ctx)
 {
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
 	pass_on(ctx, desc->fd, desc->pool, desc->hold,
@@ -139,7 +139,7 @@ static void cohold(uint32_t d, void *ctx)
 static void cohold_direct(struct heir *heir)
 {
 	for (int fd = 0, high = thr_fdtable_high(); fd < high; fd++) {
-		uint32_t e = thr_fdtable_get(fd);
+		thr_fd_entry e = thr_fdtable_get(fd);
 		if (!thr_fdtable_is_direct(e))
 			continue;
 		uint16_t pi = thr_fdtable_direct_pool(e);
@@ -255,7 +255,7 @@ static bool same_hold(const struct thr_init_state *st, uint16_t pi,
 static bool tracked_in(const struct thr_init_state *st, int fd, uint16_t pi,
                        uint32_t hold)
 {
-	uint32_t e = thr_fdtable_get(fd);
+	thr_fd_entry e = thr_fdtable_get(fd);
 	if (thr_fdtable_is_direct(e))
 		return thr_fdtable_direct_pool(e) == pi &&
 		       same_hold(st, pi, thr_fdtable_direct_hold(e), hold);
@@ -272,14 +272,14 @@ static bool tracked_in(const struct thr_init_state *st, int fd, uint16_t pi,
  * Returns false when the table has no room. */
 static bool attach_hold(uint16_t pi, uint32_t hold, int fd)
 {
-	uint32_t e = thr_fdtable_get(fd);
+	thr_fd_entry e = thr_fdtable_get(fd);
 	if (!e)
 		return thr_fdtable_attach(fd, thr_fdtable_direct(pi, hold));
 	struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	if (thr_fdtable_is_direct(e)) {
 		uint16_t pools[2] = { thr_fdtable_direct_pool(e), pi };
 		uint32_t holds[2] = { thr_fdtable_direct_hold(e), hold };
-		uint32_t d = thr_fdtable_new(pools, holds, 2, false, false);
+		thr_fd_entry d = thr_fdtable_new(pools, holds, 2, false, false);
 		if (!d)
 			return false;
 		thr_fdtable_desc(d)->fd = fd;

@@ -80,9 +80,10 @@ static int set_up_tables(void)
 	return thr_fdtable_init();
 }
 
-/* Environment, config, then the gate's state, then its pools attached and what an
- * earlier image or the parent held taken over. Any failure leaves the
- * shim inert (or denying, for a broken config with on-error = closed). */
+/* Environment, config, then the gate's state, then its pools attached and
+ * what an earlier image or the parent held taken over. Any failure leaves
+ * the shim inert (or denying, for a broken config with on-error =
+ * closed). */
 static void load(void)
 {
 	struct thr_init_state *st = &thr_init_state_;

@@ -25,7 +25,7 @@ bool thr_track_survives_exec(int fd)
 /* A descriptor other than fd naming description d, or -1. When there are
  * several (others > 1), one that an exec keeps if there is one: that asks
  * the kernel about each, which a lone copy, the common case, is spared. */
-static int other_fd_naming(uint32_t d, int fd, uint32_t others)
+static int other_fd_naming(thr_fd_entry d, int fd, uint32_t others)
 {
 	int any = -1;
 	for (int other = 0, high = thr_fdtable_high(); other < high; other++) {
@@ -45,7 +45,7 @@ static uint32_t name_count(const struct thr_fd_desc *desc)
 	return __atomic_load_n(&desc->refs, __ATOMIC_ACQUIRE) & ~THR_FD_DYING;
 }
 
-void thr_track_unname(uint32_t d, int fd)
+void thr_track_unname(thr_fd_entry d, int fd)
 {
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
 	if (desc && desc->stream_fd == fd)
@@ -59,7 +59,7 @@ void thr_track_unname(uint32_t d, int fd)
 
 void thr_track_setfd(int fd, bool cloexec)
 {
-	uint32_t d = thr_fdtable_get(fd);
+	thr_fd_entry d = thr_fdtable_get(fd);
 	struct thr_fd_desc *desc = thr_fdtable_desc(d);
 	if (!desc)
 		return; /* untracked, or a direct hold: its only name */
@@ -76,10 +76,10 @@ void thr_track_setfd(int fd, bool cloexec)
 /* oldfd's entry was direct hold e: a description shared with the copy to
  * be, or 0 (no room for one: the copy goes untracked). Apart from
  * thr_track_dup_begin(), which most dups leave at once. */
-static __attribute__((noinline)) uint32_t promote(int oldfd, uint32_t e)
+static __attribute__((noinline)) thr_fd_entry promote(int oldfd, thr_fd_entry e)
 {
 	for (;;) {
-		uint32_t d = thr_fdtable_promote(oldfd, e);
+		thr_fd_entry d = thr_fdtable_promote(oldfd, e);
 		if (d || thr_fdtable_get(oldfd) == e)
 			return d;
 		/* Lost to a close of oldfd meanwhile: look again. */
@@ -91,16 +91,16 @@ static __attribute__((noinline)) uint32_t promote(int oldfd, uint32_t e)
 	}
 }
 
-THR_HOT uint32_t thr_track_dup_begin(int oldfd)
+THR_HOT thr_fd_entry thr_track_dup_begin(int oldfd)
 {
-	uint32_t e = thr_fdtable_get(oldfd);
+	thr_fd_entry e = thr_fdtable_get(oldfd);
 	if (thr_fdtable_is_direct(e))
 		return promote(oldfd, e);
 	thr_fdtable_ref(e);
 	return e;
 }
 
-THR_HOT void thr_track_dup_end(uint32_t d, int newfd, bool cloexec)
+THR_HOT void thr_track_dup_end(thr_fd_entry d, int newfd, bool cloexec)
 {
 	if (!d)
 		return;
@@ -111,14 +111,14 @@ THR_HOT void thr_track_dup_end(uint32_t d, int newfd, bool cloexec)
 		                    newfd);
 }
 
-void thr_track_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
-                         uint32_t *ret_victim)
+void thr_track_dup2_begin(int oldfd, int newfd, thr_fd_entry *ret_d,
+                         thr_fd_entry *ret_victim)
 {
 	*ret_d = oldfd == newfd ? 0 : thr_track_dup_begin(oldfd);
 	*ret_victim = oldfd == newfd ? 0 : thr_fdtable_detach(newfd);
 }
 
-void thr_track_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok,
+void thr_track_dup2_end(thr_fd_entry d, thr_fd_entry victim, int newfd, bool ok,
                        bool cloexec)
 {
 	if (!ok) {
@@ -186,7 +186,7 @@ int thr_track_cloexec_range(unsigned first, unsigned last, int flags)
 
 /* Is entry e (detached) named by nothing else, so that closing the
  * descriptor it came from lets its slots go? */
-bool thr_track_is_only_name(uint32_t e)
+bool thr_track_is_only_name(thr_fd_entry e)
 {
 	struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	return thr_fdtable_is_direct(e) || (desc && name_count(desc) == 1);
@@ -197,7 +197,7 @@ void thr_track_sweep(bool streams)
 	int saved = errno;
 	int high = thr_fdtable_high();
 	for (int fd = 0; fd < high; fd++) {
-		uint32_t e = thr_fdtable_get(fd);
+		thr_fd_entry e = thr_fdtable_get(fd);
 		struct thr_fd_desc *desc = thr_fdtable_desc(e);
 		if (e && ((streams && desc && desc->stream_fd == fd) ||
 		          (thr_real_get()->fcntl(fd, F_GETFD) < 0 &&

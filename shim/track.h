@@ -39,14 +39,14 @@ static inline void thr_track_record_fd(const struct thr_init_state *st,
 /* close(): detach fd before the real close, drop after it. Returns fd's
  * entry, 0 when untracked. Async-signal-safe; an untracked fd costs one
  * load. */
-static inline uint32_t thr_track_detach(int fd)
+static inline thr_fd_entry thr_track_detach(int fd)
 {
 	return thr_fdtable_detach(fd);
 }
 
 /* Gives fd back the entry d detached from it, when the call that was to
  * close it did not. Async-signal-safe. */
-static inline void thr_track_reattach(int fd, uint32_t d)
+static inline void thr_track_reattach(int fd, thr_fd_entry d)
 {
 	if (d)
 		thr_fdtable_attach(fd, d);
@@ -56,13 +56,13 @@ static inline void thr_track_reattach(int fd, uint32_t d)
  * named fd, they name one of the others now (one without close-on-exec if
  * there is one), so that an exec which keeps that one keeps the slots too.
  * Async-signal-safe; keeps errno. */
-void thr_track_unname(uint32_t d, int fd);
+void thr_track_unname(thr_fd_entry d, int fd);
 
 /* Drops the reference fd (detached already; -1 for none) had on d, and
  * returns whether it was the last: then thr_gate_release() gives d's slots
  * back. close() does this before the real close and only the release
  * after it. Async-signal-safe. */
-static inline bool thr_track_unref(uint32_t d, int fd)
+static inline bool thr_track_unref(thr_fd_entry d, int fd)
 {
 	if (!d)
 		return false;
@@ -81,7 +81,7 @@ bool thr_track_survives_exec(int fd);
 /* Is entry e (detached from its descriptor) named by nothing else, so that
  * closing that descriptor lets its slots go? freopen() asks, to hand the
  * old file's slot to the new one. Async-signal-safe. */
-bool thr_track_is_only_name(uint32_t e);
+bool thr_track_is_only_name(thr_fd_entry e);
 
 /* After fcntl(fd, F_SETFD) or ioctl(fd, FIOCLEX/FIONCLEX) succeeded: a
  * descriptor cleared of close-on-exec becomes the one its records name,
@@ -95,17 +95,17 @@ void thr_track_setfd(int fd, bool cloexec);
  * reference is dropped). A copy made without close-on-exec becomes the
  * descriptor the records name, as the one most likely to outlive an exec.
  * Never block; async-signal-safe; keep errno. */
-uint32_t thr_track_dup_begin(int oldfd);
-void thr_track_dup_end(uint32_t d, int newfd, bool cloexec);
+thr_fd_entry thr_track_dup_begin(int oldfd);
+void thr_track_dup_end(thr_fd_entry d, int newfd, bool cloexec);
 
 /* dup2()/dup3(): as dup, and a tracked newfd is closed implicitly: begin
  * sets *ret_d (oldfd's entry, referenced) and *ret_victim (newfd's, detached)
  * - both 0 when oldfd == newfd; end, with ok the call's success, releases
  * the victim's slots if newfd was its last name, or on failure puts it back.
  * Async-signal-safe; keep errno. */
-void thr_track_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
-                          uint32_t *ret_victim);
-void thr_track_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok,
+void thr_track_dup2_begin(int oldfd, int newfd, thr_fd_entry *ret_d,
+                          thr_fd_entry *ret_victim);
+void thr_track_dup2_end(thr_fd_entry d, thr_fd_entry victim, int newfd, bool ok,
                         bool cloexec);
 
 /* close_range()/closefrom(): closes [first, last] with libc's close_range,
