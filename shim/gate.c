@@ -1,14 +1,15 @@
-/* gate.c - the policy between the hooks and the pools: which calls match,
- * how a full pool is met (wait, fail, observe, timeout), and who holds a
- * slot until when. Code reachable from close() and dup2() stays free of
- * allocation, stdio and locks; everything else runs under the guard. */
+/* gate.c - the policy between the hooks and the pools: which calls match
+ * (routing), how a full pool is met (wait, fail, observe, timeout), and the
+ * slots a call takes before it and keeps on its descriptor or gives back
+ * after it. A descriptor's later life is track.c's, its copies into other
+ * processes inherit.c's. Code reachable from close() and dup2() stays free
+ * of allocation, stdio and locks; everything else runs under the guard. */
 #define _GNU_SOURCE
 #include "gate.h"
 
 #include "describe.h"
 #include "guard.h"
 #include "hot.h"
-#include "inherit.h"
 #include "init.h"
 #include "log.h"
 #include "match.h"
@@ -675,10 +676,45 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	return landed(connect_begin(st, fd, sa, len, t), t, ret_t);
 }
 
+/* The children of the forks begun since ticket t's call began may have its
+ * descriptor fd (the kernel made it before copying the table) though the
+ * table, which the fork's co-holds follow, did not yet name it: each that
+ * shares it becomes co-holder, as the fork would have made it. Its own
+ * table does not name it, so its slot stays until it exits or execs.
+ * Inheritance, but kept here, static: the compiler then knows which
+ * registers it uses, and thr_gate_finish() spills none around the call
+ * (extern in inherit.c it cost 4 instructions per gated open+close,
+ * tests/bench shim-instructions). */
+static __attribute__((noinline)) void cohold_late(
+	const struct thr_init_state *st, const struct thr_gate_ticket *t,
+	int fd)
+{
+	int kids[8];
+	uint32_t mine;
+	int n = thr_freeze_children_since(t->gen, kids, 8);
+	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
+	uint16_t one_pool = thr_fdtable_direct_pool(t->d);
+	uint32_t one_hold = thr_fdtable_direct_hold(t->d);
+	const uint16_t *pool = desc ? desc->pool : &one_pool;
+	const uint32_t *hold = desc ? desc->hold : &one_hold;
+	uint32_t nholds = desc ? desc->n : 1;
+	for (int k = 0; k < n; k++) {
+		if (thr_procfd_same(0, fd, kids[k], fd) != 1)
+			continue;
+		for (uint32_t i = 0; i < nholds; i++) {
+			const struct thr_gate_pool *gp = &st->pools[pool[i]];
+			if (pool[i] < st->npools && gp->pool)
+				thr_pool_cohold(gp->pool,
+				                thr_prochold_resolve(gp, hold[i]),
+				                kids[k], fd, &mine);
+		}
+	}
+}
+
 /* Attaches t's entry to fd. A fork whose parent scanned the table for
  * co-holds before the entry was there counted its child before the scan
  * (thr_freeze_note_child), so it shows here as a count moved since the
- * call began: thr_inherit_cohold_late() gives that child what it inherited. */
+ * call began: cohold_late() gives that child what it inherited. */
 static inline __attribute__((always_inline))
 void attach_unforked(const struct thr_init_state *st,
                      struct thr_gate_ticket *t, int fd)
@@ -688,7 +724,7 @@ void attach_unforked(const struct thr_init_state *st,
 		return;
 	}
 	if (__builtin_expect(thr_freeze_moved(t->gen), 0))
-		thr_inherit_cohold_late(st, t, fd);
+		cohold_late(st, t, fd);
 }
 
 /* Everything but the descriptor was settled before the call: what is left

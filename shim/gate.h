@@ -1,7 +1,8 @@
-/* gate.h - what every hook calls: take slots before a gated call, keep them
- * on the descriptor it returns or give them back, and follow descriptors
- * through dup, close, fork and exec. Functions return 0 or -errno and keep
- * errno as they found it; only hooks.c sets errno. */
+/* gate.h - what every gated hook calls: route a call, take slots before
+ * it, keep them on the descriptor it returns or give them back, and give
+ * them back when the descriptor's last name goes (track.h follows the
+ * names, inherit.h the copies into other processes). Functions return 0 or
+ * -errno and keep errno as they found it; only hooks.c sets errno. */
 #ifndef THR_GATE_H
 #define THR_GATE_H
 

@@ -24,36 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The children of the forks begun since ticket t's call began may have its
- * descriptor fd (the kernel made it before copying the table) though the
- * table, which the fork's co-holds follow, did not yet name it: each that
- * shares it becomes co-holder, as the fork would have made it. Its own
- * table does not name it, so its slot stays until it exits or execs. */
-void thr_inherit_cohold_late(const struct thr_init_state *st,
-                             const struct thr_gate_ticket *t, int fd)
-{
-	int kids[8];
-	uint32_t mine;
-	int n = thr_freeze_children_since(t->gen, kids, 8);
-	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
-	uint16_t one_pool = thr_fdtable_direct_pool(t->d);
-	uint32_t one_hold = thr_fdtable_direct_hold(t->d);
-	const uint16_t *pool = desc ? desc->pool : &one_pool;
-	const uint32_t *hold = desc ? desc->hold : &one_hold;
-	uint32_t nholds = desc ? desc->n : 1;
-	for (int k = 0; k < n; k++) {
-		if (thr_procfd_same(0, fd, kids[k], fd) != 1)
-			continue;
-		for (uint32_t i = 0; i < nholds; i++) {
-			const struct thr_gate_pool *gp = &st->pools[pool[i]];
-			if (pool[i] < st->npools && gp->pool)
-				thr_pool_cohold(gp->pool,
-				                thr_prochold_resolve(gp, hold[i]),
-				                kids[k], fd, &mine);
-		}
-	}
-}
-
 /* Who inherits the descriptors: a fork child (pid > 0, from the parent's
  * side), this process as a fork child (pid 0), or a spawned program (exec),
  * which gets only what survives its exec, on whatever numbers its file

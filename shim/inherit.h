@@ -63,14 +63,6 @@ void thr_inherit_kids_before(struct thr_inherit_kids *kids);
 void thr_inherit_kids_spawned(const struct thr_inherit_kids *kids);
 
 
-/* The children of the forks begun since ticket t's call began may have its
- * descriptor fd, though the table, which the fork's co-holds follow, did
- * not yet name it: each that shares it becomes co-holder, as the fork would
- * have made it. From thr_gate_finish(), rarely (thr_freeze_moved()). Reads
- * /proc and calls kcmp; never blocks on a pool; keeps errno. */
-void thr_inherit_cohold_late(const struct thr_init_state *st,
-                             const struct thr_gate_ticket *t, int fd);
-
 /* At start-up, once the pools of st are attached: for every pool, joins the
  * slots of descriptors this process shares with its parent (posix_spawn,
  * system, popen), then takes back the records an image of this process
