@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "flight.h"
 #include "init.h"
 
 /* Around a call that copies the process (fork, _Fork, glibc's clone(),
