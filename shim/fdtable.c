@@ -41,8 +41,8 @@ int thr_fdtable_init(void)
 	return 0;
 }
 
-static uint32_t make(const uint16_t *pool, const uint32_t *hold, uint16_t n,
-                     bool socket, bool stream, uint32_t refs)
+static thr_fd_entry make(const uint16_t *pool, const uint32_t *hold,
+                         uint16_t n, bool socket, bool stream, uint32_t refs)
 {
 	uint32_t start = __atomic_load_n(&next_free, __ATOMIC_RELAXED) %
 	                 THR_FD_DESCS;
@@ -70,23 +70,24 @@ static uint32_t make(const uint16_t *pool, const uint32_t *hold, uint16_t n,
 	return 0;
 }
 
-uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
-                         uint16_t n, bool socket, bool stream)
+thr_fd_entry thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
+                             uint16_t n, bool socket, bool stream)
 {
 	return make(pool, hold, n, socket, stream, 1);
 }
 
-uint32_t thr_fdtable_reserve(const uint16_t *pool, const uint32_t *hold,
-                             uint16_t n, bool socket, bool stream)
+thr_fd_entry thr_fdtable_reserve(const uint16_t *pool,
+                                 const uint32_t *hold, uint16_t n,
+                                 bool socket, bool stream)
 {
 	return make(pool, hold, n, socket, stream, PENDING);
 }
 
-uint32_t thr_fdtable_promote(int fd, uint32_t e)
+thr_fd_entry thr_fdtable_promote(int fd, thr_fd_entry e)
 {
 	uint16_t pool = thr_fdtable_direct_pool(e);
 	uint32_t hold = thr_fdtable_direct_hold(e);
-	uint32_t d = make(&pool, &hold, 1, false, false, 2);
+	thr_fd_entry d = make(&pool, &hold, 1, false, false, 2);
 	if (!d || (unsigned)fd >= (unsigned)__atomic_load_n(&nfds,
 	                                                   __ATOMIC_ACQUIRE))
 		goto free_desc;
@@ -99,7 +100,7 @@ free_desc:
 	return 0;
 }
 
-void thr_fdtable_each(void (*fn)(uint32_t d, void *ctx), void *ctx)
+void thr_fdtable_each(void (*fn)(thr_fd_entry d, void *ctx), void *ctx)
 {
 	for (uint32_t i = 0; i < THR_FD_DESCS; i++) {
 		uint32_t r = __atomic_load_n(&descs[i].refs, __ATOMIC_ACQUIRE);

@@ -12,6 +12,11 @@
 #define THR_FD_MAX_HOLDS 8      /* pools one call can take a slot in */
 #define THR_FD_DESCS 4096       /* gated open descriptions per process */
 
+/* A descriptor's entry in the table: 0 for none, a description's id
+ * (1..THR_FD_DESCS), or a direct hold (THR_FD_DIRECT set, see below). One
+ * word, so that close() takes it with one atomic exchange. */
+typedef uint32_t thr_fd_entry;
+
 /* One open file description (an open() or socket), shared by its dups. */
 struct thr_fd_desc {
 	uint32_t refs;          /* descriptors naming it here; 0 when free */
@@ -34,7 +39,7 @@ struct thr_fd_desc {
 
 /* The tables, for the inline functions below; fdtable.c owns them. */
 struct thr_fdtable {
-	uint32_t *fds;          /* fd -> description id, 0 for none */
+	thr_fd_entry *fds;      /* fd -> its entry, 0 for none */
 	int nfds;
 	int high;               /* one more than the highest fd attached */
 	uint32_t next_free;     /* where to look for a free description: a
@@ -59,7 +64,7 @@ extern struct thr_fd_desc thr_fdtable_descs[THR_FD_DESCS];
 #define THR_FD_PROCESS_HOLD UINT32_MAX
 #define THR_FD_PROCESS UINT32_C(0x40000000)
 
-static inline uint32_t thr_fdtable_direct(uint16_t pool, uint32_t hold)
+static inline thr_fd_entry thr_fdtable_direct(uint16_t pool, uint32_t hold)
 {
 	if (hold == THR_FD_PROCESS_HOLD)
 		return THR_FD_DIRECT | THR_FD_PROCESS |
@@ -67,18 +72,18 @@ static inline uint32_t thr_fdtable_direct(uint16_t pool, uint32_t hold)
 	return THR_FD_DIRECT | (uint32_t)pool << THR_FD_HOLD_BITS | hold;
 }
 
-static inline bool thr_fdtable_is_direct(uint32_t e)
+static inline bool thr_fdtable_is_direct(thr_fd_entry e)
 {
 	return (e & THR_FD_DIRECT) != 0;
 }
 
-static inline uint16_t thr_fdtable_direct_pool(uint32_t e)
+static inline uint16_t thr_fdtable_direct_pool(thr_fd_entry e)
 {
 	return (uint16_t)((e >> THR_FD_HOLD_BITS) &
 	                  ((1u << THR_FD_POOL_BITS) - 1));
 }
 
-static inline uint32_t thr_fdtable_direct_hold(uint32_t e)
+static inline uint32_t thr_fdtable_direct_hold(thr_fd_entry e)
 {
 	if (e & THR_FD_PROCESS)
 		return THR_FD_PROCESS_HOLD;
@@ -95,7 +100,7 @@ int thr_fdtable_init(void);
 
 /* fd's entry: the description it names (1-based id), a direct hold, or 0.
  * One load, no lock. */
-static inline uint32_t thr_fdtable_get(int fd)
+static inline thr_fd_entry thr_fdtable_get(int fd)
 {
 	if ((unsigned)fd >= (unsigned)__atomic_load_n(&thr_fdtable_.nfds,
 	                                              __ATOMIC_ACQUIRE))
@@ -104,7 +109,7 @@ static inline uint32_t thr_fdtable_get(int fd)
 }
 
 /* Takes fd's entry away and returns it (0 if none). Async-signal-safe. */
-static inline uint32_t thr_fdtable_detach(int fd)
+static inline thr_fd_entry thr_fdtable_detach(int fd)
 {
 	if ((unsigned)fd >= (unsigned)__atomic_load_n(&thr_fdtable_.nfds,
 	                                              __ATOMIC_ACQUIRE))
@@ -117,7 +122,7 @@ static inline uint32_t thr_fdtable_detach(int fd)
 /* Makes fd's entry d: a description, which must hold a reference for it,
  * or a direct hold. Returns false when fd is beyond the table.
  * Async-signal-safe. */
-static inline bool thr_fdtable_attach(int fd, uint32_t d)
+static inline bool thr_fdtable_attach(int fd, thr_fd_entry d)
 {
 	if ((unsigned)fd >= (unsigned)__atomic_load_n(&thr_fdtable_.nfds,
 	                                              __ATOMIC_ACQUIRE))
@@ -134,17 +139,18 @@ static inline bool thr_fdtable_attach(int fd, uint32_t d)
 
 /* A new description with refs = 1, holding n slots; 0 if the table is
  * full. Async-signal-safe. */
-uint32_t thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
-                         uint16_t n, bool socket, bool stream);
+thr_fd_entry thr_fdtable_new(const uint16_t *pool, const uint32_t *hold,
+                             uint16_t n, bool socket, bool stream);
 
 /* The same, made before the call whose descriptor it will describe: it
  * stays invisible (to thr_fdtable_each(), thr_fdtable_unref()) until
  * thr_fdtable_publish() gives it refs = 1, or thr_fdtable_free(). So the
  * work of filling it is done before the call, not after. Async-signal-safe. */
-uint32_t thr_fdtable_reserve(const uint16_t *pool, const uint32_t *hold,
-                             uint16_t n, bool socket, bool stream);
+thr_fd_entry thr_fdtable_reserve(const uint16_t *pool,
+                                 const uint32_t *hold, uint16_t n,
+                                 bool socket, bool stream);
 
-static inline void thr_fdtable_publish(uint32_t d)
+static inline void thr_fdtable_publish(thr_fd_entry d)
 {
 	if (d && d <= THR_FD_DESCS)
 		__atomic_store_n(&thr_fdtable_descs[d - 1].refs, 1,
@@ -152,7 +158,7 @@ static inline void thr_fdtable_publish(uint32_t d)
 }
 
 /* The description d, or NULL for 0 or a direct hold. */
-static inline struct thr_fd_desc *thr_fdtable_desc(uint32_t d)
+static inline struct thr_fd_desc *thr_fdtable_desc(thr_fd_entry d)
 {
 	return d && d <= THR_FD_DESCS ? &thr_fdtable_descs[d - 1] : NULL;
 }
@@ -161,10 +167,10 @@ static inline struct thr_fd_desc *thr_fdtable_desc(uint32_t d)
  * and one for a copy about to be made, naming fd. Returns its id, or 0 if
  * fd's entry is no longer e (closed meanwhile: whoever took e gives its
  * slot back) or the table is full. Async-signal-safe. */
-uint32_t thr_fdtable_promote(int fd, uint32_t e);
+thr_fd_entry thr_fdtable_promote(int fd, thr_fd_entry e);
 
 /* Adds a reference to d (a dup). Async-signal-safe. */
-static inline void thr_fdtable_ref(uint32_t d)
+static inline void thr_fdtable_ref(thr_fd_entry d)
 {
 	if (d && d <= THR_FD_DESCS)
 		__atomic_add_fetch(&thr_fdtable_descs[d - 1].refs, 1,
@@ -173,7 +179,7 @@ static inline void thr_fdtable_ref(uint32_t d)
 
 /* Drops a reference; true when it was the last: the caller then releases
  * the slots and calls thr_fdtable_free(). Async-signal-safe. */
-static inline bool thr_fdtable_unref(uint32_t d)
+static inline bool thr_fdtable_unref(thr_fd_entry d)
 {
 	if (!d || d > THR_FD_DESCS)
 		return false;
@@ -189,7 +195,7 @@ static inline bool thr_fdtable_unref(uint32_t d)
 	return next == THR_FD_DYING;
 }
 
-static inline void thr_fdtable_free(uint32_t d)
+static inline void thr_fdtable_free(thr_fd_entry d)
 {
 	if (d && d <= THR_FD_DESCS) {
 		thr_fdtable_descs[d - 1].n = 0;
@@ -209,6 +215,6 @@ static inline int thr_fdtable_high(void)
 }
 
 /* Calls fn on every live description id (for fork). */
-void thr_fdtable_each(void (*fn)(uint32_t d, void *ctx), void *ctx);
+void thr_fdtable_each(void (*fn)(thr_fd_entry d, void *ctx), void *ctx);
 
 #endif

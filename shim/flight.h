@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fdtable.h"
 #include "freeze.h"
 #include "guard.h"
 
@@ -18,7 +19,7 @@
 /* Slots taken for one call, in one pool each: those the descriptor will
  * keep go straight into a description reserved for it, the rest here. */
 struct thr_gate_ticket {
-	uint32_t d;                     /* the descriptor's entry to be: a
+	thr_fd_entry d;                 /* the descriptor's entry to be: a
 	                                   description reserved for the holds
 	                                   kept on it, a direct hold, or 0 */
 	uint16_t ncall;                 /* holds for the call only: hold = call,
@@ -30,7 +31,7 @@ struct thr_gate_ticket {
 	unsigned gen;                   /* thr_freeze_gen() when the call
 	                                   began: a fork since may have
 	                                   copied its descriptor */
-	uint32_t donor;                 /* freopen: the stream's old entry,
+	thr_fd_entry donor;             /* freopen: the stream's old entry,
 	                                   whose holds the new file may take
 	                                   over (thr_gate_freopen_begin), or 0 */
 	uint16_t pool[THR_FLIGHT_MAX_HOLDS]; /* those holds: index of the pool */

@@ -1,7 +1,9 @@
-/* gate.c - the policy between the hooks and the pools: which calls match,
- * how a full pool is met (wait, fail, observe, timeout), and who holds a
- * slot until when. Code reachable from close() and dup2() stays free of
- * allocation, stdio and locks; everything else runs under the guard. */
+/* gate.c - the policy between the hooks and the pools: which calls match
+ * (routing), how a full pool is met (wait, fail, observe, timeout), and the
+ * slots a call takes before it and keeps on its descriptor or gives back
+ * after it. A descriptor's later life is track.c's, its copies into other
+ * processes inherit.c's. Code reachable from close() and dup2() stays free
+ * of allocation, stdio and locks; everything else runs under the guard. */
 #define _GNU_SOURCE
 #include "gate.h"
 
@@ -17,6 +19,7 @@
 #include "prochold.h"
 #include "real.h"
 #include "stale.h"
+#include "track.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +30,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Everything set until the first load is done: see gate.h. */
+unsigned char thr_gate_wants = THR_GATE_OPEN | THR_GATE_CONNECT;
 
 enum kind { KIND_OPEN, KIND_CONNECT };
 
@@ -72,25 +78,6 @@ static void release_holds(const struct thr_init_state *st,
 		release_hold(st, pool[i], hold[i]);
 }
 
-/* Makes the record of hold in pool pi name descriptor fd.
- * Async-signal-safe. */
-static inline void set_fd(const struct thr_init_state *st, uint16_t pi,
-                          uint32_t hold, int fd)
-{
-	if (pi < st->npools && st->pools[pi].pool)
-		thr_pool_set_fd(st->pools[pi].pool,
-		                thr_prochold_resolve(&st->pools[pi], hold), fd);
-}
-
-/* Makes d's records name fd, and d remember it. Async-signal-safe. */
-static inline void record_fd(const struct thr_init_state *st,
-                             struct thr_fd_desc *desc, int fd)
-{
-	desc->fd = fd;
-	for (uint32_t i = 0; i < desc->n; i++)
-		set_fd(st, desc->pool[i], desc->hold[i], fd);
-}
-
 _Static_assert(THR_FD_HOLD_BITS == THR_POOL_HOLD_BITS, "direct entry holds");
 _Static_assert(THR_FD_HOLD_BITS + THR_FD_POOL_BITS <= 30,
                "THR_FD_PROCESS and THR_FD_DIRECT above the pool bits");
@@ -99,7 +86,7 @@ _Static_assert(THR_GATE_MAX_POOLS <= 1u << THR_FD_POOL_BITS,
 
 /* Gives back the slots of entry e (a description, or a direct hold), no
  * longer named by anyone. */
-static inline void release_desc(const struct thr_init_state *st, uint32_t e)
+static inline void release_desc(const struct thr_init_state *st, thr_fd_entry e)
 {
 	if (thr_fdtable_is_direct(e)) {
 		uint16_t pool = thr_fdtable_direct_pool(e);
@@ -614,7 +601,7 @@ enum { OPEN_STREAM = 1, OPEN_FOLDER = 2 };
  * thr_gate_freopen_begin), and is left as what of it the new file did not
  * take. */
 static inline __attribute__((always_inline))
-int gate_open(int dirfd, const char *path, unsigned how, uint32_t *donor,
+int gate_open(int dirfd, const char *path, unsigned how, thr_fd_entry *donor,
               uintptr_t sp, struct thr_gate_ticket **ret_t)
 {
 	if (!path)
@@ -671,7 +658,7 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
 	const struct thr_init_state *st = gating(false, sp, &r);
 	if (!st)
 		return r;
-	uint32_t e = thr_fdtable_get(fd);
+	thr_fd_entry e = thr_fdtable_get(fd);
 	struct thr_fd_desc *desc = thr_fdtable_desc(e);
 	bool was_socket = desc && desc->socket;
 	if (was_socket && thr_stale_same_socket(fd, desc))
@@ -693,7 +680,11 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
  * descriptor fd (the kernel made it before copying the table) though the
  * table, which the fork's co-holds follow, did not yet name it: each that
  * shares it becomes co-holder, as the fork would have made it. Its own
- * table does not name it, so its slot stays until it exits or execs. */
+ * table does not name it, so its slot stays until it exits or execs.
+ * Inheritance, but kept here, static: the compiler then knows which
+ * registers it uses, and thr_gate_finish() spills none around the call
+ * (extern in inherit.c it cost 4 instructions per gated open+close,
+ * tests/bench shim-instructions). */
 static __attribute__((noinline)) void cohold_late(
 	const struct thr_init_state *st, const struct thr_gate_ticket *t,
 	int fd)
@@ -753,11 +744,11 @@ void finish(struct thr_gate_ticket *t, int fd, bool ok)
 	}
 	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
 	if (desc) {
-		record_fd(st, desc, fd);
+		thr_track_record_fd(st, desc, fd);
 		if (desc->stream)
 			desc->stream_fd = fd;
 	} else
-		set_fd(st, thr_fdtable_direct_pool(t->d),
+		thr_track_set_fd(st, thr_fdtable_direct_pool(t->d),
 		       thr_fdtable_direct_hold(t->d), fd);
 	/* A stale entry means the fd was closed behind our back. */
 	thr_gate_drop(thr_fdtable_detach(fd), fd);
@@ -823,20 +814,11 @@ THR_HOT int thr_gate_open_begin(int dirfd, const char *path,
 	                        route.n, t), t, ret_t);
 }
 
-/* The state a table entry's slots are given back through: the loaded one,
- * even while another thread still loads it, since entries are made only
- * for pools already attached. (thr_init() reads as inert then, and a slot
- * let go during the load stayed held until exit.) */
-static inline const struct thr_init_state *table_state(void)
-{
-	return &thr_init_state_;
-}
-
 /* A call a longjmp left gives back what it took, and the engine forgets
  * it was inside a lock: from a sweep, on the thread that made it. */
 void thr_gate_abandon(struct thr_gate_ticket *t)
 {
-	const struct thr_init_state *st = table_state();
+	const struct thr_init_state *st = thr_gate_table_state();
 	thr_pool_forget_locks();
 	give_back(st, t);
 	if (t->donor)
@@ -844,185 +826,17 @@ void thr_gate_abandon(struct thr_gate_ticket *t)
 	t->donor = 0;
 }
 
-THR_HOT void thr_gate_release(uint32_t d)
+THR_HOT void thr_gate_release(thr_fd_entry d)
 {
-	release_desc(table_state(), d);
+	release_desc(thr_gate_table_state(), d);
 }
 
-THR_HOT void thr_gate_drop(uint32_t d, int fd)
+THR_HOT void thr_gate_drop(thr_fd_entry d, int fd)
 {
-	if (thr_gate_unref(d, fd))
-		release_desc(table_state(), d);
+	if (thr_track_unref(d, fd))
+		release_desc(thr_gate_table_state(), d);
 }
 
-/* Is fd open here without close-on-exec? Keeps errno. */
-static bool inherited(int fd)
-{
-	int saved = errno;
-	int flags = fd >= 0 ? thr_real_get()->fcntl(fd, F_GETFD) : -1;
-	errno = saved;
-	return flags >= 0 && !(flags & FD_CLOEXEC);
-}
-
-/* A descriptor other than fd naming description d, or -1. When there are
- * several (others > 1), one that an exec keeps if there is one: that asks
- * the kernel about each, which a lone copy, the common case, is spared. */
-static int other_name(uint32_t d, int fd, uint32_t others)
-{
-	int any = -1;
-	for (int other = 0, high = thr_fdtable_high(); other < high; other++) {
-		if (other == fd || thr_fdtable_get(other) != d)
-			continue;
-		if (others <= 1 || inherited(other))
-			return other;
-		if (any < 0)
-			any = other;
-	}
-	return any;
-}
-
-/* How many descriptors name d, counting those being made by a dup. */
-static uint32_t names_of(const struct thr_fd_desc *desc)
-{
-	return __atomic_load_n(&desc->refs, __ATOMIC_ACQUIRE) & ~THR_FD_DYING;
-}
-
-void thr_gate_moved(uint32_t d, int fd)
-{
-	struct thr_fd_desc *desc = thr_fdtable_desc(d);
-	if (desc && desc->stream_fd == fd)
-		desc->stream_fd = -1;
-	if (!desc || fd < 0 || desc->fd != fd)
-		return;
-	int other = other_name(d, fd, names_of(desc));
-	if (other >= 0)
-		record_fd(table_state(), desc, other);
-}
-
-void thr_gate_setfd(int fd, bool cloexec)
-{
-	uint32_t d = thr_fdtable_get(fd);
-	struct thr_fd_desc *desc = thr_fdtable_desc(d);
-	if (!desc)
-		return; /* untracked, or a direct hold: its only name */
-	if (!cloexec) {
-		record_fd(table_state(), desc, fd);
-		return;
-	}
-	int other = desc->fd == fd ? other_name(d, fd, names_of(desc) - 1) : -1;
-	if (other >= 0 && inherited(other))
-		record_fd(table_state(), desc, other);
-}
-
-/* oldfd's entry was direct hold e: a description shared with the copy to
- * be, or 0 (no room for one: the copy goes untracked). Apart from
- * thr_gate_dup_begin(), which most dups leave at once. */
-static __attribute__((noinline)) uint32_t promote(int oldfd, uint32_t e)
-{
-	for (;;) {
-		uint32_t d = thr_fdtable_promote(oldfd, e);
-		if (d || thr_fdtable_get(oldfd) == e)
-			return d;
-		/* Lost to a close of oldfd meanwhile: look again. */
-		e = thr_fdtable_get(oldfd);
-		if (!thr_fdtable_is_direct(e)) {
-			thr_fdtable_ref(e);
-			return e;
-		}
-	}
-}
-
-THR_HOT uint32_t thr_gate_dup_begin(int oldfd)
-{
-	uint32_t e = thr_fdtable_get(oldfd);
-	if (thr_fdtable_is_direct(e))
-		return promote(oldfd, e);
-	thr_fdtable_ref(e);
-	return e;
-}
-
-THR_HOT void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec)
-{
-	if (!d)
-		return;
-	if (newfd < 0 || !thr_fdtable_attach(newfd, d))
-		thr_gate_drop(d, -1);
-	else if (!cloexec)
-		record_fd(table_state(), thr_fdtable_desc(d), newfd);
-}
-
-void thr_gate_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
-                         uint32_t *ret_victim)
-{
-	*ret_d = oldfd == newfd ? 0 : thr_gate_dup_begin(oldfd);
-	*ret_victim = oldfd == newfd ? 0 : thr_fdtable_detach(newfd);
-}
-
-void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok,
-                       bool cloexec)
-{
-	if (!ok) {
-		/* newfd was left as it was: so is its entry. */
-		if (victim)
-			thr_fdtable_attach(newfd, victim);
-		thr_gate_drop(d, -1);
-		return;
-	}
-	thr_gate_drop(victim, newfd);
-	thr_gate_dup_end(d, newfd, cloexec);
-}
-
-/* libc's close_range, or -1 and ENOSYS where it has none (before 2.34). */
-static int real_close_range(unsigned first, unsigned last, int flags)
-{
-	const struct thr_real *real = thr_real_get();
-	if (real->close_range)
-		return real->close_range(first, last, flags);
-	errno = ENOSYS;
-	return -1;
-}
-
-/* Closes [first, last] in pieces, each ending after at most 32 tracked
- * descriptors, so their entries fit on the stack without allocation. */
-int thr_gate_close_range(unsigned first, unsigned last, int flags)
-{
-	unsigned high = (unsigned)thr_fdtable_high();
-	for (;;) {
-		uint32_t ds[32];
-		int fds[32];
-		unsigned n = 0, end = first;
-		for (; end <= last && end < high && n < 32; end++)
-			if ((ds[n] = thr_fdtable_detach((int)end)))
-				fds[n++] = (int)end;
-		if (end > last || end >= high)
-			end = last;
-		else
-			end--;
-		int r = real_close_range(first, end, flags);
-		int e = errno;
-		for (unsigned i = 0; i < n; i++)
-			if (r < 0) /* nothing was closed: the entries go back */
-				thr_gate_reattach(fds[i], ds[i]);
-			else
-				thr_gate_drop(ds[i], fds[i]);
-		errno = e;
-		if (r < 0 || end == last)
-			return r;
-		first = end + 1;
-	}
-}
-
-int thr_gate_cloexec_range(unsigned first, unsigned last, int flags)
-{
-	int r = real_close_range(first, last, flags);
-	if (r < 0)
-		return r;
-	unsigned high = (unsigned)thr_fdtable_high();
-	for (unsigned fd = first; fd <= last && fd < high; fd++)
-		if (thr_fdtable_get((int)fd))
-			thr_gate_setfd((int)fd, true);
-	return r;
-}
 
 int thr_gate_fopen_begin(const char *path, uintptr_t sp,
                          struct thr_gate_ticket **ret_t)
@@ -1044,216 +858,12 @@ int thr_gate_dir_begin(const char *path, uintptr_t sp,
 	return gate_open(AT_FDCWD, path, OPEN_FOLDER, NULL, sp, ret_t);
 }
 
-/* Is entry e (detached) named by nothing else, so that closing the
- * descriptor it came from lets its slots go? */
-static bool last_name(uint32_t e)
-{
-	struct thr_fd_desc *desc = thr_fdtable_desc(e);
-	return thr_fdtable_is_direct(e) || (desc && names_of(desc) == 1);
-}
-
-int thr_gate_freopen_begin(const char *path, uint32_t *old, uintptr_t sp,
+int thr_gate_freopen_begin(const char *path, thr_fd_entry *old, uintptr_t sp,
                            struct thr_gate_ticket **ret_t)
 {
-	uint32_t donor = last_name(*old) ? *old : 0;
+	thr_fd_entry donor = thr_track_is_only_name(*old) ? *old : 0;
 	int r = gate_open(AT_FDCWD, path, OPEN_STREAM, &donor, sp, ret_t);
 	if (thr_fdtable_is_direct(*old) && !donor)
 		*old = 0; /* its one hold went to the new file */
 	return r;
-}
-
-void thr_gate_sweep(bool streams)
-{
-	int saved = errno;
-	int high = thr_fdtable_high();
-	for (int fd = 0; fd < high; fd++) {
-		uint32_t e = thr_fdtable_get(fd);
-		struct thr_fd_desc *desc = thr_fdtable_desc(e);
-		if (e && ((streams && desc && desc->stream_fd == fd) ||
-		          (thr_real_get()->fcntl(fd, F_GETFD) < 0 &&
-		           errno == EBADF)))
-			thr_gate_drop(thr_fdtable_detach(fd), fd);
-	}
-	errno = saved;
-}
-
-/* Who inherits the descriptors: a fork child (pid > 0, from the parent's
- * side), this process as a fork child (pid 0), or a spawned program (exec),
- * which gets only what survives its exec, on whatever numbers its file
- * actions put them. */
-struct heir {
-	pid_t pid;
-	bool exec;
-};
-
-/* The heir's descriptor for our descriptor fd's open file description, or
- * -1 if it has none. A spawned program is asked by kcmp; where kcmp cannot
- * tell, it has fd's number if fd was open without close-on-exec. */
-static int heir_fd(const struct heir *heir, int fd)
-{
-	if (!heir->exec)
-		return fd;
-	int theirs = thr_procfd_twin(0, fd, heir->pid);
-	if (theirs >= 0 || theirs == -ENODATA)
-		return theirs >= 0 ? theirs : -1;
-	return inherited(fd) ? fd : -1;
-}
-
-/* Did the heir close its copy of our descriptor fd (its number theirs)
- * before its co-hold landed? Its own release then came first, and the
- * record we made for it has no descriptor behind it. Where kcmp cannot
- * tell, it did not. */
-static bool heir_closed(const struct heir *heir, int fd, int theirs)
-{
-	int same = thr_procfd_same(0, fd, heir->pid, theirs);
-	if (same == -EBADF) /* theirs, or ours closed by another thread? */
-		return thr_procfd_same(0, fd, 0, fd) == 1;
-	return same == 0;
-}
-
-/* Makes the heir co-holder of the n holds (of pools pi) that our
- * descriptor fd keeps; a fork child adopting its parent's records keeps
- * its own instead. From the parent's side, a record made after the heir
- * had closed its copy is taken back. */
-static void pass_on(struct heir *heir, int fd, const uint16_t *pi,
-                    uint32_t *hold, uint32_t n)
-{
-	const struct thr_init_state *st = thr_init();
-	struct thr_pool *p[THR_FD_MAX_HOLDS];
-	uint32_t mine[THR_FD_MAX_HOLDS];
-	bool made[THR_FD_MAX_HOLDS] = { false };
-	int theirs = heir_fd(heir, fd);
-	if (theirs < 0)
-		return;
-	for (uint32_t i = 0; i < n; i++) {
-		p[i] = pi[i] < st->npools ? st->pools[pi[i]].pool : NULL;
-		if (!p[i])
-			continue;
-		struct thr_gate_pool *gp = &st->pools[pi[i]];
-		uint32_t h = thr_prochold_resolve(gp, hold[i]);
-		bool whole = hold[i] == THR_FD_PROCESS_HOLD;
-		if (heir->pid > 0)
-			/* A process slot stays the heir's while it has any
-			 * copy: one closed early takes nothing back. */
-			made[i] = thr_pool_cohold(p[i], h, heir->pid, theirs,
-			                          &mine[i]) == 0 && !whole;
-		else if (thr_pool_adopt(p[i], h, theirs, &mine[i]) < 0)
-			continue;
-		else if (whole)
-			thr_prochold_rename(gp, mine[i], 0);
-		else
-			hold[i] = mine[i];
-	}
-	if (heir->pid <= 0 || !heir_closed(heir, fd, theirs))
-		return;
-	for (uint32_t i = 0; i < n; i++)
-		if (made[i])
-			thr_pool_uncohold(p[i], mine[i], heir->pid);
-}
-
-static void cohold(uint32_t d, void *ctx)
-{
-	struct thr_fd_desc *desc = thr_fdtable_desc(d);
-	pass_on(ctx, desc->fd, desc->pool, desc->hold,
-	        desc->n < THR_FD_MAX_HOLDS ? desc->n : THR_FD_MAX_HOLDS);
-}
-
-/* The same for descriptors whose entry is a direct hold. */
-static void cohold_direct(struct heir *heir)
-{
-	for (int fd = 0, high = thr_fdtable_high(); fd < high; fd++) {
-		uint32_t e = thr_fdtable_get(fd);
-		if (!thr_fdtable_is_direct(e))
-			continue;
-		uint16_t pi = thr_fdtable_direct_pool(e);
-		uint32_t hold = thr_fdtable_direct_hold(e);
-		pass_on(heir, fd, &pi, &hold, 1);
-		if (heir->pid == 0)
-			thr_fdtable_attach(fd, thr_fdtable_direct(pi, hold));
-	}
-}
-
-static void bequeath(struct heir *heir)
-{
-	if (thr_init()->mode != THR_MODE_ACTIVE)
-		return;
-	int saved = errno;
-	thr_guard_enter();
-	thr_fdtable_each(cohold, heir);
-	cohold_direct(heir);
-	thr_guard_leave();
-	errno = saved;
-}
-
-void thr_gate_forked(pid_t pid)
-{
-	struct heir heir = { .pid = pid };
-	if (pid == 0)
-		thr_freeze_child();
-	else
-		thr_freeze_note_child(pid);
-	bequeath(&heir);
-}
-
-bool thr_gate_copying(void)
-{
-	if (thr_guard_active() || thr_init()->mode != THR_MODE_ACTIVE)
-		return false;
-	thr_freeze_fork_begin();
-	return true;
-}
-
-void thr_gate_copied(bool frozen)
-{
-	if (frozen)
-		thr_freeze_fork_end();
-}
-
-void thr_gate_bare_forked(pid_t pid)
-{
-	if (pid == 0)
-		thr_proc_fork_child();
-	thr_gate_forked(pid);
-}
-
-/* A spawned child has run its file actions and exec'd by the time
- * posix_spawn returns (glibc's clone waits for the exec), so the
- * descriptors listed now are the ones it keeps. */
-void thr_gate_spawned(pid_t pid)
-{
-	struct heir heir = { .pid = pid, .exec = true };
-	if (pid <= 0)
-		return;
-	thr_freeze_note_child(pid);
-	bequeath(&heir);
-}
-
-void thr_gate_kids_before(struct thr_gate_kids *kids)
-{
-	kids->n = -1;
-	if (thr_guard_active() || thr_init()->mode != THR_MODE_ACTIVE ||
-	    thr_fdtable_high() == 0)
-		return;
-	int n = thr_procfd_children(kids->pid, THR_GATE_KIDS);
-	/* A full list may have left out the child the new one looks like. */
-	kids->n = n < (int)THR_GATE_KIDS ? n : -1;
-}
-
-static bool listed(const struct thr_gate_kids *kids, pid_t pid)
-{
-	for (int i = 0; i < kids->n; i++)
-		if (kids->pid[i] == pid)
-			return true;
-	return false;
-}
-
-void thr_gate_kids_spawned(const struct thr_gate_kids *kids)
-{
-	pid_t now[THR_GATE_KIDS];
-	if (kids->n < 0)
-		return;
-	int n = thr_procfd_children(now, THR_GATE_KIDS);
-	for (int i = 0; i < n; i++)
-		if (!listed(kids, now[i]))
-			thr_gate_spawned(now[i]);
 }

@@ -1,7 +1,8 @@
-/* gate.h - what every hook calls: take slots before a gated call, keep them
- * on the descriptor it returns or give them back, and follow descriptors
- * through dup, close, fork and exec. Functions return 0 or -errno and keep
- * errno as they found it; only hooks.c sets errno. */
+/* gate.h - what every gated hook calls: route a call, take slots before
+ * it, keep them on the descriptor it returns or give them back, and give
+ * them back when the descriptor's last name goes (track.h follows the
+ * names, inherit.h the copies into other processes). Functions return 0 or
+ * -errno and keep errno as they found it; only hooks.c sets errno. */
 #ifndef THR_GATE_H
 #define THR_GATE_H
 
@@ -14,6 +15,7 @@
 #include "fdtable.h"
 #include "flight.h"
 #include "freeze.h"
+#include "init.h"
 
 _Static_assert(THR_FLIGHT_MAX_HOLDS == THR_FD_MAX_HOLDS, "ticket holds");
 
@@ -41,6 +43,30 @@ static inline bool thr_gate_wants_folders(void)
 	return __atomic_load_n(&thr_gate_wants, __ATOMIC_RELAXED) &
 	       THR_GATE_FOLDERS;
 }
+
+/* Building the state, once, at load (gatestate.c). Build fills st from cfg
+ * (st keeps cfg): pools sorted by name, globs compiled, indexes made.
+ * Returns 0 or -ENOMEM (st then partly filled, to be left inert).
+ * Allocates and may log; not for a hook's path. */
+struct thr_config;
+int thr_gate_build(struct thr_config *cfg, struct thr_init_state *st);
+
+/* Attaches (creating if need be) the segment of every pool of st; one that
+ * is refused is logged and left NULL, and calls it gates are let through
+ * or refused as on-error says. May block briefly on a segment's lock. */
+void thr_gate_attach(struct thr_init_state *st);
+
+/* Tells the hooks what st gates (thr_gate_wants), once loading is done. */
+void thr_gate_publish(const struct thr_init_state *st);
+
+#ifdef THR_TEST_HOOKS
+/* Tests only: the gate runs on a copy of st and on real as libc, as if
+ * loaded from a config (the process's tables are set up on the first use).
+ * Not in the library: the hot path reads its globals directly. */
+struct thr_real;
+void thr_gate_use(const struct thr_init_state *st,
+                  const struct thr_real *real);
+#endif
 
 /* Where an open() goes, settled before the call in a few loads and
  * compares: straight to libc, or through thr_gate_open_begin() with what
@@ -123,7 +149,7 @@ int thr_gate_dir_begin(const char *path, uintptr_t sp,
  * the descriptor is the old file's last name, its slot in a pool that path
  * also wants passes to the new file, rather than the call waiting for a
  * slot its own stream holds. *old is left with the rest, or 0. */
-int thr_gate_freopen_begin(const char *path, uint32_t *old, uintptr_t sp,
+int thr_gate_freopen_begin(const char *path, thr_fd_entry *old, uintptr_t sp,
                            struct thr_gate_ticket **ret_t);
 
 /* Before connect(fd, sa): the same for connect patterns. An fd that holds
@@ -136,92 +162,23 @@ int thr_gate_connect_begin(int fd, const struct sockaddr *sa, socklen_t len,
  * call's flight. */
 void thr_gate_finish(struct thr_gate_ticket *t, int fd, bool ok);
 
-/* close(): detach fd before the real close, drop after it. Async-signal-
- * safe; an untracked fd costs one load. */
-static inline uint32_t thr_gate_detach(int fd)
+/* Gives back the slots of entry d (a description, or a direct hold) that
+ * no descriptor names any more: after thr_track_unref() said it was the
+ * last. Async-signal-safe; never blocks; keeps errno. */
+void thr_gate_release(thr_fd_entry d);
+
+/* thr_track_unref(), then thr_gate_release() if it was the last: fd
+ * (detached already; -1 for none) stops naming d. Async-signal-safe. */
+void thr_gate_drop(thr_fd_entry d, int fd);
+
+/* The state a table entry's slots are given back through: the loaded one,
+ * even while another thread still loads it, since entries are made only
+ * for pools already attached. (thr_init() reads as inert then, and a slot
+ * let go during the load stayed held until exit.) */
+static inline const struct thr_init_state *thr_gate_table_state(void)
 {
-	return thr_fdtable_detach(fd);
+	return &thr_init_state_;
 }
-
-/* Gives fd back the entry d detached from it, when the call that was to
- * close it did not. Async-signal-safe. */
-static inline void thr_gate_reattach(int fd, uint32_t d)
-{
-	if (d)
-		thr_fdtable_attach(fd, d);
-}
-
-/* fd, detached, was a name of d that others still share: if d's records
- * named fd, they name one of the others now (one without close-on-exec if
- * there is one), so that an exec which keeps that one keeps the slots too.
- * Async-signal-safe. */
-void thr_gate_moved(uint32_t d, int fd);
-
-/* After fcntl(fd, F_SETFD) or ioctl(fd, FIOCLEX/FIONCLEX) succeeded: a
- * descriptor cleared of close-on-exec becomes the one its records name,
- * and the named one marked close-on-exec hands that to a copy an exec
- * keeps, if there is one. Async-signal-safe; keeps errno. */
-void thr_gate_setfd(int fd, bool cloexec);
-
-/* Drops the reference fd (detached already; -1 for none) had on d, and says
- * whether it was the last: then thr_gate_release() gives d's slots back.
- * close() does this before the real close and only the release after it.
- * Async-signal-safe. */
-static inline bool thr_gate_unref(uint32_t d, int fd)
-{
-	if (!d)
-		return false;
-	if (thr_fdtable_is_direct(d))
-		return true; /* a direct hold has no other names */
-	if (thr_fdtable_unref(d))
-		return true;
-	thr_gate_moved(d, fd);
-	return false;
-}
-void thr_gate_release(uint32_t d);
-
-/* thr_gate_unref(), then thr_gate_release() if it was the last. */
-void thr_gate_drop(uint32_t d, int fd);
-
-/* dup()/fcntl(F_DUPFD): reference before, attach or drop after. A copy
- * made without close-on-exec becomes the descriptor d's records name, as
- * the one most likely to outlive an exec. */
-uint32_t thr_gate_dup_begin(int oldfd);
-void thr_gate_dup_end(uint32_t d, int newfd, bool cloexec);
-
-/* dup2()/dup3() onto a tracked newfd close it implicitly. */
-void thr_gate_dup2_begin(int oldfd, int newfd, uint32_t *ret_d,
-                         uint32_t *ret_victim);
-void thr_gate_dup2_end(uint32_t d, uint32_t victim, int newfd, bool ok,
-                       bool cloexec);
-
-/* close_range()/closefrom(): closes [first, last] with real_close_range,
- * releasing tracked descriptors in it; a failed call leaves them tracked.
- * Returns what close_range returns (-1 and ENOSYS where libc has none).
- * Async-signal-safe. */
-int thr_gate_close_range(unsigned first, unsigned last, int flags);
-
-/* close_range(CLOSE_RANGE_CLOEXEC): marks [first, last] close-on-exec with
- * real_close_range, then moves the records as fcntl(F_SETFD) would, so
- * that an exec keeps the slots of copies it keeps. Returns what
- * close_range returns (-1 and ENOSYS where libc has none). */
-int thr_gate_cloexec_range(unsigned first, unsigned last, int flags);
-
-/* Gives back the slots of descriptors now closed and, with streams (after
- * fcloseall(), which flushes the streams but leaves their descriptors
- * open), drops the names that streams owned: copies made by dup keep the
- * slots. Keeps errno. */
-void thr_gate_sweep(bool streams);
-
-/* Around a call that copies the process (fork, _Fork, glibc's clone(),
- * posix_spawn, popen): copying() holds other threads' closes off, after
- * waiting for those under way, so that the child inherits exactly the
- * descriptors the table names; copied(), with what copying() returned,
- * lets them go on once the child co-holds (in the parent, or after the
- * call failed; a fork child skips it). Without pools, copying() does
- * nothing and returns false. */
-bool thr_gate_copying(void);
-void thr_gate_copied(bool frozen);
 
 /* Around what a close does to a tracked descriptor: taking its entry out
  * of the table, and the real close (or dup2, fclose, closedir...). A
@@ -236,40 +193,5 @@ static inline void thr_gate_closed(void)
 {
 	thr_freeze_close_end();
 }
-
-/* After fork(): the child becomes co-holder of every slot (from both
- * sides, so whichever runs first does it). */
-void thr_gate_forked(pid_t pid);
-
-/* The same after _Fork(), which runs no atfork handlers: in the child,
- * the process's cached identity is dropped first, as fork's handler
- * does. */
-void thr_gate_bare_forked(pid_t pid);
-
-/* After posix_spawn() (a clone that execs at once, no fork): the child
- * becomes co-holder of the slots of the descriptors it has after its exec,
- * its record naming the number it has each on (found by kcmp, so file
- * actions that move a descriptor are followed); where kcmp cannot tell, of
- * those open here without close-on-exec. Keeps errno. */
-void thr_gate_spawned(pid_t pid);
-
-/* popen() starts its child with a clone of glibc's own, which no hook sees,
- * and returns once the child has exec'd. The calling thread's children
- * before the call tell which is new after it: that one is treated as
- * spawned (above), before the caller can close its copy. */
-#define THR_GATE_KIDS 256
-struct thr_gate_kids {
-	int n;                  /* pids listed; -1 when there is nothing to
-	                           pass on, or no way to tell the new child */
-	pid_t pid[THR_GATE_KIDS];
-};
-
-/* Lists the children before the call; cheap (no system call) when no
- * descriptor is tracked. Keeps errno. */
-void thr_gate_kids_before(struct thr_gate_kids *kids);
-
-/* After the call succeeded: every child not listed before co-holds what it
- * shares with us. Keeps errno. */
-void thr_gate_kids_spawned(const struct thr_gate_kids *kids);
 
 #endif

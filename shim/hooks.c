@@ -4,10 +4,12 @@
 #define _GNU_SOURCE
 #include "gate.h"
 #include "hot.h"
+#include "inherit.h"
 #include "init.h"
 #include "pool.h"
 #include "real.h"
 #include "sys.h"
+#include "track.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -238,10 +240,10 @@ static FILE *gated_freopen(FILE *(*real)(const char *, const char *, FILE *),
 {
 	struct thr_gate_ticket *t = NULL;
 	int old = path ? stream_fd(f) : -1;
-	uint32_t d = old >= 0 ? thr_gate_detach(old) : 0;
+	thr_fd_entry d = old >= 0 ? thr_track_detach(old) : 0;
 	int r = thr_gate_freopen_begin(path, &d, sp, &t);
 	if (r < 0) {
-		thr_gate_reattach(old, d);
+		thr_track_reattach(old, d);
 		if (f)
 			fclose(f);
 		errno = -r;
@@ -280,8 +282,8 @@ int close_via(int (*real_close)(int), int fd, uintptr_t sp)
 		return real_close(fd);
 	}
 	thr_gate_closing();
-	uint32_t d = thr_gate_detach(fd);
-	bool last = thr_gate_unref(d, fd);
+	thr_fd_entry d = thr_track_detach(fd);
+	bool last = thr_track_unref(d, fd);
 	int r = real_close(fd);
 	thr_gate_closed();
 	if (last)
@@ -300,7 +302,7 @@ EXPORT int fclose(FILE *f)
 	if (!thr_fdtable_get(fd))
 		return thr_real_get()->fclose(f);
 	thr_gate_closing();
-	uint32_t d = thr_gate_detach(fd);
+	thr_fd_entry d = thr_track_detach(fd);
 	int r = thr_real_get()->fclose(f);
 	thr_gate_closed();
 	thr_gate_drop(d, fd);
@@ -323,71 +325,80 @@ EXPORT DIR *opendir(const char *path)
 }
 
 /* glibc's mkstemp family opens the file it names with an internal call:
- * the gate goes around each, matching the template. */
-EXPORT int mkstemp(char *tmpl)
+ * the gate goes around each, matching the template. Each hook calls its
+ * own libc function, with the arguments it has (suffix, flags). */
+enum mkstemp_kind {
+	MKSTEMP, MKSTEMP64, MKOSTEMP, MKOSTEMP64,
+	MKSTEMPS, MKSTEMPS64, MKOSTEMPS, MKOSTEMPS64,
+};
+
+static inline __attribute__((always_inline))
+int real_mkstemp(enum mkstemp_kind k, char *tmpl, int suffix, int flags)
+{
+	const struct thr_real *real = thr_real_get();
+	switch (k) {
+	case MKSTEMP: return real->mkstemp(tmpl);
+	case MKSTEMP64: return real->mkstemp64(tmpl);
+	case MKOSTEMP: return real->mkostemp(tmpl, flags);
+	case MKOSTEMP64: return real->mkostemp64(tmpl, flags);
+	case MKSTEMPS: return real->mkstemps(tmpl, suffix);
+	case MKSTEMPS64: return real->mkstemps64(tmpl, suffix);
+	case MKOSTEMPS: return real->mkostemps(tmpl, suffix, flags);
+	case MKOSTEMPS64: return real->mkostemps64(tmpl, suffix, flags);
+	}
+	__builtin_unreachable();
+}
+
+/* The body of every mkstemp hook; sp is the hook's thr_flight_sp(). */
+static inline __attribute__((always_inline))
+int gated_mkstemp(enum mkstemp_kind k, char *tmpl, int suffix, int flags,
+                  uintptr_t sp)
 {
 	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
+	int r = thr_gate_path_begin(tmpl, sp, &t);
 	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkstemp(tmpl));
+	             : gated_fd(t, r, real_mkstemp(k, tmpl, suffix, flags));
+}
+
+EXPORT int mkstemp(char *tmpl)
+{
+	return gated_mkstemp(MKSTEMP, tmpl, 0, 0, thr_flight_sp());
 }
 
 EXPORT int mkstemp64(char *tmpl)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkstemp64(tmpl));
+	return gated_mkstemp(MKSTEMP64, tmpl, 0, 0, thr_flight_sp());
 }
 
 EXPORT int mkostemp(char *tmpl, int flags)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkostemp(tmpl, flags));
+	return gated_mkstemp(MKOSTEMP, tmpl, 0, flags, thr_flight_sp());
 }
 
 EXPORT int mkostemp64(char *tmpl, int flags)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkostemp64(tmpl, flags));
+	return gated_mkstemp(MKOSTEMP64, tmpl, 0, flags, thr_flight_sp());
 }
 
 EXPORT int mkstemps(char *tmpl, int suffix)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkstemps(tmpl, suffix));
+	return gated_mkstemp(MKSTEMPS, tmpl, suffix, 0, thr_flight_sp());
 }
 
 EXPORT int mkstemps64(char *tmpl, int suffix)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r, thr_real_get()->mkstemps64(tmpl, suffix));
+	return gated_mkstemp(MKSTEMPS64, tmpl, suffix, 0, thr_flight_sp());
 }
 
 EXPORT int mkostemps(char *tmpl, int suffix, int flags)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r,
-	                        thr_real_get()->mkostemps(tmpl, suffix, flags));
+	return gated_mkstemp(MKOSTEMPS, tmpl, suffix, flags, thr_flight_sp());
 }
 
 EXPORT int mkostemps64(char *tmpl, int suffix, int flags)
 {
-	struct thr_gate_ticket *t;
-	int r = thr_gate_path_begin(tmpl, thr_flight_sp(), &t);
-	return r < 0 ? refuse(r)
-	             : gated_fd(t, r,
-	                        thr_real_get()->mkostemps64(tmpl, suffix, flags));
+	return gated_mkstemp(MKOSTEMPS64, tmpl, suffix, flags,
+	                     thr_flight_sp());
 }
 
 /* A directory stream (opendir's, or fdopendir's of a gated descriptor)
@@ -400,7 +411,7 @@ EXPORT int closedir(DIR *dir)
 	if (!thr_fdtable_get(fd))
 		return thr_real_get()->closedir(dir);
 	thr_gate_closing();
-	uint32_t d = thr_gate_detach(fd);
+	thr_fd_entry d = thr_track_detach(fd);
 	int r = thr_real_get()->closedir(dir);
 	thr_gate_closed();
 	thr_gate_drop(d, fd);
@@ -411,7 +422,7 @@ EXPORT int fcloseall(void)
 {
 	thr_gate_closing();
 	int r = thr_real_get()->fcloseall();
-	thr_gate_sweep(true);
+	thr_track_sweep(true);
 	thr_gate_closed();
 	return r;
 }
@@ -419,8 +430,8 @@ EXPORT int fcloseall(void)
 EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	if (flags & CLOSE_RANGE_CLOEXEC)
-		return thr_gate_cloexec_range(first, last, flags);
-	return thr_gate_close_range(first, last, flags);
+		return thr_track_cloexec_range(first, last, flags);
+	return thr_track_close_range(first, last, flags);
 }
 
 /* Where close_range fails (an old kernel), libc's closefrom closes what
@@ -429,38 +440,38 @@ EXPORT void closefrom(int lowfd)
 {
 	if (lowfd < 0)
 		lowfd = 0;
-	if (thr_gate_close_range((unsigned)lowfd, ~0u, 0) < 0 &&
+	if (thr_track_close_range((unsigned)lowfd, ~0u, 0) < 0 &&
 	    thr_real_get()->closefrom) {
 		thr_gate_closing();
 		thr_real_get()->closefrom(lowfd);
-		thr_gate_sweep(false);
+		thr_track_sweep(false);
 		thr_gate_closed();
 	}
 }
 
 EXPORT THR_HOT int dup(int oldfd)
 {
-	uint32_t d = thr_gate_dup_begin(oldfd);
+	thr_fd_entry d = thr_track_dup_begin(oldfd);
 	if (!d)
 		return thr_real_get()->dup(oldfd);
 	int fd = thr_real_get()->dup(oldfd);
-	thr_gate_dup_end(d, fd, false);
+	thr_track_dup_end(d, fd, false);
 	return fd;
 }
 
 /* dup2() and dup3(): a tracked newfd is closed, in a close's window. */
 static int dup_onto(int oldfd, int newfd, int flags, bool three)
 {
-	uint32_t d, victim;
+	thr_fd_entry d, victim;
 	bool closing = thr_fdtable_get(newfd) != 0;
 	if (closing)
 		thr_gate_closing();
-	thr_gate_dup2_begin(oldfd, newfd, &d, &victim);
+	thr_track_dup2_begin(oldfd, newfd, &d, &victim);
 	int fd = three ? thr_real_get()->dup3(oldfd, newfd, flags)
 	               : thr_real_get()->dup2(oldfd, newfd);
 	if (closing)
 		thr_gate_closed();
-	thr_gate_dup2_end(d, victim, newfd, fd >= 0, flags & O_CLOEXEC);
+	thr_track_dup2_end(d, victim, newfd, fd >= 0, flags & O_CLOEXEC);
 	return fd;
 }
 
@@ -480,14 +491,14 @@ static int gated_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 	if (cmd == F_SETFD) {
 		int r = real(fd, cmd, arg);
 		if (r == 0)
-			thr_gate_setfd(fd, ((intptr_t)arg & FD_CLOEXEC) != 0);
+			thr_track_setfd(fd, ((intptr_t)arg & FD_CLOEXEC) != 0);
 		return r;
 	}
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
-	uint32_t d = thr_gate_dup_begin(fd);
+	thr_fd_entry d = thr_track_dup_begin(fd);
 	int nfd = real(fd, cmd, arg);
-	thr_gate_dup_end(d, nfd, cmd == F_DUPFD_CLOEXEC);
+	thr_track_dup_end(d, nfd, cmd == F_DUPFD_CLOEXEC);
 	return nfd;
 }
 
@@ -522,7 +533,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 		return thr_real_get()->ioctl(fd, request, arg);
 	int r = thr_real_get()->ioctl(fd, request, arg);
 	if (r == 0)
-		thr_gate_setfd(fd, request == FIOCLEX);
+		thr_track_setfd(fd, request == FIOCLEX);
 	return r;
 }
 
@@ -545,15 +556,15 @@ EXPORT THR_HOT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 }
 
 /* Every call that copies the process holds other threads' closes off
- * (thr_gate_copying) until the child co-holds what it inherited. */
+ * (thr_inherit_copying) until the child co-holds what it inherited. */
 EXPORT pid_t fork(void)
 {
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	pid_t pid = thr_real_get()->fork();
 	if (pid >= 0)
-		thr_gate_forked(pid);
+		thr_inherit_forked(pid);
 	if (pid != 0)
-		thr_gate_copied(frozen);
+		thr_inherit_copied(frozen);
 	return pid;
 }
 
@@ -564,12 +575,12 @@ EXPORT pid_t _Fork(void)
 		errno = ENOSYS;
 		return -1;
 	}
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	pid_t pid = thr_real_get()->bare_fork();
 	if (pid >= 0)
-		thr_gate_bare_forked(pid);
+		thr_inherit_bare_forked(pid);
 	if (pid != 0)
-		thr_gate_copied(frozen);
+		thr_inherit_copied(frozen);
 	return pid;
 }
 
@@ -595,7 +606,7 @@ struct clone_call {
 static int cloned(void *call)
 {
 	struct clone_call *c = call;
-	thr_gate_bare_forked(0);
+	thr_inherit_bare_forked(0);
 	return c->fn(c->arg);
 }
 
@@ -618,12 +629,12 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		return thr_real_get()->clone(fn, stack, flags, arg, ptid, tls,
 		                             ctid);
 	struct clone_call call = { fn, arg };
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	int pid = thr_real_get()->clone(cloned, stack, flags, &call, ptid, tls,
 	                                ctid);
 	if (pid > 0)
-		thr_gate_forked(pid);
-	thr_gate_copied(frozen);
+		thr_inherit_forked(pid);
+	thr_inherit_copied(frozen);
 	return pid;
 }
 
@@ -651,8 +662,8 @@ EXPORT int pthread_join(pthread_t thread, void **ret)
 static int spawned(int r, const pid_t *child, pid_t *pid, bool frozen)
 {
 	if (r == 0)
-		thr_gate_spawned(*child);
-	thr_gate_copied(frozen);
+		thr_inherit_spawned(*child);
+	thr_inherit_copied(frozen);
 	if (r == 0 && pid)
 		*pid = *child;
 	return r;
@@ -662,13 +673,13 @@ static int spawned(int r, const pid_t *child, pid_t *pid, bool frozen)
  * co-holds what it inherits all the same, before popen returns. */
 EXPORT FILE *popen(const char *cmd, const char *mode)
 {
-	struct thr_gate_kids kids;
-	bool frozen = thr_gate_copying();
-	thr_gate_kids_before(&kids);
+	struct thr_inherit_kids kids;
+	bool frozen = thr_inherit_copying();
+	thr_inherit_kids_before(&kids);
 	FILE *f = thr_real_get()->popen(cmd, mode);
 	if (f)
-		thr_gate_kids_spawned(&kids);
-	thr_gate_copied(frozen);
+		thr_inherit_kids_spawned(&kids);
+	thr_inherit_copied(frozen);
 	return f;
 }
 
@@ -678,7 +689,7 @@ EXPORT int posix_spawn(pid_t *pid, const char *path,
                        char *const envp[])
 {
 	pid_t child = -1;
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	int r = thr_real_get()->posix_spawn(&child, path, acts, attr, argv, envp);
 	return spawned(r, &child, pid, frozen);
 }
@@ -689,7 +700,7 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file,
                         char *const envp[])
 {
 	pid_t child = -1;
-	bool frozen = thr_gate_copying();
+	bool frozen = thr_inherit_copying();
 	int r = thr_real_get()->posix_spawnp(&child, file, acts, attr, argv,
 	                                     envp);
 	return spawned(r, &child, pid, frozen);

@@ -81,7 +81,7 @@ static bool gone(const struct thr_init_state *st, uint16_t pi, uint32_t hold,
 }
 
 /* The hold entry e keeps in pool pi, if it keeps one. */
-static bool hold_in(uint32_t e, uint16_t pi, uint32_t *ret_hold)
+static bool hold_in(thr_fd_entry e, uint16_t pi, uint32_t *ret_hold)
 {
 	if (thr_fdtable_is_direct(e)) {
 		*ret_hold = thr_fdtable_direct_hold(e);
@@ -100,11 +100,11 @@ int thr_stale_drop(const struct thr_init_state *st, uint16_t pi)
 {
 	int saved = errno, dropped = 0;
 	for (int fd = 0, high = thr_fdtable_high(); fd < high; fd++) {
-		uint32_t e = thr_fdtable_get(fd), hold;
+		thr_fd_entry e = thr_fdtable_get(fd), hold;
 		if (!e || !hold_in(e, pi, &hold) ||
 		    !gone(st, pi, hold, thr_fdtable_desc(e), fd))
 			continue;
-		uint32_t d = thr_fdtable_detach(fd);
+		thr_fd_entry d = thr_fdtable_detach(fd);
 		thr_gate_drop(d, fd);
 		dropped++;
 	}
