@@ -1,9 +1,11 @@
 /* gate.c - the policy between the hooks and the pools: which calls match
  * (routing), how a full pool is met (wait, fail, observe, timeout), and the
  * slots a call takes before it and keeps on its descriptor or gives back
- * after it. A descriptor's later life is track.c's, its copies into other
- * processes inherit.c's. Code reachable from close() and dup2() stays free
- * of allocation, stdio and locks; everything else runs under the guard. */
+ * after it. What a refused or failed wait does to the call, and what is
+ * logged about it, is policy.c's; a descriptor's later life is track.c's,
+ * its copies into other processes inherit.c's. Code reachable from close()
+ * and dup2() stays free of allocation, stdio and locks; everything else
+ * runs under the guard. */
 #define _GNU_SOURCE
 #include "gate.h"
 
@@ -11,8 +13,8 @@
 #include "guard.h"
 #include "hot.h"
 #include "init.h"
-#include "log.h"
 #include "match.h"
+#include "policy.h"
 #include "proc.h"
 #include "procfd.h"
 #include "freeze.h"
@@ -110,20 +112,6 @@ static void give_back(const struct thr_init_state *st,
 	t->d = 0;
 }
 
-static int refusal(const struct thr_config_pool *c, enum kind k, int why)
-{
-	if (why == -EINTR)
-		return -EINTR;
-	if (c->err)
-		return -c->err;
-	if (k == KIND_OPEN)
-		return -ENFILE;
-	/* Not EAGAIN, which is EWOULDBLOCK: curl, asyncio and Perl read it
-	 * as a connect in progress, and fail later, and worse. Every client
-	 * tried reports ECONNREFUSED at once, and the retrying ones retry. */
-	return why == -ETIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
-}
-
 /* A wait without a deadline, as the real call would block, for fd and
  * target: what every pool asks but those with a policy of their own. */
 static inline struct thr_pool_req wait_req(int fd, const char *target,
@@ -165,62 +153,6 @@ static struct thr_pool_req request(const struct thr_config_pool *c,
 	return req;
 }
 
-/* Why a call of kind k in pool gp is refused rather than left to wait for
- * ever (dl), said once per pool: what the program does, and what to
- * change. */
-static void report_deadlock(struct thr_gate_pool *gp, enum kind k,
-                            const struct thr_pool_deadlock *dl)
-{
-	const char *call = k == KIND_OPEN ? "open()" : "connect()";
-	const char *what = k == KIND_OPEN ? "files" : "connections";
-	if (__atomic_exchange_n(&gp->deadlock_reported, 1, __ATOMIC_RELAXED))
-		return;
-	if (!dl->cycle)
-		thr_log("pool '%s': %s (pid %d) holds %u of %u slots and waits "
-		        "for another; failing %s - set hold = process to count "
-		        "processes, not %s", gp->conf->name,
-		        program_invocation_short_name, (int)getpid(), dl->mine,
-		        dl->limit, call, what);
-	else
-		thr_log("pool '%s': %s (pid %d) would wait for ever: every one "
-		        "of the %u slots is held by a process that waits for "
-		        "another itself; failing %s - set hold = process to "
-		        "count processes, not %s", gp->conf->name,
-		        program_invocation_short_name, (int)getpid(), dl->limit,
-		        call, what);
-}
-
-/* Why pool gp cannot be used, said once; closed: on-error = closed. */
-static void report_broken(const struct thr_gate_pool *gp, int why,
-                          bool closed)
-{
-	const char *name = gp->conf->name;
-	const char *then = closed ? "calls it gates fail with EACCES"
-	                          : "calls it gates run unthrottled";
-	if (why == -ENOTSUP)
-		thr_log("pool '%s': this process's /proc shows another process "
-		        "under its pid (a pid namespace without a /proc of its "
-		        "own), so it cannot hold slots", name);
-	else if (why == -ENOLCK)
-		thr_log("pool '%s': its lock has been held for over 2 s by pid "
-		        "%d, which is stopped or stuck inside it; until it lets "
-		        "go, %s (see throttlectl status)", name,
-		        (int)thr_pool_lock_owner(gp->pool), then);
-	else
-		thr_log("pool '%s': %s", name, strerror(-why));
-}
-
-/* A pool that cannot be used: its segment was refused or broke later, its
- * lock is stuck, or this process cannot say who it is (see
- * thr_proc_self()). */
-static int broken(const struct thr_init_state *st, struct thr_gate_pool *gp,
-                  int why)
-{
-	if (!__atomic_exchange_n(&gp->reported, 1, __ATOMIC_RELAXED))
-		report_broken(gp, why, st->fail_closed);
-	return st->fail_closed ? -EACCES : 0;
-}
-
 static bool is_nonblocking(struct call *c)
 {
 	if (c->nonblocking < 0) {
@@ -247,23 +179,6 @@ static void keep(struct thr_gate_ticket *t, const struct thr_gate_pool *gp,
 		t->pool[t->ncall] = i;
 		t->hold[t->ncall++] = hold;
 	}
-}
-
-/* What acquire error r, for req in pool gp, does to the call: 0 lets it
- * through (observe found the pool full; a signal handler's call inside a
- * pool's lock; a broken pool under on-error = open), else the -errno to
- * fail it with. */
-static int failed(const struct thr_init_state *st, struct thr_gate_pool *gp,
-                  enum kind k, const struct thr_pool_req *req, int r)
-{
-	if ((r == -EAGAIN && req->mode == THR_POOL_OBSERVE) || r == -EALREADY)
-		return 0;
-	/* A wait cut short by the process's exit, or by a join of its thread,
-	 * is refused as by a full pool: not EINTR, which libuv retries. */
-	if (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR || r == -EDEADLK ||
-	    r == -ECANCELED)
-		return refusal(gp->conf, k, r == -ECANCELED ? -EAGAIN : r);
-	return r == -EACCES ? r : broken(st, gp, r);
 }
 
 /* Takes freopen's donor's hold in pool i, if it has one: the donor's
@@ -328,13 +243,9 @@ int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
 		*ret_hold = THR_FD_PROCESS_HOLD;
 	}
 	if (r == -EDEADLK)
-		report_deadlock(gp, k, &dl);
-	if (req->interrupt && req->interrupt->no_room &&
-	    !__atomic_exchange_n(&gp->room_reported, 1, __ATOMIC_RELAXED))
-		thr_log("pool '%s': more processes use it at once than its "
-		        "segment has room for (%u), or more wait than it has "
-		        "places (%u): calls wait for room", gp->conf->name,
-		        THR_POOL_PROCS, THR_POOL_WAITERS);
+		thr_policy_report_deadlock(gp, k == KIND_OPEN, &dl);
+	if (req->interrupt && req->interrupt->no_room)
+		thr_policy_no_room(gp);
 	return r;
 }
 
@@ -346,7 +257,7 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 	struct thr_gate_pool *gp = &st->pools[i];
 	const struct thr_config_pool *conf = gp->conf;
 	if (!gp->pool)
-		return broken(st, gp, -EIO);
+		return thr_policy_broken(st, gp, -EIO);
 	bool nonblocking = conf->nonblocking_fail && is_nonblocking(c);
 	struct thr_pool_req req = wait_req(c->fd, c->target, c->tlen);
 	if (!gp->plain || nonblocking)
@@ -365,7 +276,7 @@ static int take_one(const struct thr_init_state *st, uint16_t i,
 	}
 	if (r == -EINTR && c->intr.pending)
 		c->resume_pool = i;
-	return failed(st, gp, c->k, &req, r);
+	return thr_policy_failed(st, gp, c->k == KIND_OPEN, &req, r);
 }
 
 static bool match_dest(const struct thr_config_pool *c,
@@ -493,7 +404,7 @@ static int take_alone(const struct thr_init_state *st, size_t i,
 		if (r == 0)
 			break;
 		if (r != -EINTR || !intr.pending)
-			return failed(st, gp, KIND_OPEN, &req, r);
+			return thr_policy_failed(st, gp, true, &req, r);
 		if (!thr_pool_interrupt_deliver(&intr))
 			return -EINTR;
 		req.resume = &intr;

@@ -2,7 +2,8 @@
  * it, keep them on the descriptor it returns or give them back, and give
  * them back when the descriptor's last name goes (track.h follows the
  * names, inherit.h the copies into other processes). Functions return 0 or
- * -errno and keep errno as they found it; only hooks.c sets errno. */
+ * -errno and keep errno as they found it; only the hooks (hooks.c,
+ * hookproc.c) set errno. */
 #ifndef THR_GATE_H
 #define THR_GATE_H
 
