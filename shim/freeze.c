@@ -19,7 +19,6 @@
 #include <sched.h>
 #include <string.h>
 
-#define REMEMBERED 16           /* children kept for late co-holds */
 
 uint32_t thr_freeze_windows_[THR_FREEZE_PLACES];
 int thr_freeze_forker_;
@@ -32,7 +31,7 @@ unsigned thr_freeze_forks_;
 static struct {
 	unsigned gen;             /* the fork that made it */
 	int pid;
-} children[REMEMBERED];
+} children[THR_FREEZE_REMEMBERED];
 
 static long membarrier(int cmd)
 {
@@ -170,8 +169,9 @@ void thr_freeze_thread_end(void)
 void thr_freeze_note_child(int pid)
 {
 	unsigned g = thr_freeze_gen() + 1;
-	children[g % REMEMBERED].pid = pid;
-	__atomic_store_n(&children[g % REMEMBERED].gen, g, __ATOMIC_RELEASE);
+	unsigned at = g % THR_FREEZE_REMEMBERED;
+	children[at].pid = pid;
+	__atomic_store_n(&children[at].gen, g, __ATOMIC_RELEASE);
 	__atomic_store_n(&thr_freeze_forks_, g, __ATOMIC_RELEASE);
 	/* Before the parent's scan: see thr_freeze_moved(). */
 	if (!thr_freeze_expedited_ ||
@@ -186,12 +186,12 @@ int thr_freeze_children_since(unsigned since, int *ret, int max)
 	       f != thr_proc_tid())
 		futex_wait(&thr_freeze_forker_, f);
 	unsigned now = thr_freeze_gen();
-	if (now - since > REMEMBERED)
+	if (now - since > THR_FREEZE_REMEMBERED)
 		return -1;
 	int n = 0;
 	for (unsigned g = since + 1; g - since <= now - since && n < max; g++)
-		if (__atomic_load_n(&children[g % REMEMBERED].gen,
+		if (__atomic_load_n(&children[g % THR_FREEZE_REMEMBERED].gen,
 		                    __ATOMIC_ACQUIRE) == g)
-			ret[n++] = children[g % REMEMBERED].pid;
+			ret[n++] = children[g % THR_FREEZE_REMEMBERED].pid;
 	return n;
 }

@@ -95,6 +95,10 @@ static inline bool thr_freeze_moved(unsigned gen)
 	return thr_freeze_gen() != gen;
 }
 
+/* How many of the latest forks' children are remembered for late
+ * co-holds (thr_freeze_children_since()). */
+#define THR_FREEZE_REMEMBERED 16
+
 /* The children of forks begun after gen (thr_freeze_gen() before an open)
  * and done by now, after waiting for one in progress: up to max pids into
  * ret. Returns how many, or -1 when more forks went by than are

@@ -504,6 +504,21 @@ int landed(int r, struct thr_gate_ticket *t, struct thr_gate_ticket **ret_t)
 	return r;
 }
 
+/* landed() for an open: the forks that matter to it from here on are
+ * those after its slots came, since only a fork after the real open can
+ * copy the descriptor. Counting from the call's start instead let a long
+ * wait fill the list of children remembered (cohold_late()) with forks
+ * that copied nothing, and the one that did copy went without a co-hold.
+ * A connect keeps its start: its socket exists, and is copied, before. */
+static inline __attribute__((always_inline))
+int landed_open(int r, struct thr_gate_ticket *t,
+                struct thr_gate_ticket **ret_t)
+{
+	if (r > 0)
+		t->gen = thr_freeze_gen();
+	return landed(r, t, ret_t);
+}
+
 /* What a gate_open() opens: a stream's descriptor, a folder. */
 enum { OPEN_STREAM = 1, OPEN_FOLDER = 2 };
 
@@ -530,7 +545,7 @@ int gate_open(int dirfd, const char *path, unsigned how, thr_fd_entry *donor,
 	r = open_begin(st, dirfd, path, t);
 	if (donor)
 		*donor = t->donor;
-	return landed(r, t, ret_t);
+	return landed_open(r, t, ret_t);
 }
 
 static int connect_begin(const struct thr_init_state *st, int fd,
@@ -600,9 +615,10 @@ static __attribute__((noinline)) void cohold_late(
 	const struct thr_init_state *st, const struct thr_gate_ticket *t,
 	int fd)
 {
-	int kids[8];
+	int kids[THR_FREEZE_REMEMBERED];
 	uint32_t mine;
-	int n = thr_freeze_children_since(t->gen, kids, 8);
+	int n = thr_freeze_children_since(t->gen, kids,
+	                                  THR_FREEZE_REMEMBERED);
 	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
 	uint16_t one_pool = thr_fdtable_direct_pool(t->d);
 	uint32_t one_hold = thr_fdtable_direct_hold(t->d);
@@ -721,8 +737,8 @@ THR_HOT int thr_gate_open_begin(int dirfd, const char *path,
 	t->stream = false;
 	t->folder = false;
 	t->donor = 0;
-	return landed(take_open(st, st->glob_pool[route.glob - 1], path,
-	                        route.n, t), t, ret_t);
+	return landed_open(take_open(st, st->glob_pool[route.glob - 1], path,
+	                             route.n, t), t, ret_t);
 }
 
 /* A call a longjmp left gives back what it took, and the engine forgets

@@ -12,6 +12,7 @@
 
 #include "fdtable.h"
 #include "flight.h"
+#include "freeze.h"
 #include "gate.h"
 #include "init.h"
 #include "pool.h"
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -784,6 +786,65 @@ static void test_gate_sweep_releases_unseen_close(void **state)
 	assert_int_equal(in_use(0), 0);
 }
 
+/* Forks by other threads while an open waits for its slot, as many as the
+ * children remembered for late co-holds and more. */
+struct forks_meanwhile {
+	pid_t other;    /* a process that shares nothing with the test */
+	int n;
+};
+
+static void *fork_meanwhile(void *arg)
+{
+	struct forks_meanwhile *m = arg;
+	usleep(50 * 1000); /* the open is waiting by now */
+	for (int i = 0; i < m->n; i++)
+		thr_freeze_note_child(m->other);
+	return NULL;
+}
+
+/* A fork between an open's real call and its entry in the table copies
+ * the descriptor before the table names it: the child becomes co-holder
+ * late, whatever number of forks went by while the open waited for its
+ * slot. Before, counting from the call's start, a wait through more than
+ * eight forks hid that child, and the slot went free while it still had
+ * the file open (over the limit: seen once in freeze-threaded-fork). */
+static void test_gate_fork_after_long_wait_co_holds_late(void **state)
+{
+	add_pool(0, 1, "open = {\"@/*\"}");
+	use_config(NULL);
+	pid_t other = hold_elsewhere(0, 500);
+	struct forks_meanwhile m = { other, THR_FREEZE_REMEMBERED + 4 };
+	pthread_t forker;
+	assert_int_equal(pthread_create(&forker, NULL, fork_meanwhile, &m), 0);
+	struct thr_gate_ticket *t;
+	const char *path = file("f");
+	int r = thr_gate_open_begin(AT_FDCWD, path,
+	                            thr_gate_route_open(path, O_RDWR | O_CREAT,
+	                                                thr_flight_sp()),
+	                            thr_flight_sp(), &t);
+	assert_int_equal(pthread_join(forker, NULL), 0);
+	assert_true(r > 0);
+	int fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t kid = fork(); /* copies fd before the table names it */
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		char c;
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 0 ? 0 : 1);
+	}
+	close(go[0]);
+	thr_freeze_note_child(kid);
+	thr_gate_finish(t, fd, true);
+	gated_close(fd);
+	assert_int_equal(in_use(0), 1); /* the child's copy holds it */
+	close(go[1]);
+	reap(kid);
+	reap(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -824,6 +885,7 @@ int main(void)
 		T(test_gate_close_range_without_libc_is_enosys),
 		T(test_gate_cloexec_range_keeps_slots),
 		T(test_gate_sweep_releases_unseen_close),
+		T(test_gate_fork_after_long_wait_co_holds_late),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
