@@ -568,6 +568,58 @@ static int include(struct loader *L, const struct file_ctx *from,
 	return rc;
 }
 
+/* Counts the pools of one more file toward the load's bound: refused
+ * before libconfuse, whose check of titles is quadratic. */
+static int count_pools(struct loader *L, const struct thr_scan *scan,
+                       const char *name)
+{
+	L->npools += scan->npools;
+	if (L->npools <= THR_CONFIG_POOLS_MAX)
+		return 0;
+	size_t first = scan->npools - (L->npools - THR_CONFIG_POOLS_MAX);
+	report(L, name, scan->pools[first].line, "one load defines at most %u "
+	       "pools", THR_CONFIG_POOLS_MAX);
+	return -E2BIG;
+}
+
+/* libconfuse's parse of the scanned text into *ret_cfg (freed by the
+ * caller, also on failure). */
+static int parse_options(struct loader *L, struct file_ctx *f,
+                         const struct thr_scan *scan, cfg_t **ret_cfg)
+{
+	cfg_t *cfg = cfg_init(top_opts, CFGF_NONE);
+	*ret_cfg = cfg;
+	if (!cfg)
+		return -ENOMEM;
+	cfg_set_error_function(cfg, on_cfg_error);
+	L->file = f;
+	if (scan->len == 0)
+		return 0;
+	FILE *fp = fmemopen(scan->text, scan->len, "r");
+	if (!fp)
+		return -ENOMEM;
+	int rc = cfg_parse_fp(cfg, fp);
+	fclose(fp);
+	if (rc == CFG_SUCCESS)
+		return 0;
+	report(L, f->name, (unsigned)cfg->line, "syntax error");
+	return L->rc ? L->rc : -EINVAL;
+}
+
+/* Reads the files that f includes, in order, until one fails. */
+static int follow_includes(struct loader *L, struct file_ctx *f)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < f->nincs; i++) {
+		if (f->depth == 0)
+			L->top_line = f->incs[i].line;
+		rc = include(L, f, &f->incs[i]);
+		if (f->depth == 0)
+			L->top_line = 0;
+	}
+	return rc;
+}
+
 /* Parses one file's text, then the files it includes. */
 static int parse_text(struct loader *L, const char *text, size_t len,
                       const char *name, unsigned depth)
@@ -577,9 +629,7 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 	char why[ERR_LEN / 2];
 	cfg_t *cfg = NULL;
 	unsigned line = 0;
-	int rc;
-
-	rc = thr_scan_text(text, len, &scan, &line, why, sizeof(why));
+	int rc = thr_scan_text(text, len, &scan, &line, why, sizeof(why));
 	if (rc < 0) {
 		if (depth == 0)
 			L->closed = thr_sniff_closed(text, len);
@@ -592,57 +642,20 @@ static int parse_text(struct loader *L, const char *text, size_t len,
 	if (depth == 0)
 		L->closed = thr_sniff_closed(scan.text, scan.len);
 	rc = refuse_environment(L, &scan);
-	if (rc < 0)
-		goto out;
-	L->npools += scan.npools;
-	if (L->npools > THR_CONFIG_POOLS_MAX) {
-		/* Before libconfuse, whose check of titles is quadratic. */
-		size_t first = scan.npools - (L->npools - THR_CONFIG_POOLS_MAX);
-
-		report(L, name, scan.pools[first].line, "one load defines at "
-		       "most %u pools", THR_CONFIG_POOLS_MAX);
-		rc = -E2BIG;
-		goto out;
-	}
-	cfg = cfg_init(top_opts, CFGF_NONE);
-	if (!cfg) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	cfg_set_error_function(cfg, on_cfg_error);
-	L->file = &f;
-	if (scan.len > 0) {
-		FILE *fp = fmemopen(scan.text, scan.len, "r");
-
-		if (!fp) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		rc = cfg_parse_fp(cfg, fp);
-		fclose(fp);
-		if (rc != CFG_SUCCESS) {
-			rc = L->rc ? L->rc : -EINVAL;
-			report(L, name, (unsigned)cfg->line, "syntax error");
-			goto out;
-		}
-	}
-	if (depth == 0)
-		L->closed = cfg_getint(cfg, "on-error") == 1;
-	rc = take_pools(L, &f, cfg);
-	cfg_free(cfg);
-	cfg = NULL;
-	L->file = NULL;
-	for (size_t i = 0; rc == 0 && i < f.nincs; i++) {
+	if (rc == 0)
+		rc = count_pools(L, &scan, name);
+	if (rc == 0)
+		rc = parse_options(L, &f, &scan, &cfg);
+	if (rc == 0) {
 		if (depth == 0)
-			L->top_line = f.incs[i].line;
-		rc = include(L, &f, &f.incs[i]);
-		if (depth == 0)
-			L->top_line = 0;
+			L->closed = cfg_getint(cfg, "on-error") == 1;
+		rc = take_pools(L, &f, cfg);
 	}
-out:
 	L->file = NULL;
 	if (cfg)
 		cfg_free(cfg);
+	if (rc == 0)
+		rc = follow_includes(L, &f);
 	for (size_t i = 0; i < f.nincs; i++)
 		free(f.incs[i].pattern);
 	free(f.incs);
