@@ -1,9 +1,9 @@
 /* gate.c - the policy between the hooks and the pools: which calls match
- * (routing), how a full pool is met (wait, fail, observe, timeout), and the
- * slots a call takes before it and keeps on its descriptor or gives back
- * after it. What a refused or failed wait does to the call, and what is
- * logged about it, is policy.c's; a descriptor's later life is track.c's,
- * its copies into other processes inherit.c's. Code reachable from close()
+ * (routing), the call's ticket from begin to finish, and the slots it
+ * keeps on its descriptor or gives back after it. Taking the slots, as
+ * each pool's policy says, is take.c's; what a refused or failed wait does
+ * to the call is policy.c's; a descriptor's later life is track.c's, its
+ * copies into other processes inherit.c's. Code reachable from close()
  * and dup2() stays free of allocation, stdio and locks; everything else
  * runs under the guard. */
 #define _GNU_SOURCE
@@ -21,6 +21,7 @@
 #include "prochold.h"
 #include "real.h"
 #include "stale.h"
+#include "take.h"
 #include "track.h"
 
 #include <errno.h>
@@ -35,335 +36,6 @@
 
 /* Everything set until the first load is done: see gate.h. */
 unsigned char thr_gate_wants = THR_GATE_OPEN | THR_GATE_CONNECT;
-
-enum kind { KIND_OPEN, KIND_CONNECT };
-
-/* One gated call: what it reaches, for matching and for the records. */
-struct call {
-	enum kind k;
-	const char *path;       /* open: absolute and normalised */
-	size_t n;               /* its length */
-	const struct sockaddr *sa; /* connect */
-	socklen_t len;
-	int fd;                 /* connect's socket; -1 for open */
-	int nonblocking;        /* connect's socket is O_NONBLOCK; -1: not
-	                           asked yet, since only some pools care */
-	const char *target;     /* what the records say it is held for */
-	size_t tlen;            /* its length */
-	bool folder;            /* a folder: only pools with folders = yes */
-	bool has_deadline;      /* deadline is set: a timeout runs from the
-	                           call's start, across resumed waits */
-	struct timespec deadline;
-	struct thr_pool_interrupt intr; /* a signal that ended a wait */
-	bool resuming;          /* intr's wait goes on, in pool resume_pool */
-	uint16_t resume_pool;
-};
-
-/* Gives back hold in pool pi (or one reference on the process's slot
- * there). Async-signal-safe. */
-static inline void release_hold(const struct thr_init_state *st, uint16_t pi,
-                                uint32_t hold)
-{
-	if (pi >= st->npools || !st->pools[pi].pool)
-		return;
-	if (hold == THR_FD_PROCESS_HOLD)
-		thr_prochold_unref(&st->pools[pi]);
-	else
-		thr_pool_release(st->pools[pi].pool, hold);
-}
-
-static void release_holds(const struct thr_init_state *st,
-                          const uint16_t *pool, const uint32_t *hold,
-                          uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		release_hold(st, pool[i], hold[i]);
-}
-
-_Static_assert(THR_FD_HOLD_BITS == THR_POOL_HOLD_BITS, "direct entry holds");
-_Static_assert(THR_FD_HOLD_BITS + THR_FD_POOL_BITS <= 30,
-               "THR_FD_PROCESS and THR_FD_DIRECT above the pool bits");
-_Static_assert(THR_GATE_MAX_POOLS <= 1u << THR_FD_POOL_BITS,
-               "direct entry pools");
-
-/* Gives back the slots of entry e (a description, or a direct hold), no
- * longer named by anyone. */
-static inline void release_desc(const struct thr_init_state *st, thr_fd_entry e)
-{
-	if (thr_fdtable_is_direct(e)) {
-		uint16_t pool = thr_fdtable_direct_pool(e);
-		uint32_t hold = thr_fdtable_direct_hold(e);
-		release_holds(st, &pool, &hold, 1);
-		return;
-	}
-	struct thr_fd_desc *desc = thr_fdtable_desc(e);
-	if (desc)
-		release_holds(st, desc->pool, desc->hold, desc->n);
-	thr_fdtable_free(e);
-}
-
-/* Everything the ticket holds goes back: the call failed or was refused. */
-static void give_back(const struct thr_init_state *st,
-                      struct thr_gate_ticket *t)
-{
-	release_holds(st, t->pool, t->hold, t->ncall);
-	t->ncall = 0;
-	release_desc(st, t->d);
-	t->d = 0;
-}
-
-/* A wait without a deadline, as the real call would block, for fd and
- * target: what every pool asks but those with a policy of their own. */
-static inline struct thr_pool_req wait_req(int fd, const char *target,
-                                           size_t len)
-{
-	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = fd,
-	                            .target = target, .target_len = len,
-	                            .restart = true };
-	return req;
-}
-
-/* The call's deadline for a timeout of ms, counted from the first time a
- * pool asked for one. */
-static struct timespec deadline_of(struct call *call, uint64_t ms)
-{
-	if (!call->has_deadline) {
-		struct timespec *d = &call->deadline;
-		clock_gettime(CLOCK_MONOTONIC, d);
-		uint64_t ns = (uint64_t)d->tv_nsec + (ms % 1000) * 1000000ull;
-		d->tv_sec += (time_t)(ms / 1000 + ns / 1000000000ull);
-		d->tv_nsec = (long)(ns % 1000000000ull);
-		call->has_deadline = true;
-	}
-	return call->deadline;
-}
-
-static struct thr_pool_req request(const struct thr_config_pool *c,
-                                   bool nonblocking, struct call *call)
-{
-	struct thr_pool_req req = wait_req(call->fd, call->target, call->tlen);
-	if (c->on_full == THR_FULL_FAIL || (nonblocking && c->nonblocking_fail))
-		req.mode = THR_POOL_TRY;
-	else if (c->on_full == THR_FULL_OBSERVE)
-		req.mode = THR_POOL_OBSERVE;
-	else if (c->timeout_ms) {
-		req.deadline = deadline_of(call, c->timeout_ms);
-		req.mode = THR_POOL_DEADLINE;
-	}
-	return req;
-}
-
-static bool is_nonblocking(struct call *c)
-{
-	if (c->nonblocking < 0) {
-		int saved = errno;
-		c->nonblocking = (thr_real_get()->fcntl(c->fd, F_GETFL) &
-		                  O_NONBLOCK) != 0;
-		errno = saved;
-	}
-	return c->nonblocking;
-}
-
-/* Keeps hold of pool i on the description reserved for the descriptor,
- * or, for hold = call or when the table is full, for the call only. */
-static void keep(struct thr_gate_ticket *t, const struct thr_gate_pool *gp,
-                 uint16_t i, uint32_t hold)
-{
-	if (!t->d && !gp->call)
-		t->d = thr_fdtable_reserve(NULL, NULL, 0, t->socket, t->stream);
-	struct thr_fd_desc *desc = gp->call ? NULL : thr_fdtable_desc(t->d);
-	if (desc) {
-		desc->pool[desc->n] = i;
-		desc->hold[desc->n++] = hold;
-	} else {
-		t->pool[t->ncall] = i;
-		t->hold[t->ncall++] = hold;
-	}
-}
-
-/* Takes freopen's donor's hold in pool i, if it has one: the donor's
- * release then skips it (a direct donor is given whole, and t->donor
- * cleared). */
-static bool donated(struct thr_gate_ticket *t, uint16_t i, uint32_t *ret_hold)
-{
-	if (thr_fdtable_is_direct(t->donor)) {
-		if (thr_fdtable_direct_pool(t->donor) != i)
-			return false;
-		*ret_hold = thr_fdtable_direct_hold(t->donor);
-		t->donor = 0;
-		return true;
-	}
-	struct thr_fd_desc *old = thr_fdtable_desc(t->donor);
-	for (uint16_t k = 0; old && k < old->n; k++)
-		if (old->pool[k] == i) {
-			*ret_hold = old->hold[k];
-			old->pool[k] = UINT16_MAX;
-			return true;
-		}
-	return false;
-}
-
-/* thr_pool_acquire() in pool i for a call of kind k, as the gate always
- * asks: a wait that could never end is refused (and said why), and before
- * a wait the process's own descriptors in the pool are looked at, since a
- * close the shim did not see leaves a slot that nothing will give back.
- * In a pool of hold = process the slot is the process's: a reference on
- * one it holds already (another thread may have taken it meanwhile), or
- * a new one. Returns 0 with *ret_hold, or -errno. */
-static inline __attribute__((always_inline))
-int acquire_in(const struct thr_init_state *st, uint16_t i, enum kind k,
-               struct thr_pool_req *req, uint32_t *ret_hold)
-{
-	struct thr_gate_pool *gp = &st->pools[i];
-	struct thr_pool_deadlock dl;
-	*ret_hold = THR_FD_PROCESS_HOLD;
-	if (gp->whole && thr_prochold_ref(gp))
-		return 0;
-	req->detect_deadlock = true;
-	req->deadlock = &dl;
-	req->check_own = true;
-	/* An event loop's connections are closed by the thread that made
-	 * them; files, by any (libuv's pool reads and closes them on other
-	 * threads than the one that opened them). */
-	req->per_thread = k == KIND_CONNECT;
-	req->sole_thread = false;
-	int r = thr_pool_acquire(gp->pool, req, ret_hold);
-	if (r == -EEXIST) {
-		if (gp->whole && thr_prochold_ref(gp)) {
-			*ret_hold = THR_FD_PROCESS_HOLD;
-			return 0;
-		}
-		thr_stale_drop(st, i);
-		req->check_own = false;
-		req->sole_thread = thr_proc_sole_thread();
-		r = thr_pool_acquire(gp->pool, req, ret_hold);
-	}
-	if (r == 0 && gp->whole) {
-		thr_prochold_install(gp, *ret_hold);
-		*ret_hold = THR_FD_PROCESS_HOLD;
-	}
-	if (r == -EDEADLK)
-		thr_policy_report_deadlock(gp, k == KIND_OPEN, &dl);
-	if (req->interrupt && req->interrupt->no_room)
-		thr_policy_no_room(gp);
-	return r;
-}
-
-/* A slot in pool i for call c, met as the pool's policy says. Returns 0
- * (taken, or let through) or -errno to fail the call with. */
-static int take_one(const struct thr_init_state *st, uint16_t i,
-                    struct call *c, struct thr_gate_ticket *t)
-{
-	struct thr_gate_pool *gp = &st->pools[i];
-	const struct thr_config_pool *conf = gp->conf;
-	if (!gp->pool)
-		return thr_policy_broken(st, gp, -EIO);
-	bool nonblocking = conf->nonblocking_fail && is_nonblocking(c);
-	struct thr_pool_req req = wait_req(c->fd, c->target, c->tlen);
-	if (!gp->plain || nonblocking)
-		req = request(conf, nonblocking, c);
-	uint32_t hold;
-	if (donated(t, i, &hold)) {
-		keep(t, gp, i, hold);
-		return 0;
-	}
-	req.interrupt = &c->intr;
-	req.resume = c->resuming && c->resume_pool == i ? &c->intr : NULL;
-	int r = acquire_in(st, i, c->k, &req, &hold);
-	if (r >= 0) {
-		keep(t, gp, i, hold);
-		return 0;
-	}
-	if (r == -EINTR && c->intr.pending)
-		c->resume_pool = i;
-	return thr_policy_failed(st, gp, c->k == KIND_OPEN, &req, r);
-}
-
-static bool match_dest(const struct thr_config_pool *c,
-                       const struct sockaddr *sa, socklen_t len)
-{
-	for (size_t i = 0; i < c->nconnect; i++)
-		if (thr_match_dest_matches(&c->connect[i], sa, len))
-			return true;
-	return false;
-}
-
-/* Does pool i want a connect to sa? With many rules, the index says. */
-static bool wants_dest(const struct thr_init_state *st, size_t i,
-                       const struct sockaddr *sa, socklen_t len)
-{
-	if (st->destindex)
-		return thr_destindex_first(st->destindex, sa, len, i) == i;
-	return match_dest(st->pools[i].conf, sa, len);
-}
-
-/* Does pool i want an open of path (n bytes)? With many globs, the index
- * says: the pool's globs are a run of st->globs. */
-static bool wants_path(const struct thr_init_state *st, size_t i,
-                       const char *path, size_t n)
-{
-	const struct thr_gate_pool *gp = &st->pools[i];
-	if (!st->globindex)
-		return thr_gate_pool_matches(gp, path, n);
-	size_t start = (size_t)(gp->open - st->globs);
-	return gp->nopen &&
-	       thr_globindex_first(st->globindex, path, n, start) <
-	       start + gp->nopen;
-}
-
-static bool wants(const struct thr_init_state *st, size_t i,
-                  const struct call *c)
-{
-	return c->k == KIND_OPEN ? wants_path(st, i, c->path, c->n)
-	                         : wants_dest(st, i, c->sa, c->len);
-}
-
-/* Pool first wants call c; the pools after it may too. Takes a slot in
- * each, in the global (name) order the pools are sorted in, all or
- * nothing. The engine and /proc reads run under the guard, so that their
- * own opens pass through. Nothing here changes errno: the engine, the log
- * and is_nonblocking() keep it. Returns -errno, 1 if t holds anything,
- * else 0. */
-static inline __attribute__((always_inline))
-int take_all(const struct thr_init_state *st, size_t first,
-             struct call *c, struct thr_gate_ticket *t)
-{
-	int r = 0;
-	thr_guard_enter();
-	for (size_t i = first; i < st->npools && r == 0; i++) {
-		struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
-		if ((desc ? desc->n : 0) + t->ncall >= THR_FD_MAX_HOLDS)
-			break;
-		if ((i == first || wants(st, i, c)) &&
-		    (!c->folder || st->pools[i].folders))
-			r = take_one(st, (uint16_t)i, c, t);
-	}
-	thr_guard_leave();
-	if (r < 0)
-		give_back(st, t);
-	return r;
-}
-
-/* A signal ended call c's wait, and the call holds nothing now, nor is
- * the guard up: its handlers run here (one may leave by longjmp, which
- * then leaves nothing behind). Returns true if the wait goes on, at its
- * place, as the kernel restarts a call for SA_RESTART. */
-static bool interrupted(struct call *c)
-{
-	c->resuming = thr_pool_interrupt_deliver(&c->intr);
-	return c->resuming;
-}
-
-static inline __attribute__((always_inline))
-int take(const struct thr_init_state *st, size_t first,
-         struct call *c, struct thr_gate_ticket *t)
-{
-	int r;
-	while ((r = take_all(st, first, c, t)) == -EINTR && c->intr.pending &&
-	       interrupted(c))
-		;
-	return r < 0 ? r : t->d || t->ncall;
-}
 
 /* The absolute, normalised form of path as open() would see it. */
 static int absolute(int dirfd, const char *path, char *out, size_t len)
@@ -385,50 +57,6 @@ static int absolute(int dirfd, const char *path, char *out, size_t len)
 	return thr_match_normalize(base, path, out, len);
 }
 
-/* take() for a pool that is open_alone, as take() would do it: one slot,
- * waited for without a deadline, kept as the descriptor's direct entry
- * (a stream's goes into a description, which says whose it is). */
-static int take_alone(const struct thr_init_state *st, size_t i,
-                      const char *norm, size_t n, struct thr_gate_ticket *t)
-{
-	struct thr_gate_pool *gp = &st->pools[i];
-	struct thr_pool_req req = wait_req(-1, norm, n);
-	struct thr_pool_interrupt intr;
-	uint32_t hold;
-	intr.no_room = false;
-	req.interrupt = &intr;
-	for (;;) {
-		thr_guard_enter();
-		int r = acquire_in(st, (uint16_t)i, KIND_OPEN, &req, &hold);
-		thr_guard_leave();
-		if (r == 0)
-			break;
-		if (r != -EINTR || !intr.pending)
-			return thr_policy_failed(st, gp, true, &req, r);
-		if (!thr_pool_interrupt_deliver(&intr))
-			return -EINTR;
-		req.resume = &intr;
-	}
-	t->d = thr_fdtable_direct((uint16_t)i, hold);
-	return 1;
-}
-
-/* Pool first wants the path: not inline, so that the common case (no pool
- * wants it) keeps a small frame. */
-__attribute__((noinline))
-static THR_HOT int take_open(const struct thr_init_state *st, size_t first,
-                     const char *norm, size_t n, struct thr_gate_ticket *t)
-{
-	t->d = 0;
-	t->ncall = 0;
-	t->socket = false;
-	if (st->pools[first].open_alone && !t->stream && !t->folder)
-		return take_alone(st, first, norm, n, t);
-	struct call c = { .k = KIND_OPEN, .path = norm, .n = n, .fd = -1,
-	                  .target = norm, .tlen = n, .folder = t->folder };
-	return take(st, first, &c, t);
-}
-
 /* The first glob that norm matches, or st->nglobs: the common case, no
  * pool wanting the path, costs only this loop, or with many globs the
  * index's walk. */
@@ -448,7 +76,8 @@ static int match_open(const struct thr_init_state *st, const char *norm,
                       size_t n, struct thr_gate_ticket *t)
 {
 	size_t i = first_glob(st, norm, n);
-	return i < st->nglobs ? take_open(st, st->glob_pool[i], norm, n, t) : 0;
+	return i < st->nglobs ? thr_take_open(st, st->glob_pool[i], norm, n, t)
+	                      : 0;
 }
 
 /* Kept apart so that the common case does not pay for a PATH_MAX frame. */
@@ -556,7 +185,8 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 	if (st->destindex)
 		i = thr_destindex_first(st->destindex, sa, len, 0);
 	else
-		while (i < st->npools && !match_dest(st->pools[i].conf, sa, len))
+		while (i < st->npools &&
+		       !thr_take_match_dest(st->pools[i].conf, sa, len))
 			i++;
 	if (i == st->npools)
 		return 0;
@@ -567,7 +197,7 @@ static int connect_begin(const struct thr_init_state *st, int fd,
 	t->d = 0;
 	t->ncall = 0;
 	t->socket = true;
-	int r = take(st, i, &c, t);
+	int r = thr_take_call(st, i, &c, t);
 	struct thr_fd_desc *desc = thr_fdtable_desc(t->d);
 	if (desc)
 		desc->ino = thr_stale_socket_ino(fd);
@@ -737,8 +367,8 @@ THR_HOT int thr_gate_open_begin(int dirfd, const char *path,
 	t->stream = false;
 	t->folder = false;
 	t->donor = 0;
-	return landed_open(take_open(st, st->glob_pool[route.glob - 1], path,
-	                             route.n, t), t, ret_t);
+	return landed_open(thr_take_open(st, st->glob_pool[route.glob - 1],
+	                                 path, route.n, t), t, ret_t);
 }
 
 /* A call a longjmp left gives back what it took, and the engine forgets
