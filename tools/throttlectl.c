@@ -176,7 +176,8 @@ static int named_pools(struct snap_list *l, char **names, int n)
 			continue;
 		if (!thr_pool_name_is_valid(names[i])) {
 			fprintf(stderr, "throttlectl: no pool '%s': pool names "
-			        "are 1-64 of A-Z a-z 0-9 _ . -\n", names[i]);
+			        "are 1-%d of A-Z a-z 0-9 _ . -\n", names[i],
+			        THR_POOL_NAME_MAX);
 			status = EXIT_FAILURE;
 			continue;
 		}
