@@ -1,6 +1,7 @@
 /* throttlectl.c - the operator's view of pools: `throttlectl VERB [ARGS...]`.
- * Verbs are a table of functions, so later ones (set-limit, reclaim, top,
- * metrics, run) slot in beside status. Pools are only ever mapped read-only. */
+ * Verbs are a table of functions, so later ones (set-limit, top, metrics,
+ * run) slot in beside status, reclaim and remove. Pools are mapped
+ * read-only but by reclaim, which writes only through the engine. */
 #define _GNU_SOURCE
 #include "options.h"
 #include "pool.h"
@@ -20,14 +21,23 @@ struct verb {
 	const char *args;       /* for the usage line */
 	const char *summary;    /* for --help */
 	int (*run)(int argc, char **argv); /* argv[0] is the verb */
+	bool needs_pool;        /* at least one POOL must be named */
 };
 
 static int verb_status(int argc, char **argv);
+static int verb_reclaim(int argc, char **argv);
+static int verb_remove(int argc, char **argv);
 
 static const struct verb verbs[] = {
 	{ "status", "[--json] [POOL...]",
 	  "show the pools you can read (or the named ones): limit, counters, "
-	  "holders, the dead apart", verb_status },
+	  "holders, the dead apart", verb_status, false },
+	{ "reclaim", "[POOL...]",
+	  "give back now what dead processes hold or wait for, and say what "
+	  "it was", verb_reclaim, false },
+	{ "remove", "[--force] POOL...",
+	  "delete pools' segments; refused while a live process holds a slot, "
+	  "unless --force", verb_remove, true },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -40,8 +50,8 @@ static void help(FILE *out)
 		        verbs[i].summary);
 	fprintf(out, "\noptions:\n");
 	thr_options_help_lines(out, 17);
-	fprintf(out, "\nexit status: 0 ok, 1 a named pool is missing or "
-	        "unreadable, 2 usage\n");
+	fprintf(out, "\nexit status: 0 ok, 1 a named pool is missing, "
+	        "unreadable or (remove) still held, 2 usage\n");
 }
 
 /* What a usage error without a verb ends with. */
@@ -195,39 +205,71 @@ static int named_pools(struct snap_list *l, char **names, int n)
 	return status;
 }
 
-static int verb_status(int argc, char **argv)
+/* Reads verb v's options: --help prints usage and help_text; --FLAG (when
+ * flag is not NULL) sets *flag_set. Returns -1 to go on (operands from
+ * optind), else the exit status. */
+static int verb_options(const struct verb *v, int argc, char **argv,
+                        const char *help_text, const char *flag,
+                        bool *flag_set)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
+	const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ flag ? flag : "help", no_argument, NULL, flag ? 'f' : 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct verb *self = &verbs[0];
-	struct snap_list l = { 0 };
-	bool json = false;
-	int c, status;
+	int c;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			printf("usage: throttlectl %s %s\n%s", self->name,
-			       self->args, status_help);
+		if (c == 'f') {
+			*flag_set = true;
+		} else if (c == 'h') {
+			printf("usage: throttlectl %s %s\n%s", v->name, v->args,
+			       help_text);
 			return EXIT_SUCCESS;
-		default:
-			return bad_option(self, c, argv[optind - 1]);
+		} else {
+			return bad_option(v, c, argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		status = named_pools(&l, argv + optind, argc - optind);
-	else
-		status = scan_pools(&l);
+	return -1;
+}
 
-	thr_status_sort(l.v, l.n);
+/* Verb v's options (see verb_options()), then the pools it names from
+ * argv[optind] on, or every readable one, into l, sorted by name. Returns
+ * true to go on, with *status the exit status so far; false to exit with
+ * *status now. */
+static bool verb_pools(const struct verb *v, int argc, char **argv,
+                       const char *help_text, const char *flag,
+                       bool *flag_set, struct snap_list *l, int *status)
+{
+	char usage[128];
+	*status = verb_options(v, argc, argv, help_text, flag, flag_set);
+	if (*status >= 0)
+		return false;
+	if (optind < argc) {
+		*status = named_pools(l, argv + optind, argc - optind);
+	} else if (v->needs_pool) {
+		snprintf(usage, sizeof(usage), "usage: throttlectl %s %s",
+		         v->name, v->args);
+		*status = thr_options_usage_error("throttlectl", usage,
+		                                  "no pool named");
+		return false;
+	} else {
+		*status = scan_pools(l);
+	}
+	thr_status_sort(l->v, l->n);
+	return true;
+}
+
+static int verb_status(int argc, char **argv)
+{
+	struct snap_list l = { 0 };
+	bool json = false;
+	int status;
+	if (!verb_pools(&verbs[0], argc, argv, status_help, "json", &json, &l,
+	                &status))
+		return status;
 	int r = json ? thr_status_json(stdout, l.v, l.n)
 	             : thr_status_table(stdout, l.v, l.n);
 	snap_list_free(&l);
@@ -236,6 +278,112 @@ static int verb_status(int argc, char **argv)
 		        strerror(errno));
 		return EXIT_FAILURE;
 	}
+	return status;
+}
+
+/* ---- reclaim ------------------------------------------------------------ */
+
+static const char reclaim_help[] =
+	"\nGives back at once the slots and queue places of processes that are\n"
+	"dead (killed, zombies, or their pid reused), in every pool you can\n"
+	"read or the named ones, and prints a line for each slot given back:\n"
+	"  POOL: pid PID fd FD TARGET\n"
+	"then one line per pool that had any: 'POOL: N slots back'. The engine\n"
+	"does the same by itself when an acquire finds the pool full or a\n"
+	"waiter checks; this is for an operator who wants it now. A process\n"
+	"that cannot be judged (hidepid, another pid namespace) keeps its\n"
+	"slots. Needs write access to the pool's segment.\n";
+
+/* Reclaims pool snap->name, whose snapshot names the dead holders. */
+static int reclaim_one(const struct thr_pool_snapshot *snap)
+{
+	struct thr_pool_opts opts = { .limit = 1 };
+	char err[THR_POOL_ERR_LEN];
+	struct thr_pool *pool;
+	int r = thr_pool_open(snap->name, &opts, &pool, err);
+	if (r < 0) {
+		fprintf(stderr, "throttlectl: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	r = thr_pool_reclaim(pool);
+	thr_pool_close(pool);
+	if (r < 0) {
+		fprintf(stderr, "throttlectl: pool '%s': cannot reclaim: %s\n",
+		        snap->name, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	for (size_t i = 0; r > 0 && i < snap->nholders; i++) {
+		const struct thr_pool_holder_info *h = &snap->holders[i];
+		if (h->process == THR_PROC_JUDGED_DEAD)
+			printf("%s: pid %d fd %d %.64s\n", snap->name, (int)h->pid,
+			       h->fd, h->target);
+	}
+	if (r > 0)
+		printf("%s: %d slot%s back\n", snap->name, r, r == 1 ? "" : "s");
+	return 0;
+}
+
+static int verb_reclaim(int argc, char **argv)
+{
+	struct snap_list l = { 0 };
+	int status;
+	if (!verb_pools(&verbs[1], argc, argv, reclaim_help, NULL, NULL, &l,
+	                &status))
+		return status;
+	for (size_t i = 0; i < l.n; i++)
+		if (reclaim_one(&l.v[i]) != 0)
+			status = EXIT_FAILURE;
+	snap_list_free(&l);
+	return status;
+}
+
+/* ---- remove ------------------------------------------------------------- */
+
+static const char remove_help[] =
+	"\nDeletes the named pools' segments. Processes that have a pool open\n"
+	"keep using their mapping; the next one to open the name creates a new\n"
+	"pool. Refused, with the holders' pids, while a live process (or one\n"
+	"that cannot be judged) holds a slot, unless --force.\n";
+
+/* Removes pool snap->name, unless a live process holds a slot of it. */
+static int remove_one(const struct thr_pool_snapshot *snap, bool force)
+{
+	size_t live = 0;
+	for (size_t i = 0; i < snap->nholders; i++)
+		if (snap->holders[i].process != THR_PROC_JUDGED_DEAD) {
+			if (live++ == 0 && !force)
+				fprintf(stderr, "throttlectl: pool '%s' is in use, "
+				        "not removed (--force removes it): held by "
+				        "pid %d", snap->name,
+				        (int)snap->holders[i].pid);
+			else if (!force)
+				fprintf(stderr, ", %d", (int)snap->holders[i].pid);
+		}
+	if (live && !force) {
+		fputc('\n', stderr);
+		return EXIT_FAILURE;
+	}
+	int r = thr_pool_unlink(snap->name, NULL);
+	if (r < 0) {
+		fprintf(stderr, "throttlectl: pool '%s': cannot remove: %s\n",
+		        snap->name, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int verb_remove(int argc, char **argv)
+{
+	struct snap_list l = { 0 };
+	bool force = false;
+	int status;
+	if (!verb_pools(&verbs[2], argc, argv, remove_help, "force", &force,
+	                &l, &status))
+		return status;
+	for (size_t i = 0; i < l.n; i++)
+		if (remove_one(&l.v[i], force) != 0)
+			status = EXIT_FAILURE;
+	snap_list_free(&l);
 	return status;
 }
 

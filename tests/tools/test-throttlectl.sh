@@ -2,12 +2,13 @@
 # test-throttlectl.sh - `throttlectl status` against live pools held by
 # pool-hold processes: the table, the JSON (checked with python3), named,
 # missing and unreadable pools, and usage errors; holders killed or left
-# zombies shown as dead, not live, before anything reclaims them; then, end
-# to end, a slot held by a program run through throttle with the real shim.
+# zombies shown as dead, not live, before anything reclaims them; reclaim
+# and remove; then, end to end, a slot held by a program run through
+# throttle with the real shim.
 # Usage: test-throttlectl.sh THROTTLECTL POOL-HOLD THROTTLE
 set -u
 ctl=$(realpath "$1") hold=$(realpath "$2") throttle=$(realpath "$3")
-a=tctl-$$ b=tctl-$$-b d=tctl-$$-d e=tctl-$$-e
+a=tctl-$$ b=tctl-$$-b d=tctl-$$-d e=tctl-$$-e g=tctl-$$-g
 tmp=$(mktemp -d)
 pids=()
 
@@ -16,7 +17,7 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -f "/dev/shm/throttle.$a" "/dev/shm/throttle.$b" "/dev/shm/throttle.$d" \
-		"/dev/shm/throttle.$e"
+		"/dev/shm/throttle.$e" "/dev/shm/throttle.$g"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -45,6 +46,15 @@ start_hold() {
 		sleep 0.1
 	done
 	fail "pool-hold $* never said $word"
+}
+
+# Starts pool-hold ready ARGS and kills it with SIGKILL once it holds its
+# slot: the pool keeps a dead holder. Sets $killed to its pid.
+hold_and_kill() {
+	start_hold ready "$@"
+	killed=${pids[-1]}
+	kill -KILL "$killed"
+	wait "$killed" 2>/dev/null
 }
 
 # Pool a: limit 3, two slots held by one process, one target full of bytes
@@ -146,10 +156,8 @@ EOF
 # Nobody acquires, so nothing reclaims them: status must see them dead.
 start_hold ready "$d" 3 /srv/d/live
 pid_l=${pids[-1]}
-start_hold ready "$d" 3 /srv/d/killed
-pid_k=${pids[-1]}
-kill -KILL "$pid_k"
-wait "$pid_k" 2>/dev/null
+hold_and_kill "$d" 3 /srv/d/killed
+pid_k=$killed
 start_hold zombie -z "$d" 3 /srv/d/zombie
 pid_z=$(sed -n 's/^kid //p' "$tmp/hold.$((${#pids[@]} - 1))")
 [ -n "$pid_z" ] && grep -q ') Z ' "/proc/$pid_z/stat" ||
@@ -184,6 +192,46 @@ start_hold ready "$d" 3 /srv/d/new
 run status --json "$d"
 python3 -c 'import json,sys; [p]=json.load(open(sys.argv[1]))["pools"]; assert (p["in_use"], p["dead_in_use"], p["reclaimed"]) == (2, 0, 2), p' \
 	"$tmp/out" || fail "after the reclaim: $(cat "$tmp/out")"
+
+# ---- reclaim: a killed holder's slot back now, and said; once ----
+start_hold ready "$g" 2 /srv/g/live
+pid_gl=${pids[-1]}
+hold_and_kill "$g" 2 /srv/g/killed
+pid_gk=$killed
+run reclaim "$g"
+[ "$rc" -eq 0 ] || fail "reclaim: exit $rc: $(cat "$tmp/err")"
+grep -Eqx "$g: pid $pid_gk fd -?[0-9]+ /srv/g/killed" "$tmp/out" &&
+	grep -qx "$g: 1 slot back" "$tmp/out" && [ "$(wc -l <"$tmp/out")" -eq 2 ] ||
+	fail "reclaim output: $(cat "$tmp/out")"
+run status --json "$g"
+python3 -c 'import json,sys; [p]=json.load(open(sys.argv[1]))["pools"]; assert (p["in_use"], p["dead_in_use"], p["reclaimed"]) == (1, 0, 1), p' \
+	"$tmp/out" || fail "after reclaim: $(cat "$tmp/out")"
+run reclaim "$g"
+[ "$rc" -eq 0 ] && [ ! -s "$tmp/out" ] || fail "reclaim again: exit $rc, $(cat "$tmp/out")"
+run reclaim "nosuch-$$"
+[ "$rc" -eq 1 ] && grep -q "nosuch-$$" "$tmp/err" || fail "reclaim missing: exit $rc"
+
+# ---- remove: refused while a live process holds a slot, unless --force ----
+run remove "$g"
+[ "$rc" -eq 1 ] && grep -q "pool '$g' is in use, not removed (--force removes it): held by pid $pid_gl" "$tmp/err" ||
+	fail "remove in use: exit $rc: $(cat "$tmp/err")"
+[ -e "/dev/shm/throttle.$g" ] || fail "remove in use removed the segment"
+run remove --force "$g"
+[ "$rc" -eq 0 ] && [ ! -e "/dev/shm/throttle.$g" ] || fail "remove --force: exit $rc: $(cat "$tmp/err")"
+run remove "$g"
+[ "$rc" -eq 1 ] && grep -q "no pool '$g'" "$tmp/err" || fail "remove gone: exit $rc: $(cat "$tmp/err")"
+run remove
+[ "$rc" -eq 2 ] && grep -q "no pool named" "$tmp/err" || fail "remove nothing: exit $rc: $(cat "$tmp/err")"
+run remove --nosuch "$g"
+[ "$rc" -eq 2 ] || fail "remove --nosuch: exit $rc"
+run remove --help
+[ "$rc" -eq 0 ] && grep -q -- "--force" "$tmp/out" || fail "remove --help: exit $rc"
+run reclaim --help
+[ "$rc" -eq 0 ] && grep -q "slots back" "$tmp/out" || fail "reclaim --help: exit $rc"
+# A pool nobody holds goes without --force.
+hold_and_kill "$g" 1 /srv/g/brief
+run remove "$g"
+[ "$rc" -eq 0 ] && [ ! -e "/dev/shm/throttle.$g" ] || fail "remove of a dead holder's pool: exit $rc: $(cat "$tmp/err")"
 
 # ---- a missing pool named: an error line, exit 1, the others still shown ----
 run status --json "$a" "nosuch-$$"
