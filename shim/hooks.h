@@ -1,7 +1,8 @@
 /* hooks.h - what hooks.c and hookproc.c, the two files of exported libc
  * names, share: the mark that exports a name, and close() by way of a
  * given real close, which the close hook and syscall(SYS_close) both run.
- * Internal to those two files; no other file includes it. */
+ * Internal to those two files (and tests/unit/test-gate.c, which drives
+ * the gate as they do). */
 #ifndef THR_HOOKS_H
 #define THR_HOOKS_H
 

@@ -14,6 +14,7 @@
 #include "flight.h"
 #include "freeze.h"
 #include "gate.h"
+#include "hooks.h"
 #include "init.h"
 #include "pool.h"
 #include "real.h"
@@ -193,18 +194,10 @@ static int gated_open(const char *path)
 	return gated_openat(AT_FDCWD, path, O_RDWR | O_CREAT);
 }
 
+/* The close hook's own body (hooks.h), over libc's close. */
 static __attribute__((noinline)) int gated_close(int fd)
 {
-	if (!thr_fdtable_get(fd))
-		return close(fd);
-	thr_gate_closing();
-	uint32_t d = thr_track_detach(fd);
-	bool last = thr_track_unref(d, fd);
-	int r = close(fd);
-	thr_gate_closed();
-	if (last)
-		thr_gate_release(d);
-	return r;
+	return thr_hooks_close_via(close, fd, thr_flight_sp());
 }
 
 static __attribute__((noinline)) int gated_dup(int oldfd)
