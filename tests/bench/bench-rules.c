@@ -241,12 +241,9 @@ static double spawn(const char *self, const char *lib, const char *config,
 		execv(self, args);
 		_exit(127);
 	}
-	close(fds[1]);
-	char buf[64] = { 0 };
-	ssize_t r = read(fds[0], buf, sizeof(buf) - 1);
-	close(fds[0]);
+	char buf[64];
 	int st;
-	waitpid(pid, &st, 0);
+	ssize_t r = read_child(fds, pid, buf, sizeof(buf), &st);
 	double took = now_ns() - t0;
 	if (ret && (r <= 0 || sscanf(buf, "%lf %lf", &ret[0], &ret[1]) != 2))
 		return -1;

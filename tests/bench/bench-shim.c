@@ -238,12 +238,9 @@ static int measure(const char *self, const struct variant *v,
 		execl(self, self, mode, op, nbuf, path, (char *)NULL);
 		_exit(127);
 	}
-	close(fds[1]);
-	char buf[64] = { 0 };
-	ssize_t r = read(fds[0], buf, sizeof(buf) - 1);
-	close(fds[0]);
+	char buf[64];
 	int st;
-	waitpid(pid, &st, 0);
+	ssize_t r = read_child(fds, pid, buf, sizeof(buf), &st);
 	int got = 0;
 	char *p = buf, *end;
 	while (r > 0 && got < nret) {

@@ -1,10 +1,13 @@
 /* bench-util.h - what the shim benchmarks share: a clock, a loopback
- * acceptor, a comparison for qsort and pinning to one CPU. Header-only
+ * acceptor, a comparison for qsort, pinning to one CPU and reading a
+ * measuring child's output. Header-only
  * (static functions), as each benchmark is one program. */
 #ifndef THR_BENCH_UTIL_H
 #define THR_BENCH_UTIL_H
 
 #include <sched.h>
+#include <sys/wait.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +53,21 @@ static inline void pin_to_one_cpu(void)
 			sched_setaffinity(0, sizeof(set), &set);
 			return;
 		}
+}
+
+/* After forking child pid with its stdout on fds[1]: reads what it prints
+ * (up to len - 1 bytes) into buf, NUL-terminated, and reaps it, leaving
+ * its wait status in *ret_status. Returns the bytes read, or -1. */
+static inline ssize_t read_child(int fds[2], pid_t pid, char *buf,
+                                 size_t len, int *ret_status)
+{
+	close(fds[1]);
+	memset(buf, 0, len);
+	ssize_t r = read(fds[0], buf, len - 1);
+	close(fds[0]);
+	if (waitpid(pid, ret_status, 0) < 0)
+		*ret_status = -1;
+	return r;
 }
 
 #endif
