@@ -1,0 +1,69 @@
+/* ctl.h - what the verbs of throttlectl share: the verb table's entry, the
+ * reading of a verb's options and the gathering of the pools it names (or
+ * every readable one) as snapshots. Each verb lives in its own ctl-VERB.c;
+ * throttlectl.c only dispatches. Prints to stdout and stderr; never exits. */
+#ifndef THR_CTL_H
+#define THR_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "pool.h"
+
+struct thr_ctl_verb {
+	const char *name;
+	const char *args;       /* for the usage line */
+	const char *summary;    /* for throttlectl --help */
+	int (*run)(int argc, char **argv); /* argv[0] is the verb; returns
+	                           the exit status */
+	bool needs_pool;        /* at least one POOL must be named */
+};
+
+/* The verbs, each defined in its own file. */
+extern const struct thr_ctl_verb thr_ctl_status, thr_ctl_reclaim,
+	thr_ctl_remove;
+
+/* Snapshots of pools, gathered by thr_ctl_gather(). */
+struct thr_ctl_pools {
+	struct thr_pool_snapshot *v;
+	size_t n, cap;
+};
+
+void thr_ctl_pools_free(struct thr_ctl_pools *l);
+
+/* Prints "throttlectl: <message>; usage: throttlectl VERB ARGS" on stderr.
+ * Returns THR_EXIT_USAGE. */
+__attribute__((format(printf, 2, 3)))
+int thr_ctl_usage_error(const struct thr_ctl_verb *v, const char *fmt, ...);
+
+/* getopt_long()'s complaint c about verb v's option arg, as a usage
+ * error. Returns THR_EXIT_USAGE. */
+int thr_ctl_bad_option(const struct thr_ctl_verb *v, int c, const char *arg);
+
+/* Prints verb v's usage line and help_text on stdout. Returns
+ * EXIT_SUCCESS. */
+int thr_ctl_help(const struct thr_ctl_verb *v, const char *help_text);
+
+/* Reads verb v's options: --help prints usage and help_text; --FLAG (when
+ * flag is not NULL) sets *flag_set. Returns -1 to go on (operands from
+ * optind), else the exit status. */
+int thr_ctl_options(const struct thr_ctl_verb *v, int argc, char **argv,
+                    const char *help_text, const char *flag, bool *flag_set);
+
+/* The pools named by names[0..n) (each once), or every pool in /dev/shm
+ * the caller can read when n is 0 (unless v->needs_pool: a usage error),
+ * read-only into l, sorted by name. A named pool that is missing or
+ * unreadable gets a line on stderr. Returns the exit status so far: 0,
+ * EXIT_FAILURE, or THR_EXIT_USAGE (then l is empty). */
+int thr_ctl_pools_read(const struct thr_ctl_verb *v, char **names, int n,
+                       struct thr_ctl_pools *l);
+
+/* thr_ctl_options(), then thr_ctl_pools_read() of the operands. Returns
+ * true to go on, with *status the exit status so far; false to exit with
+ * *status now. */
+bool thr_ctl_gather(const struct thr_ctl_verb *v, int argc, char **argv,
+                    const char *help_text, const char *flag, bool *flag_set,
+                    struct thr_ctl_pools *l, int *status);
+
+#endif
