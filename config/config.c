@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lint.h"
 #include "message.h"
 #include "pattern.h"
 #include "scan.h"
@@ -90,6 +91,9 @@ struct loader {
 	unsigned nchain;
 	unsigned glob_entries;          /* folder entries globs may still
 	                                   read */
+	const struct thr_config_report *report; /* a check's, else NULL */
+	int first_rc;                   /* a check's first error, once it */
+	char first[ERR_LEN];            /* went on past it */
 };
 
 /* libconfuse's scanner is a global and its callbacks carry no user pointer:
@@ -178,6 +182,35 @@ static void report(struct loader *L, const char *file, unsigned line,
 		va_end(ap);
 	}
 	thr_message_clean(L->msg, n);
+}
+
+/* Where a check's warning is: lint.h's callbacks carry one pointer. */
+struct warn_at {
+	struct loader *L;
+	const char *file;
+	unsigned line;
+};
+
+/* Sends a warning about file:line to the check's report. */
+static void warn(void *ctx, const char *reason)
+{
+	const struct warn_at *at = ctx;
+	char msg[ERR_LEN];
+	int n = snprintf(msg, sizeof(msg), "%s:%u: warning: ", at->file,
+	                 at->line);
+
+	snprintf(msg + n, sizeof(msg) - (size_t)n, "%s", reason);
+	thr_message_clean(msg, (size_t)n);
+	at->L->report->fn(at->L->report->arg, true, msg);
+}
+
+/* A check's look at the folder of a path glob written as pattern. */
+static void lint_glob(cfg_t *cfg, const char *pattern, const char *glob)
+{
+	struct warn_at at = { active, active->file->name, (unsigned)cfg->line };
+
+	if (active->report)
+		thr_lint_path_glob(pattern, glob, warn, &at);
 }
 
 /* Line of the header of the i-th pool of a file, found by the scan. */
@@ -295,6 +328,8 @@ static int parse_connect(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 		cfg_error(cfg, "bad connect pattern: %s", why);
 		return -1;
 	}
+	if (set->rules[0].kind == THR_MATCH_UNIX && set->rules[0].glob[0] == '/')
+		lint_glob(cfg, value, set->rules[0].glob);
 	*(void **)result = set;
 	return 0;
 }
@@ -308,6 +343,7 @@ static int parse_open(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 		cfg_error(cfg, "bad open pattern: %s", why);
 		return -1;
 	}
+	lint_glob(cfg, value, value);
 	*(const char **)result = value;
 	return 0;
 }
@@ -458,6 +494,10 @@ static int fill_pool(struct loader *L, const struct file_ctx *f, cfg_t *sec,
 		p->gid = (gid_t)cfg_getint(sec, "group");
 	p->line = line;
 	p->file = strdup(f->name);
+	if (L->report) {
+		struct warn_at at = { L, f->name, line };
+		thr_lint_pool(p, warn, &at);
+	}
 	return p->file ? 0 : -ENOMEM;
 }
 
@@ -606,7 +646,24 @@ static int parse_options(struct loader *L, struct file_ctx *f,
 	return L->rc ? L->rc : -EINVAL;
 }
 
-/* Reads the files that f includes, in order, until one fails. */
+/* A check's error rc, reported: it is kept when it is the first, and the
+ * check goes on. False when it cannot (no check, or no memory). */
+static bool go_on(struct loader *L, int rc)
+{
+	if (!L->report || !L->failed || rc == -ENOMEM)
+		return false;
+	L->report->fn(L->report->arg, false, L->msg);
+	if (!L->first_rc) {
+		L->first_rc = rc;
+		memcpy(L->first, L->msg, sizeof(L->first));
+	}
+	L->failed = false;
+	L->rc = 0;
+	return true;
+}
+
+/* Reads the files that f includes, in order, until one fails (a check
+ * goes on to the next). */
 static int follow_includes(struct loader *L, struct file_ctx *f)
 {
 	int rc = 0;
@@ -616,6 +673,8 @@ static int follow_includes(struct loader *L, struct file_ctx *f)
 		rc = include(L, f, &f->incs[i]);
 		if (f->depth == 0)
 			L->top_line = 0;
+		if (rc < 0 && go_on(L, rc))
+			rc = 0;
 	}
 	return rc;
 }
@@ -695,10 +754,41 @@ static int load_file(struct loader *L, const char *path,
 	return rc;
 }
 
+/* The end of load L that returned rc: its config into *ret, or its error
+ * into err (and a check's report, which then gets the first error's rc). */
+static int finish(struct loader *L, int rc, const char *path,
+                  struct thr_config **ret, char *err, size_t errlen)
+{
+	if (rc < 0) {
+		if (!L->failed) {
+			snprintf(L->msg, sizeof(L->msg), "%s: %s", path,
+			         strerror(-rc));
+			thr_message_clean(L->msg, sizeof(L->msg));
+		}
+		if (L->report)
+			L->report->fn(L->report->arg, false, L->msg);
+	}
+	if (L->first_rc) {
+		rc = L->first_rc;
+		memcpy(L->msg, L->first, sizeof(L->msg));
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", L->msg);
+		return rc;
+	}
+	L->cfg->fail_closed = L->closed;
+	*ret = L->cfg;
+	L->cfg = NULL;
+	return 0;
+}
+
 /* Runs one load (of the file path, or of text named path) under the lock, in
- * the C locale (stable libconfuse messages, C number parsing). */
-static int run(const char *path, const char *text, struct thr_config **ret,
-               bool *ret_closed, char *err, size_t errlen)
+ * the C locale (stable libconfuse messages, C number parsing); a check
+ * when report is not NULL. */
+static int run(const char *path, const char *text,
+               const struct thr_config_report *report,
+               struct thr_config **ret, bool *ret_closed, char *err,
+               size_t errlen)
 {
 	struct loader *L;
 	locale_t c, old;
@@ -717,6 +807,7 @@ static int run(const char *path, const char *text, struct thr_config **ret,
 	}
 	L->secure = getauxval(AT_SECURE) != 0;
 	L->glob_entries = THR_CONFIG_GLOB_ENTRIES_MAX;
+	L->report = report;
 	pthread_mutex_lock(&lock);
 	old = uselocale(c);
 	active = L;
@@ -729,18 +820,7 @@ static int run(const char *path, const char *text, struct thr_config **ret,
 	pthread_mutex_unlock(&lock);
 	if (ret_closed)
 		*ret_closed = L->closed;
-	if (rc < 0) {
-		if (!L->failed) {
-			snprintf(L->msg, sizeof(L->msg), "%s: %s", path,
-			         strerror(-rc));
-			thr_message_clean(L->msg, sizeof(L->msg));
-		}
-		snprintf(err, errlen, "%s", L->msg);
-	} else {
-		L->cfg->fail_closed = L->closed;
-		*ret = L->cfg;
-		L->cfg = NULL;
-	}
+	rc = finish(L, rc, path, ret, err, errlen);
 out:
 	if (c)
 		freelocale(c);
@@ -753,19 +833,25 @@ out:
 int thr_config_load(const char *path, struct thr_config **ret, char *err,
                     size_t errlen)
 {
-	return run(path, NULL, ret, NULL, err, errlen);
+	return run(path, NULL, NULL, ret, NULL, err, errlen);
 }
 
 int thr_config_load_closed(const char *path, struct thr_config **ret,
                            bool *ret_closed, char *err, size_t errlen)
 {
-	return run(path, NULL, ret, ret_closed, err, errlen);
+	return run(path, NULL, NULL, ret, ret_closed, err, errlen);
+}
+
+int thr_config_check(const char *path, const struct thr_config_report *report,
+                     struct thr_config **ret, char *err, size_t errlen)
+{
+	return run(path, NULL, report, ret, NULL, err, errlen);
 }
 
 int thr_config_parse_buf(const char *text, const char *name,
                          struct thr_config **ret, char *err, size_t errlen)
 {
-	return run(name ? name : "[buf]", text, ret, NULL, err, errlen);
+	return run(name ? name : "[buf]", text, NULL, ret, NULL, err, errlen);
 }
 
 void thr_config_free(struct thr_config *cfg)

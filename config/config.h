@@ -115,6 +115,33 @@ int thr_config_load_closed(const char *path, struct thr_config **ret,
 int thr_config_parse_buf(const char *text, const char *name,
                          struct thr_config **ret, char *err, size_t errlen);
 
+/* Where thr_config_check() sends what it finds, as it finds it: each line
+ * is "<file>:<line>: <reason>" for an error (the text a load's err gets,
+ * the shim's line) or "<file>:<line>: warning: <reason>" for a warning,
+ * cleaned like errors (message.h). line is valid during the call only;
+ * warning says which it is. Called with the loader's lock held: it must
+ * not load a config itself. */
+struct thr_config_report {
+	void (*fn)(void *arg, bool warning, const char *line);
+	void *arg;
+};
+
+/* As thr_config_load(), for a checker such as `throttlectl check`: the same
+ * reading and the same errors, plus
+ *   - warnings, legal but likely wrong (lint.h): a path glob under a folder
+ *     that does not exist now, is no folder, or is reached through a
+ *     symbolic link (found with stat() and realpath(), which a load never
+ *     does); a timeout its pool's on-full never uses;
+ *   - more than one error: when an included file fails, its error is
+ *     reported and the load goes on with the next include (a load stops
+ *     there), so each broken included file gets its line.
+ * Every error and warning goes to report->fn (report may not be NULL); the
+ * return value and err are the first error's, as thr_config_load() gives
+ * it, and *ret is set only when there was none. Warnings do not fail a
+ * check. Blocks on DNS and group lookups as a load does. */
+int thr_config_check(const char *path, const struct thr_config_report *report,
+                     struct thr_config **ret, char *err, size_t errlen);
+
 /* Frees a config from thr_config_load() or thr_config_parse_buf(); NULL is
  * ignored. */
 void thr_config_free(struct thr_config *cfg);
