@@ -138,7 +138,8 @@ struct thr_config_report {
  * Every error and warning goes to report->fn (report may not be NULL); the
  * return value and err are the first error's, as thr_config_load() gives
  * it, and *ret is set only when there was none. Warnings do not fail a
- * check. Blocks on DNS and group lookups as a load does. */
+ * check. Blocks on DNS and group lookups as a load does; thread-safe
+ * (serialised with loads), not async-signal-safe. */
 int thr_config_check(const char *path, const struct thr_config_report *report,
                      struct thr_config **ret, char *err, size_t errlen);
 
