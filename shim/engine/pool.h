@@ -19,6 +19,7 @@
 #define THR_POOL_PROCS 1024     /* processes a pool has entries for */
 #define THR_POOL_WAITERS 1024   /* callers it can queue at once */
 #define THR_POOL_ERR_LEN 256
+#define THR_POOL_LIMIT_MAX 1024 /* the largest limit a pool can have */
 
 struct thr_pool; /* a process's handle on one pool; not shared across fork */
 
@@ -319,7 +320,7 @@ int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
 int thr_pool_held_by(struct thr_pool *pool, pid_t pid, uint32_t *ret_holds,
                      int *ret_fds, size_t max);
 
-/* Sets the limit, 1..THR_SLOTS, and records it as THR_POOL_LIMIT_SET: it
+/* Sets the limit, 1..THR_POOL_LIMIT_MAX, and records it as THR_POOL_LIMIT_SET: it
  * holds against later opens with from_config until the config's own limit
  * changes. Growing hands the new slots to waiters at once; shrinking
  * revokes nothing: in_use drains to the new limit. Returns 0, -EINVAL for
