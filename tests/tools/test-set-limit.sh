@@ -22,15 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-
-run() {
-	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
+. "$(dirname "$0")/ctl-common.sh"
 
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
@@ -45,17 +37,6 @@ await_line() {
 		sleep 0.02
 	done
 	return 1
-}
-
-# Starts pool-hold ARGS in the background and waits until it says WORD;
-# its log is $log.
-start_hold() {
-	local word=$1
-	shift
-	log="$tmp/hold.${#pids[@]}"
-	"$hold" "$@" >"$log" 2>&1 &
-	pids+=($!)
-	await_line "$log" "$word" 10 || fail "pool-hold $* never said $word: $(cat "$log")"
 }
 
 # Prints field KEY of the pool from status --json (Python repr).

@@ -22,31 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-
-# Runs throttlectl ARGS, leaving stdout, stderr and status in $tmp/out,
-# $tmp/err and $rc.
-run() {
-	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
-
-# Starts pool-hold ARGS in the background and waits until it says WORD.
-start_hold() {
-	local word=$1 log="$tmp/hold.${#pids[@]}"
-	shift
-	"$hold" "$@" >"$log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do
-		grep -qx "$word" "$log" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || fail "pool-hold $*: $(cat "$log")"
-		sleep 0.1
-	done
-	fail "pool-hold $* never said $word"
-}
+. "$(dirname "$0")/ctl-common.sh"
 
 # Starts pool-hold ready ARGS and kills it with SIGKILL once it holds its
 # slot: the pool keeps a dead holder. Sets $killed to its pid.
