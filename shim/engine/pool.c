@@ -493,8 +493,8 @@ static bool config_changes_limit(struct thr_shm_pool *shm, uint32_t limit)
 	return true;
 }
 
-/* Sets the limit for thr_pool_set_limit() (from_config false) or for a config's
- * open (true), and grants what the new limit lets in. */
+/* Sets the limit for thr_pool_set_limit() (from_config false) or for a
+ * config's open (true), and grants what the new limit lets in. */
 static int change_limit(struct thr_pool *pool, uint32_t limit,
                         bool from_config)
 {
