@@ -109,7 +109,7 @@ static void attach_pool(struct thr_gate_pool *gp)
 {
 	const struct thr_config_pool *c = gp->conf;
 	struct thr_pool_opts o = {
-		.limit = c->limit, .set_limit = true, .create = true,
+		.limit = c->limit, .from_config = true, .create = true,
 		.mode = c->mode, .has_gid = c->has_gid, .gid = c->gid,
 	};
 	char err[THR_POOL_ERR_LEN];

@@ -24,6 +24,7 @@ struct thr_ctl_verb {
 extern const struct thr_ctl_verb thr_ctl_status, thr_ctl_reclaim,
 	thr_ctl_remove;
 extern const struct thr_ctl_verb thr_ctl_check;
+extern const struct thr_ctl_verb thr_ctl_set_limit;
 
 /* Snapshots of pools, gathered by thr_ctl_gather(). */
 struct thr_ctl_pools {

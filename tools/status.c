@@ -66,6 +66,30 @@ static const char *process_word(enum thr_proc_verdict v)
 	}
 }
 
+static const char *source_word(enum thr_pool_limit_source src)
+{
+	switch (src) {
+	case THR_POOL_LIMIT_CONFIG:
+		return "config";
+	case THR_POOL_LIMIT_SET:
+		return "set-limit";
+	default:
+		return "created";
+	}
+}
+
+/* The FROM column: where the limit came from and, for set-limit, what the
+ * config says when one has spoken. */
+static void from_text(const struct thr_pool_snapshot *s, char *buf,
+                      size_t len)
+{
+	if (s->limit_source == THR_POOL_LIMIT_SET && s->config_limit)
+		snprintf(buf, len, "set-limit (config %" PRIu32 ")",
+		         s->config_limit);
+	else
+		snprintf(buf, len, "%s", source_word(s->limit_source));
+}
+
 /* What live processes hold or wait for: all but the dead's. A copy torn by
  * writers may count more dead than all; that shows as none live, not as a
  * wrapped number. */
@@ -76,26 +100,31 @@ static uint32_t live(uint32_t all, uint32_t dead)
 
 /* ---- the table ---------------------------------------------------------- */
 
-#define NCOLS 10
+/* Columns: NAME, LIMIT, FROM (text, left-aligned), then numbers. */
+#define NCOLS 11
+#define FROM_COL 2
+#define FROM_LEN 48
 
 static const char *const headers[NCOLS] = {
-	"NAME", "LIMIT", "IN_USE", "WAITING", "PEAK", "GRANTED", "TIMEOUTS",
-	"REFUSED", "OVER", "RECLAIMED",
+	"NAME", "LIMIT", "FROM", "IN_USE", "WAITING", "PEAK", "GRANTED",
+	"TIMEOUTS", "REFUSED", "OVER", "RECLAIMED",
 };
 
-/* The numeric columns of one pool, in header order after NAME. */
+/* The numeric columns of one pool, in header order after NAME; FROM's
+ * place holds nothing. */
 static void row_values(const struct thr_pool_snapshot *s,
                        uint64_t v[NCOLS - 1])
 {
 	v[0] = s->limit;
-	v[1] = live(s->in_use, s->dead_in_use);
-	v[2] = live(s->waiting, s->dead_waiting);
-	v[3] = s->peak;
-	v[4] = s->granted;
-	v[5] = s->timeouts;
-	v[6] = s->refused;
-	v[7] = s->over;
-	v[8] = s->reclaimed;
+	v[1] = 0;
+	v[2] = live(s->in_use, s->dead_in_use);
+	v[3] = live(s->waiting, s->dead_waiting);
+	v[4] = s->peak;
+	v[5] = s->granted;
+	v[6] = s->timeouts;
+	v[7] = s->refused;
+	v[8] = s->over;
+	v[9] = s->reclaimed;
 }
 
 static int digits(uint64_t v)
@@ -124,11 +153,35 @@ void thr_status_duration(uint64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h", d, h % 24);
 }
 
-/* Widths of the holder columns across every pool, so all holder lines of
- * the table line up. state is 0 while every holder is alive: the column
- * is shown only where it says something. */
-struct holder_widths {
-	int pid, fd, held, state;
+/* One holder or waiter line's fields, as shown. */
+struct record {
+	pid_t pid;
+	const char *comm;
+	int fd;
+	const char *verb;       /* "held" or "wait" */
+	uint64_t ms;
+	const char *target;
+	enum thr_proc_verdict process;
+};
+
+static struct record holder_record(const struct thr_pool_holder_info *h)
+{
+	return (struct record){ h->pid, h->comm, h->fd, "held", h->held_ms,
+	                        h->target, h->process };
+}
+
+static struct record waiter_record(const struct thr_pool_waiter_info *w)
+{
+	return (struct record){ w->pid, w->comm, w->fd, "wait", w->waited_ms,
+	                        w->target, w->process };
+}
+
+/* Widths of the record columns across every pool, so all holder and
+ * waiter lines of the table line up. state is 0 while every process is
+ * alive: the column is shown only where it says something. */
+struct record_widths {
+	int pid, comm, fd, ms, state;
+	bool all_alive;
 };
 
 static void fd_text(int fd, char *buf, size_t len)
@@ -139,32 +192,55 @@ static void fd_text(int fd, char *buf, size_t len)
 		snprintf(buf, len, "%d", fd);
 }
 
-static void measure_holders(const struct thr_pool_snapshot *snaps, size_t n,
-                            struct holder_widths *w)
+/* A command name fit for a terminal and for columns: one byte shown per
+ * byte, '?' for any that is not printable ASCII; "-" when unknown. */
+static void comm_text(const char *comm, char buf[THR_PROC_COMM_LEN])
+{
+	size_t i;
+	for (i = 0; i + 1 < THR_PROC_COMM_LEN && comm[i]; i++)
+		buf[i] = comm[i] >= 0x20 && comm[i] < 0x7f ? comm[i] : '?';
+	buf[i] = '\0';
+	if (i == 0)
+		strcpy(buf, "-");
+}
+
+static void widen(int *width, int len)
+{
+	if (len > *width)
+		*width = len;
+}
+
+static void measure_record(const struct record *r, struct record_widths *w)
 {
 	char buf[32];
-	bool all_alive = true;
-	int state = 1;
-	w->pid = w->fd = w->held = 1;
+	widen(&w->state, (int)strlen(process_word(r->process)));
+	w->all_alive &= r->process == THR_PROC_JUDGED_ALIVE;
+	widen(&w->pid, snprintf(buf, sizeof(buf), "%d", (int)r->pid));
+	comm_text(r->comm, buf);
+	widen(&w->comm, (int)strlen(buf));
+	fd_text(r->fd, buf, sizeof(buf));
+	widen(&w->fd, (int)strlen(buf));
+	thr_status_duration(r->ms, buf, sizeof(buf));
+	widen(&w->ms, (int)strlen(buf));
+}
+
+static void measure_records(const struct thr_pool_snapshot *snaps, size_t n,
+                            struct record_widths *w)
+{
+	*w = (struct record_widths){ 1, 1, 1, 1, 1, true };
 	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < snaps[i].nholders; j++) {
-			const struct thr_pool_holder_info *h = &snaps[i].holders[j];
-			int k = (int)strlen(process_word(h->process));
-			if (k > state)
-				state = k;
-			all_alive &= h->process == THR_PROC_JUDGED_ALIVE;
-			k = snprintf(buf, sizeof(buf), "%d", (int)h->pid);
-			if (k > w->pid)
-				w->pid = k;
-			fd_text(h->fd, buf, sizeof(buf));
-			if ((int)strlen(buf) > w->fd)
-				w->fd = (int)strlen(buf);
-			thr_status_duration(h->held_ms, buf, sizeof(buf));
-			if ((int)strlen(buf) > w->held)
-				w->held = (int)strlen(buf);
+		const struct thr_pool_snapshot *s = &snaps[i];
+		for (size_t j = 0; j < s->nholders; j++) {
+			struct record r = holder_record(&s->holders[j]);
+			measure_record(&r, w);
+		}
+		for (size_t j = 0; j < s->nwaiters; j++) {
+			struct record r = waiter_record(&s->waiters[j]);
+			measure_record(&r, w);
 		}
 	}
-	w->state = all_alive ? 0 : state;
+	if (w->all_alive)
+		w->state = 0;
 }
 
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 if p does not start
@@ -225,21 +301,32 @@ void thr_status_text(FILE *out, const char *t)
 	}
 }
 
-static void print_holders(FILE *out, const struct thr_pool_snapshot *s,
-                          const struct holder_widths *w)
+static void print_record(FILE *out, const struct record *r,
+                         const struct record_widths *w)
 {
-	char fd[32], held[32];
+	char fd[32], ms[32], comm[THR_PROC_COMM_LEN];
+	fd_text(r->fd, fd, sizeof(fd));
+	thr_status_duration(r->ms, ms, sizeof(ms));
+	comm_text(r->comm, comm);
+	fprintf(out, "  pid %*d  %-*s  fd %*s  %s %*s  ", w->pid, (int)r->pid,
+	        w->comm, comm, w->fd, fd, r->verb, w->ms, ms);
+	if (w->state)
+		fprintf(out, "%-*s  ", w->state, process_word(r->process));
+	thr_status_text(out, r->target);
+	fputc('\n', out);
+}
+
+/* A pool's holders, then its waiters. */
+static void print_records(FILE *out, const struct thr_pool_snapshot *s,
+                          const struct record_widths *w)
+{
 	for (size_t j = 0; j < s->nholders; j++) {
-		const struct thr_pool_holder_info *h = &s->holders[j];
-		fd_text(h->fd, fd, sizeof(fd));
-		thr_status_duration(h->held_ms, held, sizeof(held));
-		fprintf(out, "  pid %*d  fd %*s  held %*s  ", w->pid,
-		        (int)h->pid, w->fd, fd, w->held, held);
-		if (w->state)
-			fprintf(out, "%-*s  ", w->state,
-			        process_word(h->process));
-		thr_status_text(out, h->target);
-		fputc('\n', out);
+		struct record r = holder_record(&s->holders[j]);
+		print_record(out, &r, w);
+	}
+	for (size_t j = 0; j < s->nwaiters; j++) {
+		struct record r = waiter_record(&s->waiters[j]);
+		print_record(out, &r, w);
 	}
 }
 
@@ -260,37 +347,59 @@ static void print_dead(FILE *out, const struct thr_pool_snapshot *s)
 	        !waiting ? "IN_USE" : !held ? "WAITING" : "IN_USE or WAITING");
 }
 
+static void measure_rows(const struct thr_pool_snapshot *snaps, size_t n,
+                         int width[NCOLS])
+{
+	uint64_t v[NCOLS - 1];
+	char from[FROM_LEN];
+	for (int c = 0; c < NCOLS; c++)
+		width[c] = (int)strlen(headers[c]);
+	for (size_t i = 0; i < n; i++) {
+		widen(&width[0], (int)strlen(snaps[i].name));
+		from_text(&snaps[i], from, sizeof(from));
+		widen(&width[FROM_COL], (int)strlen(from));
+		row_values(&snaps[i], v);
+		for (int c = 1; c < NCOLS; c++)
+			if (c != FROM_COL)
+				widen(&width[c], digits(v[c - 1]));
+	}
+}
+
+/* A row's cells (headers when s is NULL): text ones left-aligned, numbers
+ * right-aligned. The last cell is never padded after its text. */
+static void print_row(FILE *out, const struct thr_pool_snapshot *s,
+                      const int width[NCOLS])
+{
+	uint64_t v[NCOLS - 1];
+	char from[FROM_LEN];
+	if (s) {
+		row_values(s, v);
+		from_text(s, from, sizeof(from));
+	}
+	fprintf(out, "%-*s", width[0], s ? s->name : headers[0]);
+	for (int c = 1; c < NCOLS; c++) {
+		if (c == FROM_COL)
+			fprintf(out, "  %-*s", width[c], s ? from : headers[c]);
+		else if (s)
+			fprintf(out, "  %*" PRIu64, width[c], v[c - 1]);
+		else
+			fprintf(out, "  %*s", width[c], headers[c]);
+	}
+	fputc('\n', out);
+}
+
 int thr_status_table(FILE *out, const struct thr_pool_snapshot *snaps,
                      size_t n)
 {
 	int width[NCOLS];
-	uint64_t v[NCOLS - 1];
-	struct holder_widths hw;
-
-	for (int c = 0; c < NCOLS; c++)
-		width[c] = (int)strlen(headers[c]);
+	struct record_widths rw;
+	measure_rows(snaps, n, width);
+	measure_records(snaps, n, &rw);
+	print_row(out, NULL, width);
 	for (size_t i = 0; i < n; i++) {
-		if ((int)strlen(snaps[i].name) > width[0])
-			width[0] = (int)strlen(snaps[i].name);
-		row_values(&snaps[i], v);
-		for (int c = 1; c < NCOLS; c++)
-			if (digits(v[c - 1]) > width[c])
-				width[c] = digits(v[c - 1]);
-	}
-	measure_holders(snaps, n, &hw);
-
-	fprintf(out, "%-*s", width[0], headers[0]);
-	for (int c = 1; c < NCOLS; c++)
-		fprintf(out, "  %*s", width[c], headers[c]);
-	fputc('\n', out);
-	for (size_t i = 0; i < n; i++) {
-		row_values(&snaps[i], v);
-		fprintf(out, "%-*s", width[0], snaps[i].name);
-		for (int c = 1; c < NCOLS; c++)
-			fprintf(out, "  %*" PRIu64, width[c], v[c - 1]);
-		fputc('\n', out);
+		print_row(out, &snaps[i], width);
 		print_dead(out, &snaps[i]);
-		print_holders(out, &snaps[i], &hw);
+		print_records(out, &snaps[i], &rw);
 	}
 	return ferror(out) ? -EIO : 0;
 }
@@ -331,33 +440,43 @@ void thr_status_json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-/* One holder or waiter: {"pid","fd","target",ms_key,"process"}. */
-static void json_record(FILE *out, bool first, pid_t pid, int fd,
-                        const char *target, const char *ms_key, uint64_t ms,
-                        enum thr_proc_verdict v)
+/* One holder or waiter: {"pid","comm","fd","target",ms_key,"process"}. */
+static void json_record(FILE *out, bool first, const struct record *r,
+                        const char *ms_key)
 {
-	fprintf(out, "%s{\"pid\":%d,\"fd\":%d,\"target\":", first ? "" : ",",
-	        (int)pid, fd < 0 ? -1 : fd);
-	thr_status_json_string(out, target);
-	fprintf(out, ",\"%s\":%" PRIu64 ",\"process\":\"%s\"}", ms_key, ms,
-	        process_word(v));
+	fprintf(out, "%s{\"pid\":%d,\"comm\":", first ? "" : ",",
+	        (int)r->pid);
+	thr_status_json_string(out, r->comm);
+	fprintf(out, ",\"fd\":%d,\"target\":", r->fd < 0 ? -1 : r->fd);
+	thr_status_json_string(out, r->target);
+	fprintf(out, ",\"%s\":%" PRIu64 ",\"process\":\"%s\"}", ms_key,
+	        r->ms, process_word(r->process));
 }
 
 static void json_records(FILE *out, const struct thr_pool_snapshot *s)
 {
 	fputs("\"holders\":[", out);
 	for (size_t j = 0; j < s->nholders; j++) {
-		const struct thr_pool_holder_info *h = &s->holders[j];
-		json_record(out, j == 0, h->pid, h->fd, h->target, "held_ms",
-		            h->held_ms, h->process);
+		struct record r = holder_record(&s->holders[j]);
+		json_record(out, j == 0, &r, "held_ms");
 	}
 	fputs("],\"waiters\":[", out);
 	for (size_t j = 0; j < s->nwaiters; j++) {
-		const struct thr_pool_waiter_info *w = &s->waiters[j];
-		json_record(out, j == 0, w->pid, w->fd, w->target, "waited_ms",
-		            w->waited_ms, w->process);
+		struct record r = waiter_record(&s->waiters[j]);
+		json_record(out, j == 0, &r, "waited_ms");
 	}
 	fputc(']', out);
+}
+
+/* "limit_source" and "config_limit" (null when no config has spoken). */
+static void json_source(FILE *out, const struct thr_pool_snapshot *s)
+{
+	fprintf(out, ",\"limit_source\":\"%s\",\"config_limit\":",
+	        source_word(s->limit_source));
+	if (s->config_limit)
+		fprintf(out, "%" PRIu32, s->config_limit);
+	else
+		fputs("null", out);
 }
 
 int thr_status_json(FILE *out, const struct thr_pool_snapshot *snaps,
@@ -368,13 +487,14 @@ int thr_status_json(FILE *out, const struct thr_pool_snapshot *snaps,
 		const struct thr_pool_snapshot *s = &snaps[i];
 		fputs(i ? ",{\"name\":" : "{\"name\":", out);
 		thr_status_json_string(out, s->name);
-		fprintf(out, ",\"limit\":%" PRIu32 ",\"in_use\":%" PRIu32
+		fprintf(out, ",\"limit\":%" PRIu32, s->limit);
+		json_source(out, s);
+		fprintf(out, ",\"in_use\":%" PRIu32
 		        ",\"waiting\":%" PRIu32 ",\"dead_in_use\":%" PRIu32
 		        ",\"dead_waiting\":%" PRIu32 ",\"peak\":%" PRIu32
 		        ",\"granted\":%" PRIu64 ",\"timeouts\":%" PRIu64
 		        ",\"refused\":%" PRIu64 ",\"over\":%" PRIu64
-		        ",\"reclaimed\":%" PRIu64 ",", s->limit,
-		        live(s->in_use, s->dead_in_use),
+		        ",\"reclaimed\":%" PRIu64 ",", live(s->in_use, s->dead_in_use),
 		        live(s->waiting, s->dead_waiting), s->dead_in_use,
 		        s->dead_waiting, s->peak, s->granted, s->timeouts,
 		        s->refused, s->over, s->reclaimed);

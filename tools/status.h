@@ -16,31 +16,46 @@
 void thr_status_sort(struct thr_pool_snapshot *snaps, size_t n);
 
 /* Writes the table: a header, one row per pool with columns sized to fit,
- * numbers right-aligned, then that pool's holders indented below it:
- *   "  pid 4242  fd 5  held 1.2s  127.0.0.1:8000"
- * with pid, fd and held aligned across the whole table. A missing fd is "-",
- * an empty target "-"; control bytes and '\' in targets are shown as \xNN
- * and \\. No pools: the header alone.
+ * numbers right-aligned, then that pool's holders and waiters indented
+ * below it:
+ *   "NAME  LIMIT  FROM                  IN_USE  WAITING  PEAK ..."
+ *   "db        5  set-limit (config 3)       2        1     2 ..."
+ *   "  pid 4242  curl     fd 5  held 1.2s  127.0.0.1:8000"
+ *   "  pid 4243  python3  fd -  wait 300ms  /srv/db/x"
+ * FROM says where the limit came from: "created" (its creator's, never
+ * changed), "config" (a config's), "set-limit" (an operator's), with
+ * " (config N)" when a config has asked for N, which holds again only
+ * when the config's own limit changes. Holder lines ("held" and for how
+ * long) come first, then waiter lines ("wait" and for how long), each
+ * with the process's command name ("-" when it is not alive; bytes other
+ * than printable ASCII as '?'); pid, name, fd and duration are aligned
+ * across the whole table. A missing fd is "-", an empty target "-";
+ * control bytes and '\' in targets are shown as \xNN and \\. No pools:
+ * the header alone.
  * IN_USE and WAITING count what live processes hold and wait for (and those
  * that cannot be judged: hidden, or of another pid namespace). What dead
  * ones still have is said on a line between the row and its holders,
  *   "  dead: 1 slot held, 1 waiting; not in IN_USE or WAITING, freed by
  *   the next reclaim"
- * and, if any holder in the table is not alive, every holder line has the
- * word alive, dead or unknown before its target. Waiters are not listed.
+ * and, if any holder or waiter in the table is not alive, every such line
+ * has the word alive, dead or unknown before its target.
  * Returns 0, or -EIO if out failed. */
 int thr_status_table(FILE *out, const struct thr_pool_snapshot *snaps,
                      size_t n);
 
-/* Writes {"pools":[{"name","limit","in_use","waiting","dead_in_use",
- * "dead_waiting","peak","granted","timeouts","refused","over","reclaimed",
- * "holders":[{"pid","fd","target","held_ms","process"}],"waiters":[{"pid",
- * "fd","target","waited_ms","process"}]}]} on one line, keys in that order,
- * then a newline. in_use and waiting are the live figures, as in the table;
+/* Writes {"pools":[{"name","limit","limit_source","config_limit","in_use",
+ * "waiting","dead_in_use","dead_waiting","peak","granted","timeouts",
+ * "refused","over","reclaimed","holders":[{"pid","comm","fd","target",
+ * "held_ms","process"}],"waiters":[{"pid","comm","fd","target",
+ * "waited_ms","process"}]}]} on one line, keys in that order, then a
+ * newline. limit_source is "created", "config" or "set-limit" (as FROM in
+ * the table); config_limit what a config last asked for, null if none
+ * has. in_use and waiting are the live figures, as in the table;
  * dead_in_use and dead_waiting what dead processes still have, until the
- * next reclaim. process is "alive", "dead" or "unknown" (cannot be judged,
- * counted as live). fd is -1 when there is none. Returns 0, or -EIO if out
- * failed. */
+ * next reclaim. comm is the command name, "" when the process is not
+ * alive; process is "alive", "dead" or "unknown" (cannot be judged,
+ * counted as live). fd is -1 when there is none. Returns 0, or -EIO if
+ * out failed. */
 int thr_status_json(FILE *out, const struct thr_pool_snapshot *snaps,
                     size_t n);
 

@@ -14,6 +14,7 @@ static const struct thr_ctl_verb *const verbs[] = {
 	&thr_ctl_reclaim,
 	&thr_ctl_remove,
 	&thr_ctl_check,
+	&thr_ctl_set_limit,
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -27,8 +28,8 @@ static void help(FILE *out)
 	fprintf(out, "\noptions:\n");
 	thr_options_help_lines(out, 17);
 	fprintf(out, "\nexit status: 0 ok, 1 a named pool is missing, "
-	        "unreadable or (remove) still held,\nor (check) a config has "
-	        "an error, 2 usage\n");
+	        "unreadable, (remove) still held, (set-limit) not writable\n"
+	        "or (check) a config has an error, 2 usage\n");
 }
 
 /* What a usage error without a verb ends with. */

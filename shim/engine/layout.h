@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define THR_LAYOUT_MAGIC   UINT64_C(0x314c4f4f50524854) /* "THRPOOL1" */
-#define THR_LAYOUT_VERSION 2u
+#define THR_LAYOUT_VERSION 3u
 
 /* Capacities are part of the layout: changing one is a new layout version. */
 #define THR_SLOTS       1024u   /* the largest limit a pool can have */
@@ -137,6 +137,14 @@ struct thr_shm_pool {
 	                           freed (see thr_waiter_state); derived
 	                           likewise */
 	uint32_t peak;          /* highest in_use seen */
+	uint32_t config_limit;  /* the limit a config last asked for (an open
+	                           with from_config), 0 if none has: a config
+	                           imposes its limit only when it differs, so
+	                           that an operator's set-limit holds until
+	                           the config's own limit changes */
+	uint32_t limit_source;  /* where limit came from: enum
+	                           thr_pool_limit_source of pool.h (0 its
+	                           creator, 1 a config, 2 set-limit) */
 	uint32_t reserved;      /* alignment */
 	uint64_t next_ticket;   /* the next waiter's ticket */
 	uint64_t created_ns;    /* CLOCK_REALTIME at creation, for display */

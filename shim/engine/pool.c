@@ -477,21 +477,51 @@ THR_HOT int thr_pool_release(struct thr_pool *pool, uint32_t hold)
 _Static_assert(THR_POOL_TARGET_MAX == THR_TARGET_LEN - 1, "target length");
 _Static_assert(THR_POOL_PROCS == THR_PROCS && THR_POOL_WAITERS == THR_WAITERS,
                "table sizes");
+_Static_assert(THR_POOL_LIMIT_MAX == THR_SLOTS, "largest limit");
+
+/* Does a config asking for limit change the pool's (shm locked)? Only a
+ * limit other than the one a config last asked for does; an operator's,
+ * set before any config spoke, holds too (the config is then recorded). */
+static bool config_changes_limit(struct thr_shm_pool *shm, uint32_t limit)
+{
+	if (shm->config_limit == limit)
+		return false;
+	if (shm->config_limit == 0 && shm->limit_source == THR_POOL_LIMIT_SET) {
+		shm->config_limit = limit;
+		return false;
+	}
+	return true;
+}
+
+/* Sets the limit for thr_pool_set_limit() (from_config false) or for a
+ * config's open (true), and grants what the new limit lets in. */
+static int change_limit(struct thr_pool *pool, uint32_t limit,
+                        bool from_config)
+{
+	int saved = errno;
+	struct thr_wakes wakes = { 0 };
+	struct thr_shm_pool *shm = pool->shm;
+	int r = thr_pool__register(pool);
+	if (r == 0 && (r = thr_pool__lock(pool)) == 0) {
+		if (!from_config || config_changes_limit(shm, limit)) {
+			shm->limit = limit;
+			shm->limit_source = from_config ? THR_POOL_LIMIT_CONFIG
+			                                : THR_POOL_LIMIT_SET;
+			if (from_config)
+				shm->config_limit = limit;
+			thr_pool__grant_locked(pool, &wakes);
+		}
+		thr_pool__unlock(pool, &wakes);
+	}
+	errno = saved;
+	return r;
+}
 
 int thr_pool_set_limit(struct thr_pool *pool, uint32_t limit)
 {
 	if (limit < 1 || limit > THR_SLOTS)
 		return -EINVAL;
-	int saved = errno;
-	struct thr_wakes wakes = { 0 };
-	int r = thr_pool__register(pool);
-	if (r == 0 && (r = thr_pool__lock(pool)) == 0) {
-		pool->shm->limit = limit;
-		thr_pool__grant_locked(pool, &wakes);
-		thr_pool__unlock(pool, &wakes);
-	}
-	errno = saved;
-	return r;
+	return change_limit(pool, limit, false);
 }
 
 int thr_pool_reclaim(struct thr_pool *pool)
@@ -534,9 +564,11 @@ int thr_pool_open(const char *name, const struct thr_pool_opts *opts,
 	r = thr_pool__segment_map(name, opts, &pool->shm, err);
 	if (r < 0)
 		goto out_free;
-	if (opts->set_limit && !opts->readonly &&
-	    pool->shm->limit != opts->limit &&
-	    (r = thr_pool_set_limit(pool, opts->limit)) < 0)
+	/* Read first without the lock: an unchanged config, the common case,
+	 * neither registers nor locks. */
+	if (opts->from_config && !opts->readonly &&
+	    thr_load(&pool->shm->config_limit) != opts->limit &&
+	    (r = change_limit(pool, opts->limit, true)) < 0)
 		goto out_unmap;
 	*ret_pool = pool;
 	errno = saved;

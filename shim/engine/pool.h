@@ -19,13 +19,20 @@
 #define THR_POOL_PROCS 1024     /* processes a pool has entries for */
 #define THR_POOL_WAITERS 1024   /* callers it can queue at once */
 #define THR_POOL_ERR_LEN 256
+#define THR_POOL_LIMIT_MAX 1024 /* the largest limit a pool can have */
 
 struct thr_pool; /* a process's handle on one pool; not shared across fork */
 
 /* How thr_pool_open() creates or attaches. */
 struct thr_pool_opts {
 	uint32_t limit;         /* limit for a new pool, 1..THR_SLOTS */
-	bool set_limit;         /* also impose limit on an existing pool */
+	bool from_config;       /* limit is what a config asks for: a new pool
+	                           records it as the config's; an existing one
+	                           takes it only when it differs from what a
+	                           config last asked for, so that an
+	                           operator's thr_pool_set_limit() holds until
+	                           the config's own limit changes (and one made
+	                           before any config spoke holds too) */
 	bool create;            /* create the pool when it does not exist */
 	mode_t mode;            /* permissions of a new segment; 0 means 0600 */
 	gid_t gid;              /* group of a new segment, when has_gid */
@@ -137,6 +144,7 @@ struct thr_pool_holder_info {
 	uint64_t held_ms;
 	char target[64];
 	enum thr_proc_verdict process; /* is the holder alive? */
+	char comm[THR_PROC_COMM_LEN]; /* its command name; "" unless alive */
 };
 
 struct thr_pool_waiter_info {
@@ -145,11 +153,24 @@ struct thr_pool_waiter_info {
 	uint64_t waited_ms;
 	char target[64];
 	enum thr_proc_verdict process; /* is the waiter alive? */
+	char comm[THR_PROC_COMM_LEN]; /* its command name; "" unless alive */
+};
+
+/* Where a pool's limit came from, as the segment records it. */
+enum thr_pool_limit_source {
+	THR_POOL_LIMIT_CREATED = 0, /* whoever created the pool gave it, and
+	                           nothing has changed it since */
+	THR_POOL_LIMIT_CONFIG = 1, /* a config's: an open with from_config
+	                           created the pool or brought a new limit */
+	THR_POOL_LIMIT_SET = 2, /* thr_pool_set_limit(): an operator's
+	                           (throttlectl set-limit) or a program's */
 };
 
 struct thr_pool_snapshot {
 	char name[THR_POOL_NAME_MAX + 1];
 	uint32_t limit, in_use, waiting, peak; /* as the segment counts them */
+	enum thr_pool_limit_source limit_source; /* where limit came from */
+	uint32_t config_limit;  /* what a config last asked for; 0 if none */
 	uint32_t dead_in_use;   /* of in_use: slots every holder of which is
 	                           judged dead */
 	uint32_t dead_waiting;  /* of waiting: waiters judged dead */
@@ -299,8 +320,13 @@ int thr_pool_held(struct thr_pool *pool, uint32_t *ret_holds, int *ret_fds,
 int thr_pool_held_by(struct thr_pool *pool, pid_t pid, uint32_t *ret_holds,
                      int *ret_fds, size_t max);
 
-/* Sets the limit, 1..THR_SLOTS. Growing hands the new slots to waiters at
- * once; shrinking revokes nothing: in_use drains to the new limit. */
+/* Sets the limit, 1..THR_POOL_LIMIT_MAX, and records it as THR_POOL_LIMIT_SET: it
+ * holds against later opens with from_config until the config's own limit
+ * changes. Growing hands the new slots to waiters at once; shrinking
+ * revokes nothing: in_use drains to the new limit. Returns 0, -EINVAL for
+ * a limit out of range, or -errno of registering or of the lock (as
+ * thr_pool_acquire()). Blocks briefly on the pool lock; keeps errno; not
+ * async-signal-safe. */
 int thr_pool_set_limit(struct thr_pool *pool, uint32_t limit);
 
 /* Takes back the slots and queue places of dead processes (killed, zombies,
@@ -310,7 +336,8 @@ int thr_pool_reclaim(struct thr_pool *pool);
 
 /* Copies counters, holders and waiters without taking the pool lock, so it
  * never disturbs or waits for users, then judges their processes from
- * /proc (a few us each) without writing anything: fit for a read-only
+ * /proc (a few us each, which also gives their command names) without
+ * writing anything: fit for a read-only
  * handle. Where this process cannot judge any (no /proc of its own pid
  * namespace), each is THR_PROC_CANNOT_JUDGE. Returns 0 or -ENOMEM /
  * -EBADMSG. */

@@ -76,7 +76,22 @@ struct stat_fields {
 	                           reader may not see it */
 	uint64_t start_stack;   /* where its stack begins; 0 likewise, and for a
 	                           process without memory (a zombie) */
+	char comm[THR_PROC_COMM_LEN]; /* its command name, cut to fit */
 };
+
+/* Copies the command name, between the first '(' and the last ')' (end),
+ * into f->comm. */
+static void copy_comm(const char *stat, const char *end,
+                      struct stat_fields *f)
+{
+	const char *open = strchr(stat, '(');
+	size_t n = open && open < end ? (size_t)(end - open - 1) : 0;
+	if (n >= sizeof(f->comm))
+		n = sizeof(f->comm) - 1;
+	if (n)
+		memcpy(f->comm, open + 1, n);
+	f->comm[n] = '\0';
+}
 
 /* Parses /proc/<pid>/stat. The command name may hold spaces and
  * parentheses, so fields are counted from the last ')'. */
@@ -86,6 +101,7 @@ static int parse_stat(const char *stat, struct stat_fields *f)
 	*f = (struct stat_fields){ 0 };
 	if (!p || p[1] != ' ')
 		return -EINVAL;
+	copy_comm(stat, p, f);
 	p += 2;
 	f->state = *p;
 	for (int field = 3; field < 28; field++) {
@@ -219,21 +235,24 @@ static uint64_t read_pidns(void)
 	return v;
 }
 
-/* The start time of a pid /proc shows alive; -ENOENT if /proc does not
- * show it, -ESRCH if it is a zombie. */
-static int read_start(pid_t pid, uint64_t *ret_start)
+/* The start time of a pid /proc shows alive, and its command name when
+ * comm is not NULL; -ENOENT if /proc does not show it, -ESRCH if it is a
+ * zombie. */
+static int read_start(pid_t pid, uint64_t *ret_start, char *comm)
 {
 	struct stat_fields f;
 	int r = read_pid_stat(pid, &f);
 	if (r == 0)
 		*ret_start = f.start;
+	if (r == 0 && comm)
+		memcpy(comm, f.comm, sizeof(f.comm));
 	return r;
 }
 
 int thr_proc_identify(pid_t pid, struct thr_proc_id *ret)
 {
 	int saved = errno;
-	int r = read_start(pid, &ret->start);
+	int r = read_start(pid, &ret->start, NULL);
 	if (r == -ENOENT) /* gone, or hidden from us (hidepid) */
 		r = kill(pid, 0) < 0 && errno == ESRCH ? -ESRCH : -EACCES;
 	if (r == 0) {
@@ -298,13 +317,22 @@ bool thr_proc_is_gone(const struct thr_proc_id *id)
 
 enum thr_proc_verdict thr_proc_judge(const struct thr_proc_id *id)
 {
+	char comm[THR_PROC_COMM_LEN];
+	return thr_proc_judge_named(id, comm);
+}
+
+enum thr_proc_verdict thr_proc_judge_named(const struct thr_proc_id *id,
+                                           char comm[THR_PROC_COMM_LEN])
+{
 	uint64_t start = 0;
+	char seen[THR_PROC_COMM_LEN] = "";
+	comm[0] = '\0';
 	if (thr_proc_is_gone(id))
 		return THR_PROC_JUDGED_DEAD;
 	if (foreign_ns(id))
 		return THR_PROC_CANNOT_JUDGE;
 	int saved = errno;
-	int r = read_start(id->pid, &start);
+	int r = read_start(id->pid, &start, seen);
 	errno = saved;
 	if (r == -ESRCH)
 		return THR_PROC_JUDGED_DEAD; /* a zombie */
@@ -314,6 +342,7 @@ enum thr_proc_verdict thr_proc_judge(const struct thr_proc_id *id)
 		return THR_PROC_CANNOT_JUDGE;
 	if (start != id->start)
 		return THR_PROC_JUDGED_DEAD; /* its pid is another's now */
+	memcpy(comm, seen, sizeof(seen));
 	return THR_PROC_JUDGED_ALIVE;
 }
 

@@ -97,6 +97,15 @@ enum thr_proc_verdict {
  * /proc (a few us) and changes nothing; keeps errno. */
 enum thr_proc_verdict thr_proc_judge(const struct thr_proc_id *id);
 
+/* The size of a command name with its NUL, as the kernel keeps it. */
+#define THR_PROC_COMM_LEN 16
+
+/* thr_proc_judge(), which also copies the process's command name (its
+ * /proc/PID/stat's, from the same read) into comm, or "" when it is not
+ * judged alive. */
+enum thr_proc_verdict thr_proc_judge_named(const struct thr_proc_id *id,
+                                           char comm[THR_PROC_COMM_LEN]);
+
 /* Is the process id dead: gone, a zombie, or its pid now used by another
  * process? A process in another pid namespace is never judged dead. That
  * is, thr_proc_judge() says THR_PROC_JUDGED_DEAD. */

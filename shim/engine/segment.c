@@ -69,7 +69,7 @@ int thr_pool__segment_check(const struct thr_shm_pool *shm, const char *name,
 }
 
 static void init_header(struct thr_shm_pool *shm, const char *name,
-                        uint32_t limit)
+                        const struct thr_pool_opts *opts)
 {
 	shm->version = THR_LAYOUT_VERSION;
 	shm->size = sizeof(*shm);
@@ -78,7 +78,11 @@ static void init_header(struct thr_shm_pool *shm, const char *name,
 	shm->nwaiters = THR_WAITERS;
 	shm->nprocs = THR_PROCS;
 	snprintf(shm->name, sizeof(shm->name), "%s", name);
-	shm->limit = limit;
+	shm->limit = opts->limit;
+	if (opts->from_config) {
+		shm->config_limit = opts->limit;
+		shm->limit_source = THR_POOL_LIMIT_CONFIG;
+	}
 	shm->created_ns = thr_clock_ns(CLOCK_REALTIME);
 	/* Published last, though link() already orders it for other openers. */
 	__atomic_store_n(&shm->magic, THR_LAYOUT_MAGIC, __ATOMIC_RELEASE);
@@ -269,7 +273,7 @@ static int create(const char *path, const char *name,
 	int r = map_fd(fd, false, &shm);
 	if (r < 0)
 		goto out_close;
-	init_header(shm, name, opts->limit);
+	init_header(shm, name, opts);
 	if ((r = publish(fd, tmp, path)) < 0) {
 		thr_pool__segment_unmap(shm);
 		goto out_close;

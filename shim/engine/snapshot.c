@@ -52,6 +52,10 @@ static void fill_counters(const struct thr_shm_pool *c,
 	snap->in_use = c->in_use;
 	snap->waiting = c->waiting;
 	snap->peak = c->peak;
+	snap->limit_source = c->limit_source <= THR_POOL_LIMIT_SET
+	                     ? (enum thr_pool_limit_source)c->limit_source
+	                     : THR_POOL_LIMIT_CREATED;
+	snap->config_limit = c->config_limit;
 	snap->granted = c->stats.granted;
 	snap->timeouts = c->stats.timeouts;
 	snap->refused = c->stats.refused;
@@ -71,6 +75,7 @@ struct verdicts {
 	bool can_judge;         /* we can place ourselves (thr_proc_self()):
 	                           the engine too reclaims only then */
 	uint8_t of[THR_PROCS];  /* enum thr_proc_verdict, or UNJUDGED */
+	char comm[THR_PROCS][THR_PROC_COMM_LEN]; /* the judged's names */
 };
 
 static void verdicts_init(struct verdicts *v)
@@ -80,22 +85,26 @@ static void verdicts_init(struct verdicts *v)
 	memset(v->of, UNJUDGED, sizeof(v->of));
 }
 
-/* Judges the process of entry idx of the copy as a reclaim would. An entry
- * no longer LIVE is nobody's: a repair drops the records naming it. */
+/* Judges the process of entry idx of the copy as a reclaim would, and
+ * copies its command name into comm ("" unless alive). An entry no longer
+ * LIVE is nobody's: a repair drops the records naming it. */
 static enum thr_proc_verdict judge(const struct thr_shm_pool *c,
-                                   struct verdicts *v, uint32_t idx)
+                                   struct verdicts *v, uint32_t idx,
+                                   char comm[THR_PROC_COMM_LEN])
 {
-	if (v->of[idx] != UNJUDGED)
-		return v->of[idx];
-	const struct thr_shm_proc *e = &c->procs[idx];
-	struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
-	enum thr_proc_verdict r = THR_PROC_CANNOT_JUDGE;
-	if (e->state != THR_PROC_LIVE)
-		r = THR_PROC_JUDGED_DEAD;
-	else if (v->can_judge)
-		r = thr_proc_judge(&id);
-	v->of[idx] = (uint8_t)r;
-	return r;
+	if (v->of[idx] == UNJUDGED) {
+		const struct thr_shm_proc *e = &c->procs[idx];
+		struct thr_proc_id id = { (pid_t)e->pid, e->start, e->pidns };
+		enum thr_proc_verdict r = THR_PROC_CANNOT_JUDGE;
+		v->comm[idx][0] = '\0';
+		if (e->state != THR_PROC_LIVE)
+			r = THR_PROC_JUDGED_DEAD;
+		else if (v->can_judge)
+			r = thr_proc_judge_named(&id, v->comm[idx]);
+		v->of[idx] = (uint8_t)r;
+	}
+	memcpy(comm, v->comm[idx], THR_PROC_COMM_LEN);
+	return v->of[idx];
 }
 
 /* Slots every holder of which is dead: in_use counts them until a reclaim,
@@ -132,7 +141,7 @@ static void fill_holders(const struct thr_shm_pool *c, struct verdicts *v,
 		o->held_ms = age_ms(c->slots[h->slot].taken_ns,
 		                    CLOCK_MONOTONIC_COARSE);
 		copy_text(o->target, c->slots[h->slot].target);
-		o->process = judge(c, v, h->proc);
+		o->process = judge(c, v, h->proc, o->comm);
 	}
 	snap->dead_in_use = dead_slots(snap);
 }
@@ -149,7 +158,7 @@ static void fill_waiters(const struct thr_shm_pool *c, struct verdicts *v,
 		o->fd = w->fd;
 		o->waited_ms = age_ms(w->since_ns, CLOCK_MONOTONIC);
 		copy_text(o->target, w->target);
-		o->process = judge(c, v, w->proc);
+		o->process = judge(c, v, w->proc, o->comm);
 		snap->dead_waiting += o->process == THR_PROC_JUDGED_DEAD;
 	}
 }

@@ -220,7 +220,7 @@ static void setup(struct gates *g)
 {
 	char err[THR_POOL_ERR_LEN];
 	snprintf(g->pool_name, sizeof(g->pool_name), "bench-%d", (int)getpid());
-	struct thr_pool_opts opts = { .limit = 1, .set_limit = true,
+	struct thr_pool_opts opts = { .limit = 1, .from_config = true,
 	                              .create = true };
 	int r = thr_pool_open(g->pool_name, &opts, &g->pool, err);
 	if (r < 0) {

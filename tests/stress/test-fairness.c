@@ -108,7 +108,7 @@ static void test_fairness_fifo_even_grants_one_wake_each(void **state)
 	                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(b != MAP_FAILED);
 	struct thr_pool *pool;
-	struct thr_pool_opts opts = { .limit = 1, .set_limit = true,
+	struct thr_pool_opts opts = { .limit = 1, .from_config = true,
 	                              .create = true };
 	int r = thr_pool_open(name, &opts, &pool, err);
 	if (r < 0)

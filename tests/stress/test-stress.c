@@ -404,7 +404,7 @@ static void run_open(struct run *run, const char *tag)
 	              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(run->b != MAP_FAILED);
 	char err[THR_POOL_ERR_LEN];
-	struct thr_pool_opts opts = { .limit = run->limit, .set_limit = true,
+	struct thr_pool_opts opts = { .limit = run->limit, .from_config = true,
 	                              .create = true };
 	if (thr_pool_open(run->pool_name, &opts, &run->pool, err) < 0)
 		fail_msg("%s", err);

@@ -22,31 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-
-# Runs throttlectl ARGS, leaving stdout, stderr and status in $tmp/out,
-# $tmp/err and $rc.
-run() {
-	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
-
-# Starts pool-hold ARGS in the background and waits until it says WORD.
-start_hold() {
-	local word=$1 log="$tmp/hold.${#pids[@]}"
-	shift
-	"$hold" "$@" >"$log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do
-		grep -qx "$word" "$log" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || fail "pool-hold $*: $(cat "$log")"
-		sleep 0.1
-	done
-	fail "pool-hold $* never said $word"
-}
+. "$(dirname "$0")/ctl-common.sh"
 
 # Starts pool-hold ready ARGS and kills it with SIGKILL once it holds its
 # slot: the pool keeps a dead holder. Sets $killed to its pid.
@@ -65,6 +41,7 @@ pid_a=${pids[-1]}
 start_hold ready "$b" 1 /srv/data/x
 pid_b=${pids[-1]}
 start_hold waiting -w "$b" 1 /srv/data/y
+pid_w=${pids[-1]}
 for _ in $(seq 100); do
 	run status --json "$b"
 	grep -q '"waiting":1' "$tmp/out" && break
@@ -76,30 +53,41 @@ grep -q '"waiting":1' "$tmp/out" || fail "the waiter never showed: $(cat "$tmp/o
 run status "$b" "$a"
 [ "$rc" -eq 0 ] || fail "status a b: exit $rc: $(cat "$tmp/err")"
 [ ! -s "$tmp/err" ] || fail "status a b wrote to stderr: $(cat "$tmp/err")"
-python3 - "$tmp/out" "$a" "$b" "$pid_a" "$pid_b" <<'EOF' || fail "table: $(cat "$tmp/out")"
+python3 - "$tmp/out" "$a" "$b" "$pid_a" "$pid_b" "$pid_w" <<'EOF' || fail "table: $(cat "$tmp/out")"
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
-a, b, pid_a, pid_b = sys.argv[2:]
+a, b, pid_a, pid_b, pid_w = sys.argv[2:]
 lines = text.split("\n")
 assert lines[-1] == "", "no final newline"
 lines = lines[:-1]
-cols = "NAME LIMIT IN_USE WAITING PEAK GRANTED TIMEOUTS REFUSED OVER RECLAIMED".split()
+cols = "NAME LIMIT FROM IN_USE WAITING PEAK GRANTED TIMEOUTS REFUSED OVER RECLAIMED".split()
 assert lines[0].split() == cols, lines[0]
-# Every column of every row ends where its header ends (right-aligned).
-ends = [m.end() for m in re.finditer(r"\S+", lines[0])]
+# Every number column of every row ends where its header ends
+# (right-aligned); FROM starts where its header starts.
+heads = list(re.finditer(r"\S+", lines[0]))
 rows = [l for l in lines[1:] if not l.startswith("  ")]
 for r in rows:
-    assert [m.end() for m in re.finditer(r"\S+", r)][1:] == ends[1:], r
-# Sorted by name, a then its holders, then b then its holder.
+    assert r[heads[2].start() - 2:heads[2].start()] == "  ", r
+    assert r[heads[2].start()] != " ", r
+    nums = list(re.finditer(r"\S+", r[heads[3].start() - 1:]))
+    assert [m.end() + heads[3].start() - 1 for m in nums] == [h.end() for h in heads[3:]], r
+    assert r[:heads[1].end()].split()[1:] and r[heads[1].end() - 1] != " ", r
+# Sorted by name, a then its holders, then b then its holder and waiter.
 assert [r.split()[0] for r in rows] == [a, b], rows
-assert lines[1].split()[1:6] == ["3", "2", "0", "2", "2"], lines[1]
+assert lines[1].split()[1:7] == ["3", "created", "2", "0", "2", "2"], lines[1]
 held = lines[2:4]
-assert all(re.fullmatch(r"  pid +%s  fd +\d+  held +\S+  .+" % pid_a, h) for h in held), held
+assert all(re.fullmatch(r"  pid +%s  pool-hold  fd +\d+  held +\S+  .+" % pid_a, h) for h in held), held
 targets = sorted(h.split("  ")[-1] for h in held)
 assert targets == ["127.0.0.1:8000", 'we"ird\\\\\\x0a\\x01/\u00e9\\xc2\\x9b\\xff'], targets
-assert lines[4].split()[0] == b and lines[4].split()[1:5] == ["1", "1", "1", "1"], lines[4]
-assert re.fullmatch(r"  pid +%s  fd +\d+  held +\S+  /srv/data/x" % pid_b, lines[5]), lines[5]
-assert len(lines) == 6, lines
+assert lines[4].split()[0] == b and lines[4].split()[1:6] == ["1", "created", "1", "1", "1"], lines[4]
+assert re.fullmatch(r"  pid +%s  pool-hold  fd +\d+  held +\S+  /srv/data/x" % pid_b, lines[5]), lines[5]
+assert re.fullmatch(r"  pid +%s  pool-hold  fd +\d+  wait +\S+  /srv/data/y" % pid_w, lines[6]), lines[6]
+# The fields of holder and waiter lines line up across the table.
+rec = r"  pid +\d+()  \S+ +()fd +\S+()  (?:held|wait) +\S+()  .*"
+spans = [re.fullmatch(rec, l) for l in lines[2:4] + lines[5:7]]
+spans = [[m.start(i) for i in range(1, 5)] for m in spans]
+assert all(f == spans[0] for f in spans), spans
+assert len(lines) == 7, lines
 EOF
 
 # ---- every pool, as a table: both appear, exit 0 ----
@@ -112,26 +100,26 @@ grep -q "^$a " "$tmp/out" && grep -q "^$b " "$tmp/out" ||
 run status --json
 [ "$rc" -eq 0 ] || fail "status --json: exit $rc: $(cat "$tmp/err")"
 python3 -m json.tool "$tmp/out" >/dev/null || fail "invalid JSON: $(cat "$tmp/out")"
-python3 - "$tmp/out" "$a" "$b" "$pid_a" "$pid_b" "$weird" <<'EOF' || fail "JSON: $(cat "$tmp/out")"
+python3 - "$tmp/out" "$a" "$b" "$pid_a" "$pid_b" "$weird" "$pid_w" <<'EOF' || fail "JSON: $(cat "$tmp/out")"
 import json, sys
 raw = open(sys.argv[1], "rb").read()
 a, b, pid_a, pid_b = sys.argv[2:6]
-weird = sys.argv[6]
+weird, pid_w = sys.argv[6], int(sys.argv[7])
 assert raw.endswith(b"}\n") and raw.count(b"\n") == 1, "not one line"
 doc = json.loads(raw)
 assert list(doc) == ["pools"]
 names = [p["name"] for p in doc["pools"]]
 assert names == sorted(names, key=lambda n: n.encode()), names
 pools = {p["name"]: p for p in doc["pools"]}
-keys = ["name", "limit", "in_use", "waiting", "dead_in_use", "dead_waiting",
-        "peak", "granted", "timeouts", "refused", "over", "reclaimed",
-        "holders", "waiters"]
+keys = ["name", "limit", "limit_source", "config_limit", "in_use", "waiting",
+        "dead_in_use", "dead_waiting", "peak", "granted", "timeouts", "refused",
+        "over", "reclaimed", "holders", "waiters"]
 for p in doc["pools"]:
     assert list(p) == keys, list(p)
     for h in p["holders"]:
-        assert list(h) == ["pid", "fd", "target", "held_ms", "process"], list(h)
+        assert list(h) == ["pid", "comm", "fd", "target", "held_ms", "process"], list(h)
     for w in p["waiters"]:
-        assert list(w) == ["pid", "fd", "target", "waited_ms", "process"], list(w)
+        assert list(w) == ["pid", "comm", "fd", "target", "waited_ms", "process"], list(w)
 pa, pb = pools[a], pools[b]
 assert (pa["limit"], pa["in_use"], pa["waiting"], pa["peak"], pa["granted"]) == (3, 2, 0, 2, 2), pa
 assert (pb["limit"], pb["in_use"], pb["waiting"], pb["granted"]) == (1, 1, 1, 1), pb
@@ -146,7 +134,10 @@ assert b"\\u009b" in raw and b"\xc2\x9b" not in raw, raw
 assert all(h["pid"] == int(pid_a) and h["fd"] > 2 and h["held_ms"] >= 0 for h in pa["holders"]), pa
 assert len({h["fd"] for h in pa["holders"]}) == 2, pa
 assert [(h["pid"], h["target"]) for h in pb["holders"]] == [(int(pid_b), "/srv/data/x")], pb
-assert [w["target"] for w in pb["waiters"]] == ["/srv/data/y"], pb
+assert [(w["pid"], w["comm"], w["target"]) for w in pb["waiters"]] == [(pid_w, "pool-hold", "/srv/data/y")], pb
+assert all(h["comm"] == "pool-hold" for h in pa["holders"] + pb["holders"]), (pa, pb)
+for p in (pa, pb):
+    assert (p["limit_source"], p["config_limit"]) == ("created", None), p
 assert pa["waiters"] == [], pa
 EOF
 
@@ -179,12 +170,13 @@ python3 - "$tmp/out" "$d" "$pid_l" "$pid_k" "$pid_z" <<'EOF' || fail "dead holde
 import re, sys
 lines = open(sys.argv[1]).read().split("\n")[:-1]
 d, pid_l, pid_k, pid_z = sys.argv[2:]
-assert lines[1].split()[:4] == [d, "3", "1", "0"], lines[1]
+assert lines[1].split()[:5] == [d, "3", "created", "1", "0"], lines[1]
 assert lines[2] == "  dead: 2 slots held; not in IN_USE, freed by the next reclaim", lines[2]
 want = {pid_l: "alive", pid_k: "dead", pid_z: "dead"}
 for l in lines[3:]:
-    m = re.fullmatch(r"  pid +(\d+)  fd +\d+  held +\S+  (alive|dead) +/srv/d/\w+", l)
-    assert m and want.pop(m.group(1)) == m.group(2), l
+    m = re.fullmatch(r"  pid +(\d+)  (pool-hold|-) +fd +\d+  held +\S+  (alive|dead) +/srv/d/\w+", l)
+    assert m and want.pop(m.group(1)) == m.group(3), l
+    assert (m.group(2) == "pool-hold") == (m.group(3) == "alive"), l
 assert not want and len(lines) == 6, lines
 EOF
 # The next acquire finds the pool full and takes both back, as the line said.
@@ -245,7 +237,7 @@ run status --json "nosuch-$$"
 [ "$rc" -eq 1 ] && [ "$(cat "$tmp/out")" = '{"pools":[]}' ] ||
 	fail "nothing as JSON: exit $rc, $(cat "$tmp/out")"
 run status "nosuch-$$"
-[ "$rc" -eq 1 ] && [ "$(cat "$tmp/out")" = "NAME  LIMIT  IN_USE  WAITING  PEAK  GRANTED  TIMEOUTS  REFUSED  OVER  RECLAIMED" ] ||
+[ "$rc" -eq 1 ] && [ "$(cat "$tmp/out")" = "NAME  LIMIT  FROM  IN_USE  WAITING  PEAK  GRANTED  TIMEOUTS  REFUSED  OVER  RECLAIMED" ] ||
 	fail "nothing as a table: exit $rc, $(cat "$tmp/out")"
 run status "bad/name"
 [ "$rc" -eq 1 ] && grep -q "bad/name" "$tmp/err" || fail "bad name: exit $rc, $(cat "$tmp/err")"
@@ -293,7 +285,8 @@ run status -x
 	fail "bad short option: exit $rc: $(cat "$tmp/err")"
 run status --help
 [ "$rc" -eq 0 ] && grep -q "^usage: throttlectl status" "$tmp/out" &&
-	grep -q '"dead_in_use"' "$tmp/out" || fail "status --help: exit $rc: $(cat "$tmp/out")"
+	grep -q '"dead_in_use"' "$tmp/out" && grep -q '"limit_source"' "$tmp/out" &&
+	grep -q '"comm"' "$tmp/out" || fail "status --help: exit $rc: $(cat "$tmp/out")"
 # ---- end to end: throttle, the shim, throttlectl ----
 # sh opens a file a pool covers and execs sleep, which keeps the descriptor
 # and so the slot.
@@ -314,7 +307,8 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 [p] = doc["pools"]
 assert (p["name"], p["limit"], p["in_use"], p["granted"]) == (sys.argv[2], 2, 1, 1), p
+assert (p["limit_source"], p["config_limit"]) == ("config", 2), p
 [h] = p["holders"]
-assert (h["pid"], h["fd"], h["target"]) == (int(sys.argv[3]), 3, sys.argv[4]), h
+assert (h["pid"], h["comm"], h["fd"], h["target"]) == (int(sys.argv[3]), "sleep", 3, sys.argv[4]), h
 EOF
 echo "PASS"

@@ -33,7 +33,8 @@ int main(void)
 	F(thr_shm_pool, nwaiters); F(thr_shm_pool, ticked_ns); F(thr_shm_pool, nprocs); F(thr_shm_pool, name);
 	F(thr_shm_pool, lock); F(thr_shm_pool, seq); F(thr_shm_pool, deferred);
 	F(thr_shm_pool, limit); F(thr_shm_pool, in_use); F(thr_shm_pool, waiting);
-	F(thr_shm_pool, peak); F(thr_shm_pool, reserved);
+	F(thr_shm_pool, peak); F(thr_shm_pool, config_limit);
+	F(thr_shm_pool, limit_source); F(thr_shm_pool, reserved);
 	F(thr_shm_pool, next_ticket); F(thr_shm_pool, created_ns);
 	F(thr_shm_pool, stats); F(thr_shm_pool, procs); F(thr_shm_pool, slots);
 	F(thr_shm_pool, holders); F(thr_shm_pool, waiters);

@@ -55,7 +55,7 @@ static int waiter(const char *name)
  * SIGUSR1 handler releases the slot inside the critical section. */
 static int victim(const char *name)
 {
-	struct thr_pool_opts opts = { .limit = 1, .set_limit = true,
+	struct thr_pool_opts opts = { .limit = 1, .from_config = true,
 	                              .create = true };
 	struct thr_pool_req wait = { .mode = THR_POOL_WAIT, .fd = -1 };
 	struct thr_pool_req try = { .mode = THR_POOL_TRY, .fd = -1 };

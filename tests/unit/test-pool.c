@@ -1886,7 +1886,7 @@ static void test_pool_set_limit_on_open(void **state)
 	assert_int_equal(s.limit, 2); /* an existing pool keeps its limit */
 	thr_pool_snapshot_free(&s);
 	thr_pool_close(p);
-	o.set_limit = true;
+	o.from_config = true;
 	assert_int_equal(thr_pool_open(name, &o, &p, NULL), 0);
 	s = snap_of(p);
 	assert_int_equal(s.limit, 5);

@@ -1,7 +1,8 @@
 /* test-status.c - unit tests for tools/status.c, the output of `throttlectl
- * status`: exact table and JSON text for hand-made snapshots, dead holders
- * and waiters kept out of the live figures, JSON string escaping of every
- * awkward byte, durations and sorting. */
+ * status`: exact table and JSON text for hand-made snapshots (where each
+ * limit came from, holders and waiters with their command names), dead
+ * holders and waiters kept out of the live figures, JSON string escaping
+ * of every awkward byte, durations and sorting. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,6 +75,14 @@ static struct thr_pool_holder_info judged(struct thr_pool_holder_info h,
 	return h;
 }
 
+/* h with command name comm. */
+static struct thr_pool_holder_info named(struct thr_pool_holder_info h,
+                                         const char *comm)
+{
+	snprintf(h.comm, sizeof(h.comm), "%s", comm);
+	return h;
+}
+
 static struct thr_pool_waiter_info waiter(pid_t pid, int fd, uint64_t ms,
                                           const char *target,
                                           enum thr_proc_verdict v)
@@ -84,13 +93,27 @@ static struct thr_pool_waiter_info waiter(pid_t pid, int fd, uint64_t ms,
 	return w;
 }
 
+static struct thr_pool_waiter_info named_waiter(struct thr_pool_waiter_info w,
+                                                const char *comm)
+{
+	snprintf(w.comm, sizeof(w.comm), "%s", comm);
+	return w;
+}
+
+static void limit_from(struct thr_pool_snapshot *s,
+                       enum thr_pool_limit_source src, uint32_t config)
+{
+	s->limit_source = src;
+	s->config_limit = config;
+}
+
 /* ---- empty ---- */
 
 static void test_status_table_empty_is_header(void **state)
 {
 	char *out = capture(thr_status_table, NULL, 0);
-	assert_string_equal(out, "NAME  LIMIT  IN_USE  WAITING  PEAK  GRANTED  "
-	                    "TIMEOUTS  REFUSED  OVER  RECLAIMED\n");
+	assert_string_equal(out, "NAME  LIMIT  FROM  IN_USE  WAITING  PEAK  "
+	                    "GRANTED  TIMEOUTS  REFUSED  OVER  RECLAIMED\n");
 	free(out);
 }
 
@@ -103,19 +126,30 @@ static void test_status_json_empty(void **state)
 
 /* ---- the table ---- */
 
+/* Numbers right-aligned, FROM left-aligned and as wide as its widest
+ * entry; holder and waiter lines aligned across pools, waiters after
+ * holders, a command name unknown as "-". */
 static void test_status_table_aligns_columns(void **state)
 {
 	struct thr_pool_holder_info h1[] = {
-		holder(42, 5, 850, "127.0.0.1:8000"),
-		holder(1234567, 17, 125000, "[::1]:443"),
+		named(holder(42, 5, 850, "127.0.0.1:8000"), "curl"),
+		named(holder(1234567, 17, 125000, "[::1]:443"), "python3"),
 	};
 	struct thr_pool_holder_info h2[] = {
 		holder(7, -1, 3, ""),
+	};
+	struct thr_pool_waiter_info w1[] = {
+		named_waiter(waiter(99, -1, 1500, "127.0.0.1:8000",
+		                    THR_PROC_JUDGED_ALIVE), "node"),
 	};
 	struct thr_pool_snapshot s[] = {
 		pool("api", 3, 2, 11),
 		pool("a-much-longer-pool.name", 1024, 1, 0),
 	};
+	limit_from(&s[0], THR_POOL_LIMIT_SET, 2);
+	limit_from(&s[1], THR_POOL_LIMIT_CONFIG, 1024);
+	s[0].waiters = w1;
+	s[0].nwaiters = 1;
 	s[0].granted = 12345678901ull;
 	s[0].timeouts = 4;
 	s[0].reclaimed = 1;
@@ -127,23 +161,24 @@ static void test_status_table_aligns_columns(void **state)
 	s[1].nholders = 1;
 	char *out = capture(thr_status_table, s, 2);
 	assert_string_equal(out,
-	"NAME                     LIMIT  IN_USE  WAITING  PEAK      GRANTED  "
-	"TIMEOUTS  REFUSED  OVER  RECLAIMED\n"
-	"api                          3       2       11     3  12345678901  "
-	"       4        0     0          1\n"
-	"  pid      42  fd  5  held 850ms  127.0.0.1:8000\n"
-	"  pid 1234567  fd 17  held 2m05s  [::1]:443\n"
-	"a-much-longer-pool.name   1024       1        0  1024            0  "
-	"       0        7   100          0\n"
-	"  pid       7  fd  -  held   3ms  -\n");
+	"NAME                     LIMIT  FROM                  IN_USE  WAITING  "
+	"PEAK      GRANTED  TIMEOUTS  REFUSED  OVER  RECLAIMED\n"
+	"api                          3  set-limit (config 2)       2       11  "
+	"   3  12345678901         4        0     0          1\n"
+	"  pid      42  curl     fd  5  held 850ms  127.0.0.1:8000\n"
+	"  pid 1234567  python3  fd 17  held 2m05s  [::1]:443\n"
+	"  pid      99  node     fd  -  wait  1.5s  127.0.0.1:8000\n"
+	"a-much-longer-pool.name   1024  config                     1        0  "
+	"1024            0         0        7   100          0\n"
+	"  pid       7  -        fd  -  held   3ms  -\n");
 	free(out);
 }
 
 static void test_status_table_escapes_targets(void **state)
 {
 	struct thr_pool_holder_info h[] = {
-		holder(1, 3, 0, "/srv/a\nb\tc\\d\x7f\x1b[2J"),
-		holder(2, 4, 0, "/srv/\xc3\xa9t\xc3\xa9"),
+		named(holder(1, 3, 0, "/srv/a\nb\tc\\d\x7f\x1b[2J"), "a\x1b\xc3\xa9"),
+		named(holder(2, 4, 0, "/srv/\xc3\xa9t\xc3\xa9"), "sh"),
 	};
 	struct thr_pool_snapshot s[] = { pool("p", 2, 2, 0) };
 	s[0].holders = h;
@@ -151,9 +186,10 @@ static void test_status_table_escapes_targets(void **state)
 	char *out = capture(thr_status_table, s, 1);
 	const char *rows = strchr(strchr(out, '\n') + 1, '\n') + 1;
 	assert_string_equal(rows,
-	                    "  pid 1  fd 3  held 0ms  "
+	                    "  pid 1  a???  fd 3  held 0ms  "
 	                    "/srv/a\\x0ab\\x09c\\\\d\\x7f\\x1b[2J\n"
-	                    "  pid 2  fd 4  held 0ms  /srv/\xc3\xa9t\xc3\xa9\n");
+	                    "  pid 2  sh    fd 4  held 0ms  "
+	                    "/srv/\xc3\xa9t\xc3\xa9\n");
 	free(out);
 }
 
@@ -162,11 +198,20 @@ static void test_status_table_escapes_targets(void **state)
 static void test_status_json_exact(void **state)
 {
 	struct thr_pool_holder_info h[] = {
-		holder(42, 5, 850, "127.0.0.1:8000"),
-		holder(43, -1, 18446744073709551615ull, "say \"hi\""),
+		named(holder(42, 5, 850, "127.0.0.1:8000"), "curl"),
+		named(holder(43, -1, 18446744073709551615ull, "say \"hi\""),
+		      "we\"ird"),
+	};
+	struct thr_pool_waiter_info w[] = {
+		named_waiter(waiter(44, 6, 20, "127.0.0.1:8000",
+		                    THR_PROC_JUDGED_ALIVE), "psql"),
 	};
 	struct thr_pool_snapshot s[] = { pool("api", 3, 2, 1),
 	                                 pool("b", 1, 0, 0) };
+	limit_from(&s[0], THR_POOL_LIMIT_SET, 2);
+	limit_from(&s[1], THR_POOL_LIMIT_CONFIG, 1);
+	s[0].waiters = w;
+	s[0].nwaiters = 1;
 	s[0].granted = 10;
 	s[0].timeouts = 2;
 	s[0].refused = 3;
@@ -179,16 +224,21 @@ static void test_status_json_exact(void **state)
 	char *out = capture(thr_status_json, s, 2);
 	assert_string_equal(out,
 	"{\"pools\":["
-	"{\"name\":\"api\",\"limit\":3,\"in_use\":2,\"waiting\":1,"
+	"{\"name\":\"api\",\"limit\":3,\"limit_source\":\"set-limit\","
+	"\"config_limit\":2,\"in_use\":2,\"waiting\":1,"
 	"\"dead_in_use\":0,\"dead_waiting\":0,\"peak\":3,"
 	"\"granted\":10,\"timeouts\":2,\"refused\":3,\"over\":4,"
 	"\"reclaimed\":5,\"holders\":["
-	"{\"pid\":42,\"fd\":5,\"target\":\"127.0.0.1:8000\",\"held_ms\":850,"
-	"\"process\":\"alive\"},"
-	"{\"pid\":43,\"fd\":-1,\"target\":\"say \\\"hi\\\"\","
+	"{\"pid\":42,\"comm\":\"curl\",\"fd\":5,\"target\":\"127.0.0.1:8000\","
+	"\"held_ms\":850,\"process\":\"alive\"},"
+	"{\"pid\":43,\"comm\":\"we\\\"ird\",\"fd\":-1,"
+	"\"target\":\"say \\\"hi\\\"\","
 	"\"held_ms\":18446744073709551615,\"process\":\"alive\"}],"
-	"\"waiters\":[]},"
-	"{\"name\":\"b\",\"limit\":1,\"in_use\":0,\"waiting\":0,"
+	"\"waiters\":[{\"pid\":44,\"comm\":\"psql\",\"fd\":6,"
+	"\"target\":\"127.0.0.1:8000\",\"waited_ms\":20,"
+	"\"process\":\"alive\"}]},"
+	"{\"name\":\"b\",\"limit\":1,\"limit_source\":\"config\","
+	"\"config_limit\":1,\"in_use\":0,\"waiting\":0,"
 	"\"dead_in_use\":0,\"dead_waiting\":0,\"peak\":1,"
 	"\"granted\":18446744073709551615,\"timeouts\":0,\"refused\":0,"
 	"\"over\":0,\"reclaimed\":0,\"holders\":[],\"waiters\":[]}"
@@ -206,12 +256,13 @@ static void dead_pool(struct thr_pool_snapshot *s,
                       struct thr_pool_waiter_info w[2])
 {
 	*s = pool("api", 3, 3, 2);
-	h[0] = holder(42, 5, 850, "127.0.0.1:8000");
+	h[0] = named(holder(42, 5, 850, "127.0.0.1:8000"), "curl");
 	h[1] = judged(holder(4711, 6, 3000, "127.0.0.1:8000"),
 	              THR_PROC_JUDGED_DEAD);
 	h[2] = judged(holder(9, 7, 12, "127.0.0.1:8000"),
 	              THR_PROC_CANNOT_JUDGE);
-	w[0] = waiter(77, 8, 1200, "127.0.0.1:8000", THR_PROC_JUDGED_ALIVE);
+	w[0] = named_waiter(waiter(77, 8, 1200, "127.0.0.1:8000",
+	                           THR_PROC_JUDGED_ALIVE), "psql");
 	w[1] = waiter(4712, -1, 900, "/srv/y", THR_PROC_JUDGED_DEAD);
 	s->dead_in_use = 1;
 	s->dead_waiting = 1;
@@ -234,17 +285,19 @@ static void test_status_table_dead_not_counted_live(void **state)
 	s[1].dead_in_use = 1;
 	char *out = capture(thr_status_table, s, 2);
 	assert_string_equal(out,
-	"NAME  LIMIT  IN_USE  WAITING  PEAK  GRANTED  TIMEOUTS  REFUSED  OVER  "
-	"RECLAIMED\n"
-	"api       3       2        1     3        0         0        0     0  "
-	"        0\n"
+	"NAME  LIMIT  FROM     IN_USE  WAITING  PEAK  GRANTED  TIMEOUTS  "
+	"REFUSED  OVER  RECLAIMED\n"
+	"api       3  created       2        1     3        0         0  "
+	"      0     0          0\n"
 	"  dead: 1 slot held, 1 waiting; not in IN_USE or WAITING, freed by "
 	"the next reclaim\n"
-	"  pid   42  fd 5  held 850ms  alive    127.0.0.1:8000\n"
-	"  pid 4711  fd 6  held  3.0s  dead     127.0.0.1:8000\n"
-	"  pid    9  fd 7  held  12ms  unknown  127.0.0.1:8000\n"
-	"b         1       0        0     1        0         0        0     0  "
-	"        0\n"
+	"  pid   42  curl  fd 5  held 850ms  alive    127.0.0.1:8000\n"
+	"  pid 4711  -     fd 6  held  3.0s  dead     127.0.0.1:8000\n"
+	"  pid    9  -     fd 7  held  12ms  unknown  127.0.0.1:8000\n"
+	"  pid   77  psql  fd 8  wait  1.2s  alive    127.0.0.1:8000\n"
+	"  pid 4712  -     fd -  wait 900ms  dead     /srv/y\n"
+	"b         1  created       0        0     1        0         0  "
+	"      0     0          0\n"
 	"  dead: 1 slot held; not in IN_USE, freed by the next reclaim\n");
 	free(out);
 }
@@ -259,8 +312,8 @@ static void test_status_table_dead_waiters_and_torn_counts(void **state)
 	char *out = capture(thr_status_table, s, 1);
 	const char *rows = strchr(out, '\n') + 1;
 	assert_string_equal(rows,
-	"p         2       0        1     2        0         0        0     0  "
-	"        0\n"
+	"p         2  created       0        1     2        0         0  "
+	"      0     0          0\n"
 	"  dead: 2 slots held, 2 waiting; not in IN_USE or WAITING, freed by "
 	"the next reclaim\n");
 	free(out);
@@ -279,19 +332,20 @@ static void test_status_json_marks_dead(void **state)
 	dead_pool(&s[0], h, w);
 	char *out = capture(thr_status_json, s, 1);
 	assert_string_equal(out,
-	"{\"pools\":[{\"name\":\"api\",\"limit\":3,\"in_use\":2,\"waiting\":1,"
+	"{\"pools\":[{\"name\":\"api\",\"limit\":3,\"limit_source\":\"created\","
+	"\"config_limit\":null,\"in_use\":2,\"waiting\":1,"
 	"\"dead_in_use\":1,\"dead_waiting\":1,\"peak\":3,\"granted\":0,"
 	"\"timeouts\":0,\"refused\":0,\"over\":0,\"reclaimed\":0,\"holders\":["
-	"{\"pid\":42,\"fd\":5,\"target\":\"127.0.0.1:8000\",\"held_ms\":850,"
-	"\"process\":\"alive\"},"
-	"{\"pid\":4711,\"fd\":6,\"target\":\"127.0.0.1:8000\",\"held_ms\":3000,"
-	"\"process\":\"dead\"},"
-	"{\"pid\":9,\"fd\":7,\"target\":\"127.0.0.1:8000\",\"held_ms\":12,"
-	"\"process\":\"unknown\"}],\"waiters\":["
-	"{\"pid\":77,\"fd\":8,\"target\":\"127.0.0.1:8000\",\"waited_ms\":1200,"
-	"\"process\":\"alive\"},"
-	"{\"pid\":4712,\"fd\":-1,\"target\":\"/srv/y\",\"waited_ms\":900,"
-	"\"process\":\"dead\"}]}]}\n");
+	"{\"pid\":42,\"comm\":\"curl\",\"fd\":5,\"target\":\"127.0.0.1:8000\","
+	"\"held_ms\":850,\"process\":\"alive\"},"
+	"{\"pid\":4711,\"comm\":\"\",\"fd\":6,\"target\":\"127.0.0.1:8000\","
+	"\"held_ms\":3000,\"process\":\"dead\"},"
+	"{\"pid\":9,\"comm\":\"\",\"fd\":7,\"target\":\"127.0.0.1:8000\","
+	"\"held_ms\":12,\"process\":\"unknown\"}],\"waiters\":["
+	"{\"pid\":77,\"comm\":\"psql\",\"fd\":8,\"target\":\"127.0.0.1:8000\","
+	"\"waited_ms\":1200,\"process\":\"alive\"},"
+	"{\"pid\":4712,\"comm\":\"\",\"fd\":-1,\"target\":\"/srv/y\","
+	"\"waited_ms\":900,\"process\":\"dead\"}]}]}\n");
 	free(out);
 }
 
