@@ -391,8 +391,8 @@ static void test_api_refuses_endless_wait(void **state)
 static void test_api_shares_gate_handle(void **state)
 {
 	char text[256], err[256];
-	snprintf(text, sizeof(text), "pool %s {\n limit = 2\n open = \"/nowhere/*\"\n}\n",
-	         name[0]);
+	snprintf(text, sizeof(text),
+	         "pool %s {\n limit = 2\n open = \"/nowhere/*\"\n}\n", name[0]);
 	struct thr_config *cfg;
 	assert_int_equal(thr_config_parse_buf(text, NULL, &cfg, err,
 	                                      sizeof(err)), 0);
@@ -431,19 +431,21 @@ static void test_api_shares_gate_handle(void **state)
 	thr_config_free(cfg);
 }
 
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_api_open_creates_and_attaches, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_open_refuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_acquire_try_timeout_release, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_release_other_handle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_set_limit_wakes_waiter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_signal_ends_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_dead_child_gives_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_close_and_fork, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_refuses_endless_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_api_shares_gate_handle, setup, teardown),
+		T(test_api_open_creates_and_attaches),
+		T(test_api_open_refuses),
+		T(test_api_acquire_try_timeout_release),
+		T(test_api_release_other_handle),
+		T(test_api_set_limit_wakes_waiter),
+		T(test_api_signal_ends_wait),
+		T(test_api_dead_child_gives_back),
+		T(test_api_close_and_fork),
+		T(test_api_refuses_endless_wait),
+		T(test_api_shares_gate_handle),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
