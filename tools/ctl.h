@@ -23,6 +23,7 @@ struct thr_ctl_verb {
 /* The verbs, each defined in its own file. */
 extern const struct thr_ctl_verb thr_ctl_status, thr_ctl_reclaim,
 	thr_ctl_remove;
+extern const struct thr_ctl_verb thr_ctl_run;
 
 /* Snapshots of pools, gathered by thr_ctl_gather(). */
 struct thr_ctl_pools {
