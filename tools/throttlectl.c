@@ -27,7 +27,8 @@ static void help(FILE *out)
 	fprintf(out, "\noptions:\n");
 	thr_options_help_lines(out, 17);
 	fprintf(out, "\nexit status: 0 ok, 1 a named pool is missing, "
-	        "unreadable or (remove) still held, 2 usage\n");
+	        "unreadable or (remove) still held, 2 usage;\n"
+	        "run exits with its command's (see throttlectl run --help)\n");
 }
 
 /* What a usage error without a verb ends with. */

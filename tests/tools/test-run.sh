@@ -5,8 +5,8 @@
 # command's, 128+N, 124, 75, 126, 127, 2); SIGKILL of run keeps the slot
 # held until the command ends; signals reach the command; a waiting run
 # ended by SIGTERM leaves no place in the queue (SIGWINCH ends no wait);
-# --limit; Ctrl-C in a
-# terminal (through script(1)) stops a shell loop of runs.
+# --limit; Ctrl-C in a terminal (through script(1)) stops a shell loop of
+# runs.
 # Usage: test-run.sh THROTTLECTL
 set -u
 ctl=$(realpath "$1")
