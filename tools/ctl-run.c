@@ -180,10 +180,15 @@ static bool caught[NSIG];       /* not ignored when run began: ours */
 static sigset_t start_mask;     /* the mask run began with */
 static struct sigaction start_chld;
 
+/* A signal that ends the wait also ends one that has not begun yet: it
+ * may come between catch_signals() and the engine's look at pending
+ * signals, with nothing left pending for it to see. */
 static void note_signal(int sig)
 {
-	if (sig != SIGWINCH && sig != SIGCONT)
+	if (sig != SIGWINCH && sig != SIGCONT) {
 		ending_signal = sig;
+		thr_pool_end_waits();
+	}
 }
 
 /* Catches the forwarded signals, but those run was started with ignored
@@ -289,7 +294,7 @@ static int take_slot(struct thr_pool *pool, const struct run_args *a,
 	}
 	do
 		r = thr_pool_acquire(pool, &req, hold);
-	while (r == -EINTR && !ending_signal);
+	while ((r == -EINTR || r == -ECANCELED) && !ending_signal);
 	running_signals(&running);
 	sigprocmask(SIG_BLOCK, &running, NULL);
 	if (r == 0 && ending_signal)
@@ -365,11 +370,12 @@ static int start_command(struct thr_pool *pool, const struct run_args *a,
 }
 
 /* Passes signals on until the child ends; leaves it unreaped, so that its
- * pid stays its own. Returns its end, as waitid() tells it. */
-static siginfo_t wait_command(pid_t child)
+ * pid stays its own. Returns 0 with its end in *end, as waitid() tells
+ * it, or -errno. */
+static int wait_command(pid_t child, siginfo_t *end)
 {
 	sigset_t set;
-	siginfo_t si, end;
+	siginfo_t si;
 	running_signals(&set);
 	for (;;) {
 		int sig = sigwaitinfo(&set, &si);
@@ -377,15 +383,11 @@ static siginfo_t wait_command(pid_t child)
 			kill(child, sig); /* the kernel's went to the group */
 		if (sig != SIGCHLD)
 			continue;
-		memset(&end, 0, sizeof(end));
-		if (waitid(P_PID, (id_t)child, &end, WEXITED | WNOHANG | WNOWAIT)
-		            < 0 && errno != EINTR) {
-			end.si_code = CLD_KILLED; /* cannot happen: not ours */
-			end.si_status = SIGKILL;
-			return end;
-		}
-		if (end.si_pid == child)
-			return end;
+		memset(end, 0, sizeof(*end));
+		if (waitid(P_PID, (id_t)child, end, WEXITED | WNOHANG | WNOWAIT) < 0)
+			return -errno;
+		if (end->si_pid == child)
+			return 0;
 	}
 }
 
@@ -414,10 +416,16 @@ static int run_run(int argc, char **argv)
 		thr_pool_close(pool);
 		return status;
 	}
-	siginfo_t end = wait_command(child);
+	siginfo_t end;
+	int r = wait_command(child, &end);
 	thr_pool_uncohold(pool, child_hold, child); /* before its pid is free */
 	thr_pool_release(pool, hold);
 	thr_pool_close(pool);
+	if (r < 0) { /* cannot be: the child is ours, and unreaped */
+		fprintf(stderr, "throttlectl: cannot wait for '%s': %s\n",
+		        a.command[0], strerror(-r));
+		return RUN_EXIT_ERROR;
+	}
 	waitpid(child, NULL, 0);
 	if (end.si_code == CLD_EXITED)
 		return end.si_status;
