@@ -95,7 +95,9 @@ pids=()
 "$ctl" run "$p" -- sh -c 'exit 3' >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ "$rc" -eq 3 ] || fail "exit 3 came back as $rc"
-[ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ] || fail "run wrote: $(cat "$tmp/out" "$tmp/err")"
+if [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then
+	fail "run wrote: $(cat "$tmp/out" "$tmp/err")"
+fi
 out=$("$ctl" run "$p" -- echo hello "a b")
 [ "$out" = "hello a b" ] || fail "the command's output: '$out'"
 "$ctl" run "$p" -- sh -c 'kill -KILL $$'
@@ -109,8 +111,9 @@ printf '#!/bin/sh\n' >"$tmp/noexec"
 "$ctl" run "$p" -- "$tmp/noexec" 2>/dev/null
 rc=$?
 [ "$rc" -eq 126 ] || fail "a command that cannot be run: exit $rc, not 126"
-[ "$(field "$p" in_use)" = 0 ] && [ "$(field "$p" dead_in_use)" = 0 ] ||
+if [ "$(field "$p" in_use)" != 0 ] || [ "$(field "$p" dead_in_use)" != 0 ]; then
 	fail "slots left held after the commands: $("$ctl" status "$p")"
+fi
 
 # ---- -t and --fail on a full pool ----
 "$ctl" run "$p" -- sh -c "$(until_file "$tmp/go2")" &
@@ -134,24 +137,27 @@ awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 1) }' || fail "--fail waited"
 rc=$?
 [ "$rc" -eq 124 ] || fail "-t 0 on a full pool: exit $rc, not 124"
 [ ! -e "$tmp/ran" ] || fail "a refused run ran its command"
-[ "$(field "$p" waiting)" = 0 ] && [ "$(field "$p" dead_waiting)" = 0 ] ||
+if [ "$(field "$p" waiting)" != 0 ] || [ "$(field "$p" dead_waiting)" != 0 ]; then
 	fail "refused runs left places in the queue"
+fi
 
 # ---- SIGTERM to a waiting run: 143, no command, no place left ----
 "$ctl" run "$p" -- touch "$tmp/ran" &
 waiter=$!
-pids+=($waiter)
+pids+=("$waiter")
 wait_field "$p" waiting 1
 kill -WINCH "$waiter"
 sleep 0.3
-kill -0 "$waiter" 2>/dev/null && [ "$(field "$p" waiting)" = 1 ] ||
+if ! kill -0 "$waiter" 2>/dev/null || [ "$(field "$p" waiting)" != 1 ]; then
 	fail "SIGWINCH ended a run's wait"
+fi
 kill -TERM "$waiter"
 wait "$waiter"
 rc=$?
 [ "$rc" -eq 143 ] || fail "SIGTERM to a waiting run: exit $rc, not 143"
-[ "$(field "$p" waiting)" = 0 ] && [ "$(field "$p" dead_waiting)" = 0 ] ||
+if [ "$(field "$p" waiting)" != 0 ] || [ "$(field "$p" dead_waiting)" != 0 ]; then
 	fail "a waiting run ended by SIGTERM left a place: $("$ctl" status --json "$p")"
+fi
 touch "$tmp/go2"
 for x in "${pids[@]}"; do wait "$x" 2>/dev/null; done
 pids=()
@@ -160,7 +166,7 @@ pids=()
 # ---- signals sent to run reach the command; run exits with its status ----
 "$ctl" run "$q" -- sh -c "trap 'echo term >\"$tmp/term\"; exit 7' TERM; trap 'echo usr1 >>\"$tmp/usr1\"' USR1; touch '$tmp/up'; while :; do sleep 0.05; done" &
 runner=$!
-pids+=($runner)
+pids+=("$runner")
 wait_file "$tmp/up"
 kill -USR1 "$runner"
 wait_file "$tmp/usr1"
@@ -175,7 +181,7 @@ rc=$?
 rm -f "$tmp/go" "$tmp/up"
 "$ctl" run "$q" -- sh -c "touch '$tmp/up'; $(until_file "$tmp/go")" &
 runner=$!
-pids+=($runner)
+pids+=("$runner")
 wait_file "$tmp/up"
 kill -KILL "$runner"
 wait "$runner" 2>/dev/null
@@ -209,6 +215,9 @@ done
 # The command dies of the terminal's SIGINT; run must die of it too, not
 # just exit 130, or the shell takes it as handled and goes on looping.
 if command -v script >/dev/null; then
+	# A background job (this test's caller's, say) begins with SIGINT
+	# ignored, which a shell cannot undo: python sets it back to default.
+	dfl_int='import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])'
 	rm -f "$tmp/up"
 	cat >"$tmp/loop.sh" <<-EOF
 	for i in 1 2; do
@@ -217,7 +226,7 @@ if command -v script >/dev/null; then
 	done
 	EOF
 	{ wait_file "$tmp/up"; sleep 0.2; printf '\003'; sleep 0.5; } |
-		script -qec "bash '$tmp/loop.sh'" /dev/null >/dev/null
+		script -qec "python3 -c '$dfl_int' bash '$tmp/loop.sh'" /dev/null >/dev/null
 	[ -e "$tmp/up" ] || fail "the loop of runs in a terminal never ran"
 	[ ! -e "$tmp/loop" ] || fail "Ctrl-C did not stop a shell loop of runs: it went on after $(tr '\n' ' ' <"$tmp/loop")"
 else
