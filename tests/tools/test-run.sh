@@ -30,10 +30,11 @@ fail() {
 	exit 1
 }
 
-# Prints field KEY of pool POOL's `status --json`.
+# Prints field KEY of pool POOL's `status --json`; nothing while the pool
+# does not exist yet.
 field() {
-	"$ctl" status --json "$1" | python3 -c \
-		'import json, sys; print(json.load(sys.stdin)["pools"][0][sys.argv[1]])' "$2"
+	"$ctl" status --json "$1" 2>/dev/null | python3 -c \
+		'import json, sys; print(json.load(sys.stdin)["pools"][0][sys.argv[1]])' "$2" 2>/dev/null
 }
 
 # Waits up to 10 s for field KEY of POOL to be VALUE.
