@@ -25,6 +25,7 @@ extern const struct thr_ctl_verb thr_ctl_status, thr_ctl_reclaim,
 	thr_ctl_remove;
 extern const struct thr_ctl_verb thr_ctl_check;
 extern const struct thr_ctl_verb thr_ctl_set_limit;
+extern const struct thr_ctl_verb thr_ctl_run;
 
 /* Snapshots of pools, gathered by thr_ctl_gather(). */
 struct thr_ctl_pools {

@@ -15,6 +15,7 @@ static const struct thr_ctl_verb *const verbs[] = {
 	&thr_ctl_remove,
 	&thr_ctl_check,
 	&thr_ctl_set_limit,
+	&thr_ctl_run,
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -27,9 +28,10 @@ static void help(FILE *out)
 		        verbs[i]->summary);
 	fprintf(out, "\noptions:\n");
 	thr_options_help_lines(out, 17);
-	fprintf(out, "\nexit status: 0 ok, 1 a named pool is missing, "
-	        "unreadable, (remove) still held, (set-limit) not writable\n"
-	        "or (check) a config has an error, 2 usage\n");
+	fprintf(out, "\nexit status: 0 ok; 1 a named pool missing or unreadable,\n"
+	        "(remove) still held, (set-limit) not writable, (check) a config\n"
+	        "with an error; 2 usage; run exits with its command's status\n"
+	        "(see throttlectl run --help)\n");
 }
 
 /* What a usage error without a verb ends with. */
