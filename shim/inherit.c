@@ -294,14 +294,17 @@ struct records {
 /* After exec the process is the same (pid and start time), so records it
  * held before are found again: kept for descriptors still open, released
  * for those closed on exec. A record join_parent() has just put on its
- * descriptor is ours already. */
+ * descriptor is ours already. One the process holds for itself (the C
+ * API's, or throttlectl run's command's) is kept: it is no descriptor's,
+ * and the process that holds it lives on. */
 static void take_back(const struct thr_init_state *st, uint16_t pi,
                       struct records *r)
 {
 	struct thr_pool *p = st->pools[pi].pool;
 	int n = p ? thr_pool_held(p, r->holds, r->fds, THR_HOLDERS) : 0;
 	for (int i = 0; i < n; i++)
-		if (!tracked_in(st, r->fds[i], pi, r->holds[i]) &&
+		if (r->fds[i] != THR_POOL_FD_PROCESS &&
+		    !tracked_in(st, r->fds[i], pi, r->holds[i]) &&
 		    (!is_open(r->fds[i]) ||
 		     !keep_on(st, pi, r->holds[i], r->fds[i])))
 			thr_pool_release(p, r->holds[i]);

@@ -281,7 +281,7 @@ static int take_slot(struct thr_pool *pool, const struct run_args *a,
                      uint32_t *hold)
 {
 	char target[THR_POOL_TARGET_MAX + 1];
-	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = -1,
+	struct thr_pool_req req = { .mode = THR_POOL_WAIT, .fd = THR_POOL_FD_PROCESS,
 	                            .target = target, .restart = true };
 	sigset_t running;
 	int r;
@@ -354,7 +354,7 @@ static int start_command(struct thr_pool *pool, const struct run_args *a,
 	}
 	int e = errno;
 	close(go[0]);
-	int r = *child < 0 ? -e : thr_pool_cohold(pool, hold, *child, -1,
+	int r = *child < 0 ? -e : thr_pool_cohold(pool, hold, *child, THR_POOL_FD_PROCESS,
 	                                          child_hold);
 	if (r == 0 && send(go[1], "g", 1, MSG_NOSIGNAL) != 1)
 		r = -errno;

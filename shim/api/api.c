@@ -138,7 +138,7 @@ static int take(throttle_pool *p, struct thr_pool_req *req)
 		return -1;
 	}
 	uint32_t hold;
-	req->fd = -1;
+	req->fd = THR_POOL_FD_PROCESS;
 	req->target = "api";
 	req->detect_deadlock = req->mode == THR_POOL_WAIT;
 	req->check_own = req->detect_deadlock;

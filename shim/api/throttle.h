@@ -17,8 +17,8 @@
  *   parent's handles (its own acquires and releases); the parent's slots
  *   stay the parent's, and a release in the child fails with EPERM;
  * - exec: handles are gone with the image; slots held then stay held until
- *   the process ends, except in pools the preloaded shim's config gates,
- *   which the shim gives back when it starts in the new image. */
+ *   the process ends (the preloaded shim in the new image keeps them too:
+ *   they are the process's, not a descriptor's). */
 #ifndef THROTTLE_H
 #define THROTTLE_H
 

@@ -213,6 +213,12 @@ void thr_pool_close(struct thr_pool *pool);
 
 const char *thr_pool_name(const struct thr_pool *pool);
 
+/* The descriptor of a slot the process holds for itself, not for a
+ * descriptor (the C API, throttlectl run and its command): no close ends
+ * it, and an exec keeps it, as the process is the same. A record with -1
+ * is one whose descriptor is not known yet (an open under way). */
+#define THR_POOL_FD_PROCESS (-2)
+
 /* Hold handles fit in this many bits, so that a caller may pack one with
  * other bits into a word. */
 #define THR_POOL_HOLD_BITS 22

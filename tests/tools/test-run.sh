@@ -7,9 +7,9 @@
 # ended by SIGTERM leaves no place in the queue (SIGWINCH ends no wait);
 # --limit; Ctrl-C in a terminal (through script(1)) stops a shell loop of
 # runs.
-# Usage: test-run.sh THROTTLECTL
+# Usage: test-run.sh THROTTLECTL LIBTHROTTLE
 set -u
-ctl=$(realpath "$1")
+ctl=$(realpath "$1") lib=$(realpath "$2")
 p=trun-$$ q=trun-$$-q n=trun-$$-n f=trun-$$-f
 tmp=$(mktemp -d)
 pids=()
@@ -179,21 +179,31 @@ rc=$?
 [ "$(wc -l <"$tmp/usr1")" -eq 1 ] || fail "SIGUSR1 reached the command $(wc -l <"$tmp/usr1") times"
 
 # ---- SIGKILL of run: the command keeps the slot until it ends ----
-rm -f "$tmp/go" "$tmp/up"
-"$ctl" run "$q" -- sh -c "touch '$tmp/up'; $(until_file "$tmp/go")" &
-runner=$!
-pids+=("$runner")
-wait_file "$tmp/up"
-kill -KILL "$runner"
-wait "$runner" 2>/dev/null
-"$ctl" run "$q" -- touch "$tmp/second" &
-pids+=($!)
-wait_field "$q" waiting 1
-sleep 0.5
-[ ! -e "$tmp/second" ] || fail "a second run got the slot of a killed run whose command still runs"
-[ "$(field "$q" in_use)" = 1 ] || fail "the killed run's slot is not held: $("$ctl" status "$q")"
-touch "$tmp/go"
-wait_file "$tmp/second"
+# Run again with the command under the shim, whose config gates the same
+# pool: its start-up must keep the slot the command holds for itself.
+# kill_run_while_command_runs [ENV...]
+kill_run_while_command_runs() {
+	rm -f "$tmp/go" "$tmp/up" "$tmp/second"
+	env "$@" "$ctl" run "$q" -- sh -c "touch '$tmp/up'; $(until_file "$tmp/go")" &
+	runner=$!
+	pids+=("$runner")
+	wait_file "$tmp/up"
+	kill -KILL "$runner"
+	wait "$runner" 2>/dev/null
+	"$ctl" run "$q" -- touch "$tmp/second" &
+	pids+=($!)
+	wait_field "$q" waiting 1
+	sleep 0.5
+	[ ! -e "$tmp/second" ] || fail "$*: a second run got the slot of a killed run whose command still runs"
+	[ "$(field "$q" in_use)" = 1 ] || fail "$*: the killed run's slot is not held: $("$ctl" status "$q")"
+	touch "$tmp/go"
+	wait_file "$tmp/second"
+	wait_field "$q" in_use 0
+}
+kill_run_while_command_runs
+mkdir -p "$tmp/gated"
+printf 'pool %s {\n limit = 1\n open = "%s/gated/*"\n}\n' "$q" "$tmp" >"$tmp/q.conf"
+kill_run_while_command_runs LD_PRELOAD="$lib" THROTTLE_CONFIG="$tmp/q.conf"
 
 # ---- --limit makes a new pool; it never changes an existing one ----
 "$ctl" run --limit 3 "$n" true || fail "run --limit 3 on a new pool failed"

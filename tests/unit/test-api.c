@@ -416,7 +416,7 @@ static void test_api_shares_gate_handle(void **state)
 	struct thr_pool_snapshot snap;
 	assert_int_equal(thr_pool_snapshot(gates, &snap), 0);
 	assert_int_equal(snap.in_use, 1);
-	assert_int_equal(snap.holders[0].fd, -1);
+	assert_int_equal(snap.holders[0].fd, THR_POOL_FD_PROCESS);
 	thr_pool_snapshot_free(&snap);
 	throttle_close(other);
 
