@@ -74,8 +74,7 @@ int thr_ctl_options(const struct thr_ctl_verb *v, int argc, char **argv,
 	return -1;
 }
 
-/* Reads pool name into l. Returns 0, or -errno with err filled. */
-static int add_pool(struct thr_ctl_pools *l, const char *name, char *err)
+int thr_ctl_pool_add(struct thr_ctl_pools *l, const char *name, char *err)
 {
 	struct thr_pool_opts opts = { .readonly = true };
 	struct thr_pool *pool;
@@ -135,7 +134,7 @@ static int scan_pools(struct thr_ctl_pools *l)
 		if (strncmp(d->d_name, THR_POOL_SEGMENT_PREFIX, plen) != 0 ||
 		    !thr_pool_name_is_valid(name))
 			continue;
-		int r = add_pool(l, name, err);
+		int r = thr_ctl_pool_add(l, name, err);
 		if (r == -ENOMEM) {
 			closedir(dir);
 			fprintf(stderr, "throttlectl: %s\n", err);
@@ -165,7 +164,7 @@ static int named_pools(struct thr_ctl_pools *l, char **names, int n)
 			status = EXIT_FAILURE;
 			continue;
 		}
-		int r = add_pool(l, names[i], err);
+		int r = thr_ctl_pool_add(l, names[i], err);
 		char path[512];
 		if (r == -ENOENT &&
 		    thr_pool_segment_path(names[i], NULL, path, sizeof(path)) == 0)

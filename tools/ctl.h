@@ -23,6 +23,7 @@ struct thr_ctl_verb {
 /* The verbs, each defined in its own file. */
 extern const struct thr_ctl_verb thr_ctl_status, thr_ctl_reclaim,
 	thr_ctl_remove;
+extern const struct thr_ctl_verb thr_ctl_metrics, thr_ctl_top;
 
 /* Snapshots of pools, gathered by thr_ctl_gather(). */
 struct thr_ctl_pools {
@@ -31,6 +32,11 @@ struct thr_ctl_pools {
 };
 
 void thr_ctl_pools_free(struct thr_ctl_pools *l);
+
+/* Reads pool name (a valid name) read-only into l, at its end, without a
+ * word on stderr. Returns 0, or -errno (-ENOENT: no such pool) with err
+ * (THR_POOL_ERR_LEN bytes) saying what went wrong. */
+int thr_ctl_pool_add(struct thr_ctl_pools *l, const char *name, char *err);
 
 /* Prints "throttlectl: <message>; usage: throttlectl VERB ARGS" on stderr.
  * Returns THR_EXIT_USAGE. */

@@ -13,6 +13,8 @@ static const struct thr_ctl_verb *const verbs[] = {
 	&thr_ctl_status,
 	&thr_ctl_reclaim,
 	&thr_ctl_remove,
+	&thr_ctl_metrics,
+	&thr_ctl_top,
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
