@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# test-top.sh - `throttlectl top` in a real pseudo-terminal (a tmux pane of
+# its own server): the screen shows the pool's limit, in-use count and bar
+# and waiting count, follows when holdings change, cuts lines to a narrower
+# window; q ends it with the terminal's modes and screen as they were, and so
+# does Ctrl-C (dying of SIGINT); -n ends it alone. Without a terminal, one
+# frame with no control sequences. Usage: test-top.sh THROTTLECTL POOL-HOLD
+set -u
+ctl=$(realpath "$1") hold=$(realpath "$2")
+p=ttop-$$
+tmp=$(mktemp -d)
+sock=ttop-$$
+pids=()
+
+cleanup() {
+	local pid
+	tmux -L "$sock" kill-server 2>/dev/null
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -f "/dev/shm/throttle.$p"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	[ -f "$tmp/screen" ] && { echo "--- the screen:"; cat "$tmp/screen"; }
+	exit 1
+}
+
+command -v tmux >/dev/null || { echo "SKIP: no tmux"; exit 77; }
+
+# Starts pool-hold ARGS in the background and waits until it says WORD.
+start_hold() {
+	local word=$1 log="$tmp/hold.${#pids[@]}"
+	shift
+	"$hold" "$@" >"$log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do
+		grep -qx "$word" "$log" && return 0
+		sleep 0.05
+	done
+	fail "pool-hold $* never said $word"
+}
+
+# Captures the pane into $tmp/screen until a line matches regex $1.
+await_screen() {
+	for _ in $(seq 100); do
+		tmux -L "$sock" capture-pane -p -t top >"$tmp/screen" 2>/dev/null
+		grep -qE "$1" "$tmp/screen" && return 0
+		sleep 0.1
+	done
+	fail "the screen never showed /$1/"
+}
+
+await_file() {
+	for _ in $(seq 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "no $1"
+}
+
+# Runs `throttlectl top ARGS` in a new 120x30 pane; the shell around it
+# (which outlives a Ctrl-C) notes the terminal's modes before and after, and
+# top's exit status.
+start_top() {
+	rm -f "$tmp/before" "$tmp/after" "$tmp/exit"
+	tmux -L "$sock" -f /dev/null new-session -d -s top -x 120 -y 30 \
+		"trap : INT; stty -a >'$tmp/before'; '$ctl' top $*; echo \$? >'$tmp/exit';
+		 stty -a >'$tmp/after'; sleep 60" ||
+		fail "tmux cannot start a session"
+}
+
+# The modes after top are those before, canonical and echoing.
+check_restored() {
+	await_file "$tmp/after"
+	# The first line has the window's size, which a test may change.
+	[ "$(sed 1d "$tmp/before")" = "$(sed 1d "$tmp/after")" ] ||
+		fail "$1: modes changed: $(diff "$tmp/before" "$tmp/after")"
+	grep -qw icanon "$tmp/after" && grep -qw echo "$tmp/after" ||
+		fail "$1: not canonical with echo: $(cat "$tmp/after")"
+}
+
+start_hold ready "$p" 3 10.0.0.1:80 10.0.0.2:80
+
+# ---- without a terminal: one frame, no control sequences ----
+"$ctl" top -d 0.2 "$p" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "top | file: exit $rc: $(cat "$tmp/err")"
+grep -q $'\033' "$tmp/out" && fail "control sequences without a terminal"
+grep -qE "^throttlectl top  [0-9:]{8}  every 0.2s  1 pool  q quits$" "$tmp/out" &&
+	grep -qE "^$p +3 +2 +\[#######\.\.\.\] +0 +0 +0\.0 +0\.0 +- +-$" "$tmp/out" ||
+	fail "one frame: $(cat "$tmp/out")"
+[ "$(wc -l <"$tmp/out")" -eq 3 ] || fail "one frame is not 3 lines"
+
+# ---- in a terminal ----
+row="^$p +3 +2 +\[#######\.\.\.\] +0 +0 "
+start_top -d 0.2 "$p"
+await_screen "^throttlectl top  [0-9:]{8}  every 0.2s  1 pool  q quits"
+await_screen "$row"
+# The holdings change: one more slot, then somebody waits.
+start_hold ready "$p" 3 10.0.0.3:80
+start_hold waiting -w "$p" 3 10.0.0.4:80
+await_screen "^$p +3 +3 +\[##########\] +1 +0 "
+# A narrower window: every line cut to it.
+tmux -L "$sock" resize-window -t top -x 40 -y 30 ||
+	fail "tmux cannot resize the window"
+await_screen "^throttlectl top  [0-9:]{8}  every 0.2s  1$"
+awk 'length > 40 { bad = 1 } END { exit bad }' "$tmp/screen" ||
+	fail "lines longer than 40 columns"
+grep -qE "^$p +3 +3 +\[###" "$tmp/screen" || fail "the row is gone"
+# q, without Enter: top ends, the shell's screen and modes are back.
+tmux -L "$sock" send-keys -t top q
+await_file "$tmp/exit"
+[ "$(cat "$tmp/exit")" = 0 ] || fail "q: exit $(cat "$tmp/exit")"
+check_restored q
+tmux -L "$sock" capture-pane -p -t top >"$tmp/screen"
+grep -q "throttlectl top" "$tmp/screen" && fail "q left top's screen up"
+tmux -L "$sock" kill-session -t top
+
+# ---- Ctrl-C: the terminal restored, and top dies of SIGINT ----
+start_top "$p"
+await_screen "^$p +3 +3 "
+tmux -L "$sock" send-keys -t top C-c
+await_file "$tmp/exit"
+[ "$(cat "$tmp/exit")" = 130 ] || fail "Ctrl-C: exit $(cat "$tmp/exit")"
+check_restored Ctrl-C
+tmux -L "$sock" kill-session -t top
+
+# ---- -n: so many frames, then the end, by itself ----
+start=$(date +%s%N)
+start_top -n 3 -d 0.2 "$p"
+await_file "$tmp/exit"
+[ "$(cat "$tmp/exit")" = 0 ] || fail "-n 3: exit $(cat "$tmp/exit")"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -ge 400 ] || fail "-n 3 -d 0.2 ended after $ms ms"
+check_restored "-n"
+tmux -L "$sock" kill-session -t top
+
+# ---- usage ----
+for bad in "-d 0" "-d x" "-d 0.01" "-n 0" "-n -1" "--bogus"; do
+	"$ctl" top $bad "$p" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 2 ] && grep -q "^throttlectl: .*usage: throttlectl top" "$tmp/err" ||
+		fail "top $bad: exit $rc: $(cat "$tmp/err")"
+done
+"$ctl" top "nope-$$" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "^throttlectl: no pool 'nope-$$'" "$tmp/err" &&
+	[ ! -s "$tmp/out" ] || fail "a missing pool: exit $rc: $(cat "$tmp/err")"
+
+echo "test-top: all passed"
