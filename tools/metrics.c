@@ -38,9 +38,18 @@ static uint64_t dead_waiting_of(const struct thr_pool_snapshot *s)
 	return s->dead_waiting;
 }
 static uint64_t peak_of(const struct thr_pool_snapshot *s) { return s->peak; }
-static uint64_t granted_of(const struct thr_pool_snapshot *s) { return s->granted; }
-static uint64_t timeouts_of(const struct thr_pool_snapshot *s) { return s->timeouts; }
-static uint64_t refused_of(const struct thr_pool_snapshot *s) { return s->refused; }
+static uint64_t granted_of(const struct thr_pool_snapshot *s)
+{
+	return s->granted;
+}
+static uint64_t timeouts_of(const struct thr_pool_snapshot *s)
+{
+	return s->timeouts;
+}
+static uint64_t refused_of(const struct thr_pool_snapshot *s)
+{
+	return s->refused;
+}
 static uint64_t over_of(const struct thr_pool_snapshot *s) { return s->over; }
 static uint64_t reclaimed_of(const struct thr_pool_snapshot *s)
 {

@@ -14,33 +14,18 @@ p=tmet-$$ w=tmet-$$-w d=tmet-$$-d
 tmp=$(mktemp -d)
 pids=()
 
+. "$(dirname "$0")/ctl-testlib.sh"
+
 cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-	wait 2>/dev/null
+	stop_started
 	rm -f "/dev/shm/throttle.$p" "/dev/shm/throttle.$w" "/dev/shm/throttle.$d"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-
-# Runs throttlectl ARGS: stdout, stderr and status in $tmp/out, $tmp/err, $rc.
-run() {
-	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
-
 # Waits until file $1 has a line matching regex $2.
 await_line() {
-	for _ in $(seq 100); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "$1 never said $2: $(cat "$1" 2>/dev/null)"
+	await "$1 never said $2" grep -qE "$2" "$1"
 }
 
 # ---- the checker rejects what breaks the format ----
@@ -75,12 +60,9 @@ python3 "$check" "$tmp/good.prom" 'v("a_total") == 2' >/dev/null &&
 	fail "the checker let a false expectation through"
 
 # ---- pools: two of three slots held; a wait, a timeout, a refusal ----
-"$hold" "$p" 3 10.0.0.1:5432 10.0.0.2:5432 >"$tmp/hold" 2>&1 &
-pids+=($!)
-await_line "$tmp/hold" '^ready$'
-"$hold" "$d" 2 /srv/dead >"$tmp/dead" 2>&1 &
-dead=$!
-await_line "$tmp/dead" '^ready$'
+start_hold ready "$p" 3 10.0.0.1:5432 10.0.0.2:5432
+start_hold ready "$d" 2 /srv/dead
+dead=${pids[-1]}
 kill -KILL "$dead"
 wait "$dead" 2>/dev/null
 
@@ -88,11 +70,14 @@ wait "$dead" 2>/dev/null
 # they have it, z gives up after 100 ms and r finds it taken.
 "$use" "$w" 1 5000 400 >"$tmp/x" 2>&1 &
 x=$!
+pids+=($x)
 await_line "$tmp/x" '^granted after'
 "$use" "$w" 1 5000 300 >"$tmp/y" 2>&1 &
 y=$!
+pids+=($y)
 "$use" "$w" 1 100 0 >"$tmp/z" 2>&1 &
 z=$!
+pids+=($z)
 "$use" "$w" 1 0 0 >"$tmp/r" 2>&1
 [ $? -eq 4 ] || fail "r was not refused: $(cat "$tmp/r")"
 wait "$x" || fail "x: $(cat "$tmp/x")"

@@ -12,41 +12,15 @@ a=tctl-$$ b=tctl-$$-b d=tctl-$$-d e=tctl-$$-e g=tctl-$$-g
 tmp=$(mktemp -d)
 pids=()
 
+. "$(dirname "$0")/ctl-testlib.sh"
+
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	stop_started
 	rm -f "/dev/shm/throttle.$a" "/dev/shm/throttle.$b" "/dev/shm/throttle.$d" \
 		"/dev/shm/throttle.$e" "/dev/shm/throttle.$g"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-
-# Runs throttlectl ARGS, leaving stdout, stderr and status in $tmp/out,
-# $tmp/err and $rc.
-run() {
-	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
-
-# Starts pool-hold ARGS in the background and waits until it says WORD.
-start_hold() {
-	local word=$1 log="$tmp/hold.${#pids[@]}"
-	shift
-	"$hold" "$@" >"$log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do
-		grep -qx "$word" "$log" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || fail "pool-hold $*: $(cat "$log")"
-		sleep 0.1
-	done
-	fail "pool-hold $* never said $word"
-}
 
 # Starts pool-hold ready ARGS and kills it with SIGKILL once it holds its
 # slot: the pool keeps a dead holder. Sets $killed to its pid.

@@ -9,19 +9,20 @@ set -u
 ctl=$(realpath "$1") hold=$(realpath "$2")
 p=ttop-$$
 tmp=$(mktemp -d)
-sock=ttop-$$
+sock=ttop-$$ sessions=0
 pids=()
 
+. "$(dirname "$0")/ctl-testlib.sh"
+
 cleanup() {
-	local pid
 	tmux -L "$sock" kill-server 2>/dev/null
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-	wait 2>/dev/null
+	stop_started
 	rm -f "/dev/shm/throttle.$p"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
+# fail, as ctl-testlib.sh has it, with the screen last seen.
 fail() {
 	echo "FAIL: $*"
 	[ -f "$tmp/screen" ] && { echo "--- the screen:"; cat "$tmp/screen"; }
@@ -30,43 +31,29 @@ fail() {
 
 command -v tmux >/dev/null || { echo "SKIP: no tmux"; exit 77; }
 
-# Starts pool-hold ARGS in the background and waits until it says WORD.
-start_hold() {
-	local word=$1 log="$tmp/hold.${#pids[@]}"
-	shift
-	"$hold" "$@" >"$log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do
-		grep -qx "$word" "$log" && return 0
-		sleep 0.05
-	done
-	fail "pool-hold $* never said $word"
+# Does the pane, captured into $tmp/screen, have a line matching regex $1?
+screen_shows() {
+	tmux -L "$sock" capture-pane -p -t "$session" >"$tmp/screen" 2>/dev/null &&
+		grep -qE "$1" "$tmp/screen"
 }
 
-# Captures the pane into $tmp/screen until a line matches regex $1.
 await_screen() {
-	for _ in $(seq 100); do
-		tmux -L "$sock" capture-pane -p -t top >"$tmp/screen" 2>/dev/null
-		grep -qE "$1" "$tmp/screen" && return 0
-		sleep 0.1
-	done
-	fail "the screen never showed /$1/"
+	await "the screen never showed /$1/" screen_shows "$1"
 }
 
 await_file() {
-	for _ in $(seq 100); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "no $1"
+	await "no $1" test -s "$1"
 }
 
-# Runs `throttlectl top ARGS` in a new 120x30 pane; the shell around it
-# (which outlives a Ctrl-C) notes the terminal's modes before and after, and
-# top's exit status.
+# Runs `throttlectl top ARGS` in a new 120x30 pane, in a session of its own
+# ($session; they all stay till the end, as a server whose last session
+# ends quits while the next may be connecting). The shell around top
+# (which outlives a Ctrl-C) notes the terminal's modes before and after,
+# and top's exit status.
 start_top() {
 	rm -f "$tmp/before" "$tmp/after" "$tmp/exit"
-	tmux -L "$sock" -f /dev/null new-session -d -s top -x 120 -y 30 \
+	session=top$((++sessions))
+	tmux -L "$sock" -f /dev/null new-session -d -s "$session" -x 120 -y 30 \
 		"trap : INT; stty -a >'$tmp/before'; '$ctl' top $*; echo \$? >'$tmp/exit';
 		 stty -a >'$tmp/after'; sleep 60" ||
 		fail "tmux cannot start a session"
@@ -104,29 +91,27 @@ start_hold ready "$p" 3 10.0.0.3:80
 start_hold waiting -w "$p" 3 10.0.0.4:80
 await_screen "^$p +3 +3 +\[##########\] +1 +0 "
 # A narrower window: every line cut to it.
-tmux -L "$sock" resize-window -t top -x 40 -y 30 ||
+tmux -L "$sock" resize-window -t "$session" -x 40 -y 30 ||
 	fail "tmux cannot resize the window"
 await_screen "^throttlectl top  [0-9:]{8}  every 0.2s  1$"
 awk 'length > 40 { bad = 1 } END { exit bad }' "$tmp/screen" ||
 	fail "lines longer than 40 columns"
 grep -qE "^$p +3 +3 +\[###" "$tmp/screen" || fail "the row is gone"
 # q, without Enter: top ends, the shell's screen and modes are back.
-tmux -L "$sock" send-keys -t top q
+tmux -L "$sock" send-keys -t "$session" q
 await_file "$tmp/exit"
 [ "$(cat "$tmp/exit")" = 0 ] || fail "q: exit $(cat "$tmp/exit")"
 check_restored q
-tmux -L "$sock" capture-pane -p -t top >"$tmp/screen"
+tmux -L "$sock" capture-pane -p -t "$session" >"$tmp/screen"
 grep -q "throttlectl top" "$tmp/screen" && fail "q left top's screen up"
-tmux -L "$sock" kill-session -t top
 
 # ---- Ctrl-C: the terminal restored, and top dies of SIGINT ----
 start_top "$p"
 await_screen "^$p +3 +3 "
-tmux -L "$sock" send-keys -t top C-c
+tmux -L "$sock" send-keys -t "$session" C-c
 await_file "$tmp/exit"
 [ "$(cat "$tmp/exit")" = 130 ] || fail "Ctrl-C: exit $(cat "$tmp/exit")"
 check_restored Ctrl-C
-tmux -L "$sock" kill-session -t top
 
 # ---- -n: so many frames, then the end, by itself ----
 start=$(date +%s%N)
@@ -136,7 +121,6 @@ await_file "$tmp/exit"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -ge 400 ] || fail "-n 3 -d 0.2 ended after $ms ms"
 check_restored "-n"
-tmux -L "$sock" kill-session -t top
 
 # ---- usage ----
 for bad in "-d 0" "-d x" "-d 0.01" "-n 0" "-n -1" "--bogus"; do

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "snapshots.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,15 +27,6 @@ static char *capture(const struct thr_pool_snapshot *s, size_t n)
 	assert_int_equal(thr_metrics_write(f, s, n), 0);
 	assert_int_equal(fclose(f), 0);
 	return buf;
-}
-
-static struct thr_pool_snapshot pool(const char *name, uint32_t limit,
-                                     uint32_t in_use, uint32_t waiting)
-{
-	struct thr_pool_snapshot s = { .limit = limit, .in_use = in_use,
-	                               .waiting = waiting, .peak = limit };
-	snprintf(s.name, sizeof(s.name), "%s", name);
-	return s;
 }
 
 /* Does text have line (given without its newline) as a whole line? */
@@ -64,7 +56,7 @@ static int count_prefix(const char *text, const char *prefix)
 
 static void test_metrics_gauges_and_counters_exact(void **state)
 {
-	struct thr_pool_snapshot s = pool("db", 3, 2, 1);
+	struct thr_pool_snapshot s = snap_pool("db", 3, 2, 1);
 	s.peak = 3;
 	s.granted = 10;
 	s.timeouts = 2;
@@ -139,7 +131,8 @@ static void test_metrics_no_pools_only_headers(void **state)
 
 static void test_metrics_families_grouped_over_pools(void **state)
 {
-	struct thr_pool_snapshot s[] = { pool("a", 1, 0, 0), pool("b", 2, 1, 0) };
+	struct thr_pool_snapshot s[] = { snap_pool("a", 1, 0, 0),
+	                                 snap_pool("b", 2, 1, 0) };
 	char *out = capture(s, 2);
 	assert_non_null(strstr(out, "throttle_pool_limit{pool=\"a\"} 1\n"
 	                            "throttle_pool_limit{pool=\"b\"} 2\n"
@@ -156,7 +149,8 @@ static void test_metrics_families_grouped_over_pools(void **state)
 
 static void test_metrics_dead_kept_out_of_live(void **state)
 {
-	struct thr_pool_snapshot s[] = { pool("d", 4, 3, 2), pool("t", 4, 1, 0) };
+	struct thr_pool_snapshot s[] = { snap_pool("d", 4, 3, 2),
+	                                 snap_pool("t", 4, 1, 0) };
 	s[0].dead_in_use = 1;
 	s[0].dead_waiting = 2;
 	s[1].dead_in_use = 3; /* a torn copy: more dead than all */
@@ -173,7 +167,7 @@ static void test_metrics_dead_kept_out_of_live(void **state)
 
 static void test_metrics_histogram_cumulative(void **state)
 {
-	struct thr_pool_snapshot s = pool("h", 2, 0, 0);
+	struct thr_pool_snapshot s = snap_pool("h", 2, 0, 0);
 	s.wait_hist[0] = 3;
 	s.wait_hist[19] = 1;  /* a wait of 262144..524287 us */
 	s.wait_hist[30] = 1;
@@ -238,7 +232,7 @@ static void test_metrics_label_value_escapes(void **state)
 	assert_string_equal(buf, "a\\\\b\\\"c\\nd\te\xc3\xa9");
 	free(buf);
 
-	struct thr_pool_snapshot s = pool("q\"x", 1, 0, 0);
+	struct thr_pool_snapshot s = snap_pool("q\"x", 1, 0, 0);
 	char *out = capture(&s, 1);
 	assert_true(has_line(out, "throttle_pool_limit{pool=\"q\\\"x\"} 1"));
 	free(out);
@@ -246,7 +240,7 @@ static void test_metrics_label_value_escapes(void **state)
 
 static void test_metrics_write_error_is_reported(void **state)
 {
-	struct thr_pool_snapshot s[] = { pool("p", 1, 0, 0) };
+	struct thr_pool_snapshot s[] = { snap_pool("p", 1, 0, 0) };
 	FILE *f = fopen("/dev/null", "r");
 	assert_non_null(f);
 	assert_int_equal(thr_metrics_write(f, s, 1), -EIO);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "top.h"
+#include "snapshots.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,15 +27,6 @@ static char *capture(const struct thr_top_frame *f)
 	assert_int_equal(thr_top_write(out, f), 0);
 	assert_int_equal(fclose(out), 0);
 	return buf;
-}
-
-static struct thr_pool_snapshot pool(const char *name, uint32_t limit,
-                                     uint32_t in_use, uint32_t waiting)
-{
-	struct thr_pool_snapshot s = { .limit = limit, .in_use = in_use,
-	                               .waiting = waiting, .peak = limit };
-	snprintf(s.name, sizeof(s.name), "%s", name);
-	return s;
 }
 
 /* The row of pool name in a frame's text, up to its newline; free it. */
@@ -55,8 +47,9 @@ static char *row_of(const char *text, const char *name)
 
 static void test_top_first_frame_exact(void **state)
 {
-	struct thr_pool_snapshot s[] = { pool("api", 3, 2, 1),
-	                                 pool("database", 1000, 1, 0) };
+	struct thr_pool_snapshot s[] = {
+		snap_pool("api", 3, 2, 1), snap_pool("database", 1000, 1, 0),
+	};
 	s[0].dead_in_use = 0;
 	struct thr_top_frame f = { .now = s, .n = 2, .every = 0.5,
 	                           .clock = "12:34:56" };
@@ -74,7 +67,7 @@ static void test_top_first_frame_exact(void **state)
 
 static void test_top_rates_and_percentiles(void **state)
 {
-	struct thr_pool_snapshot before = pool("p", 4, 1, 0);
+	struct thr_pool_snapshot before = snap_pool("p", 4, 1, 0);
 	struct thr_pool_snapshot now = before;
 	before.granted = 100;
 	before.timeouts = 7;
@@ -98,7 +91,7 @@ static void test_top_rates_and_percentiles(void **state)
 
 static void test_top_no_grants_no_percentiles(void **state)
 {
-	struct thr_pool_snapshot now = pool("idle", 2, 0, 0);
+	struct thr_pool_snapshot now = snap_pool("idle", 2, 0, 0);
 	now.granted = 5;
 	now.wait_hist[0] = 5;
 	struct thr_pool_snapshot before = now;
@@ -114,8 +107,8 @@ static void test_top_no_grants_no_percentiles(void **state)
 
 static void test_top_pool_made_anew_has_no_rates(void **state)
 {
-	struct thr_pool_snapshot before = pool("p", 1, 0, 0);
-	struct thr_pool_snapshot now = before, other = pool("q", 1, 0, 0);
+	struct thr_pool_snapshot before = snap_pool("p", 1, 0, 0);
+	struct thr_pool_snapshot now = before, other = snap_pool("q", 1, 0, 0);
 	before.granted = 50;
 	before.wait_hist[0] = 50;
 	now.granted = 3;            /* went back: removed and made again */
@@ -139,8 +132,10 @@ static void test_top_pool_made_anew_has_no_rates(void **state)
 
 static void test_top_bar_rounds_up_and_caps(void **state)
 {
-	struct thr_pool_snapshot s[] = { pool("a", 3, 0, 0), pool("b", 1000, 1, 0),
-	                                 pool("c", 3, 5, 0), pool("d", 4, 4, 0) };
+	struct thr_pool_snapshot s[] = {
+		snap_pool("a", 3, 0, 0), snap_pool("b", 1000, 1, 0),
+		snap_pool("c", 3, 5, 0), snap_pool("d", 4, 4, 0),
+	};
 	s[2].dead_in_use = 0;
 	struct thr_top_frame f = { .now = s, .n = 4, .every = 1, .clock = "x" };
 	char *out = capture(&f);
@@ -156,7 +151,9 @@ static void test_top_bar_rounds_up_and_caps(void **state)
 
 static void test_top_lines_cut_to_width(void **state)
 {
-	struct thr_pool_snapshot s[] = { pool("a-rather-long-pool-name", 3, 1, 0) };
+	struct thr_pool_snapshot s[] = {
+		snap_pool("a-rather-long-pool-name", 3, 1, 0),
+	};
 	struct thr_top_frame f = { .now = s, .n = 1, .every = 1, .clock = "x",
 	                           .width = 20 };
 	char *out = capture(&f);
@@ -208,7 +205,7 @@ static void test_top_bucket_texts(void **state)
 
 static void test_top_write_error_is_reported(void **state)
 {
-	struct thr_pool_snapshot s[] = { pool("p", 1, 0, 0) };
+	struct thr_pool_snapshot s[] = { snap_pool("p", 1, 0, 0) };
 	struct thr_top_frame f = { .now = s, .n = 1, .every = 1, .clock = "x" };
 	FILE *out = fopen("/dev/null", "r");
 	assert_non_null(out);
