@@ -107,15 +107,14 @@ static int top_options(int argc, char **argv, struct top_opts *o)
 
 /* ---- reading the pools -------------------------------------------------- */
 
-/* The pools as they are now: the named ones still there (quietly: one
- * removed meanwhile just goes), or every readable one. */
+/* The pools as they are now: the named ones still there, or every
+ * readable one. Quietly: what was wrong at the start was said then, before
+ * the screen was taken, and a pool removed meanwhile just goes. */
 static void read_pools(const struct top_opts *o, struct thr_ctl_pools *l)
 {
 	char err[THR_POOL_ERR_LEN];
-	if (o->nnames == 0) {
-		thr_ctl_pools_read(&thr_ctl_top, NULL, 0, l);
-		return;
-	}
+	if (o->nnames == 0)
+		thr_ctl_pools_scan(l, false);
 	for (int i = 0; i < o->nnames; i++)
 		thr_ctl_pool_add(l, o->names[i], err);
 	thr_status_sort(l->v, l->n);

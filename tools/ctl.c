@@ -112,10 +112,7 @@ static bool listed(const struct thr_ctl_pools *l, const char *name)
 	return false;
 }
 
-/* Every pool in /dev/shm the caller can read. Pools that are not readable,
- * or vanish meanwhile, are skipped without a word; damaged ones get a
- * warning. Returns 0, or EXIT_FAILURE when the folder cannot be read. */
-static int scan_pools(struct thr_ctl_pools *l)
+int thr_ctl_pools_scan(struct thr_ctl_pools *l, bool warn)
 {
 	const size_t plen = strlen(THR_POOL_SEGMENT_PREFIX);
 	char err[THR_POOL_ERR_LEN];
@@ -125,8 +122,9 @@ static int scan_pools(struct thr_ctl_pools *l)
 	if (!dir) {
 		if (errno == ENOENT)
 			return 0;
-		fprintf(stderr, "throttlectl: cannot read %s: %s\n", THR_POOL_DIR,
-		        strerror(errno));
+		if (warn)
+			fprintf(stderr, "throttlectl: cannot read %s: %s\n",
+			        THR_POOL_DIR, strerror(errno));
 		return EXIT_FAILURE;
 	}
 	while ((d = readdir(dir))) {
@@ -137,10 +135,11 @@ static int scan_pools(struct thr_ctl_pools *l)
 		int r = thr_ctl_pool_add(l, name, err);
 		if (r == -ENOMEM) {
 			closedir(dir);
-			fprintf(stderr, "throttlectl: %s\n", err);
+			if (warn)
+				fprintf(stderr, "throttlectl: %s\n", err);
 			return EXIT_FAILURE;
 		}
-		if (r < 0 && r != -EACCES && r != -ENOENT)
+		if (warn && r < 0 && r != -EACCES && r != -ENOENT)
 			fprintf(stderr, "throttlectl: warning: %s\n", err);
 	}
 	closedir(dir);
@@ -187,7 +186,7 @@ int thr_ctl_pools_read(const struct thr_ctl_verb *v, char **names, int n,
 	else if (v->needs_pool)
 		return thr_ctl_usage_error(v, "no pool named");
 	else
-		status = scan_pools(l);
+		status = thr_ctl_pools_scan(l, true);
 	thr_status_sort(l->v, l->n);
 	return status;
 }

@@ -38,6 +38,12 @@ void thr_ctl_pools_free(struct thr_ctl_pools *l);
  * (THR_POOL_ERR_LEN bytes) saying what went wrong. */
 int thr_ctl_pool_add(struct thr_ctl_pools *l, const char *name, char *err);
 
+/* Every pool in /dev/shm the caller can read, into l (unsorted). Pools
+ * that are not readable, or vanish meanwhile, are skipped without a word;
+ * damaged ones get a warning on stderr when warn (as do the errors). Returns
+ * 0, or EXIT_FAILURE when the folder cannot be read or memory runs out. */
+int thr_ctl_pools_scan(struct thr_ctl_pools *l, bool warn);
+
 /* Prints "throttlectl: <message>; usage: throttlectl VERB ARGS" on stderr.
  * Returns THR_EXIT_USAGE. */
 __attribute__((format(printf, 2, 3)))

@@ -17,7 +17,7 @@ pids=()
 cleanup() {
 	tmux -L "$sock" kill-server 2>/dev/null
 	stop_started
-	rm -f "/dev/shm/throttle.$p"
+	rm -f "/dev/shm/throttle.$p" "/dev/shm/throttle.$p-bad"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -112,6 +112,22 @@ tmux -L "$sock" send-keys -t "$session" C-c
 await_file "$tmp/exit"
 [ "$(cat "$tmp/exit")" = 130 ] || fail "Ctrl-C: exit $(cat "$tmp/exit")"
 check_restored Ctrl-C
+
+# ---- every pool: a damaged one is said once, before the screen is taken
+# (not every frame, over it) ----
+head -c 100 /dev/zero >"/dev/shm/throttle.$p-bad"
+start_top -d 0.1
+await_screen "^throttlectl top  "
+sleep 0.5
+screen_shows "^throttlectl top  " && ! grep -q "throttlectl: " "$tmp/screen" ||
+	fail "a message on top's screen"
+tmux -L "$sock" send-keys -t "$session" q
+await_file "$tmp/exit"
+[ "$(cat "$tmp/exit")" = 0 ] || fail "all pools, q: exit $(cat "$tmp/exit")"
+tmux -L "$sock" capture-pane -p -S - -t "$session" >"$tmp/screen"
+[ "$(grep -c "'$p-bad'" "$tmp/screen")" = 1 ] ||
+	fail "the damaged pool was not said once"
+rm -f "/dev/shm/throttle.$p-bad"
 
 # ---- -n: so many frames, then the end, by itself ----
 start=$(date +%s%N)
