@@ -100,6 +100,10 @@ int thr_ctl_pool_add(struct thr_ctl_pools *l, const char *name, char *err)
 		         name, strerror(-r));
 		return r;
 	}
+	/* The name as opened, which is valid, not the copy's: a process with
+	 * write access may scribble bytes there that would reach a terminal
+	 * or break the Prometheus format. */
+	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", name);
 	l->n++;
 	return 0;
 }
