@@ -28,7 +28,8 @@ static const char top_help[] =
 	"of the engine's log2 bucket they fall in ('<524ms'; '0' for no wait;\n"
 	"'-' when nothing was granted). The first frame has no interval yet.\n"
 	"Keys: q quits. A pool made while top runs shows up (unless pools are\n"
-	"named); one removed goes.\n"
+	"named); one removed goes. Ctrl-Z gives the terminal back while top is\n"
+	"stopped.\n"
 	"\n  -d SECS   the interval, 0.05 to 86400, decimals allowed (default 1)\n"
 	"  -n COUNT  draw COUNT frames, then exit\n"
 	"\nWithout a terminal on stdout it prints one frame, over one interval,\n"
@@ -195,10 +196,11 @@ static int one_frame(const struct top_opts *o)
 
 /* ---- the terminal ------------------------------------------------------- */
 
-static volatile sig_atomic_t ending_signal, resized;
+static volatile sig_atomic_t ending_signal, resized, stopping;
 
 static void on_end(int sig) { ending_signal = sig; }
 static void on_winch(int sig) { (void)sig; resized = 1; }
+static void on_stop(int sig) { (void)sig; stopping = 1; }
 
 struct screen {
 	bool keys;              /* stdin is a terminal we read keys from */
@@ -236,11 +238,15 @@ static void catch_signals(struct screen *sc)
 	sa.sa_handler = on_winch;
 	sigaction(SIGWINCH, &sa, NULL);
 	sigaddset(&block, SIGWINCH);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTSTP, &sa, NULL);
+	sigaddset(&block, SIGTSTP);
 	sigprocmask(SIG_BLOCK, &block, &sc->saved_mask);
 	sc->wait_mask = sc->saved_mask;
 	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
 		sigdelset(&sc->wait_mask, ends[i]);
 	sigdelset(&sc->wait_mask, SIGWINCH);
+	sigdelset(&sc->wait_mask, SIGTSTP);
 }
 
 /* Keys without Enter and without echo; the alternate screen, cursor
@@ -294,6 +300,27 @@ static void draw(const struct top_opts *o, const struct readings *rd,
 	free(buf);
 }
 
+/* Ctrl-Z: gives the terminal back as it was, stops as if SIGTSTP had not
+ * been caught, and once continued takes it again (its modes read anew: the
+ * shell may have changed them meanwhile) and redraws. */
+static void suspend(const struct top_opts *o, const struct readings *rd,
+                    struct screen *sc)
+{
+	sigset_t tstp;
+	stopping = 0;
+	screen_close(sc);
+	signal(SIGTSTP, SIG_DFL);
+	sigemptyset(&tstp);
+	sigaddset(&tstp, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &tstp, NULL);
+	raise(SIGTSTP);
+	sigprocmask(SIG_BLOCK, &tstp, NULL);
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigaction(SIGTSTP, &sa, NULL);
+	screen_open(sc);
+	draw(o, rd, sc);
+}
+
 /* Did the keys read now ask to quit? */
 static bool quit_key(void)
 {
@@ -305,14 +332,17 @@ static bool quit_key(void)
 	return false;
 }
 
-/* Waits until the next frame is due at `due`, redrawing on a resize.
- * Returns false when q was pressed or a signal asks to end. */
+/* Waits until the next frame is due at `due`, redrawing on a resize and
+ * stopping on Ctrl-Z. Returns false when q was pressed or a signal asks
+ * to end. */
 static bool wait_frame(const struct top_opts *o, const struct readings *rd,
                        struct screen *sc, double due)
 {
 	for (;;) {
 		if (ending_signal)
 			return false;
+		if (stopping)
+			suspend(o, rd, sc);
 		if (resized) {
 			resized = 0;
 			screen_size(sc);

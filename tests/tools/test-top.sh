@@ -3,7 +3,8 @@
 # its own server): the screen shows the pool's limit, in-use count and bar
 # and waiting count, follows when holdings change, cuts lines to a narrower
 # window; q ends it with the terminal's modes and screen as they were, and so
-# does Ctrl-C (dying of SIGINT); -n ends it alone. Without a terminal, one
+# does Ctrl-C (dying of SIGINT); Ctrl-Z gives the terminal back while it is
+# stopped; -n ends it alone. Without a terminal, one
 # frame with no control sequences. Usage: test-top.sh THROTTLECTL POOL-HOLD
 set -u
 ctl=$(realpath "$1") hold=$(realpath "$2")
@@ -112,6 +113,38 @@ tmux -L "$sock" send-keys -t "$session" C-c
 await_file "$tmp/exit"
 [ "$(cat "$tmp/exit")" = 130 ] || fail "Ctrl-C: exit $(cat "$tmp/exit")"
 check_restored Ctrl-C
+
+# ---- Ctrl-Z: the terminal given back while stopped, taken again by fg ----
+# Under an interactive dash, which has job control (a stop in an orphaned
+# process group, such as a pane's own, is discarded) and, unlike bash,
+# leaves the terminal's modes alone: what they are while top is stopped is
+# what top left.
+rm -f "$tmp/before" "$tmp/after" "$tmp/exit"
+session=top$((++sessions))
+tmux -L "$sock" -f /dev/null new-session -d -s "$session" -x 120 -y 30 \
+	"env -u ENV PS1='$ ' dash -i" || fail "tmux cannot start dash"
+tmux -L "$sock" send-keys -t "$session" "stty -a >'$tmp/before'; '$ctl' top -d 0.2 $p" Enter
+await_screen "^$p +3 +3 "
+tty=$(tmux -L "$sock" display-message -p -t "$session" '#{pane_tty}')
+shell=$(tmux -L "$sock" display-message -p -t "$session" '#{pane_pid}')
+top=$(ps -o pid= --ppid "$shell" | tr -d ' ')
+[ -n "$top" ] || fail "no top under the pane's shell $shell"
+stty -a -F "$tty" | grep -qw -- -icanon || fail "top's terminal is canonical"
+tmux -L "$sock" send-keys -t "$session" C-z
+is_stopped() { [ "$(ps -o stat= -p "$top" | cut -c1)" = T ]; }
+await "Ctrl-Z did not stop top" is_stopped
+stty -a -F "$tty" | grep -qw icanon && stty -a -F "$tty" | grep -qw echo ||
+	fail "stopped top left the terminal raw: $(stty -a -F "$tty")"
+screen_shows "throttlectl top" && fail "stopped top left its screen up"
+tmux -L "$sock" send-keys -t "$session" fg Enter
+await_screen "^$p +3 +3 "
+await "top did not take the terminal again" \
+	sh -c "stty -a -F '$tty' | grep -qw -- -icanon"
+tmux -L "$sock" send-keys -t "$session" q
+tmux -L "$sock" send-keys -t "$session" "echo \$? >'$tmp/exit'; stty -a >'$tmp/after'" Enter
+await_file "$tmp/exit"
+[ "$(cat "$tmp/exit")" = 0 ] || fail "q after Ctrl-Z: exit $(cat "$tmp/exit")"
+check_restored "Ctrl-Z"
 
 # ---- every pool: a damaged one is said once, before the screen is taken
 # (not every frame, over it) ----
