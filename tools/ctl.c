@@ -74,8 +74,7 @@ int thr_ctl_options(const struct thr_ctl_verb *v, int argc, char **argv,
 	return -1;
 }
 
-/* Reads pool name into l. Returns 0, or -errno with err filled. */
-static int add_pool(struct thr_ctl_pools *l, const char *name, char *err)
+int thr_ctl_pool_add(struct thr_ctl_pools *l, const char *name, char *err)
 {
 	struct thr_pool_opts opts = { .readonly = true };
 	struct thr_pool *pool;
@@ -101,6 +100,10 @@ static int add_pool(struct thr_ctl_pools *l, const char *name, char *err)
 		         name, strerror(-r));
 		return r;
 	}
+	/* The name as opened, which is valid, not the copy's: a process with
+	 * write access may scribble bytes there that would reach a terminal
+	 * or break the Prometheus format. */
+	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", name);
 	l->n++;
 	return 0;
 }
@@ -113,10 +116,7 @@ static bool listed(const struct thr_ctl_pools *l, const char *name)
 	return false;
 }
 
-/* Every pool in /dev/shm the caller can read. Pools that are not readable,
- * or vanish meanwhile, are skipped without a word; damaged ones get a
- * warning. Returns 0, or EXIT_FAILURE when the folder cannot be read. */
-static int scan_pools(struct thr_ctl_pools *l)
+int thr_ctl_pools_scan(struct thr_ctl_pools *l, bool warn)
 {
 	const size_t plen = strlen(THR_POOL_SEGMENT_PREFIX);
 	char err[THR_POOL_ERR_LEN];
@@ -126,8 +126,9 @@ static int scan_pools(struct thr_ctl_pools *l)
 	if (!dir) {
 		if (errno == ENOENT)
 			return 0;
-		fprintf(stderr, "throttlectl: cannot read %s: %s\n", THR_POOL_DIR,
-		        strerror(errno));
+		if (warn)
+			fprintf(stderr, "throttlectl: cannot read %s: %s\n",
+			        THR_POOL_DIR, strerror(errno));
 		return EXIT_FAILURE;
 	}
 	while ((d = readdir(dir))) {
@@ -135,13 +136,14 @@ static int scan_pools(struct thr_ctl_pools *l)
 		if (strncmp(d->d_name, THR_POOL_SEGMENT_PREFIX, plen) != 0 ||
 		    !thr_pool_name_is_valid(name))
 			continue;
-		int r = add_pool(l, name, err);
+		int r = thr_ctl_pool_add(l, name, err);
 		if (r == -ENOMEM) {
 			closedir(dir);
-			fprintf(stderr, "throttlectl: %s\n", err);
+			if (warn)
+				fprintf(stderr, "throttlectl: %s\n", err);
 			return EXIT_FAILURE;
 		}
-		if (r < 0 && r != -EACCES && r != -ENOENT)
+		if (warn && r < 0 && r != -EACCES && r != -ENOENT)
 			fprintf(stderr, "throttlectl: warning: %s\n", err);
 	}
 	closedir(dir);
@@ -165,7 +167,7 @@ static int named_pools(struct thr_ctl_pools *l, char **names, int n)
 			status = EXIT_FAILURE;
 			continue;
 		}
-		int r = add_pool(l, names[i], err);
+		int r = thr_ctl_pool_add(l, names[i], err);
 		char path[512];
 		if (r == -ENOENT &&
 		    thr_pool_segment_path(names[i], NULL, path, sizeof(path)) == 0)
@@ -188,7 +190,7 @@ int thr_ctl_pools_read(const struct thr_ctl_verb *v, char **names, int n,
 	else if (v->needs_pool)
 		return thr_ctl_usage_error(v, "no pool named");
 	else
-		status = scan_pools(l);
+		status = thr_ctl_pools_scan(l, true);
 	thr_status_sort(l->v, l->n);
 	return status;
 }

@@ -26,6 +26,8 @@ extern const struct thr_ctl_verb thr_ctl_status, thr_ctl_reclaim,
 extern const struct thr_ctl_verb thr_ctl_check;
 extern const struct thr_ctl_verb thr_ctl_set_limit;
 extern const struct thr_ctl_verb thr_ctl_run;
+extern const struct thr_ctl_verb thr_ctl_metrics;
+extern const struct thr_ctl_verb thr_ctl_top;
 
 /* Snapshots of pools, gathered by thr_ctl_gather(). */
 struct thr_ctl_pools {
@@ -34,6 +36,17 @@ struct thr_ctl_pools {
 };
 
 void thr_ctl_pools_free(struct thr_ctl_pools *l);
+
+/* Reads pool name (a valid name) read-only into l, at its end, without a
+ * word on stderr. Returns 0, or -errno (-ENOENT: no such pool) with err
+ * (THR_POOL_ERR_LEN bytes) saying what went wrong. */
+int thr_ctl_pool_add(struct thr_ctl_pools *l, const char *name, char *err);
+
+/* Every pool in /dev/shm the caller can read, into l (unsorted). Pools
+ * that are not readable, or vanish meanwhile, are skipped without a word;
+ * damaged ones get a warning on stderr when warn (as do the errors). Returns
+ * 0, or EXIT_FAILURE when the folder cannot be read or memory runs out. */
+int thr_ctl_pools_scan(struct thr_ctl_pools *l, bool warn);
 
 /* Prints "throttlectl: <message>; usage: throttlectl VERB ARGS" on stderr.
  * Returns THR_EXIT_USAGE. */

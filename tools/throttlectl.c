@@ -16,6 +16,8 @@ static const struct thr_ctl_verb *const verbs[] = {
 	&thr_ctl_check,
 	&thr_ctl_set_limit,
 	&thr_ctl_run,
+	&thr_ctl_metrics,
+	&thr_ctl_top,
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

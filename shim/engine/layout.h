@@ -109,6 +109,9 @@ struct thr_shm_stats {
 	uint64_t interrupted;   /* waits ended by a signal (EINTR) */
 	uint64_t repairs;       /* lock recoveries after an owner died inside */
 	uint64_t wait_hist[THR_HIST_BUCKETS]; /* bucket b: waits below 2^b us */
+	uint64_t wait_ns;       /* the waits of wait_hist added up, in ns (a
+	                           grant on the fast path adds 0): with it, the
+	                           histogram's mean, which the buckets cannot give */
 };
 
 struct thr_shm_pool {

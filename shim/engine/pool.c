@@ -143,8 +143,12 @@ void thr_pool__count_handoff(struct thr_shm_pool *shm,
 {
 	shm->stats.granted++;
 	shm->stats.handoffs++;
-	uint64_t waited = thr_clock_ns(CLOCK_MONOTONIC) - w->since_ns;
+	/* since_ns is shared memory: one scribbled into the future must not
+	 * add a wrapped, huge wait to the sum. */
+	uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
+	uint64_t waited = now > w->since_ns ? now - w->since_ns : 0;
 	shm->stats.wait_hist[log2_bucket(waited / 1000)]++;
+	shm->stats.wait_ns += waited;
 }
 
 void thr_pool__grant_locked(struct thr_pool *pool, struct thr_wakes *wakes)

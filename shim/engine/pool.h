@@ -176,7 +176,10 @@ struct thr_pool_snapshot {
 	uint32_t dead_waiting;  /* of waiting: waiters judged dead */
 	uint64_t granted, timeouts, refused, over, reclaimed, handoffs, wakes,
 		interrupted, repairs;
-	uint64_t wait_hist[32]; /* bucket b counts waits below 2^b microseconds */
+	uint64_t wait_hist[32]; /* bucket b counts grants that waited below 2^b
+	                           microseconds (the last: all longer ones too);
+	                           a grant without a wait counts in bucket 0 */
+	uint64_t wait_ns;       /* those waits added up, in nanoseconds */
 	size_t nholders, nwaiters;
 	struct thr_pool_holder_info *holders; /* malloc'd; thr_pool_snapshot_free */
 	struct thr_pool_waiter_info *waiters;

@@ -66,6 +66,7 @@ static void fill_counters(const struct thr_shm_pool *c,
 	snap->interrupted = c->stats.interrupted;
 	snap->repairs = c->stats.repairs;
 	memcpy(snap->wait_hist, c->stats.wait_hist, sizeof(snap->wait_hist));
+	snap->wait_ns = c->stats.wait_ns;
 }
 
 /* Verdicts on the processes the copy names, each judged once, so that a

@@ -14,15 +14,13 @@ pids=()
 unset LD_PRELOAD THROTTLE_CONFIG THROTTLE_SERVICE
 
 cleanup() {
-	local x
-	for x in "${pids[@]}"; do kill "$x" 2>/dev/null; done
-	wait 2>/dev/null
+	stop_started
 	rm -f "/dev/shm/throttle.$p"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/ctl-common.sh"
+. "$(dirname "$0")/ctl-testlib.sh"
 
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))

@@ -12,17 +12,15 @@ a=tctl-$$ b=tctl-$$-b d=tctl-$$-d e=tctl-$$-e g=tctl-$$-g
 tmp=$(mktemp -d)
 pids=()
 
+. "$(dirname "$0")/ctl-testlib.sh"
+
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	stop_started
 	rm -f "/dev/shm/throttle.$a" "/dev/shm/throttle.$b" "/dev/shm/throttle.$d" \
 		"/dev/shm/throttle.$e" "/dev/shm/throttle.$g"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-. "$(dirname "$0")/ctl-common.sh"
 
 # Starts pool-hold ready ARGS and kills it with SIGKILL once it holds its
 # slot: the pool keeps a dead holder. Sets $killed to its pid.

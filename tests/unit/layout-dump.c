@@ -28,6 +28,7 @@ int main(void)
 	F(thr_shm_stats, reclaimed); F(thr_shm_stats, handoffs);
 	F(thr_shm_stats, wakes); F(thr_shm_stats, interrupted);
 	F(thr_shm_stats, repairs); F(thr_shm_stats, wait_hist);
+	F(thr_shm_stats, wait_ns);
 	F(thr_shm_pool, magic); F(thr_shm_pool, version); F(thr_shm_pool, size);
 	F(thr_shm_pool, nslots); F(thr_shm_pool, nholders);
 	F(thr_shm_pool, nwaiters); F(thr_shm_pool, ticked_ns); F(thr_shm_pool, nprocs); F(thr_shm_pool, name);
