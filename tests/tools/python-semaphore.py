@@ -141,11 +141,11 @@ class Witness:
 
     def __init__(self, fd):
         self.fd, self.buffer = fd, b""
-        self.holders, self.most = set(), 0
+        self.holders, self.most, self.left = set(), 0, 0
         self.after_kill, self.killed_at, self.two_after_kill = None, None, False
 
     def next_event(self, seconds):
-        """Counts the next line; returns (kind, pid), or None at EOF."""
+        """Counts the next line; returns (kind, pid), or None at the end."""
         while b"\n" not in self.buffer:
             ready, _, _ = select.select([self.fd], [], [], seconds)
             expect(ready, "no worker said anything for %gs" % seconds)
@@ -166,6 +166,7 @@ class Witness:
                 self.two_after_kill = True
         else:
             self.holders.discard(pid)
+            self.left += 1
         return kind, pid
 
     def killed(self, pid):
@@ -196,8 +197,8 @@ def seed_example(t):
     victim.kill()
     victim.wait()
     witness.killed(victim.pid)
-    while witness.next_event(15):
-        pass
+    while witness.left < WORKERS - 1:
+        expect(witness.next_event(15), "the pipe closed before every worker left")
     os.close(rfd)
     for child in others:
         expect(child.wait(10) == 0, "worker %d exited %s" % (child.pid, child.returncode))
@@ -215,7 +216,10 @@ def refusals(t):
     expect(read_line(holder.stdout, 10) == "held", "the holder did not hold")
     sem = throttle.Semaphore(pool, 1)
     start = time.monotonic()
+    signal.signal(signal.SIGALRM, lambda *_: fail("acquire(timeout=0.2) still waits after 3s"))
+    signal.setitimer(signal.ITIMER_REAL, 3)
     got = sem.acquire(timeout=0.2)
+    signal.setitimer(signal.ITIMER_REAL, 0)
     took = time.monotonic() - start
     expect(got is False, "acquire(timeout=0.2) on a full pool gave %r" % got)
     expect(0.19 <= took < 0.7, "acquire(timeout=0.2) took %.3fs" % took)
@@ -292,12 +296,13 @@ def check_library_lookup(t):
              "s.release()\n"
              "maps = {l.split()[-1] for l in open('/proc/self/maps') if 'libthrottle' in l}\n"
              "print(throttle.library_path(), len(maps))\n") % t.pool("preload")
+    # From / so that no throttle.py in the current folder comes first.
     out = subprocess.run([sys.executable, "-c", probe], env=env, stdout=subprocess.PIPE,
-                         text=True).stdout
+                         text=True, cwd="/").stdout
     expect(out == "(preloaded) 1\n", "under LD_PRELOAD: %r" % out)
     env = dict(os.environ, THROTTLE_LIBRARY="/nonexistent/libthrottle.so")
     run = subprocess.run([sys.executable, "-c", "import throttle; throttle.Semaphore('x')"],
-                         env=env, stderr=subprocess.PIPE, text=True)
+                         env=env, stderr=subprocess.PIPE, text=True, cwd="/")
     expect(run.returncode != 0 and "THROTTLE_LIBRARY=/nonexistent/libthrottle.so" in run.stderr,
            "a bad THROTTLE_LIBRARY: %s" % run.stderr)
 
