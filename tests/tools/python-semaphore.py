@@ -9,6 +9,7 @@ Usage: python-semaphore.py check THROTTLECTL
 """
 
 import json
+import multiprocessing
 import os
 import random
 import select
@@ -255,6 +256,47 @@ def context_manager(t):
         pass
 
 
+def take_one(sem, out):
+    """In a spawned child: takes and gives back a slot of the pickled SEM."""
+    out.send(sem.acquire(False) and sem.in_use)
+    sem.release()
+
+
+def info_and_limits(t):
+    """info() and set_limit() agree with throttlectl; bad names and limits
+    are ValueError; a semaphore pickled to a spawned process works there."""
+    pool = t.pool("limit")
+    sem = throttle.Semaphore(pool, 1)
+    expect(sem.acquire(False), "an empty pool refused")
+    sem.set_limit(3)
+    now = t.status(pool)
+    expect(now["limit"] == 3, "set_limit(3): throttlectl says %s" % json.dumps(now))
+    expect(sem.acquire(False), "set_limit(3) let nobody in")
+    info = sem.info()
+    expect((info.limit, info.in_use, sem.limit, sem.in_use, sem.waiting, sem.get_value())
+           == (3, 2, 3, 2, 0, 1) == (now["limit"], now["in_use"] + 1, 3, 2, 0, 1),
+           "info %s, throttlectl %s" % (info, json.dumps(now)))
+    context = multiprocessing.get_context("spawn")
+    mine, theirs = context.Pipe()
+    child = context.Process(target=take_one, args=(sem, theirs))
+    child.start()
+    expect(mine.poll(10) and mine.recv() == 3, "a spawned process could not take the last slot")
+    child.join(10)
+    expect(child.exitcode == 0, "the spawned process exited %s" % child.exitcode)
+    for bad in (lambda: sem.set_limit(0), lambda: sem.set_limit(1025),
+                lambda: throttle.Semaphore("no/slash"), lambda: throttle.Semaphore(pool, 0)):
+        try:
+            bad()
+            fail("no ValueError")
+        except ValueError:
+            pass
+    sem.release()
+    sem.release()
+    sem.close()
+    sem.close()
+    t.expect_empty(pool, "after info_and_limits")
+
+
 def ctrl_c(t, holder, pool):
     """A process waiting on POOL (full, HOLDER holds it): SIGUSR1 with a
     handler that returns keeps it waiting; SIGINT ends the wait at once with
@@ -314,6 +356,7 @@ def check(ctl):
         seed_example(t)
         holder, pool = refusals(t)
         context_manager(t)
+        info_and_limits(t)
         ctrl_c(t, holder, pool)
         check_library_lookup(t)
     finally:
