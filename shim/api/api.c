@@ -128,10 +128,9 @@ throttle_pool *throttle_open(const char *name, unsigned limit, int flags)
 /* Takes a slot as req asks, and keeps it on the handle's list. A wait
  * without a deadline is refused when it could never end (one with a
  * deadline ends anyway, as sem_timedwait() does), judged as the gate
- * judges one: the
- * process's own slots matter only when it has one thread, and that is
- * read from /proc only when it holds some here (the engine says -EEXIST
- * rather than wait). */
+ * judges one: the process's own slots matter only when it has one thread,
+ * and that is read from /proc only when it holds some here (the engine
+ * says -EEXIST rather than wait). */
 static int take(throttle_pool *p, struct thr_pool_req *req)
 {
 	if (!p) {

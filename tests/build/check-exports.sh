@@ -6,18 +6,24 @@
 # declares.
 set -eu
 lib=$1 map=$2 header=$3
+
+# same WHAT A B: fails, showing the difference, unless the name lists A
+# and B (one a line) are the same.
+same() {
+	[ "$2" = "$3" ] && return 0
+	echo "$1 differ (< first, > second):"
+	tmp=$(mktemp -d)
+	echo "$2" > "$tmp/first"
+	echo "$3" > "$tmp/second"
+	diff "$tmp/first" "$tmp/second" || true
+	rm -rf "$tmp"
+	exit 1
+}
+
 exported=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TtWiV]$/ {print $3}' | sed 's/@.*//' | sort -u)
 listed=$(sed -n '/global:/,/local:/p' "$map" | tr ' \t;' '\n\n\n' |
 	grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | grep -v -x -e global -e local | sort -u)
-if [ "$exported" != "$listed" ]; then
-	echo "exported and listed names differ (< exported, > listed):"
-	tmp=$(mktemp -d)
-	echo "$exported" > "$tmp/exported"
-	echo "$listed" > "$tmp/listed"
-	diff "$tmp/exported" "$tmp/listed" || true
-	rm -rf "$tmp"
-	exit 1
-fi
+same "exported and listed names" "$exported" "$listed"
 # open must stay open: meson's large-file default would have renamed it.
 for name in open openat fcntl fopen; do
 	echo "$exported" | grep -qx "$name" || { echo "missing $name"; exit 1; }
@@ -28,13 +34,5 @@ api_exported=$(echo "$exported" | grep '^throttle_' || true)
 api_declared=$(grep -oE '^[a-z].*[ *]throttle_[a-z_]+\(' "$header" |
 	grep -oE 'throttle_[a-z_]+\(' | tr -d '(' | sort -u)
 [ -n "$api_declared" ] || { echo "no function found in $header"; exit 1; }
-if [ "$api_exported" != "$api_declared" ]; then
-	echo "API names exported and declared in $header differ (< exported, > declared):"
-	tmp=$(mktemp -d)
-	echo "$api_exported" > "$tmp/exported"
-	echo "$api_declared" > "$tmp/declared"
-	diff "$tmp/exported" "$tmp/declared" || true
-	rm -rf "$tmp"
-	exit 1
-fi
+same "API names exported and declared in $header" "$api_exported" "$api_declared"
 echo "1 passed, 0 failed: $(echo "$exported" | wc -l) names, as listed"
