@@ -216,11 +216,11 @@ def refusals(t):
     holder = t.spawn("hold", pool, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     expect(read_line(holder.stdout, 10) == "held", "the holder did not hold")
     sem = throttle.Semaphore(pool, 1)
+    # A wait that never ends fails the test rather than hang it.
+    signal.signal(signal.SIGALRM, lambda *_: fail("an acquire still waits after 8s"))
+    signal.setitimer(signal.ITIMER_REAL, 8)
     start = time.monotonic()
-    signal.signal(signal.SIGALRM, lambda *_: fail("acquire(timeout=0.2) still waits after 3s"))
-    signal.setitimer(signal.ITIMER_REAL, 3)
     got = sem.acquire(timeout=0.2)
-    signal.setitimer(signal.ITIMER_REAL, 0)
     took = time.monotonic() - start
     expect(got is False, "acquire(timeout=0.2) on a full pool gave %r" % got)
     expect(0.19 <= took < 0.7, "acquire(timeout=0.2) took %.3fs" % took)
@@ -228,7 +228,9 @@ def refusals(t):
     expect(sem.acquire(False) is False, "acquire(False) on a full pool did not give False")
     expect(sem.acquire(block=False, timeout=5) is False, "acquire(block=False) did not give False")
     expect(sem.acquire(timeout=0) is False, "acquire(timeout=0) did not give False")
-    expect(time.monotonic() - start < 0.1, "non-blocking acquires waited")
+    took = time.monotonic() - start
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    expect(took < 0.5, "non-blocking acquires waited %.3fs" % took)
     try:
         sem.release()
         fail("release without acquire did not raise")
