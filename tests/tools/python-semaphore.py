@@ -297,6 +297,17 @@ def info_and_limits(t):
     sem.close()
     sem.close()
     t.expect_empty(pool, "after info_and_limits")
+    # Where multiprocessing would hang: a lone thread waits for itself.
+    probe = ("import errno, throttle\n"
+             "s = throttle.Semaphore(%r, 1)\n"
+             "s.acquire()\n"
+             "try:\n"
+             "    s.acquire()\n"
+             "except OSError as e:\n"
+             "    print(e.errno == errno.EDEADLK)\n") % t.pool("alone")
+    out = subprocess.run([sys.executable, "-c", probe], stdout=subprocess.PIPE, text=True,
+                         cwd="/", timeout=10).stdout
+    expect(out == "True\n", "a second acquire by the only thread holding: %r" % out)
 
 
 def ctrl_c(t, holder, pool):
