@@ -365,7 +365,8 @@ def check_library_lookup(t):
 def check(ctl):
     t = Test(ctl)
     try:
-        print("python %s, library %s" % (sys.version.split()[0], throttle.library_path()))
+        print("python %s, libthrottle %s from %s" % (
+            sys.version.split()[0], throttle.version(), throttle.library_path()), flush=True)
         seed_example(t)
         holder, pool = refusals(t)
         context_manager(t)
