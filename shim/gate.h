@@ -57,6 +57,13 @@ int thr_gate_build(struct thr_config *cfg, struct thr_init_state *st);
  * or refused as on-error says. May block briefly on a segment's lock. */
 void thr_gate_attach(struct thr_init_state *st);
 
+/* The gate's own handle on pool name, for the public API (shim/api), so
+ * that one process takes part in a pool through one handle: NULL if the
+ * loaded config has no such pool, its segment was refused, or the state is
+ * not loaded (loads it first if nobody has begun to). The handle lives as
+ * long as the process; never close it. Not async-signal-safe. */
+struct thr_pool *thr_gate_pool_named(const char *name);
+
 /* Tells the hooks what st gates (thr_gate_wants), once loading is done. */
 void thr_gate_publish(const struct thr_init_state *st);
 

@@ -139,6 +139,22 @@ void thr_gate_attach(struct thr_init_state *st)
 	mark_alone(st);
 }
 
+static int by_key(const void *key, const void *elem)
+{
+	const struct thr_gate_pool *gp = elem;
+	return strcmp(key, gp->conf->name);
+}
+
+struct thr_pool *thr_gate_pool_named(const char *name)
+{
+	const struct thr_init_state *st = thr_init();
+	if (st->mode != THR_MODE_ACTIVE || !st->npools)
+		return NULL;
+	const struct thr_gate_pool *gp = bsearch(name, st->pools, st->npools,
+	                                         sizeof(*gp), by_key);
+	return gp ? gp->pool : NULL;
+}
+
 void thr_gate_publish(const struct thr_init_state *st)
 {
 	unsigned char wants = 0;
