@@ -21,10 +21,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#if !defined(THR_LIBDIR) || !defined(THR_LIBDIR_FROM_BIN) || \
-    !defined(THR_CONFDIR)
-#error "THR_LIBDIR (the installed libdir), THR_LIBDIR_FROM_BIN (the libdir \
-relative to the bindir, or \"\") and THR_CONFDIR must be defined"
+/* THR_LIBDIR_FROM_BIN, the libdir relative to the bindir, is defined when
+ * both are inside the prefix. */
+#if !defined(THR_LIBDIR) || !defined(THR_CONFDIR)
+#error "THR_LIBDIR (the installed libdir) and THR_CONFDIR must be defined"
 #endif
 
 #define LIB_NAME "libthrottle.so"
@@ -79,7 +79,9 @@ static bool usable_library(const char *candidate, char *out)
  * that a relocated or DESTDIR install uses its own library. */
 static const char *const beside_binary[] = {
 	"/../shim/", "/../",
-	THR_LIBDIR_FROM_BIN[0] ? "/" THR_LIBDIR_FROM_BIN "/" : NULL,
+#ifdef THR_LIBDIR_FROM_BIN
+	"/" THR_LIBDIR_FROM_BIN "/",
+#endif
 };
 
 /* Finds the library in the folders beside_binary names, then in THR_LIBDIR.
@@ -97,7 +99,7 @@ static int find_library(char *out)
 		slash = strrchr(exe, '/');
 		if (exe[0] == '/' && slash) {
 			*slash = '\0';
-			for (size_t i = 0; i < folders && beside_binary[i]; i++) {
+			for (size_t i = 0; i < folders; i++) {
 				snprintf(candidate, sizeof(candidate), "%s%s%s",
 				         exe, beside_binary[i], LIB_NAME);
 				if (usable_library(candidate, out))
@@ -113,8 +115,9 @@ static int find_library(char *out)
 		return 0;
 	fprintf(stderr, "throttle: cannot find %s in %s/../shim or %s/.. "
 	        "(build tree)", LIB_NAME, exe, exe);
-	if (THR_LIBDIR_FROM_BIN[0])
-		fprintf(stderr, ", %s/%s", exe, THR_LIBDIR_FROM_BIN);
+#ifdef THR_LIBDIR_FROM_BIN
+	fprintf(stderr, ", %s/%s", exe, THR_LIBDIR_FROM_BIN);
+#endif
 	fprintf(stderr, " or in %s\n", THR_LIBDIR);
 	return -ENOENT;
 }
