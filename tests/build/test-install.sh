@@ -55,6 +55,7 @@ python=$(find "$root" -path '*/python3*/*-packages/throttle.py' | head -n 1)
 [ -n "$python" ] || fail "the Python module not installed: no python3*/*-packages/throttle.py under $root"
 python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$python" ||
 	fail "the installed $python does not parse"
+grep -qF "$libdir" "$python" || fail "the Python module does not name the installed library's folder $libdir"
 
 # The drop-in preloads the library where it is installed, for the unit's
 # own service name.
