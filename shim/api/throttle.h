@@ -56,7 +56,9 @@ throttle_pool *throttle_open(const char *name, unsigned limit, int flags);
  * never end (this process has one thread and holds every slot of the pool,
  * or every slot is held by processes that wait in this pool's queue
  * themselves), refused at once; ENOLCK the pool's lock is held for seconds
- * by a live process; EBADMSG the pool is corrupted; EINVAL pool is NULL. */
+ * by a live process; EBADMSG the pool is corrupted; ECANCELED the process
+ * is exiting (exit() was called: waits of its other threads end so);
+ * EINVAL pool is NULL. */
 int throttle_acquire(throttle_pool *pool);
 
 /* Takes one slot if one is free now and nobody waits. Never blocks (but
