@@ -2,11 +2,12 @@
 # test-install.sh - `meson install` into a temporary DESTDIR puts every file
 # issue 19 lists where it belongs; the installed throttle runs a real program
 # under the installed library and the installed example config, witnessed by
-# the installed throttlectl; the C example compiles against the installed
-# header and throttle.pc and runs on the installed library. No network.
-# Usage: test-install.sh BUILDDIR SOURCEDIR
+# the installed throttlectl; the installed C example compiles against the
+# installed header and throttle.pc and runs on the installed library. No
+# network.
+# Usage: test-install.sh BUILDDIR
 set -u
-build=$(realpath "$1") src=$(realpath "$2")
+build=$(realpath "$1")
 # In the build folder, not /tmp, which may be mounted noexec.
 tmp=$(mktemp -d "$build/test-install.XXXXXX")
 dest=$tmp/dest
@@ -45,6 +46,7 @@ exists "throttle.pc" "$dest$libdir/pkgconfig/throttle.pc"
 examples=$dest$datadir/doc/libthrottle/examples
 exists "the example config" "$examples/throttle.conf.example"
 exists "the systemd drop-in" "$examples/systemd-dropin.conf"
+exists "the C example" "$examples/pool-example.c"
 exists "throttle's bash completion" "$dest$datadir/bash-completion/completions/throttle"
 exists "throttlectl's bash completion" "$dest$datadir/bash-completion/completions/throttlectl"
 for page in man1/throttle.1 man3/throttle.3 man5/throttle.conf.5 \
@@ -96,7 +98,7 @@ PY
 export PKG_CONFIG_PATH=$dest$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
 flags=$(pkg-config --cflags --libs throttle) || fail "pkg-config throttle"
 [[ "$flags" == *"-L$dest$libdir"* ]] || fail "pkg-config flags do not point into DESTDIR: $flags"
-cc -o "$tmp/pool-example" "$src/tools/examples/pool-example.c" $flags 2>"$tmp/cc" ||
+cc -o "$tmp/pool-example" "$examples/pool-example.c" $flags 2>"$tmp/cc" ||
 	fail "compiling the example: $(cat "$tmp/cc")"
 export LD_LIBRARY_PATH=$dest$libdir
 ldd "$tmp/pool-example" | grep -q "libthrottle.so => $dest$libdir/libthrottle.so" ||

@@ -33,11 +33,16 @@ for page in "${pages[@]}"; do
 		err=$(mandoc -T lint "$page" 2>&1) || fail "mandoc -T lint $page: $err"
 		[ -z "$err" ] || fail "mandoc warns on $page: $err"
 	fi
-	# NAME: one line, "name \- what it is", the name being the file's
+	# NAME: "name[, name...] \- what it is", a name being the file's or,
+	# as throttle.3 names its functions (throttle_open...), starting so
 	name=$(basename "$page")
 	name=${name%.*}
-	line=$(sed -n '/^\.SH NAME$/{n;p;q}' "$page")
-	[[ "$line" == "$name \\- "?* ]] || fail "$page: NAME line is '$line'"
+	line=$(sed -n '/^\.SH NAME$/,/^\.S[HS] /{/^\.S[HS] /!p}' "$page" | tr '\n' ' ')
+	names_re='^([A-Za-z0-9_.]+(, ?[A-Za-z0-9_.]+)*) \\- [^ ]'
+	[[ "$line" =~ $names_re ]] || fail "$page: NAME is '$line'"
+	listed=${BASH_REMATCH[1]}
+	[[ ", $listed," =~ [,\ ]$name[,_] ]] ||
+		fail "$page: NAME '$listed' does not name $name"
 	section=${page##*.}
 	grep -qE "^\.TH [^ ]+ $section " "$page" || fail "$page: .TH not of section $section"
 done
