@@ -2,11 +2,11 @@
 # test-man.sh - the man pages: each renders without a warning (groff -ww, and
 # mandoc -T lint when mandoc is installed) and has a NAME line naming itself;
 # every throttlectl verb and every option of its usage line, and every option
-# of `throttle --help`, is in its page. A new verb or option without docs
-# fails here.
-# Usage: test-man.sh MANDIR THROTTLECTL THROTTLE
+# of `throttle --help`, is in its page, and libthrottle(7) lists every
+# function the shim hooks. A new verb, option or hook without docs fails here.
+# Usage: test-man.sh MANDIR THROTTLECTL THROTTLE MAPFILE
 set -u
-mandir=$1 throttlectl=$2 throttle=$3
+mandir=$1 throttlectl=$2 throttle=$3 map=$4
 
 fail() {
 	echo "FAIL: $*"
@@ -68,5 +68,14 @@ opts=$("$throttle" --help | grep -E '^ +-' | grep -oE -- '(^| )-{1,2}[A-Za-z][A-
 [ -n "$opts" ] || fail "no options in throttle --help"
 for opt in $opts; do
 	names "$mandir/throttle.1" "$opt" || fail "throttle.1: $opt is not documented"
+done
+
+# libthrottle(7): every hooked name of the version script (the throttle_*
+# names are the C API, throttle(3)).
+hooks=$(sed -n '/^global:/,/^local:/p' "$map" | grep -v ':' | tr -s ' \t;' '\n\n\n' |
+	grep -v '^throttle_' | grep .)
+[ "$(wc -l <<<"$hooks")" -ge 40 ] || fail "too few hooks read from $map: $hooks"
+for hook in $hooks; do
+	names "$mandir/libthrottle.7" "$hook" || fail "libthrottle.7: hooked $hook is not listed"
 done
 echo "PASS: ${#pages[@]} pages"
