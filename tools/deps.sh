@@ -2,8 +2,9 @@
 # or, as non-root, prints the exact apt-get line and fails.
 THROTTLE_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libconfuse-dev libcmocka-dev"
 # What the tools tests drive besides the build: tmux, a real terminal for
-# `throttlectl top` (test-top.sh).
-THROTTLE_TEST_PKGS="tmux"
+# `throttlectl top` (test-top.sh); groff-base and mandoc, the man pages'
+# lint (tests/build/test-man.sh).
+THROTTLE_TEST_PKGS="tmux groff-base mandoc"
 # The real programs the programs suite runs under the shim (node: see
 # throttle_need_programs).
 THROTTLE_PROGRAM_PKGS="redis-server redis-tools wget netcat-openbsd rsync sqlite3 git tar gzip curl python3 perl"

@@ -1,7 +1,8 @@
 /* throttle.c - runs a program with libthrottle preloaded:
  * `throttle [-c FILE | -s SERVICE] [-q] [--] PROGRAM [ARGS...]`. The library
- * is taken from next to this binary in the build tree or from the installed
- * libdir, never from the current folder or a relative path. */
+ * is taken from next to this binary in the build tree, from the libdir beside
+ * this binary's install, or from the installed libdir, never from the current
+ * folder or a relative path. */
 #define _GNU_SOURCE
 #include "config.h"
 #include "exe.h"
@@ -20,6 +21,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+/* THR_LIBDIR_FROM_BIN, the libdir relative to the bindir, is defined when
+ * both are inside the prefix. */
 #if !defined(THR_LIBDIR) || !defined(THR_CONFDIR)
 #error "THR_LIBDIR (the installed libdir) and THR_CONFDIR must be defined"
 #endif
@@ -70,14 +73,24 @@ static bool usable_library(const char *candidate, char *out)
 	       realpath(candidate, out) != NULL;
 }
 
-/* Finds the library in the build tree, <folder of this binary>/../shim or
- * <folder of this binary>/.. (where the top-level meson.build puts it), then
- * in THR_LIBDIR. All are absolute: /proc/self/exe is the binary's real path.
- * Returns 0, or -ENOENT after an error line naming where it looked. */
+/* The folders to look in, relative to the folder of this binary: the build
+ * tree's <builddir>/shim and <builddir> (where the top-level meson.build puts
+ * the library), then the libdir of the install this binary is part of, so
+ * that a relocated or DESTDIR install uses its own library. */
+static const char *const beside_binary[] = {
+	"/../shim/", "/../",
+#ifdef THR_LIBDIR_FROM_BIN
+	"/" THR_LIBDIR_FROM_BIN "/",
+#endif
+};
+
+/* Finds the library in the folders beside_binary names, then in THR_LIBDIR.
+ * All are absolute: /proc/self/exe is the binary's real path. Returns 0, or
+ * -ENOENT after an error line naming where it looked. */
 static int find_library(char *out)
 {
-	static const char *const build_tree[] = { "/../shim/", "/../" };
-	char exe[PATH_MAX], candidate[PATH_MAX + 32];
+	const size_t folders = sizeof(beside_binary) / sizeof(beside_binary[0]);
+	char exe[PATH_MAX], candidate[2 * PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
 
@@ -86,9 +99,9 @@ static int find_library(char *out)
 		slash = strrchr(exe, '/');
 		if (exe[0] == '/' && slash) {
 			*slash = '\0';
-			for (size_t i = 0; i < 2; i++) {
+			for (size_t i = 0; i < folders; i++) {
 				snprintf(candidate, sizeof(candidate), "%s%s%s",
-				         exe, build_tree[i], LIB_NAME);
+				         exe, beside_binary[i], LIB_NAME);
 				if (usable_library(candidate, out))
 					return 0;
 			}
@@ -101,7 +114,11 @@ static int find_library(char *out)
 	    usable_library(THR_LIBDIR "/" LIB_NAME, out))
 		return 0;
 	fprintf(stderr, "throttle: cannot find %s in %s/../shim or %s/.. "
-	        "(build tree) or in %s\n", LIB_NAME, exe, exe, THR_LIBDIR);
+	        "(build tree)", LIB_NAME, exe, exe);
+#ifdef THR_LIBDIR_FROM_BIN
+	fprintf(stderr, ", %s/%s", exe, THR_LIBDIR_FROM_BIN);
+#endif
+	fprintf(stderr, " or in %s\n", THR_LIBDIR);
 	return -ENOENT;
 }
 

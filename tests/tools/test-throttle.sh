@@ -4,14 +4,17 @@
 # warnings for programs the library cannot load into or cannot see (Go,
 # io_uring), and exit statuses.
 # Usage: test-throttle.sh THROTTLE THROTTLE-TESTCONF FAKE-SHIM BUILDDIR LIBDIR
-#                         CONFDIR [STATIC-PROGRAM [GO-DYNAMIC [GO-STATIC]]]
-# THROTTLE-TESTCONF is the wrapper built to read -s files from CONFDIR. The
+#                         CONFDIR LIBDIR-FROM-BIN
+#                         [STATIC-PROGRAM [GO-DYNAMIC [GO-STATIC]]]
+# THROTTLE-TESTCONF is the wrapper built to read -s files from CONFDIR.
+# LIBDIR-FROM-BIN is the libdir relative to the bindir ("" if none). The
 # programs print "hello"; the GO ones carry a section of Go's linker. An empty
 # argument is a program this toolchain could not build.
 set -u
 throttle=$(realpath "$1") testconf=$(realpath "$2") fake=$(realpath "$3")
-builddir=$(realpath "$4") libdir=$5 confdir=$6 static=${7:+$(realpath "$7")}
-go_dynamic=${8:+$(realpath "$8")} go_static=${9:+$(realpath "$9")}
+builddir=$(realpath "$4") libdir=$5 confdir=$6 from_bin=$7
+static=${8:+$(realpath "$8")}
+go_dynamic=${9:+$(realpath "$9")} go_static=${10:+$(realpath "${10}")}
 # In the build folder, not /tmp, which may be mounted nosuid.
 tmp=$(mktemp -d "$builddir/test-throttle.XXXXXX")
 svc=svc-$$
@@ -153,10 +156,25 @@ if [ -f "$libdir/libthrottle.so" ]; then
 else
 	expect 1 "no library"
 	[ -z "$out" ] || fail "ran without the library: $out"
-	[ "$err" = "throttle: cannot find libthrottle.so in $tmp/alone/bin/../shim or $tmp/alone/bin/.. (build tree) or in $libdir" ] ||
+	[ "$err" = "throttle: cannot find libthrottle.so in $tmp/alone/bin/../shim or $tmp/alone/bin/.. (build tree)${from_bin:+, $tmp/alone/bin/$from_bin} or in $libdir" ] ||
 		fail "no library: $err"
 fi
 cd "$tmp/cwd" || fail "cd"
+# A relocated or DESTDIR install, PREFIX/bin/throttle: its own
+# PREFIX/<libdir>/libthrottle.so comes before the configured libdir.
+if [ -n "$from_bin" ]; then
+	mkdir -p "$tmp/prefix/bin" "$tmp/prefix/bin/$from_bin"
+	cp "$throttle" "$tmp/prefix/bin/throttle"
+	cp "$fake" "$tmp/prefix/bin/$from_bin/libthrottle.so"
+	cd "$tmp/bait/in" || fail "cd"
+	run "$tmp/prefix/bin/throttle" sh -c "$show"
+	expect 0 "relocated install"
+	[ "$out" = "$(realpath "$tmp/prefix/bin/$from_bin/libthrottle.so")|unset|unset|unset" ] ||
+		fail "relocated install: $out"
+	cd "$tmp/cwd" || fail "cd"
+else
+	echo "SKIP relocated install: the libdir is not inside the prefix"
+fi
 # The library beside the build folder's tools/, where meson puts a library
 # defined in the top-level meson.build; ../shim/ comes first.
 mkdir -p "$tmp/top/tools"
