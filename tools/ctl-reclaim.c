@@ -16,7 +16,9 @@ static const char reclaim_help[] =
 	"does the same by itself when an acquire finds the pool full or a\n"
 	"waiter checks; this is for an operator who wants it now. A process\n"
 	"that cannot be judged (hidepid, another pid namespace) keeps its\n"
-	"slots. Needs write access to the pool's segment.\n";
+	"slots. Needs write access to the pool's segment.\n"
+	"\nexit status: 0 ok, 1 a named pool is missing or unreadable, or a\n"
+	"pool cannot be written, 2 usage\n";
 
 static int run_reclaim(int argc, char **argv);
 

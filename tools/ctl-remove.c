@@ -11,7 +11,9 @@ static const char remove_help[] =
 	"\nDeletes the named pools' segments. Processes that have a pool open\n"
 	"keep using their mapping; the next one to open the name creates a new\n"
 	"pool. Refused, with the holders' pids, while a live process (or one\n"
-	"that cannot be judged) holds a slot, unless --force.\n";
+	"that cannot be judged) holds a slot, unless --force.\n"
+	"\nexit status: 0 removed, 1 a pool is missing, unreadable, still held\n"
+	"or cannot be removed, 2 usage\n";
 
 static int run_remove(int argc, char **argv);
 

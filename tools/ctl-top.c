@@ -35,7 +35,8 @@ static const char top_help[] =
 	"\nWithout a terminal on stdout it prints one frame, over one interval,\n"
 	"with no control sequences, and exits. Exit status: 0 (q, -n, or the\n"
 	"one frame), 1 a named pool is missing or unreadable, 2 usage; ended by\n"
-	"SIGINT or SIGTERM, it restores the terminal and dies of that signal.\n";
+	"SIGINT, SIGTERM or SIGHUP, it restores the terminal and dies of that\n"
+	"signal.\n";
 
 static int run_top(int argc, char **argv);
 

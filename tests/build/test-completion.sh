@@ -57,7 +57,8 @@ touch "$tmp/confdir/svc-one.conf" "$tmp/confdir/svc-two.conf" "$tmp/confdir/note
 cd "$tmp" || fail "cd"
 p=comptest-$$
 
-# ---- throttlectl: verbs, each with its options from its usage line ----
+# ---- throttlectl: verbs, each with its options from its usage line and
+# its help's option lines (long aliases such as run's --timeout) ----
 verbs=$("$throttlectl" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
 [ -n "$verbs" ] || fail "no verbs in throttlectl --help"
 comp _throttlectl throttlectl ""
@@ -66,10 +67,12 @@ has "verbs" $verbs --help --version
 comp _throttlectl throttlectl st
 want "st" status
 for verb in $verbs; do
-	usage=$("$throttlectl" "$verb" --help | head -n 1)
+	help=$("$throttlectl" "$verb" --help)
+	usage=$(head -n 1 <<<"$help")
+	aliases=$(grep -E '^ +-' <<<"$help" | grep -oE -- '(^| )-{1,2}[A-Za-z][A-Za-z-]*')
 	comp _throttlectl throttlectl "$verb" -
-	# shellcheck disable=SC2046
-	has "$verb's options" --help $(grep -oE -- '-{1,2}[A-Za-z][A-Za-z-]*' <<<"${usage#"usage: throttlectl $verb"}")
+	# shellcheck disable=SC2046,SC2086
+	has "$verb's options" --help $(grep -oE -- '-{1,2}[A-Za-z][A-Za-z-]*' <<<"${usage#"usage: throttlectl $verb"}") $aliases
 done
 
 # ---- pools where a verb takes pools ----
@@ -99,6 +102,10 @@ comp _throttlectl throttlectl run "$p-a" bas
 has "run's command" bash
 comp _throttlectl throttlectl run "$p-a" --fail -t 5 -- bas
 has "run's command after --" bash
+comp _throttlectl throttlectl run "$p-a" --timeout ""
+want "run --timeout" ""
+comp _throttlectl throttlectl run --timeout 5 "$p-a" bas
+has "run's command after --timeout SECS" bash
 comp _throttlectl throttlectl run "$p-a" -- cat a
 want "run's command's arguments" a.conf
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test-man.sh - the man pages: each renders without a warning (groff -ww, and
 # mandoc -T lint when mandoc is installed) and has a NAME line naming itself;
-# every throttlectl verb and every option of its usage line, and every option
-# of `throttle --help`, is in its page, and libthrottle(7) lists every
-# function the shim hooks. A new verb, option or hook without docs fails here.
+# every throttlectl verb and every option of its usage line and of its
+# help's option lines (long aliases such as run's --timeout), and every
+# option of `throttle --help`, is in its page; a reference to one of these
+# pages names its section; libthrottle(7) lists every function the shim
+# hooks. A new verb, option or hook without docs fails here.
 # Usage: test-man.sh MANDIR THROTTLECTL THROTTLE MAPFILE
 set -u
 mandir=$1 throttlectl=$2 throttle=$3 map=$4
@@ -53,14 +55,29 @@ verbs=$("$throttlectl" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
 [ -n "$verbs" ] || fail "no verbs in throttlectl --help"
 for verb in $verbs; do
 	plain "$page" | grep -qx "\.SS $verb" || fail "throttlectl.8: no .SS for verb $verb"
-	usage=$("$throttlectl" "$verb" --help | head -n 1)
+	help=$("$throttlectl" "$verb" --help)
+	usage=$(head -n 1 <<<"$help")
 	[[ "$usage" == "usage: throttlectl $verb"* ]] || fail "$verb --help: $usage"
-	for opt in $(grep -oE -- '-{1,2}[A-Za-z][A-Za-z-]*' <<<"${usage#"usage: throttlectl $verb"}"); do
+	for opt in $(grep -oE -- '-{1,2}[A-Za-z][A-Za-z-]*' <<<"${usage#"usage: throttlectl $verb"}") \
+		$(grep -E '^ +-' <<<"$help" | grep -oE -- '(^| )-{1,2}[A-Za-z][A-Za-z-]*'); do
 		names "$page" "$opt" || fail "throttlectl.8: $verb's $opt is not documented"
 	done
 done
 for opt in $("$throttlectl" --help | sed -n '/^options:/,$p' | grep -oE -- '(^| )-{1,2}[A-Za-z][A-Za-z-]*'); do
 	names "$page" "$opt" || fail "throttlectl.8: $opt is not documented"
+done
+
+# References between the pages ("throttlectl (8)" in .BR) name the page's
+# own section.
+for page in "${pages[@]}"; do
+	for other in "${pages[@]}"; do
+		name=$(basename "$other")
+		section=${name##*.} name=${name%.*}
+		# throttle is two pages, throttle(1) and throttle(3)
+		[ "$name" = throttle ] && continue
+		bad=$(plain "$page" | grep -E "^\.BR? $name \([0-9]\)" | grep -v "($section)")
+		[ -z "$bad" ] || fail "$(basename "$page") refers to $bad, not $name($section)"
+	done
 done
 
 # throttle(1): every option of --help.

@@ -19,7 +19,7 @@ _throttlectl_reply()
 	COMPREPLY=($(compgen -W "$1" -- "$2"))
 }
 
-# run POOL [--limit N] [-t TIMEOUT] [--fail] [--] COMMAND [ARGS...]: options
+# run POOL [--limit N] [-t SECS | --fail] [--] COMMAND [ARGS...]: options
 # and the pool, then a command, then what that command completes.
 _throttlectl_run()
 {
@@ -27,14 +27,14 @@ _throttlectl_run()
 	for ((i = 2; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		case $word in
-		--limit | -t) ((i++)) ;;
+		--limit | -t | --timeout) ((i++)) ;;
 		--) [ -n "$pool" ] && { cmd=$((i + 1)); break; } ;;
 		-*) ;;
 		*) if [ -z "$pool" ]; then pool=$word; else cmd=$i; break; fi ;;
 		esac
 	done
 	case $prev in
-	--limit | -t) COMPREPLY=(); return ;;
+	--limit | -t | --timeout) COMPREPLY=(); return ;;
 	esac
 	if [ -n "$cmd" ] && [ "$cmd" -lt "$COMP_CWORD" ]; then
 		if declare -F _command_offset >/dev/null; then
@@ -45,7 +45,7 @@ _throttlectl_run()
 	elif [ -n "$cmd" ] || { [ -n "$pool" ] && [[ $cur != -* ]]; }; then
 		COMPREPLY=($(compgen -c -- "$cur"))
 	elif [[ $cur == -* ]]; then
-		_throttlectl_reply "--limit"$'\n'"-t"$'\n'"--fail"$'\n'"--help"$'\n'"--" "$cur"
+		_throttlectl_reply "--limit"$'\n'"-t"$'\n'"--timeout"$'\n'"--fail"$'\n'"--help"$'\n'"--" "$cur"
 	else
 		_throttlectl_reply "$(_throttlectl_pools)" "$cur"
 	fi
