@@ -35,7 +35,8 @@ static const char top_help[] =
 	"\nWithout a terminal on stdout it prints one frame, over one interval,\n"
 	"with no control sequences, and exits. Exit status: 0 (q, -n, or the\n"
 	"one frame), 1 a named pool is missing or unreadable, 2 usage; ended by\n"
-	"SIGINT or SIGTERM, it restores the terminal and dies of that signal.\n";
+	"SIGINT, SIGQUIT, SIGTERM or SIGHUP, it restores the terminal and dies\n"
+	"of that signal.\n";
 
 static int run_top(int argc, char **argv);
 
@@ -230,7 +231,9 @@ static void catch_signals(struct screen *sc)
 	sigset_t block;
 	sigemptyset(&block);
 	sa.sa_handler = on_end;
-	const int ends[] = { SIGINT, SIGTERM, SIGHUP };
+	/* SIGQUIT (Ctrl-\) too: dying of it is no reason to leave the
+	 * terminal raw, its cursor hidden. */
+	const int ends[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP };
 	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
 		sigaction(ends[i], &sa, NULL);
 		sigaddset(&block, ends[i]);
