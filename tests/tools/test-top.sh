@@ -81,6 +81,11 @@ grep -qE "^throttlectl top  [0-9:]{8}  every 0.2s  1 pool  q quits$" "$tmp/out" 
 	grep -qE "^$p +3 +2 +\[#######\.\.\.\] +0 +0 +0\.0 +0\.0 +- +-$" "$tmp/out" ||
 	fail "one frame: $(cat "$tmp/out")"
 [ "$(wc -l <"$tmp/out")" -eq 3 ] || fail "one frame is not 3 lines"
+# A pool named twice is one row, as in status and metrics.
+"$ctl" top -d 0.1 "$p" "$p" >"$tmp/out" 2>"$tmp/err" ||
+	fail "top POOL POOL: $(cat "$tmp/err")"
+grep -q "  1 pool  " "$tmp/out" && [ "$(grep -c "^$p " "$tmp/out")" -eq 1 ] ||
+	fail "a pool named twice: $(cat "$tmp/out")"
 
 # ---- in a terminal ----
 row="^$p +3 +2 +\[#######\.\.\.\] +0 +0 "
