@@ -191,16 +191,19 @@ struct warn_at {
 	unsigned line;
 };
 
-/* Sends a warning about file:line to the check's report. */
+/* Sends a warning about file:line to the check's report. Room for a whole
+ * path and a reason: a warning cut to its file's name would say nothing. */
 static void warn(void *ctx, const char *reason)
 {
 	const struct warn_at *at = ctx;
-	char msg[ERR_LEN];
-	int n = snprintf(msg, sizeof(msg), "%s:%u: warning: ", at->file,
-	                 at->line);
+	char msg[PATH_MAX + ERR_LEN];
+	size_t n = (size_t)snprintf(msg, sizeof(msg), "%s:%u: warning: ",
+	                            at->file, at->line);
 
-	snprintf(msg + n, sizeof(msg) - (size_t)n, "%s", reason);
-	thr_message_clean(msg, (size_t)n);
+	if (n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	snprintf(msg + n, sizeof(msg) - n, "%s", reason);
+	thr_message_clean(msg, n);
 	at->L->report->fn(at->L->report->arg, true, msg);
 }
 

@@ -21,8 +21,8 @@ typedef void (*thr_lint_warn_fn)(void *ctx, const char *msg);
 void thr_lint_path_glob(const char *pattern, const char *glob,
                         thr_lint_warn_fn warn, void *ctx);
 
-/* Checks the keys of pool p against each other: a timeout or errno that
- * its on-full makes pointless. No I/O. */
+/* Checks the keys of pool p against each other: a timeout that its
+ * on-full never uses (fail or observe never wait). No I/O. */
 void thr_lint_pool(const struct thr_config_pool *p, thr_lint_warn_fn warn,
                    void *ctx);
 

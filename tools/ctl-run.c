@@ -354,8 +354,9 @@ static int start_command(struct thr_pool *pool, const struct run_args *a,
 	}
 	int e = errno;
 	close(go[0]);
-	int r = *child < 0 ? -e : thr_pool_cohold(pool, hold, *child, THR_POOL_FD_PROCESS,
-	                                          child_hold);
+	int r = *child < 0 ? -e : thr_pool_cohold(pool, hold, *child,
+	                                          THR_POOL_FD_PROCESS, child_hold);
+	bool coholds = r == 0;
 	if (r == 0 && send(go[1], "g", 1, MSG_NOSIGNAL) != 1)
 		r = -errno;
 	close(go[1]);
@@ -365,6 +366,10 @@ static int start_command(struct thr_pool *pool, const struct run_args *a,
 	        "'%s': %s\n", a->command[0], a->pool, strerror(-r));
 	if (*child > 0) {
 		kill(*child, SIGKILL);
+		/* Its record goes with it, before its pid is free: left, it
+		 * would keep the slot until a reclaim. */
+		if (coholds)
+			thr_pool_uncohold(pool, *child_hold, *child);
 		waitpid(*child, NULL, 0);
 	}
 	return RUN_EXIT_ERROR;

@@ -35,8 +35,8 @@ static const char top_help[] =
 	"\nWithout a terminal on stdout it prints one frame, over one interval,\n"
 	"with no control sequences, and exits. Exit status: 0 (q, -n, or the\n"
 	"one frame), 1 a named pool is missing or unreadable, 2 usage; ended by\n"
-	"SIGINT, SIGTERM or SIGHUP, it restores the terminal and dies of that\n"
-	"signal.\n";
+	"SIGINT, SIGQUIT, SIGTERM or SIGHUP, it restores the terminal and dies\n"
+	"of that signal.\n";
 
 static int run_top(int argc, char **argv);
 
@@ -109,16 +109,26 @@ static int top_options(int argc, char **argv, struct top_opts *o)
 
 /* ---- reading the pools -------------------------------------------------- */
 
-/* The pools as they are now: the named ones still there, or every
- * readable one. Quietly: what was wrong at the start was said then, before
- * the screen was taken, and a pool removed meanwhile just goes. */
+/* Was the i-th pool named before, and so read already? */
+static bool named_before(const struct top_opts *o, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (strcmp(o->names[j], o->names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The pools as they are now: the named ones still there (each once), or
+ * every readable one. Quietly: what was wrong at the start was said then,
+ * before the screen was taken, and a pool removed meanwhile just goes. */
 static void read_pools(const struct top_opts *o, struct thr_ctl_pools *l)
 {
 	char err[THR_POOL_ERR_LEN];
 	if (o->nnames == 0)
 		thr_ctl_pools_scan(l, false);
 	for (int i = 0; i < o->nnames; i++)
-		thr_ctl_pool_add(l, o->names[i], err);
+		if (!named_before(o, i))
+			thr_ctl_pool_add(l, o->names[i], err);
 	thr_status_sort(l->v, l->n);
 }
 
@@ -231,7 +241,9 @@ static void catch_signals(struct screen *sc)
 	sigset_t block;
 	sigemptyset(&block);
 	sa.sa_handler = on_end;
-	const int ends[] = { SIGINT, SIGTERM, SIGHUP };
+	/* SIGQUIT (Ctrl-\) too: dying of it is no reason to leave the
+	 * terminal raw, its cursor hidden. */
+	const int ends[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP };
 	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
 		sigaction(ends[i], &sa, NULL);
 		sigaddset(&block, ends[i]);

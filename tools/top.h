@@ -38,7 +38,8 @@ struct thr_top_frame {
  * limit. Rates have one decimal. A percentile is "-" without grants in the
  * interval, "0" when it fell in bucket 0 (granted without a wait), else
  * "<" and the bound of its log2 bucket ("<524ms"), or ">1073s" in the
- * last. Every line ends in '\n'. Returns 0, or -EIO if out failed. */
+ * last. Every line ends in '\n'. Returns 0, -ENOMEM, or -EIO if out
+ * failed. */
 int thr_top_write(FILE *out, const struct thr_top_frame *f);
 
 /* The bucket of a histogram delta d (32 log2 buckets) that quantile q

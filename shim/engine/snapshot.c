@@ -166,23 +166,26 @@ static void fill_waiters(const struct thr_shm_pool *c, struct verdicts *v,
 
 int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *snap)
 {
-	struct verdicts v;
 	int saved = errno, r = -ENOMEM;
 	memset(snap, 0, sizeof(*snap));
 	struct thr_shm_pool *copy = malloc(sizeof(*copy));
+	/* On the heap, as the copy: 17 KiB of names is too much for the
+	 * stack of a program's thread calling throttle_info(). */
+	struct verdicts *v = malloc(sizeof(*v));
 	snap->holders = calloc(THR_HOLDERS, sizeof(*snap->holders));
 	snap->waiters = calloc(THR_WAITERS, sizeof(*snap->waiters));
-	if (!copy || !snap->holders || !snap->waiters)
+	if (!copy || !v || !snap->holders || !snap->waiters)
 		goto out;
 	copy_consistent(pool->shm, copy);
 	r = thr_pool__segment_check(copy, pool->name, NULL);
 	if (r < 0)
 		goto out;
-	verdicts_init(&v);
+	verdicts_init(v);
 	fill_counters(copy, snap);
-	fill_holders(copy, &v, snap);
-	fill_waiters(copy, &v, snap);
+	fill_holders(copy, v, snap);
+	fill_waiters(copy, v, snap);
 out:
+	free(v);
 	free(copy);
 	if (r < 0)
 		thr_pool_snapshot_free(snap);

@@ -314,6 +314,16 @@ pool a {
 }'
 expect_warning failtimeout.conf "failtimeout.conf:2: warning: " \
 	"pool 'a': timeout has no effect with on-full = fail"
+# A file whose path is longer than an error line's buffer: the warning
+# still ends with its reason (and writes nothing past the buffer).
+long=$tmp
+for _ in 1 2 3 4 5 6; do long=$long/$(printf 'd%.0s' $(seq 1 90)); done
+mkdir -p "$long"
+cp failtimeout.conf "$long/f.conf"
+check "$long/f.conf"
+[ "$rc" -eq 0 ] || fail "a long path: exit $rc: $(cat err)"
+grep -q "^$long/f.conf:2: warning: pool 'a': timeout has no effect" err ||
+	fail "a long path: $(cat err)"
 conf waittimeout.conf 'pool a {
   limit = 2
   open = "/tmp/*"

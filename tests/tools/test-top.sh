@@ -3,9 +3,9 @@
 # its own server): the screen shows the pool's limit, in-use count and bar
 # and waiting count, follows when holdings change, cuts lines to a narrower
 # window; q ends it with the terminal's modes and screen as they were, and so
-# does Ctrl-C (dying of SIGINT); Ctrl-Z gives the terminal back while it is
-# stopped; -n ends it alone. Without a terminal, one
-# frame with no control sequences. Usage: test-top.sh THROTTLECTL POOL-HOLD
+# do Ctrl-C and Ctrl-\ (dying of SIGINT, SIGQUIT); Ctrl-Z gives the terminal
+# back while it is stopped; -n ends it alone. Without a terminal, one frame
+# with no control sequences. Usage: test-top.sh THROTTLECTL POOL-HOLD
 set -u
 ctl=$(realpath "$1") hold=$(realpath "$2")
 p=ttop-$$
@@ -55,7 +55,7 @@ start_top() {
 	rm -f "$tmp/before" "$tmp/after" "$tmp/exit"
 	session=top$((++sessions))
 	tmux -L "$sock" -f /dev/null new-session -d -s "$session" -x 120 -y 30 \
-		"trap : INT; stty -a >'$tmp/before'; '$ctl' top $*; echo \$? >'$tmp/exit';
+		"trap : INT QUIT; ulimit -c 0; stty -a >'$tmp/before'; '$ctl' top $*; echo \$? >'$tmp/exit';
 		 stty -a >'$tmp/after'; sleep 60" ||
 		fail "tmux cannot start a session"
 }
@@ -81,6 +81,11 @@ grep -qE "^throttlectl top  [0-9:]{8}  every 0.2s  1 pool  q quits$" "$tmp/out" 
 	grep -qE "^$p +3 +2 +\[#######\.\.\.\] +0 +0 +0\.0 +0\.0 +- +-$" "$tmp/out" ||
 	fail "one frame: $(cat "$tmp/out")"
 [ "$(wc -l <"$tmp/out")" -eq 3 ] || fail "one frame is not 3 lines"
+# A pool named twice is one row, as in status and metrics.
+"$ctl" top -d 0.1 "$p" "$p" >"$tmp/out" 2>"$tmp/err" ||
+	fail "top POOL POOL: $(cat "$tmp/err")"
+grep -q "  1 pool  " "$tmp/out" && [ "$(grep -c "^$p " "$tmp/out")" -eq 1 ] ||
+	fail "a pool named twice: $(cat "$tmp/out")"
 
 # ---- in a terminal ----
 row="^$p +3 +2 +\[#######\.\.\.\] +0 +0 "
@@ -113,6 +118,14 @@ tmux -L "$sock" send-keys -t "$session" C-c
 await_file "$tmp/exit"
 [ "$(cat "$tmp/exit")" = 130 ] || fail "Ctrl-C: exit $(cat "$tmp/exit")"
 check_restored Ctrl-C
+
+# ---- Ctrl-\: likewise, top dies of SIGQUIT (no core: ulimit -c 0) ----
+start_top "$p"
+await_screen "^$p +3 +3 "
+tmux -L "$sock" send-keys -t "$session" 'C-\'
+await_file "$tmp/exit"
+[ "$(cat "$tmp/exit")" = 131 ] || fail "Ctrl-\: exit $(cat "$tmp/exit")"
+check_restored 'Ctrl-\'
 
 # ---- Ctrl-Z: the terminal given back while stopped, taken again by fg ----
 # Under an interactive dash, which has job control (a stop in an orphaned
