@@ -3,8 +3,9 @@
 THROTTLE_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libconfuse-dev libcmocka-dev"
 # What the tools tests drive besides the build: tmux, a real terminal for
 # `throttlectl top` (test-top.sh); groff-base and mandoc, the man pages'
-# lint (tests/build/test-man.sh).
-THROTTLE_TEST_PKGS="tmux groff-base mandoc"
+# lint (tests/build/test-man.sh); python3-prometheus-client, whose parser
+# reads metrics' output too (test-metrics.sh).
+THROTTLE_TEST_PKGS="tmux groff-base mandoc python3-prometheus-client"
 # The real programs the programs suite runs under the shim (node: see
 # throttle_need_programs).
 THROTTLE_PROGRAM_PKGS="redis-server redis-tools wget netcat-openbsd rsync sqlite3 git tar gzip curl python3 perl"

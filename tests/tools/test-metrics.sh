@@ -118,6 +118,26 @@ python3 "$check" "$tmp/metrics.prom" \
 	"$lo <= v('${H}_sum', pool='$w') <= $hi" \
 	"v('${H}_sum', pool='$p') == 0" ||
 	fail "metrics (y waited $waited ms): $(cat "$tmp/metrics.prom")"
+# prometheus_client's own parser, in the Debian python3 that tools/test gives
+# it (python3-prometheus-client): the same figures, read its way.
+if /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+	/usr/bin/python3 - "$tmp/metrics.prom" "$w" <<'PY' || fail "prometheus_client reads it otherwise: $(cat "$tmp/metrics.prom")"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+def value(family, kind, sample, pool, **labels):
+    f = fams[family]
+    assert f.type == kind, (family, f.type)
+    return [s.value for s in f.samples if s.name == sample and
+            s.labels == dict(pool=pool, **labels)][0]
+w = sys.argv[2]
+assert value("throttle_pool_limit", "gauge", "throttle_pool_limit", w) == 1
+assert value("throttle_pool_granted", "counter", "throttle_pool_granted_total", w) == 2
+H = "throttle_pool_wait_seconds"
+assert value(H, "histogram", H + "_count", w) == 2
+assert value(H, "histogram", H + "_bucket", w, le="+Inf") == 2
+PY
+fi
 # Families in the order documented, one group each, samples in pool order.
 grep -m1 -n "^throttle_pool_limit{pool=\"$d\"} 2$" "$tmp/out" >/dev/null ||
 	fail "no limit for $d"
