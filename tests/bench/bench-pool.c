@@ -1,5 +1,6 @@
-/* bench-pool.c - the pool engine side by side with a process-shared glibc
- * sem_t and a SysV semaphore with SEM_UNDO: uncontended cost per
+/* bench-pool.c - the pool engine, and the same through the public C API,
+ * side by side with a process-shared glibc sem_t and a SysV semaphore with
+ * SEM_UNDO: uncontended cost per
  * acquire+release, then 32 processes on a limit of 1. Prints a markdown
  * table; it reports timings and never judges them. */
 #define _GNU_SOURCE
@@ -20,6 +21,7 @@
 
 #include "clock.h"
 #include "pool.h"
+#include "throttle.h"
 
 #define ROUNDS 31u              /* interleaved; the best round counts */
 #define ROUND_NS 3000000ull     /* aim of one timed run of one impl */
@@ -27,10 +29,11 @@
 #define HOLD_NS 20000ull
 #define RUN_MS 1500u
 
-enum impl { ENGINE, SEMT, SYSV, NIMPL };
+enum impl { ENGINE, API, SEMT, SYSV, NIMPL };
 
 static const char *const impl_names[NIMPL] = {
 	"libthrottle pool (FIFO hand-off)",
+	"libthrottle C API (`throttle_acquire`)",
 	"glibc `sem_t`, process-shared",
 	"SysV `semop` with `SEM_UNDO`",
 };
@@ -39,6 +42,9 @@ static const char *const impl_names[NIMPL] = {
 struct gates {
 	char pool_name[THR_POOL_NAME_MAX + 1];
 	struct thr_pool *pool;  /* per process: a child opens its own */
+	char api_name[THR_POOL_NAME_MAX + 1];
+	throttle_pool *api;     /* a pool of its own, through the C API;
+	                           a child's slots are its own through it */
 	sem_t *sem;             /* in a MAP_SHARED page */
 	int semid;
 };
@@ -69,6 +75,8 @@ static inline int acquire(struct gates *g, enum impl impl, uint32_t *hold)
 	switch (impl) {
 	case ENGINE:
 		return thr_pool_acquire(g->pool, &bench_req, hold);
+	case API:
+		return throttle_acquire(g->api) < 0 ? -errno : 0;
 	case SEMT:
 		while (sem_wait(g->sem) < 0)
 			if (errno != EINTR)
@@ -88,6 +96,8 @@ static inline int release(struct gates *g, enum impl impl, uint32_t hold)
 	switch (impl) {
 	case ENGINE:
 		return thr_pool_release(g->pool, hold);
+	case API:
+		return throttle_release(g->api) < 0 ? -errno : 0;
 	case SEMT:
 		return sem_post(g->sem) < 0 ? -errno : 0;
 	default:
@@ -227,6 +237,10 @@ static void setup(struct gates *g)
 		fprintf(stderr, "bench-pool: %s\n", err);
 		exit(1);
 	}
+	snprintf(g->api_name, sizeof(g->api_name), "bench-api-%d",
+	         (int)getpid());
+	if (!(g->api = throttle_open(g->api_name, 1, THROTTLE_CREATE)))
+		die("throttle_open", errno);
 	g->sem = mmap(NULL, sizeof(sem_t), PROT_READ | PROT_WRITE,
 	              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (g->sem == MAP_FAILED)
@@ -244,6 +258,8 @@ static void teardown(struct gates *g)
 {
 	thr_pool_close(g->pool);
 	thr_pool_unlink(g->pool_name, NULL);
+	throttle_close(g->api);
+	thr_pool_unlink(g->api_name, NULL);
 	sem_destroy(g->sem);
 	munmap(g->sem, sizeof(sem_t));
 	semctl(g->semid, 0, IPC_RMID);
@@ -276,8 +292,9 @@ int main(void)
 	printf("\nContended: %u processes, limit 1, %llu µs busy hold, %u ms "
 	       "per implementation; waits measured by the caller around "
 	       "acquire.\n", PROCS, HOLD_NS / 1000, RUN_MS);
-	printf("Uncontended ratio engine/sem_t = %.2f, engine/SysV = %.2f\n",
-	       best[ENGINE] / best[SEMT], best[ENGINE] / best[SYSV]);
+	printf("Uncontended ratio engine/sem_t = %.2f, engine/SysV = %.2f, "
+	       "C API/engine = %.2f\n", best[ENGINE] / best[SEMT],
+	       best[ENGINE] / best[SYSV], best[API] / best[ENGINE]);
 	munmap(b, sizeof(*b));
 	return 0;
 }
