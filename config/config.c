@@ -191,19 +191,28 @@ struct warn_at {
 	unsigned line;
 };
 
+/* "<file>:<line>: warning: <reason>" for at into msg (len bytes), cleaned
+ * for a terminal. */
+static void warning_line(const struct warn_at *at, const char *reason,
+                         char *msg, size_t len)
+{
+	size_t n = (size_t)snprintf(msg, len, "%s:%u: warning: ", at->file,
+	                            at->line);
+
+	if (n >= len)
+		n = len - 1;
+	snprintf(msg + n, len - n, "%s", reason);
+	thr_message_clean(msg, n);
+}
+
 /* Sends a warning about file:line to the check's report. Room for a whole
  * path and a reason: a warning cut to its file's name would say nothing. */
 static void warn(void *ctx, const char *reason)
 {
 	const struct warn_at *at = ctx;
 	char msg[PATH_MAX + ERR_LEN];
-	size_t n = (size_t)snprintf(msg, sizeof(msg), "%s:%u: warning: ",
-	                            at->file, at->line);
 
-	if (n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	snprintf(msg + n, sizeof(msg) - n, "%s", reason);
-	thr_message_clean(msg, n);
+	warning_line(at, reason, msg, sizeof(msg));
 	at->L->report->fn(at->L->report->arg, true, msg);
 }
 
@@ -309,6 +318,30 @@ static void free_connect(void *value)
 	free(set);
 }
 
+/* A connect pattern whose hostname did not resolve (why says so): no
+ * rule, and a warning, which a check reports and the config keeps (the
+ * first) for the shim to say, as the rest of the config still holds.
+ * Returns 0, or -1 out of memory. */
+static int unresolved(cfg_t *cfg, const char *why)
+{
+	struct warn_at at = { active, active->file->name, (unsigned)cfg->line };
+	char reason[ERR_LEN];
+	snprintf(reason, sizeof(reason), "%s: its rule matches nothing until "
+	         "the config is loaded again", why);
+	if (active->report)
+		warn(&at, reason);
+	if (active->cfg->unresolved)
+		return 0;
+	char line[PATH_MAX + ERR_LEN];
+	warning_line(&at, reason, line, sizeof(line));
+	if (!(active->cfg->unresolved = strdup(line))) {
+		active->rc = -ENOMEM;
+		cfg_error(cfg, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Compiles one connect pattern; a hostname is resolved here, once. */
 static int parse_connect(cfg_t *cfg, cfg_opt_t *opt, const char *value,
                          void *result)
@@ -331,7 +364,12 @@ static int parse_connect(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 		cfg_error(cfg, "bad connect pattern: %s", why);
 		return -1;
 	}
-	if (set->rules[0].kind == THR_MATCH_UNIX && set->rules[0].glob[0] == '/')
+	if (rc == 0 && unresolved(cfg, why) < 0) {
+		free_connect(set);
+		return -1;
+	}
+	if (rc > 0 && set->rules[0].kind == THR_MATCH_UNIX &&
+	    set->rules[0].glob[0] == '/')
 		lint_glob(cfg, value, set->rules[0].glob);
 	*(void **)result = set;
 	return 0;
@@ -479,7 +517,9 @@ static int fill_pool(struct loader *L, const struct file_ctx *f, cfg_t *sec,
 	}
 	if (take_connect(p, sec) < 0 || copy_open(p, sec) < 0)
 		return -ENOMEM;
-	if (p->nconnect + p->nopen == 0) {
+	/* Patterns as written: one whose host did not resolve compiled to
+	 * no rule, and the pool stands, matching nothing of it for now. */
+	if (cfg_size(sec, "connect") + p->nopen == 0) {
 		report(L, f->name, line, "pool '%s' matches nothing", title);
 		return -EINVAL;
 	}
@@ -865,5 +905,6 @@ void thr_config_free(struct thr_config *cfg)
 		free_pool(&cfg->pools[i]);
 	free(cfg->pools);
 	free(cfg->path);
+	free(cfg->unresolved);
 	free(cfg);
 }

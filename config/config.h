@@ -80,6 +80,12 @@ struct thr_config {
 	struct thr_config_pool *pools;  /* in file order, includes after the
 	                                   file that includes them */
 	size_t npools;
+	char *unresolved;               /* NULL, or the first connect
+	                                   pattern whose hostname did not
+	                                   resolve at load, as "<file>:<line>:
+	                                   warning: cannot resolve ..." (it
+	                                   gave no rule; the rest holds): the
+	                                   shim says it once */
 };
 
 /* Loads the config file path and the files it includes. On success returns 0
@@ -94,8 +100,9 @@ struct thr_config {
  * than a path; -ENOMEM. err (errlen bytes, may be 0) gets
  * "<file>:<line>: <reason>", or "<file>: <strerror>" when the main file cannot
  * be read; it is "" on success. Hostnames in connect patterns are resolved
- * here (getaddrinfo), so this may block on DNS; groups are looked up with
- * getgrnam_r. Calls are serialised internally (libconfuse's scanner is one
+ * here (getaddrinfo), so this may block on DNS; one that does not resolve
+ * gives no rule and is no error (cfg->unresolved says so); groups are
+ * looked up with getgrnam_r. Calls are serialised internally (libconfuse's scanner is one
  * global), so this is thread-safe but not async-signal-safe. */
 int thr_config_load(const char *path, struct thr_config **ret, char *err,
                     size_t errlen);
@@ -131,7 +138,8 @@ struct thr_config_report {
  *   - warnings, legal but likely wrong (lint.h): a path glob under a folder
  *     that does not exist now, is no folder, or is reached through a
  *     symbolic link (found with stat() and realpath(), which a load never
- *     does); a timeout its pool's on-full never uses;
+ *     does); a timeout its pool's on-full never uses; every connect host
+ *     that does not resolve now;
  *   - more than one error: when an included file fails, its error is
  *     reported and the load goes on with the next include (a load stops
  *     there), so each broken included file gets its line.

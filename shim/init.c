@@ -68,6 +68,8 @@ static int load_config(const struct env *env)
 		thr_log("%s", err);
 		if (closed)
 			thr_init_state_.mode = THR_MODE_DENY_ALL;
+	} else if (thr_init_state_.cfg->unresolved) {
+		thr_log("%s", thr_init_state_.cfg->unresolved);
 	}
 	return r;
 }

@@ -394,17 +394,18 @@ static int resolve(const struct thr_match__parse *ps, const char *host,
 	if (ret == EAI_MEMORY)
 		return thr_match__fail(ps, -ENOMEM,
 		                       "out of memory resolving '%s'", host);
+	/* A name that does not resolve now (a typo, or DNS down at start)
+	 * gives no rule, and says why: the rest of the config still holds. */
 	if (ret != 0)
-		return thr_match__fail(ps, -EINVAL, "cannot resolve '%s' (%s)",
-		                       host, gai_strerror(ret));
+		return thr_match__fail(ps, 0, "cannot resolve '%s' (%s)", host,
+		                       gai_strerror(ret));
 	ret = add_resolved(res, *r, rules, nrules);
 	freeaddrinfo(res);
 	if (ret == -ENOMEM)
 		return thr_match__fail(ps, -ENOMEM, "out of memory");
 	if (ret == 0)
-		return thr_match__fail(ps, -EINVAL,
-		                       "cannot resolve '%s' (no IP address)",
-		                       host);
+		return thr_match__fail(ps, 0, "cannot resolve '%s' (no IP "
+		                       "address)", host);
 	return ret;
 }
 

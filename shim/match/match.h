@@ -32,9 +32,10 @@ struct thr_match_dest {
 };
 
 /* Parses one destination. A hostname is resolved now (getaddrinfo), giving
- * one rule per address. Returns the number of rules (>= 1) appended to
- * *rules (realloc'd, count in *nrules), or -EINVAL with a reason in err
- * (errlen bytes), or -ENOMEM. */
+ * one rule per address. Returns the number of rules appended to *rules
+ * (realloc'd, count in *nrules): >= 1, or 0 for a hostname that does not
+ * resolve now, with the reason in err (errlen bytes); or -EINVAL with a
+ * reason in err, or -ENOMEM. */
 int thr_match_parse_dest(const char *text, struct thr_match_dest **rules,
                          size_t *nrules, char *err, size_t errlen);
 
