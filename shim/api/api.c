@@ -207,7 +207,7 @@ int throttle_info(throttle_pool *pool, struct throttle_info *info)
 		errno = EINVAL;
 		return -1;
 	}
-	int r = thr_pool_snapshot(pool->pool, &s);
+	int r = thr_pool_counters(pool->pool, &s);
 	if (r < 0)
 		return fail(r);
 	*info = (struct throttle_info){
@@ -215,7 +215,6 @@ int throttle_info(throttle_pool *pool, struct throttle_info *info)
 		.peak = s.peak, .granted = s.granted, .timeouts = s.timeouts,
 		.refused = s.refused,
 	};
-	thr_pool_snapshot_free(&s);
 	return 0;
 }
 

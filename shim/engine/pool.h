@@ -353,6 +353,13 @@ int thr_pool_reclaim(struct thr_pool *pool);
 int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *ret);
 void thr_pool_snapshot_free(struct thr_pool_snapshot *snap);
 
+/* The counters of a snapshot only, as the segment counts them (in_use and
+ * waiting include what dead processes still have; dead_in_use and
+ * dead_waiting are 0, and there are no holders or waiters: nothing to
+ * free): the header copied without the lock, no table, no /proc. For
+ * throttle_info(). Returns 0 or -ENOMEM / -EBADMSG; keeps errno. */
+int thr_pool_counters(struct thr_pool *pool, struct thr_pool_snapshot *ret);
+
 /* Removes the segment name; processes attached keep using theirs. */
 int thr_pool_unlink(const char *name, const char *dir);
 

@@ -16,7 +16,7 @@
 /* Copies the segment, retrying while a writer is inside; after many tries
  * the last copy is used: counts may then be off by one operation. */
 static void copy_consistent(const struct thr_shm_pool *shm,
-                            struct thr_shm_pool *copy)
+                            struct thr_shm_pool *copy, size_t len)
 {
 	for (int tries = 0; tries < 200; tries++) {
 		uint32_t before = thr_load(&shm->seq);
@@ -24,12 +24,12 @@ static void copy_consistent(const struct thr_shm_pool *shm,
 			sched_yield();
 			continue;
 		}
-		memcpy(copy, shm, sizeof(*copy));
+		memcpy(copy, shm, len);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (thr_load(&shm->seq) == before)
 			return;
 	}
-	memcpy(copy, shm, sizeof(*copy));
+	memcpy(copy, shm, len);
 }
 
 static uint64_t age_ms(uint64_t since_ns, clockid_t clk)
@@ -176,7 +176,7 @@ int thr_pool_snapshot(struct thr_pool *pool, struct thr_pool_snapshot *snap)
 	snap->waiters = calloc(THR_WAITERS, sizeof(*snap->waiters));
 	if (!copy || !v || !snap->holders || !snap->waiters)
 		goto out;
-	copy_consistent(pool->shm, copy);
+	copy_consistent(pool->shm, copy, sizeof(*copy));
 	r = thr_pool__segment_check(copy, pool->name, NULL);
 	if (r < 0)
 		goto out;
@@ -189,6 +189,26 @@ out:
 	free(copy);
 	if (r < 0)
 		thr_pool_snapshot_free(snap);
+	errno = saved;
+	return r;
+}
+
+int thr_pool_counters(struct thr_pool *pool, struct thr_pool_snapshot *snap)
+{
+	/* The header alone is copied (a few hundred bytes, where the whole
+	 * segment is some 400 kB), into room for all of it, whose rest is
+	 * never touched nor read. */
+	const size_t len = offsetof(struct thr_shm_pool, procs);
+	int saved = errno, r = -ENOMEM;
+	memset(snap, 0, sizeof(*snap));
+	struct thr_shm_pool *copy = malloc(sizeof(*copy));
+	if (copy) {
+		copy_consistent(pool->shm, copy, len);
+		r = thr_pool__segment_check(copy, pool->name, NULL);
+		if (r == 0)
+			fill_counters(copy, snap);
+	}
+	free(copy);
 	errno = saved;
 	return r;
 }
