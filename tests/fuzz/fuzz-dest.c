@@ -73,6 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK((r->kind == THR_MATCH_UNIX) == (r->glob != NULL));
 			match_all(r);
 		}
+	} else if (rc == 0) {
+		/* a hostname that did not resolve: no rule, and why */
+		FUZZ_CHECK(n == 0 && rules == NULL && err[0] != '\0');
 	} else {
 		FUZZ_CHECK(rc == -EINVAL || rc == -ENOMEM);
 		FUZZ_CHECK(err[0] != '\0');
