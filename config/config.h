@@ -56,7 +56,9 @@ struct thr_config_pool {
 	                                   address, and are not re-resolved */
 	size_t nconnect;
 	char **open;                    /* open path globs, absolute */
-	size_t nopen;                   /* nconnect + nopen >= 1 */
+	size_t nopen;                   /* nconnect + nopen >= 1, but where
+	                                   a connect host did not resolve
+	                                   (thr_config.unresolved) */
 	enum thr_config_hold hold;
 	enum thr_config_full on_full;
 	uint64_t timeout_ms;            /* wait bound; 0 waits forever */

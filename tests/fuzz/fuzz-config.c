@@ -33,7 +33,8 @@ static void check_config(const struct thr_config *cfg)
 
 		FUZZ_CHECK(p->name[0] != '\0');
 		FUZZ_CHECK(p->limit >= 1 && p->limit <= THR_CONFIG_LIMIT_MAX);
-		FUZZ_CHECK(p->nconnect + p->nopen >= 1);
+		/* none only where a connect host did not resolve */
+		FUZZ_CHECK(p->nconnect + p->nopen >= 1 || cfg->unresolved);
 		FUZZ_CHECK(p->file && p->line >= 1);
 		for (size_t k = 0; k < p->nopen; k++)
 			FUZZ_CHECK(thr_match_check_glob(p->open[k], NULL, 0) == 0);
@@ -41,6 +42,7 @@ static void check_config(const struct thr_config *cfg)
 			FUZZ_CHECK(p->connect[k].port_lo <= p->connect[k].port_hi);
 	}
 	FUZZ_CHECK(cfg->npools <= THR_CONFIG_POOLS_MAX);
+	FUZZ_CHECK(!cfg->unresolved || fuzz_is_clean_line(cfg->unresolved));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
