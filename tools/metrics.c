@@ -2,6 +2,7 @@
  * `throttlectl metrics`. Only formatting: the caller opens the pools and owns
  * the FILE; every figure is the snapshot's, never estimated here. */
 #include "metrics.h"
+#include "status.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,25 +10,17 @@
 
 /* The engine's log2 buckets. All but the last have a bound (2^b us); the
  * last counts every longer wait too, so it has only +Inf. */
-#define NBUCKETS (sizeof(((struct thr_pool_snapshot *)0)->wait_hist) / \
-                  sizeof(uint64_t))
+#define NBUCKETS THR_POOL_HIST_BUCKETS
 #define BOUNDED_BUCKETS (NBUCKETS - 1)
-
-/* What live processes hold or wait for: all but the dead's. A copy torn by
- * writers may count more dead than all; that shows as none live. */
-static uint64_t live(uint32_t all, uint32_t dead)
-{
-	return all > dead ? all - dead : 0;
-}
 
 static uint64_t limit_of(const struct thr_pool_snapshot *s) { return s->limit; }
 static uint64_t in_use_of(const struct thr_pool_snapshot *s)
 {
-	return live(s->in_use, s->dead_in_use);
+	return thr_status_in_use(s);
 }
 static uint64_t waiting_of(const struct thr_pool_snapshot *s)
 {
-	return live(s->waiting, s->dead_waiting);
+	return thr_status_waiting(s);
 }
 static uint64_t dead_in_use_of(const struct thr_pool_snapshot *s)
 {

@@ -90,12 +90,21 @@ static void from_text(const struct thr_pool_snapshot *s, char *buf,
 		snprintf(buf, len, "%s", source_word(s->limit_source));
 }
 
-/* What live processes hold or wait for: all but the dead's. A copy torn by
- * writers may count more dead than all; that shows as none live, not as a
- * wrapped number. */
+/* All but the dead's. A copy torn by writers may count more dead than
+ * all; that shows as none live, not as a wrapped number. */
 static uint32_t live(uint32_t all, uint32_t dead)
 {
 	return all > dead ? all - dead : 0;
+}
+
+uint32_t thr_status_in_use(const struct thr_pool_snapshot *s)
+{
+	return live(s->in_use, s->dead_in_use);
+}
+
+uint32_t thr_status_waiting(const struct thr_pool_snapshot *s)
+{
+	return live(s->waiting, s->dead_waiting);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -117,8 +126,8 @@ static void row_values(const struct thr_pool_snapshot *s,
 {
 	v[0] = s->limit;
 	v[1] = 0;
-	v[2] = live(s->in_use, s->dead_in_use);
-	v[3] = live(s->waiting, s->dead_waiting);
+	v[2] = thr_status_in_use(s);
+	v[3] = thr_status_waiting(s);
 	v[4] = s->peak;
 	v[5] = s->granted;
 	v[6] = s->timeouts;
@@ -494,8 +503,8 @@ int thr_status_json(FILE *out, const struct thr_pool_snapshot *snaps,
 		        ",\"dead_waiting\":%" PRIu32 ",\"peak\":%" PRIu32
 		        ",\"granted\":%" PRIu64 ",\"timeouts\":%" PRIu64
 		        ",\"refused\":%" PRIu64 ",\"over\":%" PRIu64
-		        ",\"reclaimed\":%" PRIu64 ",", live(s->in_use, s->dead_in_use),
-		        live(s->waiting, s->dead_waiting), s->dead_in_use,
+		        ",\"reclaimed\":%" PRIu64 ",", thr_status_in_use(s),
+		        thr_status_waiting(s), s->dead_in_use,
 		        s->dead_waiting, s->peak, s->granted, s->timeouts,
 		        s->refused, s->over, s->reclaimed);
 		json_records(out, s);

@@ -15,6 +15,12 @@
  * memory. */
 void thr_status_sort(struct thr_pool_snapshot *snaps, size_t n);
 
+/* What live processes (and those that cannot be judged, counted as live
+ * as the engine counts them) hold and wait for: the segment's in_use and
+ * waiting less what dead ones still have (dead_in_use, dead_waiting). */
+uint32_t thr_status_in_use(const struct thr_pool_snapshot *s);
+uint32_t thr_status_waiting(const struct thr_pool_snapshot *s);
+
 /* Writes the table: a header, one row per pool with columns sized to fit,
  * numbers right-aligned, then that pool's holders and waiters indented
  * below it:

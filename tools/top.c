@@ -2,6 +2,7 @@
  * Only formatting: rates and percentiles come from two snapshots the caller
  * took; nothing here reads a pool, a clock or the terminal. */
 #include "top.h"
+#include "status.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NBUCKETS 32
+#define NBUCKETS THR_POOL_HIST_BUCKETS
 #define NCOLS 10
 
 static const char *const headers[NCOLS] = {
@@ -21,11 +22,6 @@ static const char *const headers[NCOLS] = {
 struct row {
 	char cell[NCOLS][80];
 };
-
-static uint32_t live(uint32_t all, uint32_t dead)
-{
-	return all > dead ? all - dead : 0;
-}
 
 int thr_top_quantile_bucket(const uint64_t d[NBUCKETS], double q)
 {
@@ -139,13 +135,13 @@ static void interval_cells(const struct thr_top_frame *f,
 static void fill_row(const struct thr_top_frame *f,
                      const struct thr_pool_snapshot *s, struct row *r)
 {
-	uint32_t used = live(s->in_use, s->dead_in_use);
+	uint32_t used = thr_status_in_use(s);
 	snprintf(r->cell[0], sizeof(r->cell[0]), "%s", s->name);
 	snprintf(r->cell[1], sizeof(r->cell[1]), "%" PRIu32, s->limit);
 	snprintf(r->cell[2], sizeof(r->cell[2]), "%" PRIu32, used);
 	bar(used, s->limit, r->cell[3], sizeof(r->cell[3]));
 	snprintf(r->cell[4], sizeof(r->cell[4]), "%" PRIu32,
-	         live(s->waiting, s->dead_waiting));
+	         thr_status_waiting(s));
 	snprintf(r->cell[5], sizeof(r->cell[5]), "%" PRIu32, s->dead_in_use);
 	interval_cells(f, s, r);
 }

@@ -44,7 +44,8 @@ int thr_top_write(FILE *out, const struct thr_top_frame *f);
 
 /* The bucket of a histogram delta d (32 log2 buckets) that quantile q
  * (0 < q <= 1) of its waits falls in, or -1 when d counts none. */
-int thr_top_quantile_bucket(const uint64_t d[32], double q);
+int thr_top_quantile_bucket(const uint64_t d[THR_POOL_HIST_BUCKETS],
+                            double q);
 
 /* Writes bucket b's text as a percentile ("0", "<512us", "<1.0ms",
  * "<524ms", "<2.1s", ">1073s") into buf, len bytes. */

@@ -482,6 +482,7 @@ _Static_assert(THR_POOL_TARGET_MAX == THR_TARGET_LEN - 1, "target length");
 _Static_assert(THR_POOL_PROCS == THR_PROCS && THR_POOL_WAITERS == THR_WAITERS,
                "table sizes");
 _Static_assert(THR_POOL_LIMIT_MAX == THR_SLOTS, "largest limit");
+_Static_assert(THR_POOL_HIST_BUCKETS == THR_HIST_BUCKETS, "histogram");
 
 /* Does a config asking for limit change the pool's (shm locked)? Only a
  * limit other than the one a config last asked for does; an operator's,

@@ -166,6 +166,8 @@ enum thr_pool_limit_source {
 	                           (throttlectl set-limit) or a program's */
 };
 
+#define THR_POOL_HIST_BUCKETS 32 /* a snapshot's wait histogram */
+
 struct thr_pool_snapshot {
 	char name[THR_POOL_NAME_MAX + 1];
 	uint32_t limit, in_use, waiting, peak; /* as the segment counts them */
@@ -176,9 +178,10 @@ struct thr_pool_snapshot {
 	uint32_t dead_waiting;  /* of waiting: waiters judged dead */
 	uint64_t granted, timeouts, refused, over, reclaimed, handoffs, wakes,
 		interrupted, repairs;
-	uint64_t wait_hist[32]; /* bucket b counts grants that waited below 2^b
-	                           microseconds (the last: all longer ones too);
-	                           a grant without a wait counts in bucket 0 */
+	uint64_t wait_hist[THR_POOL_HIST_BUCKETS]; /* bucket b counts grants
+	                           that waited below 2^b microseconds (the
+	                           last: all longer ones too); a grant without
+	                           a wait counts in bucket 0 */
 	uint64_t wait_ns;       /* those waits added up, in nanoseconds */
 	size_t nholders, nwaiters;
 	struct thr_pool_holder_info *holders; /* malloc'd; thr_pool_snapshot_free */
