@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "take.h"
 
+#include "clock.h"
 #include "guard.h"
 #include "hot.h"
 #include "policy.h"
@@ -33,11 +34,7 @@ static inline struct thr_pool_req wait_req(int fd, const char *target,
 static struct timespec deadline_of(struct call *call, uint64_t ms)
 {
 	if (!call->has_deadline) {
-		struct timespec *d = &call->deadline;
-		clock_gettime(CLOCK_MONOTONIC, d);
-		uint64_t ns = (uint64_t)d->tv_nsec + (ms % 1000) * 1000000ull;
-		d->tv_sec += (time_t)(ms / 1000 + ns / 1000000000ull);
-		d->tv_nsec = (long)(ns % 1000000000ull);
+		call->deadline = thr_clock_deadline_ms(ms);
 		call->has_deadline = true;
 	}
 	return call->deadline;

@@ -11,6 +11,7 @@
 #pragma GCC visibility pop
 
 #include "apiint.h"
+#include "clock.h"
 #include "gate.h"
 #include "layout.h"
 #include "pool.h"
@@ -171,17 +172,11 @@ int throttle_try_acquire(throttle_pool *pool)
 
 int throttle_acquire_timeout(throttle_pool *pool, unsigned long timeout_ms)
 {
-	struct thr_pool_req req = { .mode = THR_POOL_DEADLINE };
-	clock_gettime(CLOCK_MONOTONIC, &req.deadline);
 	/* A deadline too far to reach waits for ever, as the engine says. */
-	unsigned long long secs = timeout_ms / 1000 + (unsigned long long)
-	                          req.deadline.tv_sec;
-	req.deadline.tv_sec = secs > INT32_MAX ? INT32_MAX : (time_t)secs;
-	req.deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (req.deadline.tv_nsec >= 1000000000L) {
-		req.deadline.tv_sec++;
-		req.deadline.tv_nsec -= 1000000000L;
-	}
+	struct thr_pool_req req = {
+		.mode = THR_POOL_DEADLINE,
+		.deadline = thr_clock_deadline_ms(timeout_ms),
+	};
 	return take(pool, &req);
 }
 

@@ -47,4 +47,25 @@ static inline uint64_t thr_clock_ns(clockid_t clk)
 	return thr_clock_ts_ns(&ts);
 }
 
+/* CLOCK_MONOTONIC now plus ns, as a thr_pool_req deadline. Saturates:
+ * seconds past INT32_MAX are cut to it, a deadline no wait reaches, so
+ * the engine waits without end (a time_t cannot overflow). */
+static inline struct timespec thr_clock_deadline_ns(uint64_t ns)
+{
+	uint64_t now = thr_clock_ns(CLOCK_MONOTONIC);
+	uint64_t at = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+	uint64_t secs = at / 1000000000ull;
+	return (struct timespec){
+		.tv_sec = secs > INT32_MAX ? INT32_MAX : (time_t)secs,
+		.tv_nsec = (long)(at % 1000000000ull),
+	};
+}
+
+/* The same for ms milliseconds from now. */
+static inline struct timespec thr_clock_deadline_ms(uint64_t ms)
+{
+	return thr_clock_deadline_ns(ms > UINT64_MAX / 1000000ull
+	                             ? UINT64_MAX : ms * 1000000ull);
+}
+
 #endif

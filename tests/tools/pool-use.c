@@ -5,6 +5,7 @@
  * after N ms" (N as it measured the wait), "refused" or "timeout", holds a
  * granted slot HOLD_MS and releases it. Exit status: 0 granted, 3 timeout,
  * 4 refused, 1 error. */
+#include "clock.h"
 #include "pool.h"
 
 #include <errno.h>
@@ -40,13 +41,7 @@ int main(int argc, char **argv)
 	                            .target = "pool-use" };
 	if (wait_ms > 0) {
 		req.mode = THR_POOL_DEADLINE;
-		clock_gettime(CLOCK_MONOTONIC, &req.deadline);
-		req.deadline.tv_sec += wait_ms / 1000;
-		req.deadline.tv_nsec += wait_ms % 1000 * 1000000;
-		if (req.deadline.tv_nsec >= 1000000000) {
-			req.deadline.tv_sec++;
-			req.deadline.tv_nsec -= 1000000000;
-		}
+		req.deadline = thr_clock_deadline_ms((uint64_t)wait_ms);
 	}
 	uint64_t start = ms_now();
 	uint32_t hold;
