@@ -131,16 +131,6 @@ static int write_textfile(const char *dir, const struct thr_ctl_pools *l)
 	return 0;
 }
 
-static int write_stdout(const struct thr_ctl_pools *l)
-{
-	if (thr_metrics_write(stdout, l->v, l->n) < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, "throttlectl: cannot write the output: %s\n",
-		        strerror(errno));
-		return EXIT_FAILURE;
-	}
-	return 0;
-}
-
 static int run_metrics(int argc, char **argv)
 {
 	struct thr_ctl_pools l = { 0 };
@@ -152,7 +142,8 @@ static int run_metrics(int argc, char **argv)
 	                            argc - optind, &l);
 	if (status == THR_EXIT_USAGE)
 		return status;
-	int r = dir ? write_textfile(dir, &l) : write_stdout(&l);
+	int r = dir ? write_textfile(dir, &l)
+	            : thr_ctl_output_done(thr_metrics_write(stdout, l.v, l.n));
 	thr_ctl_pools_free(&l);
 	return r ? r : status;
 }

@@ -5,12 +5,12 @@
  * stdout, which is the command's. */
 #define _GNU_SOURCE
 #include "ctl.h"
+#include "clock.h"
 #include "layout.h"
 #include "options.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,30 +77,6 @@ struct run_args {
 
 /* ---- the command line ---------------------------------------------------- */
 
-/* Reads a --limit: 1..THR_SLOTS. */
-static bool parse_limit(const char *s, uint32_t *limit)
-{
-	char *end;
-	errno = 0;
-	unsigned long n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || n < 1 || n > THR_SLOTS)
-		return false;
-	*limit = (uint32_t)n;
-	return true;
-}
-
-/* Reads a -t: seconds, decimals allowed, 0 and up. */
-static bool parse_timeout(const char *s, double *secs)
-{
-	char *end;
-	errno = 0;
-	double t = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(t) || t < 0 || t > 1e9)
-		return false;
-	*secs = t;
-	return true;
-}
-
 /* Options until the next operand, or past a "--". Returns -1 to go on,
  * else the exit status; *dashdash says a "--" ended them. */
 static int read_options(int argc, char **argv, struct run_args *a,
@@ -127,12 +103,16 @@ static int read_options(int argc, char **argv, struct run_args *a,
 		if (c == 'f') {
 			a->fail = true;
 		} else if (c == 'l') {
-			if (!parse_limit(optarg, &a->limit))
+			unsigned long long n;
+			if (!thr_ctl_parse_whole(optarg, 1, THR_SLOTS, &n))
 				return thr_ctl_usage_error(v, "--limit '%s' is not "
 				                           "a number 1-%u", optarg,
 				                           THR_SLOTS);
+			a->limit = (uint32_t)n;
 		} else if (c == 't') {
-			a->has_timeout = parse_timeout(optarg, &a->timeout);
+			/* seconds, decimals allowed, 0 and up */
+			a->has_timeout = thr_ctl_parse_seconds(optarg, 0, 1e9,
+			                                       &a->timeout);
 			if (!a->has_timeout)
 				return thr_ctl_usage_error(v, "-t '%s' is not a "
 				                           "number of seconds, 0 "
@@ -261,20 +241,6 @@ static void describe(char **command, char *buf, size_t len)
 		                      command[i]);
 }
 
-static struct timespec deadline_after(double secs)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	time_t whole = (time_t)secs; /* secs >= 0: the floor */
-	t.tv_sec += whole;
-	t.tv_nsec += (long)((secs - (double)whole) * 1e9);
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
 /* Takes the slot as a says, then blocks the running signals. Returns 0,
  * or the exit status, holding nothing. */
 static int take_slot(struct thr_pool *pool, const struct run_args *a,
@@ -291,7 +257,8 @@ static int take_slot(struct thr_pool *pool, const struct run_args *a,
 		req.mode = THR_POOL_TRY;
 	else if (a->has_timeout) {
 		req.mode = THR_POOL_DEADLINE;
-		req.deadline = deadline_after(a->timeout);
+		req.deadline =
+			thr_clock_deadline_ns((uint64_t)(a->timeout * 1e9));
 	}
 	do
 		r = thr_pool_acquire(pool, &req, hold);

@@ -34,21 +34,6 @@ const struct thr_ctl_verb thr_ctl_set_limit = {
 
 _Static_assert(THR_POOL_LIMIT_MAX == 1024, "the bound the help states");
 
-/* N as a limit: digits only, 1..THR_POOL_LIMIT_MAX. Returns 0 or
- * -EINVAL. */
-static int parse_limit(const char *text, uint32_t *ret)
-{
-	unsigned long v;
-	if (!*text || strspn(text, "0123456789") != strlen(text) ||
-	    strlen(text) > 9)
-		return -EINVAL;
-	v = strtoul(text, NULL, 10);
-	if (v < 1 || v > THR_POOL_LIMIT_MAX)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
-}
-
 /* Sets snap->name's limit; snap tells what it was. */
 static int set_one(const struct thr_pool_snapshot *snap, uint32_t limit)
 {
@@ -79,7 +64,7 @@ static int run_set_limit(int argc, char **argv)
 {
 	const struct thr_ctl_verb *v = &thr_ctl_set_limit;
 	struct thr_ctl_pools l = { 0 };
-	uint32_t limit;
+	unsigned long long limit;
 	int status = thr_ctl_options(v, argc, argv, set_limit_help, NULL, NULL);
 	if (status >= 0)
 		return status;
@@ -87,13 +72,14 @@ static int run_set_limit(int argc, char **argv)
 		return thr_ctl_usage_error(v, argc - optind < 2
 		                           ? "POOL and N are both needed"
 		                           : "too many arguments");
-	if (parse_limit(argv[optind + 1], &limit) < 0)
+	if (!thr_ctl_parse_whole(argv[optind + 1], 1, THR_POOL_LIMIT_MAX,
+	                         &limit))
 		return thr_ctl_usage_error(v, "limit '%s' is not a whole number "
 		                           "within 1-%u", argv[optind + 1],
 		                           THR_POOL_LIMIT_MAX);
 	status = thr_ctl_pools_read(v, argv + optind, 1, &l);
 	if (status == 0 && l.n == 1)
-		status = set_one(&l.v[0], limit);
+		status = set_one(&l.v[0], (uint32_t)limit);
 	thr_ctl_pools_free(&l);
 	return status;
 }

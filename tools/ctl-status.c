@@ -57,10 +57,5 @@ static int run_status(int argc, char **argv)
 	int r = json ? thr_status_json(stdout, l.v, l.n)
 	             : thr_status_table(stdout, l.v, l.n);
 	thr_ctl_pools_free(&l);
-	if (r < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, "throttlectl: cannot write the output: %s\n",
-		        strerror(errno));
-		return EXIT_FAILURE;
-	}
-	return status;
+	return thr_ctl_output_done(r) ? EXIT_FAILURE : status;
 }

@@ -9,6 +9,7 @@
 #include "top.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -57,25 +58,19 @@ struct top_opts {
 
 static int parse_every(const char *arg, double *every)
 {
-	char *end;
-	errno = 0;
-	double d = strtod(arg, &end);
-	if (errno || end == arg || *end || !(d >= 0.05 && d <= 86400))
+	if (!thr_ctl_parse_seconds(arg, 0.05, 86400, every))
 		return thr_ctl_usage_error(&thr_ctl_top, "-d '%s': the interval is "
 		                           "0.05 to 86400 seconds", arg);
-	*every = d;
 	return -1;
 }
 
 static int parse_count(const char *arg, long *count)
 {
-	char *end;
-	errno = 0;
-	long n = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || n < 1)
+	unsigned long long n;
+	if (!thr_ctl_parse_whole(arg, 1, LONG_MAX, &n))
 		return thr_ctl_usage_error(&thr_ctl_top, "-n '%s': the count is a "
 		                           "whole number from 1", arg);
-	*count = n;
+	*count = (long)n;
 	return -1;
 }
 
@@ -109,26 +104,15 @@ static int top_options(int argc, char **argv, struct top_opts *o)
 
 /* ---- reading the pools -------------------------------------------------- */
 
-/* Was the i-th pool named before, and so read already? */
-static bool named_before(const struct top_opts *o, int i)
-{
-	for (int j = 0; j < i; j++)
-		if (strcmp(o->names[j], o->names[i]) == 0)
-			return true;
-	return false;
-}
-
 /* The pools as they are now: the named ones still there (each once), or
  * every readable one. Quietly: what was wrong at the start was said then,
  * before the screen was taken, and a pool removed meanwhile just goes. */
 static void read_pools(const struct top_opts *o, struct thr_ctl_pools *l)
 {
-	char err[THR_POOL_ERR_LEN];
 	if (o->nnames == 0)
 		thr_ctl_pools_scan(l, false);
-	for (int i = 0; i < o->nnames; i++)
-		if (!named_before(o, i))
-			thr_ctl_pool_add(l, o->names[i], err);
+	else
+		thr_ctl_pools_named(l, o->names, o->nnames, false);
 	thr_status_sort(l->v, l->n);
 }
 
@@ -197,12 +181,7 @@ static int one_frame(const struct top_opts *o)
 	int r = write_frame(stdout, o, &rd, 0);
 	thr_ctl_pools_free(&rd.before);
 	thr_ctl_pools_free(&rd.now);
-	if (r < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, "throttlectl: cannot write the output: %s\n",
-		        strerror(r < 0 ? -r : errno));
-		return EXIT_FAILURE;
-	}
-	return 0;
+	return thr_ctl_output_done(r);
 }
 
 /* ---- the terminal ------------------------------------------------------- */

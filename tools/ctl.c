@@ -13,6 +13,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool thr_ctl_parse_whole(const char *text, unsigned long long lo,
+                         unsigned long long hi, unsigned long long *ret)
+{
+	if (!text[0] || strspn(text, "0123456789") != strlen(text))
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(text, NULL, 10);
+	if (errno || v < lo || v > hi)
+		return false;
+	*ret = v;
+	return true;
+}
+
+bool thr_ctl_parse_seconds(const char *text, double lo, double hi,
+                           double *ret)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(text, &end);
+	/* written so that NaN fails too */
+	if (errno || end == text || *end || !(d >= lo && d <= hi))
+		return false;
+	*ret = d;
+	return true;
+}
+
+int thr_ctl_output_done(int r)
+{
+	if (r == 0 && fflush(stdout) != 0)
+		r = -EIO;
+	if (r == 0)
+		return 0;
+	fprintf(stderr, "throttlectl: cannot write the output: %s\n",
+	        strerror(r == -EIO ? errno : -r));
+	return EXIT_FAILURE;
+}
+
 void thr_ctl_pools_free(struct thr_ctl_pools *l)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -150,9 +187,21 @@ int thr_ctl_pools_scan(struct thr_ctl_pools *l, bool warn)
 	return 0;
 }
 
-/* The pools named on the command line, once each. Returns 0, or
- * EXIT_FAILURE after a line per pool that could not be read. */
-static int named_pools(struct thr_ctl_pools *l, char **names, int n)
+/* Says on stderr why pool name, which thr_ctl_pool_add() could not read
+ * (r, err), is not there. */
+static void say_missing(const char *name, int r, const char *err)
+{
+	char path[512];
+	if (r == -ENOENT &&
+	    thr_pool_segment_path(name, NULL, path, sizeof(path)) == 0)
+		fprintf(stderr, "throttlectl: no pool '%s' (no %s)\n", name,
+		        path);
+	else
+		fprintf(stderr, "throttlectl: %s\n", err);
+}
+
+int thr_ctl_pools_named(struct thr_ctl_pools *l, char **names, int n,
+                        bool warn)
 {
 	char err[THR_POOL_ERR_LEN];
 	int status = 0;
@@ -161,20 +210,16 @@ static int named_pools(struct thr_ctl_pools *l, char **names, int n)
 		if (listed(l, names[i]))
 			continue;
 		if (!thr_pool_name_is_valid(names[i])) {
-			fprintf(stderr, "throttlectl: no pool '%s': pool names "
-			        "are 1-%d of A-Z a-z 0-9 _ . -\n", names[i],
-			        THR_POOL_NAME_MAX);
+			if (warn)
+				fprintf(stderr, "throttlectl: no pool '%s': pool "
+				        "names are 1-%d of A-Z a-z 0-9 _ . -\n",
+				        names[i], THR_POOL_NAME_MAX);
 			status = EXIT_FAILURE;
 			continue;
 		}
 		int r = thr_ctl_pool_add(l, names[i], err);
-		char path[512];
-		if (r == -ENOENT &&
-		    thr_pool_segment_path(names[i], NULL, path, sizeof(path)) == 0)
-			fprintf(stderr, "throttlectl: no pool '%s' (no %s)\n",
-			        names[i], path);
-		else if (r < 0)
-			fprintf(stderr, "throttlectl: %s\n", err);
+		if (r < 0 && warn)
+			say_missing(names[i], r, err);
 		if (r < 0)
 			status = EXIT_FAILURE;
 	}
@@ -186,7 +231,7 @@ int thr_ctl_pools_read(const struct thr_ctl_verb *v, char **names, int n,
 {
 	int status;
 	if (n > 0)
-		status = named_pools(l, names, n);
+		status = thr_ctl_pools_named(l, names, n, true);
 	else if (v->needs_pool)
 		return thr_ctl_usage_error(v, "no pool named");
 	else

@@ -48,6 +48,13 @@ int thr_ctl_pool_add(struct thr_ctl_pools *l, const char *name, char *err);
  * 0, or EXIT_FAILURE when the folder cannot be read or memory runs out. */
 int thr_ctl_pools_scan(struct thr_ctl_pools *l, bool warn);
 
+/* The pools named by names[0..n), each once (a name given twice is read
+ * once), appended to l (unsorted). A name that is invalid, missing or
+ * unreadable gets a line on stderr when warn. Returns 0, or EXIT_FAILURE
+ * when any could not be read. */
+int thr_ctl_pools_named(struct thr_ctl_pools *l, char **names, int n,
+                        bool warn);
+
 /* Prints "throttlectl: <message>; usage: throttlectl VERB ARGS" on stderr.
  * Returns THR_EXIT_USAGE. */
 __attribute__((format(printf, 2, 3)))
@@ -56,6 +63,23 @@ int thr_ctl_usage_error(const struct thr_ctl_verb *v, const char *fmt, ...);
 /* getopt_long()'s complaint c about verb v's option arg, as a usage
  * error. Returns THR_EXIT_USAGE. */
 int thr_ctl_bad_option(const struct thr_ctl_verb *v, int c, const char *arg);
+
+/* Reads text as a whole number within lo..hi: digits only (no sign, no
+ * space), as a limit or a count is written. Returns true with *ret, or
+ * false. */
+bool thr_ctl_parse_whole(const char *text, unsigned long long lo,
+                         unsigned long long hi, unsigned long long *ret);
+
+/* Reads text as seconds within lo..hi, decimals allowed (strtod's own
+ * forms, whole text). Returns true with *ret, or false. */
+bool thr_ctl_parse_seconds(const char *text, double lo, double hi,
+                           double *ret);
+
+/* Ends a verb's output to stdout, which a formatter returned r for (0, or
+ * -EIO when the stream failed: errno then says why; or another -errno):
+ * flushes it, and says on stderr if it could not be written. Returns 0 or
+ * EXIT_FAILURE. */
+int thr_ctl_output_done(int r);
 
 /* Prints verb v's usage line and help_text on stdout. Returns
  * EXIT_SUCCESS. */
